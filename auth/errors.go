@@ -1,0 +1,154 @@
+package auth
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Errors returned by the [Manager]. Each method's documentation lists the
+// ones it can return; test them with [errors.Is]. Other errors (a failing
+// store, say) are internal and should be answered generically.
+var (
+	// ErrInvalidCredentials: the email is unknown or the password is wrong.
+	// The two are deliberately indistinguishable.
+	ErrInvalidCredentials = errors.New("auth: invalid credentials")
+
+	// ErrEmailTaken: another account already uses the email.
+	ErrEmailTaken = errors.New("auth: email already registered")
+
+	// ErrInvalidEmail: the email is malformed (syntax, length, control
+	// characters). The error also carries the reason.
+	ErrInvalidEmail = errors.New("auth: invalid email")
+
+	// ErrWeakPassword: the new password is refused by the policy. The error
+	// is a *[PasswordError] with the reason.
+	ErrWeakPassword = errors.New("auth: password refused by the policy")
+
+	// ErrPasswordTooLong: the password is over the hard cap (and, for bcrypt,
+	// over 72 bytes). It also matches [ErrWeakPassword].
+	ErrPasswordTooLong = errors.New("auth: password too long")
+
+	// ErrEmailNotVerified: the password was right but the email is not
+	// verified and the Manager requires verification.
+	ErrEmailNotVerified = errors.New("auth: email not verified")
+
+	// ErrAccountDisabled: the password was right but the account is inactive.
+	ErrAccountDisabled = errors.New("auth: account disabled")
+
+	// ErrTokenInvalid: a token (access, refresh, verification or reset) is
+	// malformed, forged, unknown, revoked or used up.
+	ErrTokenInvalid = errors.New("auth: invalid token")
+
+	// ErrTokenExpired: an access token is genuine but past its expiry. It is
+	// only returned once the signature has been verified.
+	ErrTokenExpired = errors.New("auth: token expired")
+
+	// ErrRefreshTokenReused: a refresh token that had already been rotated
+	// was presented again; the session has been revoked. It also matches
+	// [ErrTokenInvalid].
+	ErrRefreshTokenReused = errors.New("auth: refresh token already used")
+
+	// ErrUnauthenticated: the operation needs an authenticated identity and
+	// none was given.
+	ErrUnauthenticated = errors.New("auth: not authenticated")
+
+	// ErrForbidden: the identity may not do this (a non-superuser acting on
+	// another user or using a superuser operation).
+	ErrForbidden = errors.New("auth: forbidden")
+
+	// ErrNotFound: the target user or session does not exist. Only returned
+	// to callers entitled to know (a superuser, or a user about their own
+	// sessions).
+	ErrNotFound = errors.New("auth: not found")
+
+	// ErrInvalidCode: a verification code or link is wrong, expired, used up
+	// or has had too many wrong attempts.
+	ErrInvalidCode = errors.New("auth: invalid or expired code")
+
+	// ErrVerificationNotRequired: email verification is switched off.
+	ErrVerificationNotRequired = errors.New("auth: email verification is not required")
+
+	// ErrInvalidPassword: a password given to confirm an action (change
+	// password, delete account, change email) is missing or wrong.
+	ErrInvalidPassword = errors.New("auth: invalid password")
+
+	// ErrLastSuperuser: the action would leave no active superuser.
+	ErrLastSuperuser = errors.New("auth: cannot remove the last superuser")
+
+	// ErrReauthRequired: the action needs a recent login or the current
+	// password.
+	ErrReauthRequired = errors.New("auth: re-authentication required")
+
+	// ErrBusy: too many password hashes are running and the context ended
+	// while waiting for a slot.
+	ErrBusy = errors.New("auth: too many concurrent password hashes")
+
+	// ErrInvalidHash: a stored password hash is malformed or has parameters
+	// outside the accepted bounds.
+	ErrInvalidHash = errors.New("auth: invalid password hash")
+
+	// ErrUnsupportedHash: a [Hasher] does not recognise the stored hash's
+	// format (another Hasher may).
+	ErrUnsupportedHash = errors.New("auth: unsupported password hash format")
+
+	// ErrMismatchedHash: the password does not match the hash. Hashers
+	// return it from Compare.
+	ErrMismatchedHash = errors.New("auth: password does not match")
+)
+
+// ValidationError reports a bad configuration value or request field.
+// Field names the culprit ("Config.Store", "email"); it unwraps to Err, a
+// sentinel such as [ErrInvalidEmail] when there is one.
+type ValidationError struct {
+	Field  string
+	Reason string
+	Err    error
+}
+
+func (e *ValidationError) Error() string {
+	return fmt.Sprintf("auth: %s: %s", e.Field, e.Reason)
+}
+
+func (e *ValidationError) Unwrap() error { return e.Err }
+
+// PasswordReason says why the policy refused a password.
+type PasswordReason string
+
+// The reasons a [PasswordPolicy] refuses a password.
+const (
+	PasswordTooShort PasswordReason = "too_short"
+	PasswordTooLong  PasswordReason = "too_long"
+	PasswordCommon   PasswordReason = "common"  // on the blocklist
+	PasswordContext  PasswordReason = "context" // the email, its local part or the service name
+	PasswordInvalid  PasswordReason = "invalid" // not valid UTF-8, or control characters
+)
+
+// PasswordError is returned when a new password is refused. It matches
+// [ErrWeakPassword], and [ErrPasswordTooLong] when Reason is
+// [PasswordTooLong].
+type PasswordError struct {
+	Reason PasswordReason
+	// Min and Max are the policy's bounds in code points, for messages.
+	Min, Max int
+}
+
+func (e *PasswordError) Error() string {
+	switch e.Reason {
+	case PasswordTooShort:
+		return fmt.Sprintf("auth: password must be at least %d characters", e.Min)
+	case PasswordTooLong:
+		return fmt.Sprintf("auth: password must be at most %d characters", e.Max)
+	case PasswordCommon:
+		return "auth: password is too common"
+	case PasswordContext:
+		return "auth: password must not be the email address or the service name"
+	default:
+		return "auth: password contains invalid characters"
+	}
+}
+
+// Is makes a PasswordError match [ErrWeakPassword] and, when too long,
+// [ErrPasswordTooLong].
+func (e *PasswordError) Is(target error) bool {
+	return target == ErrWeakPassword || (target == ErrPasswordTooLong && e.Reason == PasswordTooLong)
+}

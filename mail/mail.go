@@ -1,0 +1,78 @@
+package mail
+
+import (
+	"context"
+	"time"
+)
+
+// Address is a mailbox with an optional display name.
+type Address struct {
+	Name  string
+	Email string
+}
+
+// Kind says what a message is for. Mailers may log it; it is never secret.
+type Kind string
+
+// The kinds of message the auth Manager sends.
+const (
+	// KindVerifyEmail carries a code and a link that verify the address.
+	KindVerifyEmail Kind = "verify_email"
+	// KindResetPassword carries a password-reset token and link.
+	KindResetPassword Kind = "reset_password"
+	// KindPasswordChanged tells the user their password was changed or reset.
+	KindPasswordChanged Kind = "password_changed"
+	// KindChangeEmail goes to a new address and carries the link that
+	// confirms it.
+	KindChangeEmail Kind = "change_email"
+	// KindEmailChangeNotice goes to the old address when a change to another
+	// address is requested or made.
+	KindEmailChangeNotice Kind = "email_change_notice"
+	// KindSignupAttempt goes to an account's owner when someone tries to
+	// register their address again (uniform registration mode).
+	KindSignupAttempt Kind = "signup_attempt"
+)
+
+// Message is one email. Text is required; HTML is optional and, when set,
+// the message is sent as multipart/alternative.
+type Message struct {
+	Kind Kind
+	// From may be left empty for the Mailer's default sender.
+	From    Address
+	To      []Address
+	Subject string
+	Text    string
+	HTML    string
+}
+
+// Data is what a [Renderer] turns into a [Message]. The Token and Code fields
+// are secrets: renderers put them in the body and nowhere else.
+type Data struct {
+	Kind Kind
+	// To is the recipient: always an address taken from the store.
+	To Address
+	// AppName is the application's name, for subjects and greetings.
+	AppName string
+	// Locale selects the language ("en", "de-CH"); empty means the
+	// renderer's default.
+	Locale string
+	// Token is a single-use token the user may copy; Code a short numeric
+	// code; Link a URL that carries the token. Any may be empty.
+	Token string
+	Code  string
+	Link  string
+	// ExpiresIn is how long Token, Link and Code stay valid (for Code, see
+	// CodeExpiresIn when it differs).
+	ExpiresIn     time.Duration
+	CodeExpiresIn time.Duration
+	// NewEmail is the address being changed to (email-change messages).
+	NewEmail string
+	// Time is when the event the message reports happened.
+	Time time.Time
+}
+
+// Renderer builds the message for d. Implementations must be safe for
+// concurrent use.
+type Renderer interface {
+	Render(ctx context.Context, d Data) (Message, error)
+}

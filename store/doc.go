@@ -1,0 +1,34 @@
+// Package store defines the records Gatehouse keeps and the contract every
+// storage backend fulfils.
+//
+// The contract follows the database/sql/driver model: small role interfaces
+// ([Users], [UserLister], [Sessions], [RefreshTokens], [Secrets]) that
+// together form [Store], the one value an auth.Manager needs. Implementations
+// live elsewhere and import only this package:
+//
+//   - [github.com/gatehouse-go/gatehouse/store/memstore]: in memory, for tests
+//     and demos.
+//   - [github.com/gatehouse-go/gatehouse/store/sqlstore]: database/sql
+//     (SQLite, PostgreSQL, MySQL/MariaDB).
+//   - [github.com/gatehouse-go/gatehouse/store/storetest]: the conformance
+//     suite; every implementation, including third-party ones, runs it.
+//
+// # The contract in brief
+//
+// Atomicity is part of the contract, not left to callers: a user's email is
+// unique; a one-time secret is consumed exactly once; a refresh token rotates
+// with exactly one winner and a rotated token presented again is reported
+// ([ErrTokenReused]) and revokes its session; a user is deleted together with
+// everything that belongs to them; the last active superuser cannot be
+// removed. Errors are the sentinels in this package, possibly wrapped: test
+// them with [errors.Is].
+//
+// Stores never read a clock: every time that matters arrives as an argument,
+// so tests drive expiry with a fake clock. Times keep at least microsecond
+// precision and come back in UTC. Only hashes of secrets are stored (refresh
+// tokens, verification and reset tokens, short codes).
+//
+// Records are copied on the way in and on the way out: a caller may keep and
+// change what a store returns without affecting the store, and may reuse
+// what it passed in.
+package store
