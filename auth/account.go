@@ -1,0 +1,245 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/gatehouse-go/gatehouse/mail"
+	"github.com/gatehouse-go/gatehouse/store"
+)
+
+// ChangePassword replaces the caller's password after checking the current
+// one. The caller's session goes on (and counts as freshly authenticated);
+// every other session of the user ends, and pending reset and verification
+// tokens die (SECURITY.md #42, #46, #53). A notice is mailed.
+//
+// Errors: [ErrUnauthenticated]; [ErrInvalidPassword] for a missing or wrong
+// current password; [ErrWeakPassword] for a new password the policy
+// refuses; [ErrBusy].
+func (m *Manager) ChangePassword(ctx context.Context, id *Identity, current, next string) error {
+	start := m.cfg.Now()
+	if err := requireSession(id); err != nil {
+		return err
+	}
+	ev := Event{Type: EventPasswordChange, Outcome: OutcomeFailure, UserID: id.User.ID, SessionID: id.Session.ID}
+	err := m.changePassword(ctx, id, current, next, &ev)
+	if err == nil {
+		ev.Outcome = OutcomeSuccess
+	}
+	m.emit(ctx, ev, start)
+	return err
+}
+
+func (m *Manager) changePassword(ctx context.Context, id *Identity, current, next string, ev *Event) error {
+	u, err := m.store.UserByID(ctx, id.User.ID)
+	if errors.Is(err, store.ErrNotFound) {
+		ev.Reason = "unknown_user"
+		return ErrUnauthenticated
+	}
+	if err != nil {
+		ev.Reason = "store_error"
+		return fmt.Errorf("auth: change password: %w", err)
+	}
+	pw, err := m.checkNewPassword(next, u.Email)
+	if err != nil {
+		ev.Reason = "weak_password"
+		return err
+	}
+	if err := m.checkCurrentPassword(ctx, u, current, ev); err != nil {
+		return err
+	}
+	hash, err := m.hashPassword(ctx, pw)
+	if err != nil {
+		ev.Reason = "hash_failed"
+		return err
+	}
+	now := m.now()
+	u, err = m.store.UpdateUser(ctx, u.ID, store.UserUpdate{
+		PasswordHash:     &hash,
+		TokensValidAfter: &now,
+		UpdatedAt:        now,
+		RevokeSessions:   true,
+		KeepSession:      id.Session.ID,
+		DropSecrets:      true,
+	})
+	if err != nil {
+		ev.Reason = "store_error"
+		return fmt.Errorf("auth: change password: %w", err)
+	}
+	m.notifyPasswordChanged(ctx, u, now)
+	return nil
+}
+
+// checkCurrentPassword confirms the caller knows the account's password.
+func (m *Manager) checkCurrentPassword(ctx context.Context, u *store.User, password string, ev *Event) error {
+	if password == "" || len(password) > MaxPasswordBytes {
+		ev.Reason = "wrong_password"
+		return ErrInvalidPassword
+	}
+	res, err := m.comparePassword(ctx, u.PasswordHash, NormalizePassword(password))
+	if err != nil {
+		ev.Reason = "hash_failed"
+		return err
+	}
+	if !res.ok {
+		ev.Reason = "wrong_password"
+		return ErrInvalidPassword
+	}
+	return nil
+}
+
+// notifyPasswordChanged tells the user, at the stored address, that their
+// password changed (SECURITY.md #48).
+func (m *Manager) notifyPasswordChanged(ctx context.Context, u *store.User, at time.Time) {
+	m.outbox.mail(ctx, u.ID, mail.Data{
+		Kind: mail.KindPasswordChanged,
+		To:   mail.Address{Name: u.Name, Email: u.Email},
+		Time: at,
+	})
+}
+
+// RequestPasswordReset mails a single-use reset token to the account with
+// that email. It answers the same — and as fast — whether or not the
+// account exists: the lookup and the mail happen in the background
+// (SECURITY.md #15). Nothing about the account changes until the token is
+// used (#47); a newer request replaces an older token.
+//
+// Errors: [ErrInvalidEmail] for a malformed address only.
+func (m *Manager) RequestPasswordReset(ctx context.Context, email string) error {
+	norm, err := NormalizeEmail(email)
+	if err != nil {
+		return err
+	}
+	start := m.cfg.Now()
+	m.outbox.background(ctx, "password reset request", func(ctx context.Context) {
+		ev := Event{Type: EventResetRequested, Outcome: OutcomeFailure}
+		if err := m.requestReset(ctx, norm, &ev); err != nil {
+			m.log.ErrorContext(ctx, "gatehouse: password reset request failed", "user_id", ev.UserID, "error", err.Error())
+		} else if ev.Reason == "" {
+			ev.Outcome = OutcomeSuccess
+		}
+		m.emit(ctx, ev, start)
+	})
+	return nil
+}
+
+func (m *Manager) requestReset(ctx context.Context, email string, ev *Event) error {
+	u, err := m.store.UserByEmail(ctx, email)
+	if errors.Is(err, store.ErrNotFound) {
+		ev.Reason = "unknown_email"
+		return nil
+	}
+	if err != nil {
+		ev.Reason = "store_error"
+		return err
+	}
+	ev.UserID = u.ID
+	if !u.IsActive {
+		ev.Reason = "disabled"
+		return nil
+	}
+	token, hash, err := m.newToken()
+	if err != nil {
+		return err
+	}
+	now := m.now()
+	err = m.store.PutSecret(ctx, &store.Secret{
+		Hash:      hash,
+		Purpose:   store.PurposeResetPassword,
+		UserID:    u.ID,
+		Email:     u.Email,
+		CreatedAt: now,
+		ExpiresAt: now.Add(m.cfg.ResetTokenTTL),
+	})
+	if err != nil {
+		ev.Reason = "store_error"
+		return err
+	}
+	m.outbox.mail(ctx, u.ID, mail.Data{
+		Kind:      mail.KindResetPassword,
+		To:        mail.Address{Name: u.Name, Email: u.Email},
+		Token:     token,
+		Link:      m.link("/reset-password", token),
+		ExpiresIn: m.cfg.ResetTokenTTL,
+		Time:      now,
+	})
+	return nil
+}
+
+// ResetPassword sets a new password with a token from a reset message. The
+// token is single-use and expires (Config.ResetTokenTTL); using it ends
+// every session of the user and kills other pending tokens, and marks the
+// address verified (the token proves it). It does not log the user in
+// (SECURITY.md #45–#48). A notice is mailed.
+//
+// Errors: [ErrTokenInvalid] for a wrong, expired or used token;
+// [ErrWeakPassword]; [ErrBusy].
+func (m *Manager) ResetPassword(ctx context.Context, token, newPassword string) error {
+	start := m.cfg.Now()
+	ev := Event{Type: EventResetCompleted, Outcome: OutcomeFailure}
+	err := m.resetPassword(ctx, token, newPassword, &ev)
+	if err == nil {
+		ev.Outcome = OutcomeSuccess
+	}
+	m.emit(ctx, ev, start)
+	return err
+}
+
+func (m *Manager) resetPassword(ctx context.Context, token, newPassword string, ev *Event) error {
+	hash, ok := tokenHash(token)
+	if !ok {
+		ev.Reason = "malformed"
+		return ErrTokenInvalid
+	}
+	// The policy's context words need the user, known only inside the
+	// consume; everything else is checked before the (slow) hash.
+	if err := m.cfg.Password.Check(newPassword, m.cfg.ServiceName); err != nil {
+		ev.Reason = "weak_password"
+		return err
+	}
+	pw := NormalizePassword(newPassword)
+	pwHash, err := m.hashPassword(ctx, pw)
+	if err != nil {
+		ev.Reason = "hash_failed"
+		return err
+	}
+	now := m.now()
+	_, u, err := m.store.ConsumeSecret(ctx, store.Consume{
+		Hash: hash, Purposes: []store.Purpose{store.PurposeResetPassword}, Now: now,
+		Apply: func(s *store.Secret, u *store.User) (*store.UserUpdate, error) {
+			if s.Email != u.Email {
+				return nil, errUnbound
+			}
+			if _, err := m.checkNewPassword(newPassword, u.Email); err != nil {
+				return nil, err
+			}
+			t := true
+			return &store.UserUpdate{
+				PasswordHash:     &pwHash,
+				IsVerified:       &t,
+				TokensValidAfter: &now,
+				UpdatedAt:        now,
+				RevokeSessions:   true,
+				DropSecrets:      true,
+			}, nil
+		},
+	})
+	var perr *PasswordError
+	switch {
+	case err == nil:
+	case errors.As(err, &perr):
+		ev.Reason = "weak_password"
+		return err
+	case errors.Is(err, store.ErrNotFound), errors.Is(err, errUnbound):
+		ev.Reason = "invalid_token"
+		return ErrTokenInvalid
+	default:
+		ev.Reason = "store_error"
+		return fmt.Errorf("auth: reset password: %w", err)
+	}
+	ev.UserID = u.ID
+	m.notifyPasswordChanged(ctx, u, now)
+	return nil
+}

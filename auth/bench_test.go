@@ -1,0 +1,117 @@
+package auth_test
+
+import (
+	"context"
+	"sync/atomic"
+	"testing"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/gatehouse-go/gatehouse/auth"
+	"github.com/gatehouse-go/gatehouse/mail"
+	"github.com/gatehouse-go/gatehouse/store/memstore"
+)
+
+// benchManager returns a Manager over memstore with the default hasher and
+// HS256 tokens, and a logged-in user.
+func benchManager(b *testing.B, hasher auth.Hasher) (*auth.Manager, *auth.LoginResult) {
+	b.Helper()
+	m, err := auth.New(auth.Config{Store: memstore.New(), Mailer: mail.Discard{}, SigningKey: testKey, Hasher: hasher})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	if _, err := m.Register(ctx, auth.Registration{Email: "bench@example.com", Password: goodPassword}); err != nil {
+		b.Fatal(err)
+	}
+	res, err := m.Login(ctx, "bench@example.com", goodPassword)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return m, res
+}
+
+// BenchmarkAuthenticate is the cost of checking an access token on a
+// request (HS256, memstore), to compare with BenchmarkBareParseWithClaims.
+func BenchmarkAuthenticate(b *testing.B) {
+	m, res := benchManager(b, newSpyHasher())
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := m.Authenticate(ctx, res.Tokens.AccessToken); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkBareParseWithClaims is the baseline: golang-jwt alone verifying
+// the same token with a minimal parser.
+func BenchmarkBareParseWithClaims(b *testing.B) {
+	_, res := benchManager(b, newSpyHasher())
+	p := jwt.NewParser(jwt.WithValidMethods([]string{"HS256"}))
+	keyfunc := func(*jwt.Token) (any, error) { return testKey, nil }
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := p.ParseWithClaims(res.Tokens.AccessToken, &jwt.RegisteredClaims{}, keyfunc); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkLogin is a whole login with the default hasher (argon2id), to
+// compare with BenchmarkHashCompare.
+func BenchmarkLogin(b *testing.B) {
+	m, _ := benchManager(b, nil)
+	ctx := context.Background()
+	for b.Loop() {
+		if _, err := m.Login(ctx, "bench@example.com", goodPassword); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkHashCompare is the baseline: one comparison with the default
+// hasher.
+func BenchmarkHashCompare(b *testing.B) {
+	h, err := auth.NewArgon2id(auth.Argon2Params{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	hash, err := h.Hash(goodPassword)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		if err := h.Compare(hash, goodPassword); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkRefresh measures refresh-token rotation on memstore from many
+// goroutines, each rotating its own session's chain.
+func BenchmarkRefresh(b *testing.B) {
+	m, _ := benchManager(b, newSpyHasher())
+	ctx := context.Background()
+	var failures atomic.Int64
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		res, err := m.Login(ctx, "bench@example.com", goodPassword)
+		if err != nil {
+			failures.Add(1)
+			return
+		}
+		r := res.Tokens.RefreshToken
+		for pb.Next() {
+			p, err := m.Refresh(ctx, r)
+			if err != nil {
+				failures.Add(1)
+				return
+			}
+			r = p.RefreshToken
+		}
+	})
+	if n := failures.Load(); n > 0 {
+		b.Fatalf("%d refresh failures", n)
+	}
+}

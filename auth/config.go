@@ -1,0 +1,304 @@
+package auth
+
+import (
+	"context"
+	"crypto/rand"
+	"io"
+	"log/slog"
+	"net/url"
+	"runtime"
+	"strconv"
+	"time"
+
+	"github.com/gatehouse-go/gatehouse/mail"
+	"github.com/gatehouse-go/gatehouse/store"
+)
+
+// Config configures a [Manager]. The zero value of every optional field
+// means its documented default; [New] validates the whole struct once and
+// copies it, so changing a Config after New has no effect.
+type Config struct {
+	// Store keeps users, sessions and one-time secrets. Required.
+	Store store.Store
+
+	// Mailer delivers verification, reset and notice mail. Required; use
+	// mail.Discard or mail.Log explicitly for an application that sends no
+	// mail.
+	Mailer Mailer
+
+	// SigningKey is the HS256 key for access tokens: at least 32 random
+	// bytes, never a human password. Required unless Tokens is set.
+	SigningKey []byte
+
+	// Tokens signs and verifies access tokens. Default: an HS256 [JWT] built
+	// from SigningKey, Issuer and Audience. Set it for Ed25519 keys or key
+	// rotation (see [NewJWT]).
+	Tokens TokenIssuer
+
+	// Issuer and Audience go into, and are required from, every access token
+	// the default TokenIssuer handles. Default "gatehouse" for both.
+	Issuer   string
+	Audience string
+
+	// Hasher hashes new passwords. Default: argon2id with t=3, m=64 MiB,
+	// p=4 ([NewArgon2id] with zero params).
+	Hasher Hasher
+
+	// LegacyHashers verify stored hashes the Hasher does not recognise;
+	// after a successful login such a password is re-hashed with Hasher.
+	// Default: bcrypt (cost 12) — so imported bcrypt hashes keep working
+	// and are upgraded — unless Hasher is itself a *Bcrypt.
+	LegacyHashers []Hasher
+
+	// MaxConcurrentHashes bounds how many password hashes run at once
+	// (argon2id's memory is per hash). Callers beyond it wait for a slot
+	// until their context ends, then get [ErrBusy]. Default GOMAXPROCS.
+	MaxConcurrentHashes int
+
+	// Password is the policy for every new password (register, change,
+	// reset, first superuser).
+	Password PasswordPolicy
+
+	// AccessTokenTTL is the lifetime of access tokens. Default 15 minutes;
+	// allowed 1 minute to 1 hour.
+	AccessTokenTTL time.Duration
+
+	// RefreshTokenTTL is the absolute lifetime of a session, from login.
+	// Default 30 days.
+	RefreshTokenTTL time.Duration
+
+	// RefreshIdleTimeout ends a session that has not refreshed for this
+	// long. Default 7 days; at least AccessTokenTTL and at most
+	// RefreshTokenTTL.
+	RefreshIdleTimeout time.Duration
+
+	// RefreshReuseGrace lets a refresh token that was just rotated be
+	// presented again for this long without revoking its session (the
+	// retry itself still fails). Default 0: any reuse revokes the session,
+	// as RFC 9700 recommends. A few seconds tolerate clients that retry a
+	// refresh whose response was lost; at most 1 minute.
+	RefreshReuseGrace time.Duration
+
+	// RequireEmailVerification makes new users verify their email before
+	// they can log in. A code and a link are mailed at registration.
+	RequireEmailVerification bool
+
+	// VerificationCodeTTL is how long the short verification code is valid
+	// (default 10 minutes, at most 1 hour); VerificationLinkTTL how long the
+	// long token and link are (default 24 hours, at most 7 days).
+	VerificationCodeTTL time.Duration
+	VerificationLinkTTL time.Duration
+
+	// MaxCodeAttempts is how many guesses a short code allows before it is
+	// dead. Default 5; at most 10.
+	MaxCodeAttempts int
+
+	// ResetTokenTTL is how long a password-reset token is valid. Default 30
+	// minutes; at most 24 hours.
+	ResetTokenTTL time.Duration
+
+	// ReauthWindow is how long after a login an email change may be made
+	// without giving the current password. Default 10 minutes; a negative
+	// value always requires the password.
+	ReauthWindow time.Duration
+
+	// DisableEmailChange refuses email changes by users themselves
+	// (superusers can still change other users' addresses).
+	DisableEmailChange bool
+
+	// ServiceName names the application in mail, and a password equal to
+	// it is refused. Default "Gatehouse".
+	ServiceName string
+
+	// BaseURL is the application's public base URL (for example
+	// "https://app.example.com"). When set, verification, reset and
+	// email-change mail carry links built from it: BaseURL + "/verify-email?token=…",
+	// "/reset-password?token=…" and "/confirm-email?token=…". Links never use
+	// a request's Host header.
+	BaseURL string
+
+	// Templates renders mail. Default mail.DefaultTemplates().
+	Templates mail.Renderer
+
+	// MailFrom is the sender of every message. Default: empty, meaning the
+	// Mailer's own default sender.
+	MailFrom mail.Address
+
+	// MailAttempts is how many times a failed delivery is tried in all, with
+	// exponential backoff from MailRetryDelay (default 4 attempts, 2 s).
+	MailAttempts   int
+	MailRetryDelay time.Duration
+
+	// Now is the clock. Default time.Now.
+	Now func() time.Time
+
+	// Rand is the source of every secret (tokens, codes, IDs). Default
+	// crypto/rand.Reader. Replace it only in tests.
+	Rand io.Reader
+
+	// Logger receives one record per event and errors worth an operator's
+	// attention. Secrets never reach it. Default: discard.
+	Logger *slog.Logger
+
+	// OnEvent, when set, is called synchronously with every [Event] (after
+	// it is logged). It must be quick and must not call the Manager.
+	OnEvent func(ctx context.Context, e Event)
+}
+
+// Defaults, limits and floors.
+const (
+	DefaultAccessTokenTTL      = 15 * time.Minute
+	DefaultRefreshTokenTTL     = 30 * 24 * time.Hour
+	DefaultRefreshIdleTimeout  = 7 * 24 * time.Hour
+	DefaultVerificationCodeTTL = 10 * time.Minute
+	DefaultVerificationLinkTTL = 24 * time.Hour
+	DefaultResetTokenTTL       = 30 * time.Minute
+	DefaultMaxCodeAttempts     = 5
+	DefaultReauthWindow        = 10 * time.Minute
+	DefaultPageSize            = 100
+	MaxPageSize                = 1000
+)
+
+func (c *Config) fill() error {
+	if c.Store == nil {
+		return cfgErr("Store", "is required")
+	}
+	if c.Mailer == nil {
+		return cfgErr("Mailer", "is required (use mail.Discard to send nothing)")
+	}
+	if c.Issuer == "" {
+		c.Issuer = "gatehouse"
+	}
+	if c.Audience == "" {
+		c.Audience = "gatehouse"
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.Rand == nil {
+		c.Rand = rand.Reader
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.Tokens == nil {
+		if len(c.SigningKey) == 0 {
+			return cfgErr("SigningKey", "is required when Tokens is not set")
+		}
+		key, err := HS256Key("", c.SigningKey)
+		if err != nil {
+			return cfgErr("SigningKey", "must be at least 32 random bytes")
+		}
+		c.Tokens, err = NewJWT(JWTConfig{Issuer: c.Issuer, Audience: c.Audience, SigningKey: key, Now: c.Now})
+		if err != nil {
+			return err
+		}
+	}
+	if c.Hasher == nil {
+		h, err := NewArgon2id(Argon2Params{})
+		if err != nil {
+			return err
+		}
+		c.Hasher = h
+	}
+	if c.LegacyHashers == nil {
+		if _, isBcrypt := c.Hasher.(*Bcrypt); !isBcrypt {
+			b, err := NewBcrypt(0)
+			if err != nil {
+				return err
+			}
+			c.LegacyHashers = []Hasher{b}
+		}
+	}
+	for i, h := range c.LegacyHashers {
+		if h == nil {
+			return cfgErr("LegacyHashers", "entry "+strconv.Itoa(i)+" is nil")
+		}
+	}
+	if c.MaxConcurrentHashes == 0 {
+		c.MaxConcurrentHashes = runtime.GOMAXPROCS(0)
+	}
+	if c.MaxConcurrentHashes < 0 {
+		return cfgErr("MaxConcurrentHashes", "must not be negative")
+	}
+	if err := c.Password.Validate(); err != nil {
+		return err
+	}
+	if c.Password.MinLength == 0 {
+		c.Password.MinLength = 8
+	}
+	if c.Password.MaxLength == 0 {
+		c.Password.MaxLength = 256
+	}
+	durations := []struct {
+		field    string
+		v        *time.Duration
+		def      time.Duration
+		min, max time.Duration
+	}{
+		{"AccessTokenTTL", &c.AccessTokenTTL, DefaultAccessTokenTTL, time.Minute, time.Hour},
+		{"RefreshTokenTTL", &c.RefreshTokenTTL, DefaultRefreshTokenTTL, time.Minute, 365 * 24 * time.Hour},
+		{"RefreshIdleTimeout", &c.RefreshIdleTimeout, DefaultRefreshIdleTimeout, time.Minute, 365 * 24 * time.Hour},
+		{"VerificationCodeTTL", &c.VerificationCodeTTL, DefaultVerificationCodeTTL, time.Minute, time.Hour},
+		{"VerificationLinkTTL", &c.VerificationLinkTTL, DefaultVerificationLinkTTL, time.Minute, 7 * 24 * time.Hour},
+		{"ResetTokenTTL", &c.ResetTokenTTL, DefaultResetTokenTTL, time.Minute, 24 * time.Hour},
+		{"MailRetryDelay", &c.MailRetryDelay, 2 * time.Second, time.Millisecond, time.Hour},
+	}
+	for _, d := range durations {
+		if *d.v == 0 {
+			*d.v = d.def
+		}
+		if *d.v < d.min || *d.v > d.max {
+			return cfgErr(d.field, "must be between "+d.min.String()+" and "+d.max.String())
+		}
+	}
+	if c.RefreshIdleTimeout > c.RefreshTokenTTL {
+		c.RefreshIdleTimeout = c.RefreshTokenTTL
+	}
+	if c.RefreshIdleTimeout < c.AccessTokenTTL {
+		return cfgErr("RefreshIdleTimeout", "must be at least AccessTokenTTL")
+	}
+	if c.RefreshReuseGrace < 0 || c.RefreshReuseGrace > time.Minute {
+		return cfgErr("RefreshReuseGrace", "must be between 0 and 1m0s")
+	}
+	if c.ReauthWindow == 0 {
+		c.ReauthWindow = DefaultReauthWindow
+	}
+	if c.MaxCodeAttempts == 0 {
+		c.MaxCodeAttempts = DefaultMaxCodeAttempts
+	}
+	if c.MaxCodeAttempts < 1 || c.MaxCodeAttempts > 10 {
+		return cfgErr("MaxCodeAttempts", "must be between 1 and 10")
+	}
+	if c.MailAttempts == 0 {
+		c.MailAttempts = 4
+	}
+	if c.MailAttempts < 1 || c.MailAttempts > 20 {
+		return cfgErr("MailAttempts", "must be between 1 and 20")
+	}
+	if c.ServiceName == "" {
+		c.ServiceName = "Gatehouse"
+	}
+	if c.BaseURL != "" {
+		u, err := url.Parse(c.BaseURL)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+			return cfgErr("BaseURL", "must be an absolute http(s) URL without query or fragment")
+		}
+		c.BaseURL = trimSlash(u.String())
+	}
+	if c.Templates == nil {
+		c.Templates = mail.DefaultTemplates()
+	}
+	return nil
+}
+
+func cfgErr(field, reason string) error {
+	return &ValidationError{Field: "Config." + field, Reason: reason}
+}
+
+func trimSlash(s string) string {
+	for len(s) > 0 && s[len(s)-1] == '/' {
+		s = s[:len(s)-1]
+	}
+	return s
+}

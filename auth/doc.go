@@ -1,0 +1,55 @@
+// Package auth is the heart of Gatehouse: a [Manager] that runs the whole
+// user lifecycle — register, verify email, login with access and refresh
+// tokens, authenticate requests, refresh, change and reset passwords,
+// update profiles, delete accounts, log out, list and end sessions, and the
+// superuser overview — over a pluggable [store.Store].
+//
+// # Quick start
+//
+//	m, err := auth.New(auth.Config{
+//		Store:      memstore.New(),          // or sqlstore
+//		Mailer:     mail.NewCapture(),       // or mail.SMTP, mail.Folder, ...
+//		SigningKey: key,                     // ≥ 32 random bytes
+//	})
+//	u, err := m.Register(ctx, auth.Registration{Email: "ada@example.com", Password: "correct horse battery"})
+//	res, err := m.Login(ctx, "ada@example.com", "correct horse battery")
+//	id, err := m.Authenticate(ctx, res.Tokens.AccessToken) // on every request
+//	pair, err := m.Refresh(ctx, res.Tokens.RefreshToken)   // when the access token expires
+//
+// The middleware package wraps [Manager.Authenticate] for net/http, and the
+// httpapi package serves the whole lifecycle as a REST API.
+//
+// # Pluggable parts
+//
+// The Manager consumes four small interfaces: [store.Store] (memstore,
+// sqlstore or your own, checked by storetest), [Mailer] (see package mail),
+// [Hasher] ([NewArgon2id], the default, and [NewBcrypt]) and [TokenIssuer]
+// ([NewJWT]: HS256 or Ed25519 with key rotation by kid). [Hasher] takes no
+// context because it is pure CPU work; every other method that may do I/O
+// takes a context first. Every operation reports one [Event] to the logger
+// and to Config.OnEvent, the seam for audit logs and metrics.
+//
+// # Errors
+//
+// Operations return the sentinels of this package (test them with
+// [errors.Is]) or, for bad input, a *[ValidationError] or *[PasswordError]
+// (use [errors.As]). Anything else is an internal failure, typically the
+// store's: answer it generically and log it. Errors never contain secrets.
+//
+// # Security
+//
+// The defaults follow OWASP ASVS 5 and NIST SP 800-63B-4; the repository's
+// SECURITY-COVERAGE.md maps each requirement to the test that proves it. In
+// short: argon2id with OWASP's parameters, concurrent hashing bounded;
+// exactly one hash on every login path; the same answer for unknown emails
+// and wrong passwords, and for reset requests whatever the email; passwords
+// checked for length and against a blocklist on every path that sets one,
+// never truncated; access tokens are short-lived JWTs with pinned
+// algorithms, strict parsing and required exp, iss and aud, checked against
+// the store on every request (so logout and revocation are immediate);
+// refresh tokens are opaque, 256-bit, stored hashed, rotated on every use,
+// and a reused one revokes its whole session; reset and verification
+// tokens are single-use, short-lived and stored hashed; a password change
+// or reset ends the other sessions; superuser rights are enforced here, not
+// only in middleware.
+package auth

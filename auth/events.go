@@ -1,0 +1,117 @@
+package auth
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"log/slog"
+	"time"
+)
+
+// EventType names something that happened to an account or a session.
+type EventType string
+
+// The events the Manager reports. Every operation reports exactly one event,
+// success or failure.
+const (
+	EventRegister             EventType = "register"
+	EventVerificationSent     EventType = "verification_sent"
+	EventVerifyEmail          EventType = "verify_email"
+	EventLogin                EventType = "login"
+	EventRefresh              EventType = "refresh"
+	EventRefreshReuse         EventType = "refresh_reuse_detected"
+	EventLogout               EventType = "logout"
+	EventLogoutEverywhere     EventType = "logout_everywhere"
+	EventSessionRevoked       EventType = "session_revoked"
+	EventPasswordChange       EventType = "password_change"
+	EventResetRequested       EventType = "password_reset_requested"
+	EventResetCompleted       EventType = "password_reset_completed"
+	EventProfileUpdate        EventType = "profile_update"
+	EventEmailChangeRequested EventType = "email_change_requested"
+	EventEmailChanged         EventType = "email_changed"
+	EventDeleteUser           EventType = "delete_user"
+	EventUsersOverview        EventType = "users_overview"
+	EventEnsureSuperuser      EventType = "ensure_superuser"
+	EventForbidden            EventType = "forbidden"
+)
+
+// Outcome is how an operation ended.
+type Outcome string
+
+// Outcomes.
+const (
+	OutcomeSuccess Outcome = "success"
+	OutcomeFailure Outcome = "failure"
+)
+
+// Event is one record of what happened, for audit logs and metrics. It never
+// carries a secret: no password, token, code or hash.
+type Event struct {
+	Time    time.Time
+	Type    EventType
+	Outcome Outcome
+	// Reason is a short machine code for failures ("wrong_password",
+	// "unknown_email", "reused", ...). It is for operators: never show it to
+	// the client, it would reveal what the uniform answers hide.
+	Reason string
+	// UserID is the account the event is about, when known.
+	UserID string
+	// ActorID is who acted, when it is not UserID (a superuser acting on
+	// another account).
+	ActorID string
+	// SessionID is the session involved, when there is one.
+	SessionID string
+	// Client is where the request came from, as found in the context.
+	Client Client
+	// Latency is how long the operation took.
+	Latency time.Duration
+}
+
+// emit completes e, logs it and hands it to Config.OnEvent.
+func (m *Manager) emit(ctx context.Context, e Event, start time.Time) {
+	e.Time = m.now()
+	if !start.IsZero() {
+		e.Latency = m.cfg.Now().Sub(start)
+	}
+	if c, ok := ClientFromContext(ctx); ok {
+		e.Client = c
+	}
+	if m.log.Enabled(ctx, slog.LevelInfo) {
+		attrs := make([]slog.Attr, 0, 9)
+		attrs = append(attrs,
+			slog.String("event", string(e.Type)),
+			slog.String("outcome", string(e.Outcome)))
+		if e.Reason != "" {
+			attrs = append(attrs, slog.String("reason", e.Reason))
+		}
+		if e.UserID != "" {
+			attrs = append(attrs, slog.String("user_id", e.UserID))
+		}
+		if e.ActorID != "" {
+			attrs = append(attrs, slog.String("actor_id", e.ActorID))
+		}
+		if e.SessionID != "" {
+			attrs = append(attrs, slog.String("session", m.sessionTag(e.SessionID)))
+		}
+		if e.Client.IP.IsValid() {
+			attrs = append(attrs, slog.String("ip", e.Client.IP.String()))
+		}
+		if e.Client.UserAgent != "" {
+			attrs = append(attrs, slog.String("user_agent", e.Client.UserAgent))
+		}
+		attrs = append(attrs, slog.Duration("latency", e.Latency))
+		m.log.LogAttrs(ctx, slog.LevelInfo, "gatehouse event", attrs...)
+	}
+	if m.cfg.OnEvent != nil {
+		m.cfg.OnEvent(ctx, e)
+	}
+}
+
+// sessionTag is a salted hash of a session ID, so logs can correlate the
+// records of one session without naming it (SECURITY.md #63).
+func (m *Manager) sessionTag(id string) string {
+	h := sha256.New()
+	h.Write(m.logSalt[:])
+	h.Write([]byte(id))
+	return hex.EncodeToString(h.Sum(nil)[:8])
+}

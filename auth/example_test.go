@@ -1,0 +1,98 @@
+package auth_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/gatehouse-go/gatehouse/auth"
+	"github.com/gatehouse-go/gatehouse/mail"
+	"github.com/gatehouse-go/gatehouse/store/memstore"
+)
+
+// exampleKey stands in for a key loaded from configuration: at least 32
+// random bytes, never a password.
+var exampleKey = testKey
+
+func Example() {
+	ctx := context.Background()
+	m, err := auth.New(auth.Config{
+		Store:      memstore.New(),
+		Mailer:     mail.NewCapture(),
+		SigningKey: exampleKey,
+		Now:        func() time.Time { return time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC) },
+	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	u, err := m.Register(ctx, auth.Registration{Email: "Ada@Example.com", Password: "correct horse battery staple"})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println("registered", u.Email)
+
+	res, err := m.Login(ctx, "ada@example.com", "correct horse battery staple")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println("access token valid until", res.Tokens.AccessTokenExpiresAt.Format(time.RFC3339))
+
+	// On every request: check the access token from the Authorization header.
+	id, err := m.Authenticate(ctx, res.Tokens.AccessToken)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println("authenticated", id.User.Email)
+
+	// Logging out ends the session: its tokens stop working at once.
+	if err := m.Logout(ctx, id); err != nil {
+		fmt.Println(err)
+		return
+	}
+	_, err = m.Authenticate(ctx, res.Tokens.AccessToken)
+	fmt.Println("after logout:", errors.Is(err, auth.ErrTokenInvalid))
+	// Output:
+	// registered ada@example.com
+	// access token valid until 2026-01-02T03:19:05Z
+	// authenticated ada@example.com
+	// after logout: true
+}
+
+// Callers tell failures apart with errors.Is; the messages are for logs.
+func ExampleManager_Login_errorChecking() {
+	ctx := context.Background()
+	m, err := auth.New(auth.Config{Store: memstore.New(), Mailer: mail.Discard{}, SigningKey: exampleKey})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	if _, err := m.Register(ctx, auth.Registration{Email: "ada@example.com", Password: "correct horse battery staple"}); err != nil {
+		fmt.Println(err)
+		return
+	}
+	for _, pw := range []string{"wrong horse battery staple", "correct horse battery staple"} {
+		_, err := m.Login(ctx, "ada@example.com", pw)
+		switch {
+		case err == nil:
+			fmt.Println("logged in")
+		case errors.Is(err, auth.ErrInvalidCredentials):
+			fmt.Println("wrong email or password") // the same answer for both
+		case errors.Is(err, auth.ErrEmailNotVerified):
+			fmt.Println("verify your email first")
+		case errors.Is(err, auth.ErrAccountDisabled):
+			fmt.Println("account disabled")
+		case errors.Is(err, auth.ErrBusy):
+			fmt.Println("try again later")
+		default:
+			fmt.Println("internal error") // log err; answer generically
+		}
+	}
+	// Output:
+	// wrong email or password
+	// logged in
+}

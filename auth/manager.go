@@ -1,0 +1,270 @@
+package auth
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/gatehouse-go/gatehouse/store"
+)
+
+// Manager runs the whole user lifecycle over a [store.Store]: registration,
+// email verification, login, access-token authentication, refresh-token
+// rotation, password change and reset, profile updates, deletion, logout,
+// sessions and the superuser overview.
+//
+// A Manager is immutable after [New] and safe for concurrent use. Every
+// method that may do I/O takes a context first. Mail is delivered in the
+// background; call [Manager.Flush] before the program exits.
+type Manager struct {
+	cfg    Config
+	store  store.Store
+	tokens TokenIssuer
+	log    *slog.Logger
+
+	hashSlots chan struct{}
+
+	dummyOnce sync.Once
+	dummyHash string
+	dummyErr  error
+
+	logSalt [16]byte
+
+	outbox outbox
+}
+
+// New validates cfg, fills in its defaults and returns a Manager. A missing
+// or invalid field gives a *[ValidationError] naming it. New does no I/O and
+// starts no goroutines.
+func New(cfg Config) (*Manager, error) {
+	if err := cfg.fill(); err != nil {
+		return nil, err
+	}
+	cfg.LegacyHashers = append([]Hasher(nil), cfg.LegacyHashers...)
+	cfg.SigningKey = nil // the issuer holds its own copy
+	m := &Manager{
+		cfg:       cfg,
+		store:     cfg.Store,
+		tokens:    cfg.Tokens,
+		log:       cfg.Logger,
+		hashSlots: make(chan struct{}, cfg.MaxConcurrentHashes),
+	}
+	if _, err := io.ReadFull(cfg.Rand, m.logSalt[:]); err != nil {
+		return nil, fmt.Errorf("auth: reading Config.Rand: %w", err)
+	}
+	m.outbox.init(m)
+	return m, nil
+}
+
+// now is the Manager's clock, in UTC and truncated to the microsecond so
+// that every time it stores round-trips exactly through any store.
+func (m *Manager) now() time.Time {
+	return m.cfg.Now().UTC().Truncate(time.Microsecond)
+}
+
+// randomBytes reads n bytes from the configured source of randomness.
+func (m *Manager) randomBytes(n int) ([]byte, error) {
+	b := make([]byte, n)
+	if _, err := io.ReadFull(m.cfg.Rand, b); err != nil {
+		return nil, fmt.Errorf("auth: reading randomness: %w", err)
+	}
+	return b, nil
+}
+
+// newToken returns a 256-bit random token in unpadded base64url and its
+// SHA-256, which is what stores keep.
+func (m *Manager) newToken() (token string, hash []byte, err error) {
+	b, err := m.randomBytes(32)
+	if err != nil {
+		return "", nil, err
+	}
+	token = base64.RawURLEncoding.EncodeToString(b)
+	sum := sha256.Sum256(b)
+	return token, sum[:], nil
+}
+
+// tokenHash decodes a token made by newToken and returns its hash. Anything
+// that is not exactly 32 bytes of canonical unpadded base64url is refused,
+// so JWTs and truncated or padded tokens never reach the store.
+func tokenHash(token string) ([]byte, bool) {
+	if len(token) != 43 {
+		return nil, false
+	}
+	var b [32]byte
+	n, err := base64.RawURLEncoding.Strict().Decode(b[:], []byte(token))
+	if err != nil || n != 32 {
+		return nil, false
+	}
+	sum := sha256.Sum256(b[:])
+	return sum[:], true
+}
+
+// newCode returns a uniformly random 6-digit code.
+func (m *Manager) newCode() (string, error) {
+	for {
+		b, err := m.randomBytes(4)
+		if err != nil {
+			return "", err
+		}
+		v := binary.BigEndian.Uint32(b)
+		// Reject the top sliver so every code is equally likely.
+		if v >= 4294000000 {
+			continue
+		}
+		return fmt.Sprintf("%06d", v%1000000), nil
+	}
+}
+
+// codeHash binds a short code to its secret: the stored value is useless
+// without the secret's own hash.
+func codeHash(secretHash []byte, code string) []byte {
+	h := sha256.New()
+	h.Write(secretHash)
+	h.Write([]byte{0})
+	h.Write([]byte(code))
+	return h.Sum(nil)
+}
+
+// constantTimeEqual compares two secrets (hashes) in constant time
+// (SECURITY.md #17).
+func constantTimeEqual(a, b []byte) bool {
+	return len(a) > 0 && subtle.ConstantTimeCompare(a, b) == 1
+}
+
+// newID returns a random UUID drawn from Config.Rand.
+func (m *Manager) newID() (string, error) {
+	id, err := uuid.NewRandomFromReader(m.cfg.Rand)
+	if err != nil {
+		return "", fmt.Errorf("auth: reading randomness: %w", err)
+	}
+	return id.String(), nil
+}
+
+// withHashSlot runs f while holding one of the MaxConcurrentHashes slots.
+func (m *Manager) withHashSlot(ctx context.Context, f func() error) error {
+	select {
+	case m.hashSlots <- struct{}{}:
+	default:
+		select {
+		case m.hashSlots <- struct{}{}:
+		case <-ctx.Done():
+			return fmt.Errorf("%w: %w", ErrBusy, context.Cause(ctx))
+		}
+	}
+	defer func() { <-m.hashSlots }()
+	return f()
+}
+
+// hashPassword hashes an already normalized password with the current
+// Hasher.
+func (m *Manager) hashPassword(ctx context.Context, password string) (string, error) {
+	var hash string
+	err := m.withHashSlot(ctx, func() error {
+		var err error
+		hash, err = m.cfg.Hasher.Hash(password)
+		return err
+	})
+	if errors.Is(err, ErrPasswordTooLong) {
+		return "", &PasswordError{Reason: PasswordTooLong, Min: m.cfg.Password.MinLength, Max: m.cfg.Password.MaxLength}
+	}
+	return hash, err
+}
+
+// compareResult is the outcome of checking a password against a hash.
+type compareResult struct {
+	ok bool
+	// rehash is set when the password matched a hash that should be
+	// replaced by one from the current Hasher.
+	rehash bool
+}
+
+// comparePassword checks password against hash with whichever configured
+// hasher recognises it, running exactly one hash. An empty hash is compared
+// against the dummy hash so that accounts without a password cost the same
+// as others. Mismatches and unusable hashes are not errors: ok is false.
+func (m *Manager) comparePassword(ctx context.Context, hash, password string) (compareResult, error) {
+	if hash == "" {
+		return compareResult{}, m.dummyCompare(ctx, password)
+	}
+	var res compareResult
+	err := m.withHashSlot(ctx, func() error {
+		for i, h := range m.hashers() {
+			err := h.Compare(hash, password)
+			if errors.Is(err, ErrUnsupportedHash) {
+				continue
+			}
+			switch {
+			case err == nil:
+				res.ok = true
+				if i > 0 {
+					res.rehash = true
+				} else if rc, ok := h.(RehashChecker); ok {
+					res.rehash = rc.NeedsRehash(hash)
+				}
+			case errors.Is(err, ErrInvalidHash):
+				m.log.Error("gatehouse: stored password hash is invalid")
+			case errors.Is(err, ErrMismatchedHash), errors.Is(err, ErrPasswordTooLong):
+			default:
+				return err
+			}
+			return nil
+		}
+		m.log.Error("gatehouse: no configured hasher recognises a stored password hash")
+		return nil
+	})
+	return res, err
+}
+
+func (m *Manager) hashers() []Hasher {
+	return append([]Hasher{m.cfg.Hasher}, m.cfg.LegacyHashers...)
+}
+
+// dummyCompare runs one hash comparison that always fails, so that a login
+// for an unknown account costs what a real one does (SECURITY.md #14).
+func (m *Manager) dummyCompare(ctx context.Context, password string) error {
+	m.dummyOnce.Do(func() {
+		pw, err := m.randomBytes(16)
+		if err != nil {
+			m.dummyErr = err
+			return
+		}
+		m.dummyErr = m.withHashSlot(context.WithoutCancel(ctx), func() error {
+			var err error
+			m.dummyHash, err = m.cfg.Hasher.Hash(base64.RawURLEncoding.EncodeToString(pw))
+			return err
+		})
+	})
+	if m.dummyErr != nil {
+		return m.dummyErr
+	}
+	return m.withHashSlot(ctx, func() error {
+		err := m.cfg.Hasher.Compare(m.dummyHash, password)
+		if err == nil || errors.Is(err, ErrMismatchedHash) || errors.Is(err, ErrPasswordTooLong) {
+			return nil
+		}
+		return err
+	})
+}
+
+// encodeID encodes random bytes as an unpadded base64url identifier.
+func encodeID(b []byte) string {
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// clientIP renders a client's address for storage ("" when unknown).
+func clientIP(c Client) string {
+	if !c.IP.IsValid() {
+		return ""
+	}
+	return c.IP.String()
+}

@@ -1,0 +1,330 @@
+package auth_test
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gatehouse-go/gatehouse/auth"
+	"github.com/gatehouse-go/gatehouse/mail"
+)
+
+func TestUpdateProfile(t *testing.T) {
+	t.Run("own fields", func(t *testing.T) {
+		e := newEnv(t)
+		e.register(t, "ada@example.com")
+		id := e.identity(t, e.login(t, "ada@example.com").Tokens.AccessToken)
+		e.clock.Advance(time.Minute)
+		u, err := e.m.UpdateProfile(t.Context(), id, auth.ProfileUpdate{
+			Name: ptr("Ada L."), Bio: ptr("Analyst"), ProfilePicture: ptr("https://img.example.com/a.png"),
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if u.Name != "Ada L." || u.Bio != "Analyst" || u.ProfilePicture != "https://img.example.com/a.png" || !u.UpdatedAt.Equal(e.clock.Now()) {
+			t.Fatalf("updated user %+v", u)
+		}
+		u, err = e.m.UpdateProfile(t.Context(), id, auth.ProfileUpdate{Bio: ptr("")})
+		if err != nil || u.Bio != "" || u.Name != "Ada L." {
+			t.Fatalf("clearing bio: %v %+v", err, u)
+		}
+	})
+	t.Run("privileged fields and other users are forbidden", func(t *testing.T) {
+		// SECURITY.md #55 and #57.
+		e := newEnv(t)
+		a := e.register(t, "a@example.com")
+		b := e.register(t, "b@example.com")
+		id := e.identity(t, e.login(t, "a@example.com").Tokens.AccessToken)
+		for name, p := range map[string]auth.ProfileUpdate{
+			"is_superuser":      {IsSuperuser: ptr(true)},
+			"is_active":         {IsActive: ptr(true)},
+			"another user":      {UserID: b.ID, Name: ptr("pwned")},
+			"another user's su": {UserID: b.ID, IsSuperuser: ptr(false)},
+		} {
+			_, err := e.m.UpdateProfile(t.Context(), id, p)
+			wantErr(t, name, err, auth.ErrForbidden)
+		}
+		for _, uid := range []string{a.ID, b.ID} {
+			u, _ := e.store.UserByID(t.Context(), uid)
+			if u.IsSuperuser || u.Name != "" || !u.UpdatedAt.Equal(u.CreatedAt) {
+				t.Fatalf("user changed by forbidden updates: %+v", u)
+			}
+		}
+	})
+	t.Run("bad fields", func(t *testing.T) {
+		e := newEnv(t)
+		e.register(t, "ada@example.com")
+		id := e.identity(t, e.login(t, "ada@example.com").Tokens.AccessToken)
+		for name, p := range map[string]auth.ProfileUpdate{
+			"name":            {Name: ptr(strings.Repeat("n", auth.MaxNameLength+1))},
+			"name newline":    {Name: ptr("a\nb")},
+			"bio":             {Bio: ptr(strings.Repeat("b", auth.MaxBioLength+1))},
+			"bio invalid utf": {Bio: ptr("\xff")},
+			"picture":         {ProfilePicture: ptr("ftp://example.com/x")},
+			"picture js":      {ProfilePicture: ptr("javascript:alert(1)")},
+		} {
+			_, err := e.m.UpdateProfile(t.Context(), id, p)
+			var ve *auth.ValidationError
+			if !errors.As(err, &ve) {
+				t.Fatalf("%s: error %v, want a ValidationError", name, err)
+			}
+		}
+		_, err := e.m.UpdateProfile(t.Context(), id, auth.ProfileUpdate{Email: ptr("nope")})
+		wantErr(t, "bad email", err, auth.ErrInvalidEmail)
+	})
+	t.Run("superuser powers", func(t *testing.T) {
+		e := newEnv(t)
+		admin, _ := e.superuser(t, "root@example.com")
+		b := e.register(t, "b@example.com")
+		bRes := e.login(t, "b@example.com")
+		u, err := e.m.UpdateProfile(t.Context(), admin, auth.ProfileUpdate{UserID: b.ID, IsSuperuser: ptr(true), Name: ptr("Bee")})
+		if err != nil || !u.IsSuperuser || u.Name != "Bee" {
+			t.Fatalf("promote: %v %+v", err, u)
+		}
+		// Deactivating ends the user's sessions.
+		if _, err := e.m.UpdateProfile(t.Context(), admin, auth.ProfileUpdate{UserID: b.ID, IsActive: ptr(false)}); err != nil {
+			t.Fatal(err)
+		}
+		_, err = e.m.Refresh(t.Context(), bRes.Tokens.RefreshToken)
+		wantErr(t, "refresh of a deactivated user", err, auth.ErrTokenInvalid)
+		_, err = e.m.UpdateProfile(t.Context(), admin, auth.ProfileUpdate{UserID: "00000000-0000-4000-8000-000000000000", Name: ptr("x")})
+		wantErr(t, "unknown user", err, auth.ErrNotFound)
+	})
+	t.Run("last superuser cannot demote itself", func(t *testing.T) {
+		e := newEnv(t)
+		admin, _ := e.superuser(t, "root@example.com")
+		_, err := e.m.UpdateProfile(t.Context(), admin, auth.ProfileUpdate{IsSuperuser: ptr(false)})
+		wantErr(t, "demote self", err, auth.ErrLastSuperuser)
+		_, err = e.m.UpdateProfile(t.Context(), admin, auth.ProfileUpdate{IsActive: ptr(false)})
+		wantErr(t, "deactivate self", err, auth.ErrLastSuperuser)
+	})
+	t.Run("demotion takes effect at the next request", func(t *testing.T) {
+		// SECURITY.md #59.
+		e := newEnv(t)
+		root, _ := e.superuser(t, "root@example.com")
+		_, res := e.superuser(t, "second@example.com")
+		second := e.identity(t, res.Tokens.AccessToken)
+		if err := e.m.AuthorizeSuperuser(t.Context(), second); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.m.UpdateProfile(t.Context(), root, auth.ProfileUpdate{UserID: second.User.ID, IsSuperuser: ptr(false)}); err != nil {
+			t.Fatal(err)
+		}
+		again := e.identity(t, res.Tokens.AccessToken)
+		wantErr(t, "same token after demotion", e.m.AuthorizeSuperuser(t.Context(), again), auth.ErrForbidden)
+		_, err := e.m.UsersOverview(t.Context(), again, auth.UsersQuery{})
+		wantErr(t, "overview after demotion", err, auth.ErrForbidden)
+	})
+}
+
+func TestEmailChange(t *testing.T) {
+	setup := func(t *testing.T) (*env, *auth.Identity) {
+		e := newEnv(t)
+		e.register(t, "old@example.com")
+		return e, e.identity(t, e.login(t, "old@example.com").Tokens.AccessToken)
+	}
+	t.Run("pending until the new address confirms", func(t *testing.T) {
+		// SECURITY.md #54.
+		e, id := setup(t)
+		u, err := e.m.UpdateProfile(t.Context(), id, auth.ProfileUpdate{Email: ptr("New@Example.com")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if u.Email != "old@example.com" || u.PendingEmail != "new@example.com" {
+			t.Fatalf("after the request: email %q pending %q", u.Email, u.PendingEmail)
+		}
+		notice := e.lastMailTo(t, "old@example.com", mail.KindEmailChangeNotice)
+		if !strings.Contains(notice.Text, "new@example.com") {
+			t.Fatalf("notice to the old address does not name the new one:\n%s", notice.Text)
+		}
+		token := tokenIn(t, e.lastMailTo(t, "new@example.com", mail.KindChangeEmail))
+		if _, err := e.m.Login(t.Context(), "new@example.com", goodPassword); !errors.Is(err, auth.ErrInvalidCredentials) {
+			t.Fatalf("login with the unconfirmed address: %v", err)
+		}
+		u, err = e.m.VerifyEmail(t.Context(), auth.Verification{Code: token})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if u.Email != "new@example.com" || u.PendingEmail != "" || !u.IsVerified {
+			t.Fatalf("after confirming: %+v", u)
+		}
+		e.login(t, "new@example.com")
+		if len(e.events.ofType(auth.EventEmailChanged)) != 1 {
+			t.Fatalf("events %+v", e.events.all())
+		}
+	})
+	t.Run("needs re-authentication", func(t *testing.T) {
+		e := newEnv(t)
+		e.register(t, "old@example.com")
+		res := e.login(t, "old@example.com")
+		e.clock.Advance(auth.DefaultReauthWindow + time.Second)
+		id := e.identity(t, res.Tokens.AccessToken) // still valid, but its login is too old
+		_, err := e.m.UpdateProfile(t.Context(), id, auth.ProfileUpdate{Email: ptr("new@example.com")})
+		wantErr(t, "stale session without password", err, auth.ErrReauthRequired)
+		_, err = e.m.UpdateProfile(t.Context(), id, auth.ProfileUpdate{Email: ptr("new@example.com"), CurrentPassword: "wrong password here"})
+		wantErr(t, "wrong password", err, auth.ErrInvalidPassword)
+		u, err := e.m.UpdateProfile(t.Context(), id, auth.ProfileUpdate{Email: ptr("new@example.com"), CurrentPassword: goodPassword})
+		if err != nil || u.PendingEmail != "new@example.com" {
+			t.Fatalf("with the password: %v %+v", err, u)
+		}
+	})
+	t.Run("only the latest requested address can be confirmed", func(t *testing.T) {
+		// SECURITY.md #50: a token is bound to the address it was sent to.
+		e, id := setup(t)
+		e.m.UpdateProfile(t.Context(), id, auth.ProfileUpdate{Email: ptr("first@example.com")})
+		first := tokenIn(t, e.lastMailTo(t, "first@example.com", mail.KindChangeEmail))
+		e.m.UpdateProfile(t.Context(), id, auth.ProfileUpdate{Email: ptr("second@example.com")})
+		second := tokenIn(t, e.lastMailTo(t, "second@example.com", mail.KindChangeEmail))
+		_, err := e.m.VerifyEmail(t.Context(), auth.Verification{Code: first})
+		if err == nil {
+			t.Fatal("the token for the superseded address confirmed it")
+		}
+		u, err := e.m.VerifyEmail(t.Context(), auth.Verification{Code: second})
+		if err != nil || u.Email != "second@example.com" {
+			t.Fatalf("latest token: %v %+v", err, u)
+		}
+	})
+	t.Run("change kills tokens mailed to the old address", func(t *testing.T) {
+		// SECURITY.md #46 and #50.
+		e, id := setup(t)
+		e.m.RequestPasswordReset(t.Context(), "old@example.com")
+		reset := tokenIn(t, e.lastMailTo(t, "old@example.com", mail.KindResetPassword))
+		e.m.UpdateProfile(t.Context(), id, auth.ProfileUpdate{Email: ptr("new@example.com")})
+		wantErr(t, "reset token after an email change", e.m.ResetPassword(t.Context(), reset, newPassword), auth.ErrTokenInvalid)
+	})
+	t.Run("taken address", func(t *testing.T) {
+		e, id := setup(t)
+		e.register(t, "taken@example.com")
+		_, err := e.m.UpdateProfile(t.Context(), id, auth.ProfileUpdate{Email: ptr("Taken@example.com")})
+		wantErr(t, "UpdateProfile", err, auth.ErrEmailTaken)
+	})
+	t.Run("taken while pending", func(t *testing.T) {
+		e, id := setup(t)
+		e.m.UpdateProfile(t.Context(), id, auth.ProfileUpdate{Email: ptr("new@example.com")})
+		token := tokenIn(t, e.lastMailTo(t, "new@example.com", mail.KindChangeEmail))
+		e.register(t, "new@example.com")
+		_, err := e.m.VerifyEmail(t.Context(), auth.Verification{Code: token})
+		wantErr(t, "confirming a taken address", err, auth.ErrEmailTaken)
+	})
+	t.Run("disabled by configuration", func(t *testing.T) {
+		e := newEnv(t, func(c *auth.Config) { c.DisableEmailChange = true })
+		e.register(t, "old@example.com")
+		id := e.identity(t, e.login(t, "old@example.com").Tokens.AccessToken)
+		_, err := e.m.UpdateProfile(t.Context(), id, auth.ProfileUpdate{Email: ptr("new@example.com")})
+		wantErr(t, "UpdateProfile", err, auth.ErrForbidden)
+	})
+	t.Run("superuser changes another user's address directly", func(t *testing.T) {
+		e := newEnv(t)
+		admin, _ := e.superuser(t, "root@example.com")
+		b := e.register(t, "b@example.com")
+		u, err := e.m.UpdateProfile(t.Context(), admin, auth.ProfileUpdate{UserID: b.ID, Email: ptr("b2@example.com")})
+		if err != nil || u.Email != "b2@example.com" {
+			t.Fatalf("%v %+v", err, u)
+		}
+		e.lastMailTo(t, "b@example.com", mail.KindEmailChangeNotice)
+	})
+}
+
+func TestSessions(t *testing.T) {
+	t.Run("list, revoke one, revoke others", func(t *testing.T) {
+		// SECURITY.md #41.
+		e := newEnv(t)
+		e.register(t, "ada@example.com")
+		a := e.login(t, "ada@example.com")
+		e.clock.Advance(time.Second)
+		b := e.login(t, "ada@example.com")
+		e.clock.Advance(time.Second)
+		c := e.login(t, "ada@example.com")
+		id := e.identity(t, a.Tokens.AccessToken)
+		list, err := e.m.Sessions(t.Context(), id, "")
+		if err != nil || len(list) != 3 || list[0].ID != c.Session.ID || list[2].ID != a.Session.ID {
+			t.Fatalf("Sessions: %v %+v", err, list)
+		}
+		if err := e.m.RevokeSession(t.Context(), id, "", b.Session.ID); err != nil {
+			t.Fatal(err)
+		}
+		_, err = e.m.Authenticate(t.Context(), b.Tokens.AccessToken)
+		wantErr(t, "revoked session", err, auth.ErrTokenInvalid)
+		wantErr(t, "revoking it again", e.m.RevokeSession(t.Context(), id, "", b.Session.ID), auth.ErrNotFound)
+		n, err := e.m.RevokeOtherSessions(t.Context(), id, "")
+		if err != nil || n != 1 {
+			t.Fatalf("RevokeOtherSessions = %d, %v", n, err)
+		}
+		_, err = e.m.Refresh(t.Context(), c.Tokens.RefreshToken)
+		wantErr(t, "C after revoke-others", err, auth.ErrTokenInvalid)
+		e.identity(t, a.Tokens.AccessToken)
+	})
+	t.Run("logout everywhere", func(t *testing.T) {
+		e := newEnv(t)
+		e.register(t, "ada@example.com")
+		a, b := e.login(t, "ada@example.com"), e.login(t, "ada@example.com")
+		n, err := e.m.LogoutEverywhere(t.Context(), e.identity(t, a.Tokens.AccessToken))
+		if err != nil || n != 2 {
+			t.Fatalf("LogoutEverywhere = %d, %v", n, err)
+		}
+		for _, tok := range []string{a.Tokens.AccessToken, b.Tokens.AccessToken} {
+			_, err := e.m.Authenticate(t.Context(), tok)
+			wantErr(t, "after logout everywhere", err, auth.ErrTokenInvalid)
+		}
+	})
+	t.Run("other users' sessions", func(t *testing.T) {
+		e := newEnv(t)
+		admin, _ := e.superuser(t, "root@example.com")
+		b := e.register(t, "b@example.com")
+		bRes := e.login(t, "b@example.com")
+		e.register(t, "a@example.com")
+		aID := e.identity(t, e.login(t, "a@example.com").Tokens.AccessToken)
+		_, err := e.m.Sessions(t.Context(), aID, b.ID)
+		wantErr(t, "user listing another's sessions", err, auth.ErrForbidden)
+		wantErr(t, "user revoking another's session", e.m.RevokeSession(t.Context(), aID, b.ID, bRes.Session.ID), auth.ErrForbidden)
+		wantErr(t, "user revoking another's session as their own", e.m.RevokeSession(t.Context(), aID, "", bRes.Session.ID), auth.ErrNotFound)
+		list, err := e.m.Sessions(t.Context(), admin, b.ID)
+		if err != nil || len(list) != 1 {
+			t.Fatalf("superuser listing: %v %+v", err, list)
+		}
+		n, err := e.m.RevokeOtherSessions(t.Context(), admin, b.ID)
+		if err != nil || n != 1 {
+			t.Fatalf("superuser ending all: %d %v", n, err)
+		}
+	})
+}
+
+func TestUsersOverview(t *testing.T) {
+	e := newEnv(t)
+	admin, _ := e.superuser(t, "root@example.com")
+	var ids []string
+	for _, email := range []string{"c@example.com", "a@example.com", "b@example.com"} {
+		ids = append(ids, e.register(t, email).ID)
+	}
+	e.login(t, "a@example.com")
+	page, err := e.m.UsersOverview(t.Context(), admin, auth.UsersQuery{Limit: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if page.Total != 4 || len(page.Users) != 2 || page.Users[0].User.Email != "a@example.com" || page.Users[0].Sessions != 1 {
+		t.Fatalf("first page %+v", page)
+	}
+	page, err = e.m.UsersOverview(t.Context(), admin, auth.UsersQuery{IDs: ids[:2], Offset: 1})
+	if err != nil || page.Total != 2 || len(page.Users) != 1 || page.Users[0].User.Email != "c@example.com" {
+		t.Fatalf("filtered page %+v %v", page, err)
+	}
+	page, err = e.m.UsersOverview(t.Context(), admin, auth.UsersQuery{After: "b@example.com"})
+	if err != nil || len(page.Users) != 2 || page.Users[0].User.Email != "c@example.com" {
+		t.Fatalf("keyset page %+v %v", page, err)
+	}
+	page, err = e.m.UsersOverview(t.Context(), admin, auth.UsersQuery{Offset: 100})
+	if err != nil || len(page.Users) != 0 || page.Total != 4 {
+		t.Fatalf("page past the end %+v %v", page, err)
+	}
+	_, err = e.m.UsersOverview(t.Context(), admin, auth.UsersQuery{Offset: -1})
+	var ve *auth.ValidationError
+	if !errors.As(err, &ve) {
+		t.Fatalf("negative offset: %v", err)
+	}
+	user := e.identity(t, e.login(t, "b@example.com").Tokens.AccessToken)
+	_, err = e.m.UsersOverview(t.Context(), user, auth.UsersQuery{})
+	wantErr(t, "non-superuser", err, auth.ErrForbidden)
+	_, err = e.m.UsersOverview(t.Context(), nil, auth.UsersQuery{})
+	wantErr(t, "anonymous", err, auth.ErrUnauthenticated)
+}

@@ -1,0 +1,384 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/gatehouse-go/gatehouse/mail"
+	"github.com/gatehouse-go/gatehouse/store"
+)
+
+// Limits on profile fields, in code points (the picture URL in bytes).
+const (
+	MaxNameLength    = 200
+	MaxBioLength     = 4000
+	MaxPictureLength = 2048
+)
+
+// ProfileUpdate is the input of [Manager.UpdateProfile]. Nil fields are left
+// alone. These fields are the whole allowlist: nothing else about a user
+// can be written through it (SECURITY.md #55).
+type ProfileUpdate struct {
+	// UserID is the user to update; empty means the caller. Only a
+	// superuser may name someone else.
+	UserID string
+
+	Name           *string
+	Bio            *string
+	ProfilePicture *string // an absolute http(s) URL, or "" to clear
+
+	// Email changes the address. For a user changing their own address it
+	// needs re-authentication (CurrentPassword, or a login within
+	// Config.ReauthWindow) and only becomes the account's email once the
+	// link mailed to the new address is used; the old address is told. A
+	// superuser changing someone else's address changes it directly.
+	Email *string
+	// CurrentPassword re-authenticates an email change.
+	CurrentPassword string
+
+	// IsSuperuser and IsActive may only be set by a superuser. The last
+	// active superuser cannot be demoted or deactivated.
+	IsSuperuser *bool
+	IsActive    *bool
+}
+
+// validate checks the free-text fields.
+func (p *ProfileUpdate) validate() error {
+	if p.Name != nil {
+		if err := checkText("name", *p.Name, MaxNameLength, false); err != nil {
+			return err
+		}
+	}
+	if p.Bio != nil {
+		if err := checkText("bio", *p.Bio, MaxBioLength, true); err != nil {
+			return err
+		}
+	}
+	if p.ProfilePicture != nil && *p.ProfilePicture != "" {
+		v := *p.ProfilePicture
+		u, err := url.Parse(v)
+		if len(v) > MaxPictureLength || err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || !utf8.ValidString(v) || strings.ContainsFunc(v, unicode.IsControl) {
+			return &ValidationError{Field: "profile_picture", Reason: "must be an absolute http(s) URL of at most 2048 bytes"}
+		}
+	}
+	return nil
+}
+
+func checkText(field, v string, max int, multiline bool) error {
+	if !utf8.ValidString(v) {
+		return &ValidationError{Field: field, Reason: "must be valid UTF-8"}
+	}
+	if utf8.RuneCountInString(v) > max {
+		return &ValidationError{Field: field, Reason: fmt.Sprintf("must be at most %d characters", max)}
+	}
+	for _, r := range v {
+		if unicode.IsControl(r) && !(multiline && (r == '\n' || r == '\r' || r == '\t')) {
+			return &ValidationError{Field: field, Reason: "must not contain control characters"}
+		}
+	}
+	return nil
+}
+
+// UpdateProfile changes profile fields and returns the updated user (for a
+// self-service email change, still with the old Email and the new address
+// in PendingEmail).
+//
+// Errors: [ErrUnauthenticated]; [ErrForbidden] for a non-superuser naming
+// another user or setting IsSuperuser or IsActive; [ErrNotFound] for a
+// superuser naming an unknown user; a *[ValidationError] for a bad field;
+// [ErrInvalidEmail]; [ErrEmailTaken]; [ErrReauthRequired] /
+// [ErrInvalidPassword] for an email change without a valid
+// re-authentication; [ErrForbidden] when Config.DisableEmailChange forbids
+// it; [ErrLastSuperuser].
+func (m *Manager) UpdateProfile(ctx context.Context, id *Identity, p ProfileUpdate) (*store.User, error) {
+	start := m.cfg.Now()
+	if err := requireUser(id); err != nil {
+		return nil, err
+	}
+	ev := Event{Type: EventProfileUpdate, Outcome: OutcomeFailure, UserID: p.UserID, ActorID: id.User.ID, SessionID: sessionID(id)}
+	if p.UserID == "" || p.UserID == id.User.ID {
+		ev.UserID, ev.ActorID = id.User.ID, ""
+	}
+	u, err := m.updateProfile(ctx, id, p, &ev)
+	if err == nil {
+		ev.Outcome = OutcomeSuccess
+	}
+	if !errors.Is(err, ErrForbidden) {
+		m.emit(ctx, ev, start)
+	}
+	return u, err
+}
+
+func (m *Manager) updateProfile(ctx context.Context, id *Identity, p ProfileUpdate, ev *Event) (*store.User, error) {
+	actor := id.User
+	self := p.UserID == "" || p.UserID == actor.ID
+	if !actor.IsSuperuser {
+		switch {
+		case !self:
+			m.forbidden(ctx, id, p.UserID, "update_other_user")
+			return nil, ErrForbidden
+		case p.IsSuperuser != nil || p.IsActive != nil:
+			m.forbidden(ctx, id, actor.ID, "set_privileged_field")
+			return nil, ErrForbidden
+		}
+	}
+	if err := p.validate(); err != nil {
+		ev.Reason = "invalid_field"
+		return nil, err
+	}
+	targetID := actor.ID
+	if !self {
+		targetID = p.UserID
+	}
+	target, err := m.store.UserByID(ctx, targetID)
+	if errors.Is(err, store.ErrNotFound) {
+		ev.Reason = "not_found"
+		if self {
+			return nil, ErrUnauthenticated
+		}
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		ev.Reason = "store_error"
+		return nil, fmt.Errorf("auth: update profile: %w", err)
+	}
+
+	now := m.now()
+	up := store.UserUpdate{
+		Name: p.Name, Bio: p.Bio, ProfilePicture: p.ProfilePicture,
+		IsSuperuser: p.IsSuperuser, IsActive: p.IsActive,
+		UpdatedAt: now,
+	}
+	var pendingTo, directFrom string
+	if p.Email != nil {
+		email, err := NormalizeEmail(*p.Email)
+		if err != nil {
+			ev.Reason = "invalid_email"
+			return nil, err
+		}
+		switch {
+		case email == target.Email:
+			// Nothing to change; a pending change to another address stays.
+		case self:
+			if m.cfg.DisableEmailChange {
+				m.forbidden(ctx, id, actor.ID, "email_change_disabled")
+				return nil, ErrForbidden
+			}
+			if err := m.reauthenticate(ctx, id, target, p.CurrentPassword, ev); err != nil {
+				return nil, err
+			}
+			if _, err := m.store.UserByEmail(ctx, email); err == nil {
+				ev.Reason = "email_taken"
+				return nil, ErrEmailTaken
+			} else if !errors.Is(err, store.ErrNotFound) {
+				ev.Reason = "store_error"
+				return nil, fmt.Errorf("auth: update profile: %w", err)
+			}
+			up.PendingEmail, up.DropSecrets = &email, true
+			pendingTo = email
+		default:
+			// A superuser changing another user's address: direct, and
+			// tokens mailed to the old address die with it.
+			up.Email, up.DropSecrets = &email, true
+			directFrom = target.Email
+		}
+	}
+	if p.IsActive != nil && !*p.IsActive {
+		// Deactivating ends the user's sessions at once.
+		up.RevokeSessions = true
+	}
+	u, err := m.store.UpdateUser(ctx, target.ID, up)
+	switch {
+	case err == nil:
+	case errors.Is(err, store.ErrNotFound):
+		ev.Reason = "not_found"
+		return nil, ErrNotFound
+	case errors.Is(err, store.ErrConflict):
+		ev.Reason = "email_taken"
+		return nil, ErrEmailTaken
+	case errors.Is(err, store.ErrLastSuperuser):
+		ev.Reason = "last_superuser"
+		return nil, ErrLastSuperuser
+	default:
+		ev.Reason = "store_error"
+		return nil, fmt.Errorf("auth: update profile: %w", err)
+	}
+	switch {
+	case pendingTo != "":
+		if err := m.sendEmailChange(ctx, u, pendingTo, now); err != nil {
+			ev.Reason = "store_error"
+			return nil, err
+		}
+		m.emit(ctx, Event{Type: EventEmailChangeRequested, Outcome: OutcomeSuccess, UserID: u.ID, SessionID: sessionID(id)}, now)
+	case directFrom != "":
+		m.outbox.mail(ctx, u.ID, mail.Data{
+			Kind: mail.KindEmailChangeNotice, To: mail.Address{Name: u.Name, Email: directFrom},
+			NewEmail: u.Email, Time: now,
+		})
+		m.emit(ctx, Event{Type: EventEmailChanged, Outcome: OutcomeSuccess, UserID: u.ID, ActorID: actor.ID}, now)
+	}
+	return u, nil
+}
+
+// reauthenticate accepts an email change from a session that logged in
+// within Config.ReauthWindow, or with the current password (SECURITY.md
+// #54).
+func (m *Manager) reauthenticate(ctx context.Context, id *Identity, u *store.User, password string, ev *Event) error {
+	if password == "" {
+		if id.Session != nil && m.cfg.ReauthWindow > 0 && m.now().Sub(id.Session.AuthenticatedAt) <= m.cfg.ReauthWindow {
+			return nil
+		}
+		ev.Reason = "reauth_required"
+		return ErrReauthRequired
+	}
+	return m.checkCurrentPassword(ctx, u, password, ev)
+}
+
+// sendEmailChange mails a confirmation link to the new address and a notice
+// to the old one.
+func (m *Manager) sendEmailChange(ctx context.Context, u *store.User, to string, now time.Time) error {
+	token, hash, err := m.newToken()
+	if err != nil {
+		return err
+	}
+	err = m.store.PutSecret(ctx, &store.Secret{
+		Hash: hash, Purpose: store.PurposeChangeEmail, UserID: u.ID, Email: to,
+		CreatedAt: now, ExpiresAt: now.Add(m.cfg.VerificationLinkTTL),
+	})
+	if err != nil {
+		return fmt.Errorf("auth: storing email-change secret: %w", err)
+	}
+	m.outbox.mail(ctx, u.ID, mail.Data{
+		Kind: mail.KindChangeEmail, To: mail.Address{Name: u.Name, Email: to},
+		Token: token, Link: m.link("/confirm-email", token),
+		ExpiresIn: m.cfg.VerificationLinkTTL, NewEmail: to, Time: now,
+	})
+	m.outbox.mail(ctx, u.ID, mail.Data{
+		Kind: mail.KindEmailChangeNotice, To: mail.Address{Name: u.Name, Email: u.Email},
+		NewEmail: to, Time: now,
+	})
+	return nil
+}
+
+// DeleteUser deletes an account with all its sessions and tokens, at once
+// (SECURITY.md #56). A user deletes themselves (userID empty or their own)
+// with their current password; a superuser deletes anyone else without it.
+// The last active superuser cannot delete itself.
+//
+// Errors: [ErrUnauthenticated]; [ErrInvalidPassword] for self-deletion
+// without the right password; [ErrForbidden] for a non-superuser naming
+// another user; [ErrNotFound]; [ErrLastSuperuser].
+func (m *Manager) DeleteUser(ctx context.Context, id *Identity, userID, password string) error {
+	start := m.cfg.Now()
+	if err := requireUser(id); err != nil {
+		return err
+	}
+	self := userID == "" || userID == id.User.ID
+	ev := Event{Type: EventDeleteUser, Outcome: OutcomeFailure, UserID: userID, ActorID: id.User.ID, SessionID: sessionID(id)}
+	if self {
+		ev.UserID, ev.ActorID = id.User.ID, ""
+	}
+	if !self && !id.User.IsSuperuser {
+		m.forbidden(ctx, id, userID, "delete_other_user")
+		return ErrForbidden
+	}
+	err := m.deleteUser(ctx, id, self, ev.UserID, password, &ev)
+	if err == nil {
+		ev.Outcome = OutcomeSuccess
+	}
+	m.emit(ctx, ev, start)
+	return err
+}
+
+func (m *Manager) deleteUser(ctx context.Context, id *Identity, self bool, target, password string, ev *Event) error {
+	if self {
+		u, err := m.store.UserByID(ctx, target)
+		if errors.Is(err, store.ErrNotFound) {
+			ev.Reason = "not_found"
+			return ErrUnauthenticated
+		}
+		if err != nil {
+			ev.Reason = "store_error"
+			return fmt.Errorf("auth: delete user: %w", err)
+		}
+		if err := m.checkCurrentPassword(ctx, u, password, ev); err != nil {
+			return err
+		}
+	}
+	err := m.store.DeleteUser(ctx, target)
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, store.ErrNotFound):
+		ev.Reason = "not_found"
+		if self {
+			return ErrUnauthenticated
+		}
+		return ErrNotFound
+	case errors.Is(err, store.ErrLastSuperuser):
+		ev.Reason = "last_superuser"
+		return ErrLastSuperuser
+	default:
+		ev.Reason = "store_error"
+		return fmt.Errorf("auth: delete user: %w", err)
+	}
+}
+
+// UsersQuery selects a page of [Manager.UsersOverview].
+type UsersQuery struct {
+	// IDs restricts the page to these users (unknown IDs are ignored).
+	IDs []string
+	// After starts the page after this email (keyset paging, fast at any
+	// depth); Offset skips users from there.
+	After  string
+	Offset int
+	// Limit is the page size: ≤ 0 means 100, more than MaxPageSize is
+	// clamped to it.
+	Limit int
+}
+
+// UsersOverview lists users for a superuser, ordered by email, with the
+// number of live sessions each has and the total matching IDs.
+//
+// Errors: [ErrUnauthenticated]; [ErrForbidden] for a non-superuser.
+func (m *Manager) UsersOverview(ctx context.Context, id *Identity, q UsersQuery) (*store.UserPage, error) {
+	if err := m.AuthorizeSuperuser(ctx, id); err != nil {
+		return nil, err
+	}
+	if q.Offset < 0 {
+		return nil, &ValidationError{Field: "offset", Reason: "must not be negative"}
+	}
+	if q.Limit <= 0 {
+		q.Limit = DefaultPageSize
+	}
+	q.Limit = min(q.Limit, MaxPageSize)
+	page, err := m.store.ListUsers(ctx, store.UserQuery{IDs: q.IDs, After: q.After, Offset: q.Offset, Limit: q.Limit})
+	if err != nil {
+		return nil, fmt.Errorf("auth: users overview: %w", err)
+	}
+	m.emit(ctx, Event{Type: EventUsersOverview, Outcome: OutcomeSuccess, UserID: id.User.ID, SessionID: sessionID(id)}, m.cfg.Now())
+	return page, nil
+}
+
+// AuthorizeSuperuser returns nil when id is an active superuser, and
+// otherwise [ErrUnauthenticated] (no identity) or [ErrForbidden], reporting
+// the refusal as an [EventForbidden] event. The flag is the one read from
+// the store when the token was checked, so a demotion takes effect at the
+// next request (SECURITY.md #59). Superuser-only Manager operations call it
+// themselves; applications call it to guard their own superuser features.
+func (m *Manager) AuthorizeSuperuser(ctx context.Context, id *Identity) error {
+	if err := requireUser(id); err != nil {
+		return err
+	}
+	if !id.User.IsSuperuser || !id.User.IsActive {
+		m.forbidden(ctx, id, "", "superuser_required")
+		return ErrForbidden
+	}
+	return nil
+}

@@ -1,0 +1,406 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/gatehouse-go/gatehouse/mail"
+	"github.com/gatehouse-go/gatehouse/store"
+)
+
+// Registration is the input of [Manager.Register].
+type Registration struct {
+	Email    string
+	Password string
+	// Name, Bio and ProfilePicture are optional profile fields, validated
+	// as by [Manager.UpdateProfile].
+	Name           string
+	Bio            string
+	ProfilePicture string
+}
+
+// Register creates an account and returns it. The email is normalized (see
+// [NormalizeEmail]) and the password checked against the policy before
+// anything is hashed or stored. When Config.RequireEmailVerification is set,
+// the new user is unverified and a verification code and link are mailed.
+//
+// Errors: [ErrInvalidEmail], [ErrWeakPassword] (a *[PasswordError]),
+// [ErrEmailTaken], a *[ValidationError] for a bad profile field, [ErrBusy].
+func (m *Manager) Register(ctx context.Context, r Registration) (*store.User, error) {
+	start := m.cfg.Now()
+	ev := Event{Type: EventRegister, Outcome: OutcomeFailure}
+	u, err := m.register(ctx, r, &ev)
+	if err == nil {
+		ev.Outcome = OutcomeSuccess
+	}
+	m.emit(ctx, ev, start)
+	return u, err
+}
+
+func (m *Manager) register(ctx context.Context, r Registration, ev *Event) (*store.User, error) {
+	email, err := NormalizeEmail(r.Email)
+	if err != nil {
+		ev.Reason = "invalid_email"
+		return nil, err
+	}
+	profile := ProfileUpdate{Name: &r.Name, Bio: &r.Bio, ProfilePicture: &r.ProfilePicture}
+	if err := profile.validate(); err != nil {
+		ev.Reason = "invalid_profile"
+		return nil, err
+	}
+	password, err := m.checkNewPassword(r.Password, email)
+	if err != nil {
+		ev.Reason = "weak_password"
+		return nil, err
+	}
+	hash, err := m.hashPassword(ctx, password)
+	if err != nil {
+		ev.Reason = "hash_failed"
+		return nil, err
+	}
+	id, err := m.newID()
+	if err != nil {
+		return nil, err
+	}
+	now := m.now()
+	u := &store.User{
+		ID:             id,
+		Email:          email,
+		PasswordHash:   hash,
+		Name:           r.Name,
+		Bio:            r.Bio,
+		ProfilePicture: r.ProfilePicture,
+		IsActive:       true,
+		IsVerified:     !m.cfg.RequireEmailVerification,
+		CreatedAt:      now,
+		UpdatedAt:      now,
+	}
+	ev.UserID = id
+	if err := m.store.CreateUser(ctx, u); err != nil {
+		if errors.Is(err, store.ErrConflict) {
+			ev.UserID, ev.Reason = "", "email_taken"
+			return nil, ErrEmailTaken
+		}
+		ev.Reason = "store_error"
+		return nil, fmt.Errorf("auth: register: %w", err)
+	}
+	if m.cfg.RequireEmailVerification {
+		if err := m.sendVerification(ctx, u); err != nil {
+			// The account exists; the user can ask for another code.
+			m.log.ErrorContext(ctx, "gatehouse: sending verification failed", "user_id", u.ID, "error", err.Error())
+		}
+	}
+	return u, nil
+}
+
+// checkNewPassword applies the policy to a new password (with the email,
+// its local part and the service name as context words) and returns it
+// normalized, ready to hash.
+func (m *Manager) checkNewPassword(password, email string) (string, error) {
+	local, _, _ := strings.Cut(email, "@")
+	if err := m.cfg.Password.Check(password, email, local, m.cfg.ServiceName); err != nil {
+		return "", err
+	}
+	return NormalizePassword(password), nil
+}
+
+// sendVerification stores a fresh verification secret for u (replacing any
+// older one) and mails its code and link to u's stored address.
+func (m *Manager) sendVerification(ctx context.Context, u *store.User) error {
+	token, hash, err := m.newToken()
+	if err != nil {
+		return err
+	}
+	code, err := m.newCode()
+	if err != nil {
+		return err
+	}
+	now := m.now()
+	s := &store.Secret{
+		Hash:          hash,
+		CodeHash:      codeHash(hash, code),
+		Purpose:       store.PurposeVerifyEmail,
+		UserID:        u.ID,
+		Email:         u.Email,
+		CreatedAt:     now,
+		ExpiresAt:     now.Add(m.cfg.VerificationLinkTTL),
+		CodeExpiresAt: now.Add(m.cfg.VerificationCodeTTL),
+	}
+	if err := m.store.PutSecret(ctx, s); err != nil {
+		return fmt.Errorf("auth: storing verification secret: %w", err)
+	}
+	m.outbox.mail(ctx, u.ID, mail.Data{
+		Kind:          mail.KindVerifyEmail,
+		To:            mail.Address{Name: u.Name, Email: u.Email},
+		Token:         token,
+		Code:          code,
+		Link:          m.link("/verify-email", token),
+		ExpiresIn:     m.cfg.VerificationLinkTTL,
+		CodeExpiresIn: m.cfg.VerificationCodeTTL,
+		Time:          now,
+	})
+	m.emit(ctx, Event{Type: EventVerificationSent, Outcome: OutcomeSuccess, UserID: u.ID}, now)
+	return nil
+}
+
+// link builds a link to the application for a mailed token, or "" when no
+// BaseURL is configured.
+func (m *Manager) link(path, token string) string {
+	if m.cfg.BaseURL == "" {
+		return ""
+	}
+	return m.cfg.BaseURL + path + "?token=" + token
+}
+
+// Verification is the input of [Manager.VerifyEmail]: either the long token
+// from the link alone, or the short code together with the email.
+type Verification struct {
+	Email string
+	Code  string
+}
+
+// VerifyEmail confirms an address with a code or token from a verification
+// or email-change message, and returns the updated user.
+//
+// A long token (from the link) is accepted alone and confirms either a new
+// account's address or a pending email change. A short code is accepted
+// only with the email it was sent to, and only while it is valid (see
+// Config.VerificationCodeTTL) and has attempts left (Config.MaxCodeAttempts);
+// each wrong code uses one attempt, counted atomically.
+//
+// Errors: [ErrInvalidCode] for anything wrong with the code, token or email;
+// [ErrVerificationNotRequired] when verification is off and the token is
+// not an email-change token; [ErrEmailTaken] when a pending address was
+// taken by another account meanwhile.
+func (m *Manager) VerifyEmail(ctx context.Context, v Verification) (*store.User, error) {
+	start := m.cfg.Now()
+	ev := Event{Type: EventVerifyEmail, Outcome: OutcomeFailure}
+	u, err := m.verifyEmail(ctx, v, &ev)
+	if err == nil {
+		ev.Outcome, ev.UserID = OutcomeSuccess, u.ID
+	}
+	m.emit(ctx, ev, start)
+	return u, err
+}
+
+func (m *Manager) verifyEmail(ctx context.Context, v Verification, ev *Event) (*store.User, error) {
+	code := strings.TrimSpace(v.Code)
+	if hash, ok := tokenHash(code); ok {
+		return m.consumeVerification(ctx, hash, ev)
+	}
+	if !m.cfg.RequireEmailVerification {
+		ev.Reason = "not_required"
+		return nil, ErrVerificationNotRequired
+	}
+	if !isShortCode(code) || v.Email == "" {
+		ev.Reason = "malformed"
+		return nil, ErrInvalidCode
+	}
+	email, err := NormalizeEmail(v.Email)
+	if err != nil {
+		ev.Reason = "invalid_email"
+		return nil, ErrInvalidCode
+	}
+	u, err := m.store.UserByEmail(ctx, email)
+	if errors.Is(err, store.ErrNotFound) {
+		ev.Reason = "unknown_email"
+		return nil, ErrInvalidCode
+	}
+	if err != nil {
+		ev.Reason = "store_error"
+		return nil, fmt.Errorf("auth: verify email: %w", err)
+	}
+	ev.UserID = u.ID
+	s, err := m.store.ReserveCodeAttempt(ctx, u.ID, store.PurposeVerifyEmail, m.now(), m.cfg.MaxCodeAttempts)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		ev.Reason = "no_code"
+		return nil, ErrInvalidCode
+	case errors.Is(err, store.ErrExhausted):
+		ev.Reason = "attempts_exhausted"
+		return nil, ErrInvalidCode
+	case err != nil:
+		ev.Reason = "store_error"
+		return nil, fmt.Errorf("auth: verify email: %w", err)
+	}
+	if !constantTimeEqual(s.CodeHash, codeHash(s.Hash, code)) {
+		ev.Reason = "wrong_code"
+		return nil, ErrInvalidCode
+	}
+	return m.consumeVerification(ctx, s.Hash, ev)
+}
+
+// errUnbound means a secret no longer matches the address it was sent to.
+var errUnbound = errors.New("auth: secret not bound to the current address")
+
+// consumeVerification consumes a verification or email-change secret and
+// applies what it confirms.
+func (m *Manager) consumeVerification(ctx context.Context, hash []byte, ev *Event) (*store.User, error) {
+	purposes := []store.Purpose{store.PurposeVerifyEmail, store.PurposeChangeEmail}
+	if !m.cfg.RequireEmailVerification {
+		purposes = purposes[1:]
+	}
+	now := m.now()
+	var changed bool
+	_, u, err := m.store.ConsumeSecret(ctx, store.Consume{
+		Hash: hash, Purposes: purposes, Now: now,
+		Apply: func(s *store.Secret, u *store.User) (*store.UserUpdate, error) {
+			t := true
+			switch s.Purpose {
+			case store.PurposeChangeEmail:
+				// Bound to the address it was sent to (SECURITY.md #50).
+				if s.Email != u.PendingEmail {
+					return nil, errUnbound
+				}
+				empty := ""
+				changed = true
+				return &store.UserUpdate{Email: &s.Email, PendingEmail: &empty, IsVerified: &t, UpdatedAt: now, DropSecrets: true}, nil
+			default:
+				if s.Email != u.Email {
+					return nil, errUnbound
+				}
+				return &store.UserUpdate{IsVerified: &t, UpdatedAt: now}, nil
+			}
+		},
+	})
+	switch {
+	case err == nil:
+	case errors.Is(err, store.ErrNotFound), errors.Is(err, errUnbound):
+		if !m.cfg.RequireEmailVerification {
+			ev.Reason = "not_required"
+			return nil, ErrVerificationNotRequired
+		}
+		ev.Reason = "invalid_token"
+		return nil, ErrInvalidCode
+	case errors.Is(err, store.ErrConflict):
+		ev.Reason = "email_taken"
+		return nil, ErrEmailTaken
+	default:
+		ev.Reason = "store_error"
+		return nil, fmt.Errorf("auth: verify email: %w", err)
+	}
+	if changed {
+		ev.Type = EventEmailChanged
+	}
+	return u, nil
+}
+
+// isShortCode reports whether s looks like a mailed numeric code.
+func isShortCode(s string) bool {
+	if len(s) < 6 || len(s) > 10 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// ResendVerification mails a new verification code and link to the account
+// with that email, replacing the previous ones. It answers the same whether
+// or not the account exists or is already verified (SECURITY.md #15): the
+// lookup and the mail happen in the background.
+//
+// Errors: [ErrInvalidEmail] for a malformed address,
+// [ErrVerificationNotRequired] when verification is off.
+func (m *Manager) ResendVerification(ctx context.Context, email string) error {
+	if !m.cfg.RequireEmailVerification {
+		return ErrVerificationNotRequired
+	}
+	norm, err := NormalizeEmail(email)
+	if err != nil {
+		return err
+	}
+	start := m.cfg.Now()
+	m.outbox.background(ctx, "resend verification", func(ctx context.Context) {
+		u, err := m.store.UserByEmail(ctx, norm)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			m.emit(ctx, Event{Type: EventVerificationSent, Outcome: OutcomeFailure, Reason: "unknown_email"}, start)
+		case err != nil:
+			m.log.ErrorContext(ctx, "gatehouse: resend verification: store failed", "error", err.Error())
+			m.emit(ctx, Event{Type: EventVerificationSent, Outcome: OutcomeFailure, Reason: "store_error"}, start)
+		case u.IsVerified:
+			m.emit(ctx, Event{Type: EventVerificationSent, Outcome: OutcomeFailure, Reason: "already_verified", UserID: u.ID}, start)
+		default:
+			if err := m.sendVerification(ctx, u); err != nil {
+				m.log.ErrorContext(ctx, "gatehouse: resend verification failed", "user_id", u.ID, "error", err.Error())
+				m.emit(ctx, Event{Type: EventVerificationSent, Outcome: OutcomeFailure, Reason: "store_error", UserID: u.ID}, start)
+			}
+		}
+	})
+	return nil
+}
+
+// EnsureSuperuser makes sure an active, verified superuser with that email
+// exists, for bootstrapping the first administrator from configuration. It
+// is idempotent: when the account exists it is promoted (and activated and
+// marked verified) but its password is left alone, so a password changed
+// since is kept. There is no built-in default password; the password given
+// must pass the policy.
+//
+// Errors: [ErrInvalidEmail], [ErrWeakPassword].
+func (m *Manager) EnsureSuperuser(ctx context.Context, email, password string) (*store.User, error) {
+	start := m.cfg.Now()
+	ev := Event{Type: EventEnsureSuperuser, Outcome: OutcomeFailure}
+	u, err := m.ensureSuperuser(ctx, email, password, &ev)
+	if err == nil {
+		ev.Outcome, ev.UserID = OutcomeSuccess, u.ID
+	}
+	m.emit(ctx, ev, start)
+	return u, err
+}
+
+func (m *Manager) ensureSuperuser(ctx context.Context, email, password string, ev *Event) (*store.User, error) {
+	norm, err := NormalizeEmail(email)
+	if err != nil {
+		return nil, err
+	}
+	for range 3 {
+		u, err := m.store.UserByEmail(ctx, norm)
+		if err == nil {
+			if u.IsSuperuser && u.IsActive && u.IsVerified {
+				return u, nil
+			}
+			t := true
+			u, err = m.store.UpdateUser(ctx, u.ID, store.UserUpdate{IsSuperuser: &t, IsActive: &t, IsVerified: &t, UpdatedAt: m.now()})
+			if errors.Is(err, store.ErrNotFound) {
+				continue // deleted meanwhile; try again
+			}
+			if err != nil {
+				return nil, fmt.Errorf("auth: ensure superuser: %w", err)
+			}
+			return u, nil
+		}
+		if !errors.Is(err, store.ErrNotFound) {
+			return nil, fmt.Errorf("auth: ensure superuser: %w", err)
+		}
+		pw, err := m.checkNewPassword(password, norm)
+		if err != nil {
+			return nil, err
+		}
+		hash, err := m.hashPassword(ctx, pw)
+		if err != nil {
+			return nil, err
+		}
+		id, err := m.newID()
+		if err != nil {
+			return nil, err
+		}
+		now := m.now()
+		u = &store.User{ID: id, Email: norm, PasswordHash: hash, IsSuperuser: true, IsActive: true, IsVerified: true, CreatedAt: now, UpdatedAt: now}
+		err = m.store.CreateUser(ctx, u)
+		if errors.Is(err, store.ErrConflict) {
+			continue // created concurrently; promote it
+		}
+		if err != nil {
+			return nil, fmt.Errorf("auth: ensure superuser: %w", err)
+		}
+		return u, nil
+	}
+	return nil, fmt.Errorf("auth: ensure superuser: %w", store.ErrConflict)
+}

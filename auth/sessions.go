@@ -1,0 +1,162 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/gatehouse-go/gatehouse/store"
+)
+
+// Logout ends the caller's session: its refresh token and every access
+// token of the session stop working at once (SECURITY.md #40). Logging out
+// a session that is already gone is not an error.
+//
+// Errors: [ErrUnauthenticated] when id is nil.
+func (m *Manager) Logout(ctx context.Context, id *Identity) error {
+	if err := requireSession(id); err != nil {
+		return err
+	}
+	ev := Event{Type: EventLogout, Outcome: OutcomeSuccess, UserID: id.User.ID, SessionID: id.Session.ID}
+	err := m.store.RevokeSession(ctx, id.User.ID, id.Session.ID)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		ev.Outcome, ev.Reason = OutcomeFailure, "store_error"
+		m.emit(ctx, ev, m.cfg.Now())
+		return fmt.Errorf("auth: logout: %w", err)
+	}
+	m.emit(ctx, ev, m.cfg.Now())
+	return nil
+}
+
+// LogoutEverywhere ends every session of the caller, this one included, and
+// returns how many ended.
+//
+// Errors: [ErrUnauthenticated].
+func (m *Manager) LogoutEverywhere(ctx context.Context, id *Identity) (int, error) {
+	if err := requireUser(id); err != nil {
+		return 0, err
+	}
+	n, err := m.store.RevokeUserSessions(ctx, id.User.ID, "")
+	ev := Event{Type: EventLogoutEverywhere, Outcome: OutcomeSuccess, UserID: id.User.ID, SessionID: sessionID(id)}
+	if err != nil {
+		ev.Outcome, ev.Reason = OutcomeFailure, "store_error"
+		m.emit(ctx, ev, m.cfg.Now())
+		return 0, fmt.Errorf("auth: logout everywhere: %w", err)
+	}
+	m.emit(ctx, ev, m.cfg.Now())
+	return n, nil
+}
+
+// Sessions lists the live sessions of a user, newest first: the caller's
+// own when userID is empty or the caller's ID, anyone's for a superuser.
+//
+// Errors: [ErrUnauthenticated], [ErrForbidden].
+func (m *Manager) Sessions(ctx context.Context, id *Identity, userID string) ([]store.Session, error) {
+	target, err := m.sessionTarget(ctx, id, userID)
+	if err != nil {
+		return nil, err
+	}
+	ss, err := m.store.UserSessions(ctx, target, m.now())
+	if err != nil {
+		return nil, fmt.Errorf("auth: sessions: %w", err)
+	}
+	return ss, nil
+}
+
+// RevokeSession ends one session of a user: one of the caller's own, or
+// for a superuser one of userID's (empty userID means the caller).
+//
+// Errors: [ErrUnauthenticated], [ErrForbidden], [ErrNotFound] when the
+// session does not exist or is not that user's.
+func (m *Manager) RevokeSession(ctx context.Context, id *Identity, userID, sessionID string) error {
+	target, err := m.sessionTarget(ctx, id, userID)
+	if err != nil {
+		return err
+	}
+	ev := Event{Type: EventSessionRevoked, Outcome: OutcomeSuccess, UserID: target, SessionID: sessionID}
+	if target != id.User.ID {
+		ev.ActorID = id.User.ID
+	}
+	err = m.store.RevokeSession(ctx, target, sessionID)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		ev.Outcome, ev.Reason = OutcomeFailure, "not_found"
+		err = ErrNotFound
+	case err != nil:
+		ev.Outcome, ev.Reason = OutcomeFailure, "store_error"
+		err = fmt.Errorf("auth: revoke session: %w", err)
+	}
+	m.emit(ctx, ev, m.cfg.Now())
+	return err
+}
+
+// RevokeOtherSessions ends every session of a user except the caller's
+// current one, and returns how many ended. userID is as for
+// [Manager.RevokeSession]; for a superuser ending another user's sessions,
+// all of them end.
+//
+// Errors: [ErrUnauthenticated], [ErrForbidden].
+func (m *Manager) RevokeOtherSessions(ctx context.Context, id *Identity, userID string) (int, error) {
+	target, err := m.sessionTarget(ctx, id, userID)
+	if err != nil {
+		return 0, err
+	}
+	keep := ""
+	ev := Event{Type: EventLogoutEverywhere, Outcome: OutcomeSuccess, UserID: target, SessionID: sessionID(id)}
+	if target == id.User.ID {
+		keep = sessionID(id)
+	} else {
+		ev.ActorID = id.User.ID
+	}
+	n, err := m.store.RevokeUserSessions(ctx, target, keep)
+	if err != nil {
+		ev.Outcome, ev.Reason = OutcomeFailure, "store_error"
+		m.emit(ctx, ev, m.cfg.Now())
+		return 0, fmt.Errorf("auth: revoke sessions: %w", err)
+	}
+	m.emit(ctx, ev, m.cfg.Now())
+	return n, nil
+}
+
+// sessionTarget resolves whose sessions a call is about and checks that
+// the caller may touch them.
+func (m *Manager) sessionTarget(ctx context.Context, id *Identity, userID string) (string, error) {
+	if err := requireUser(id); err != nil {
+		return "", err
+	}
+	if userID == "" || userID == id.User.ID {
+		return id.User.ID, nil
+	}
+	if !id.User.IsSuperuser {
+		m.forbidden(ctx, id, userID, "not_superuser")
+		return "", ErrForbidden
+	}
+	return userID, nil
+}
+
+// forbidden reports a refused attempt (SECURITY.md #62: 403s are events).
+func (m *Manager) forbidden(ctx context.Context, id *Identity, target, reason string) {
+	m.emit(ctx, Event{Type: EventForbidden, Outcome: OutcomeFailure, Reason: reason,
+		UserID: target, ActorID: id.User.ID, SessionID: sessionID(id)}, m.cfg.Now())
+}
+
+func requireUser(id *Identity) error {
+	if id == nil || id.User == nil {
+		return ErrUnauthenticated
+	}
+	return nil
+}
+
+func requireSession(id *Identity) error {
+	if id == nil || id.User == nil || id.Session == nil {
+		return ErrUnauthenticated
+	}
+	return nil
+}
+
+func sessionID(id *Identity) string {
+	if id == nil || id.Session == nil {
+		return ""
+	}
+	return id.Session.ID
+}

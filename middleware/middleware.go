@@ -1,0 +1,246 @@
+package middleware
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"strings"
+
+	"github.com/gatehouse-go/gatehouse/auth"
+)
+
+// MaxAuthorizationBytes caps the Authorization header that [BearerToken]
+// looks at; longer headers are refused before any parsing (SECURITY.md #33).
+const MaxAuthorizationBytes = 8192
+
+// maxUserAgent caps the User-Agent kept for sessions and events.
+const maxUserAgent = 512
+
+// ErrNoToken is returned by an [Extractor] when the request carries no
+// token at all: the request is anonymous, not invalid.
+var ErrNoToken = errors.New("middleware: no token")
+
+// Extractor finds the access token in a request. It returns [ErrNoToken]
+// when there is none and another error when what is there is malformed.
+type Extractor func(r *http.Request) (string, error)
+
+// BearerToken is the default [Extractor]: the token of an
+// "Authorization: Bearer <token>" header (scheme case-insensitive), and
+// nowhere else — never the query string or a form (SECURITY.md #65). Two
+// Authorization headers, another scheme, an empty token or a header over
+// [MaxAuthorizationBytes] are malformed.
+func BearerToken(r *http.Request) (string, error) {
+	values := r.Header.Values("Authorization")
+	switch len(values) {
+	case 0:
+		return "", ErrNoToken
+	case 1:
+	default:
+		return "", auth.ErrTokenInvalid
+	}
+	h := values[0]
+	if len(h) > MaxAuthorizationBytes {
+		return "", auth.ErrTokenInvalid
+	}
+	scheme, token, ok := strings.Cut(h, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", auth.ErrTokenInvalid
+	}
+	token = strings.TrimLeft(token, " ")
+	if token == "" || strings.ContainsAny(token, " \t") {
+		return "", auth.ErrTokenInvalid
+	}
+	return token, nil
+}
+
+// ErrorHandler writes the response for a request the middleware refuses.
+// status is 401 (no or bad token), 403 (not allowed) or 503 (the store
+// failed; fail closed). err says why, for logs: never write it to the
+// client.
+type ErrorHandler func(w http.ResponseWriter, r *http.Request, status int, err error)
+
+// Config configures a [Guard]. The zero value is ready to use.
+type Config struct {
+	// Extractor finds the token. Default [BearerToken].
+	Extractor Extractor
+	// ErrorHandler writes refusals. Default [WriteError].
+	ErrorHandler ErrorHandler
+	// Logger receives store failures. Default: discard.
+	Logger *slog.Logger
+}
+
+// Guard holds the middleware for one [auth.Manager]. Its methods have the
+// shape func(http.Handler) http.Handler and work with plain net/http and
+// any router. A Guard is safe for concurrent use.
+type Guard struct {
+	m   *auth.Manager
+	cfg Config
+}
+
+// New returns a Guard for m.
+func New(m *auth.Manager, cfg Config) *Guard {
+	if cfg.Extractor == nil {
+		cfg.Extractor = BearerToken
+	}
+	if cfg.ErrorHandler == nil {
+		cfg.ErrorHandler = WriteError
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Guard{m: m, cfg: cfg}
+}
+
+type attemptKey struct{}
+
+// attempt records what Authenticate found, so that RequireAuth does not
+// verify twice and can say why it refuses.
+type attempt struct {
+	err error // nil: authenticated or anonymous
+}
+
+// Authenticate loads the caller's identity into the request context when
+// the request carries a valid access token; read it with
+// [auth.IdentityFromContext] or [auth.UserFromContext]. It never refuses a
+// request: a missing or bad token leaves the request anonymous (use
+// [Guard.RequireAuth] to refuse). It also records the client (see
+// [ClientFrom]) unless the context already has one, and sets
+// "Vary: Authorization".
+func (g *Guard) Authenticate(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		next.ServeHTTP(w, g.authenticate(w, r))
+	})
+}
+
+func (g *Guard) authenticate(w http.ResponseWriter, r *http.Request) *http.Request {
+	if _, done := r.Context().Value(attemptKey{}).(*attempt); done {
+		return r
+	}
+	w.Header().Add("Vary", "Authorization")
+	ctx := r.Context()
+	if _, ok := auth.ClientFromContext(ctx); !ok {
+		ctx = auth.ContextWithClient(ctx, ClientFrom(r))
+	}
+	a := &attempt{}
+	token, err := g.cfg.Extractor(r)
+	switch {
+	case errors.Is(err, ErrNoToken):
+	case err != nil:
+		a.err = auth.ErrTokenInvalid
+	default:
+		id, err := g.m.Authenticate(ctx, token)
+		switch {
+		case err == nil:
+			ctx = auth.ContextWithIdentity(ctx, id)
+		case errors.Is(err, auth.ErrTokenExpired), errors.Is(err, auth.ErrTokenInvalid):
+			a.err = err
+		default:
+			g.cfg.Logger.ErrorContext(ctx, "gatehouse: authenticating a request failed", "error", err.Error())
+			a.err = err
+		}
+	}
+	return r.WithContext(context.WithValue(ctx, attemptKey{}, a))
+}
+
+// Failure reports why the request in ctx is anonymous: nil when no token
+// was sent (or the request is authenticated), [auth.ErrTokenInvalid] or
+// [auth.ErrTokenExpired] for a bad token, another error when the check
+// itself failed.
+func Failure(ctx context.Context) error {
+	if a, ok := ctx.Value(attemptKey{}).(*attempt); ok {
+		return a.err
+	}
+	return nil
+}
+
+// RequireAuth refuses requests without a valid access token: 401 with
+// "WWW-Authenticate: Bearer" (and error="invalid_token" when a token was
+// sent), or 503 when the check itself failed (fail closed, SECURITY.md
+// #44). It authenticates the request itself when [Guard.Authenticate] has
+// not run.
+func (g *Guard) RequireAuth(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r = g.authenticate(w, r)
+		if _, ok := auth.IdentityFromContext(r.Context()); ok {
+			next.ServeHTTP(w, r)
+			return
+		}
+		g.refuse(w, r)
+	})
+}
+
+// RequireSuperuser is [Guard.RequireAuth] for superusers: a valid token of
+// a user who is not an active superuser gets 403. The flag is read from the
+// store on each request, so demotion takes effect at once (SECURITY.md
+// #59); refusals are reported as events by the Manager.
+func (g *Guard) RequireSuperuser(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r = g.authenticate(w, r)
+		id, ok := auth.IdentityFromContext(r.Context())
+		if !ok {
+			g.refuse(w, r)
+			return
+		}
+		if err := g.m.AuthorizeSuperuser(r.Context(), id); err != nil {
+			g.cfg.ErrorHandler(w, r, http.StatusForbidden, err)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func (g *Guard) refuse(w http.ResponseWriter, r *http.Request) {
+	err := Failure(r.Context())
+	switch {
+	case err == nil:
+		g.cfg.ErrorHandler(w, r, http.StatusUnauthorized, auth.ErrUnauthenticated)
+	case errors.Is(err, auth.ErrTokenExpired), errors.Is(err, auth.ErrTokenInvalid):
+		g.cfg.ErrorHandler(w, r, http.StatusUnauthorized, err)
+	default:
+		g.cfg.ErrorHandler(w, r, http.StatusServiceUnavailable, err)
+	}
+}
+
+// WriteError is the default [ErrorHandler]. It writes only the status text;
+// for 401 it sets "WWW-Authenticate: Bearer" (RFC 6750 §3), with
+// error="invalid_token" when a bad token was sent.
+func WriteError(w http.ResponseWriter, r *http.Request, status int, err error) {
+	if status == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", Challenge(err))
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	http.Error(w, http.StatusText(status), status)
+}
+
+// Challenge returns the WWW-Authenticate value for a 401 caused by err.
+func Challenge(err error) string {
+	switch {
+	case errors.Is(err, auth.ErrTokenExpired):
+		return `Bearer error="invalid_token", error_description="The access token expired"`
+	case errors.Is(err, auth.ErrTokenInvalid):
+		return `Bearer error="invalid_token"`
+	default:
+		return "Bearer"
+	}
+}
+
+// ClientFrom describes the client of r from the connection: the peer
+// address of r.RemoteAddr and the User-Agent header (truncated). It never
+// trusts X-Forwarded-For.
+func ClientFrom(r *http.Request) auth.Client {
+	c := auth.Client{UserAgent: r.UserAgent()}
+	if len(c.UserAgent) > maxUserAgent {
+		c.UserAgent = strings.ToValidUTF8(c.UserAgent[:maxUserAgent], "")
+	}
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	if ip, err := netip.ParseAddr(host); err == nil {
+		c.IP = ip.Unmap()
+	}
+	return c
+}
