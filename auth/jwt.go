@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -212,32 +213,32 @@ func NewJWT(cfg JWTConfig) (*JWT, error) {
 		now = time.Now
 	}
 
-	all := []JWTKey{cfg.SigningKey}
+	type namedKey struct {
+		field string
+		key   JWTKey
+	}
+	all := []namedKey{{"JWTConfig.SigningKey", cfg.SigningKey}}
 	for i, k := range cfg.VerifyKeys {
 		field := fmt.Sprintf("JWTConfig.VerifyKeys[%d]", i)
 		if k.method == nil {
 			return nil, &ValidationError{Field: field, Reason: "is the zero JWTKey; build it with a key constructor"}
 		}
-		if sameKey(k, cfg.SigningKey) {
-			continue
+		if !sameKey(k, cfg.SigningKey) {
+			all = append(all, namedKey{field, k})
 		}
-		all = append(all, k)
 	}
 	keys := make(map[string]JWTKey, len(all))
 	var methods []string
-	for i, k := range all {
-		field := "JWTConfig.SigningKey"
-		if i > 0 {
-			field = "JWTConfig.VerifyKeys"
-		}
+	for _, nk := range all {
+		k := nk.key
 		if len(all) > 1 && k.id == "" {
-			return nil, &ValidationError{Field: field, Reason: "every key needs an id when there is more than one key"}
+			return nil, &ValidationError{Field: nk.field, Reason: "every key needs an id when there is more than one key"}
 		}
 		if _, dup := keys[k.id]; dup {
-			return nil, &ValidationError{Field: "JWTConfig.VerifyKeys", Reason: fmt.Sprintf("key id %q is used twice", k.id)}
+			return nil, &ValidationError{Field: nk.field, Reason: fmt.Sprintf("key id %q is already used by another key", k.id)}
 		}
 		keys[k.id] = k
-		if alg := k.method.Alg(); !containsString(methods, alg) {
+		if alg := k.method.Alg(); !slices.Contains(methods, alg) {
 			methods = append(methods, alg)
 		}
 	}
@@ -285,15 +286,6 @@ func baseParserOptions(methods []string, leeway time.Duration, now func() time.T
 	}
 }
 
-func containsString(s []string, v string) bool {
-	for _, x := range s {
-		if x == v {
-			return true
-		}
-	}
-	return false
-}
-
 // accessTokenType is the "typ" header of access tokens (RFC 9068 §2.1).
 const accessTokenType = "at+jwt"
 
@@ -322,6 +314,9 @@ func (j *JWT) Issue(_ context.Context, c Claims) (string, error) {
 		if f.v == "" || !utf8.ValidString(f.v) {
 			return "", &ValidationError{Field: f.name, Reason: "required, as valid UTF-8"}
 		}
+	}
+	if len(c.UserID)+len(c.SessionID)+len(c.ID) > MaxTokenLen {
+		return "", claimsTooLong()
 	}
 	if c.IssuedAt.IsZero() {
 		return "", &ValidationError{Field: "Claims.IssuedAt", Reason: "required"}
@@ -354,9 +349,13 @@ func (j *JWT) Issue(_ context.Context, c Claims) (string, error) {
 	buf = append(buf, '.')
 	buf = enc.AppendEncode(buf, sig)
 	if len(buf) > MaxTokenLen {
-		return "", &ValidationError{Field: "Claims", Reason: fmt.Sprintf("the token would be longer than %d bytes", MaxTokenLen)}
+		return "", claimsTooLong()
 	}
 	return string(buf), nil
+}
+
+func claimsTooLong() error {
+	return &ValidationError{Field: "Claims", Reason: fmt.Sprintf("the token would be longer than %d bytes", MaxTokenLen)}
 }
 
 // verified is what Verify decodes a token into: the parsed claims and the
@@ -371,7 +370,8 @@ type verified struct {
 // key, right type, issuer and audience) and its expiry, plus leeway, has
 // passed; every other failure matches [ErrTokenInvalid] and never
 // ErrTokenExpired. The error text names the reason, for logs; it holds
-// nothing taken from the token. ctx is not used: verifying does no I/O.
+// nothing taken from the token. The returned times are in UTC. ctx is not
+// used: verifying does no I/O.
 func (j *JWT) Verify(_ context.Context, token string) (*Claims, error) {
 	if len(token) > MaxTokenLen {
 		return nil, errTokenTooLong
@@ -391,8 +391,8 @@ func (j *JWT) Verify(_ context.Context, token string) (*Claims, error) {
 		UserID:    v.claims.Subject,
 		SessionID: v.claims.SessionID,
 		ID:        v.claims.ID,
-		IssuedAt:  v.claims.IssuedAt.Time,
-		ExpiresAt: v.claims.ExpiresAt.Time,
+		IssuedAt:  v.claims.IssuedAt.UTC(),
+		ExpiresAt: v.claims.ExpiresAt.UTC(),
 	}
 	return &v.out, nil
 }

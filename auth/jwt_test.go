@@ -786,10 +786,10 @@ func TestNewJWTValidation(t *testing.T) {
 		{"no signing key", auth.JWTConfig{Issuer: "i", Audience: "a"}, "JWTConfig.SigningKey"},
 		{"verification-only signing key", auth.JWTConfig{Issuer: "i", Audience: "a", SigningKey: pubOnly}, "JWTConfig.SigningKey"},
 		{"zero verify key", auth.JWTConfig{Issuer: "i", Audience: "a", SigningKey: k1, VerifyKeys: []auth.JWTKey{{}}}, "JWTConfig.VerifyKeys[0]"},
-		{"duplicate id", auth.JWTConfig{Issuer: "i", Audience: "a", SigningKey: k1, VerifyKeys: []auth.JWTKey{hsKey(t, "k1", "other")}}, "JWTConfig.VerifyKeys"},
-		{"duplicate verify ids", auth.JWTConfig{Issuer: "i", Audience: "a", SigningKey: k1, VerifyKeys: []auth.JWTKey{k2, k2}}, "JWTConfig.VerifyKeys"},
+		{"duplicate id", auth.JWTConfig{Issuer: "i", Audience: "a", SigningKey: k1, VerifyKeys: []auth.JWTKey{hsKey(t, "k1", "other")}}, "JWTConfig.VerifyKeys[0]"},
+		{"duplicate verify ids", auth.JWTConfig{Issuer: "i", Audience: "a", SigningKey: k1, VerifyKeys: []auth.JWTKey{k2, k2}}, "JWTConfig.VerifyKeys[1]"},
 		{"signing key without id among several", auth.JWTConfig{Issuer: "i", Audience: "a", SigningKey: anon, VerifyKeys: []auth.JWTKey{k1}}, "JWTConfig.SigningKey"},
-		{"verify key without id", auth.JWTConfig{Issuer: "i", Audience: "a", SigningKey: k1, VerifyKeys: []auth.JWTKey{anon}}, "JWTConfig.VerifyKeys"},
+		{"verify key without id", auth.JWTConfig{Issuer: "i", Audience: "a", SigningKey: k1, VerifyKeys: []auth.JWTKey{anon}}, "JWTConfig.VerifyKeys[0]"},
 		{"negative leeway", auth.JWTConfig{Issuer: "i", Audience: "a", SigningKey: k1, Leeway: -time.Second}, "JWTConfig.Leeway"},
 		{"leeway over 30s", auth.JWTConfig{Issuer: "i", Audience: "a", SigningKey: k1, Leeway: 31 * time.Second}, "JWTConfig.Leeway"},
 	}
