@@ -15,11 +15,11 @@ func expirerTests() []test {
 }
 
 // expirer returns s as a store.Expirer, or skips the test.
-func expirer(t *testing.T, s store.Store) store.Expirer {
-	t.Helper()
+func expirer(tb testing.TB, s store.Store) store.Expirer {
+	tb.Helper()
 	e, ok := s.(store.Expirer)
 	if !ok {
-		t.Skipf("%T does not implement store.Expirer", s)
+		tb.Skipf("%T does not implement store.Expirer", s)
 	}
 	return e
 }

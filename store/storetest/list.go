@@ -13,12 +13,12 @@ var listCreationOrder = []int{4, 1, 7, 3, 6, 2, 5}
 
 // listFixture stores users 1-7 and returns them in email order, as
 // ListUsers must list them.
-func listFixture(t *testing.T, s store.Store) []store.User {
-	t.Helper()
+func listFixture(tb testing.TB, s store.Store) []store.User {
+	tb.Helper()
 	for _, n := range listCreationOrder {
 		u := newUser(n)
 		u.CreatedAt = at(time.Duration(n) * time.Minute).In(elsewhere)
-		mustCreateUser(t, s, u)
+		mustCreateUser(tb, s, u)
 	}
 	want := make([]store.User, 0, len(listCreationOrder))
 	for n := 1; n <= len(listCreationOrder); n++ {

@@ -35,17 +35,17 @@ func rotateTests() []test {
 
 // rotationFixture creates user 1 with session 1 (refresh(1, 0) current) and
 // a second session 2 that must never be affected.
-func rotationFixture(t *testing.T, s store.Store) {
-	t.Helper()
-	mustCreateUser(t, s, newUser(1))
-	mustCreateSession(t, s, newSession(1, userID(1), base), refresh(1, 0))
-	mustCreateSession(t, s, newSession(2, userID(1), base), refresh(2, 0))
+func rotationFixture(tb testing.TB, s store.Store) {
+	tb.Helper()
+	mustCreateUser(tb, s, newUser(1))
+	mustCreateSession(tb, s, newSession(1, userID(1), base), refresh(1, 0))
+	mustCreateSession(tb, s, newSession(2, userID(1), base), refresh(2, 0))
 }
 
 // checkBystander verifies that session 2 of rotationFixture is untouched.
-func checkBystander(t *testing.T, s store.Store) {
-	t.Helper()
-	checkEqual(t, "the user's other session", mustSession(t, s, sessionID(2)), newSession(2, userID(1), base))
+func checkBystander(tb testing.TB, s store.Store) {
+	tb.Helper()
+	checkEqual(tb, "the user's other session", mustSession(tb, s, sessionID(2)), newSession(2, userID(1), base))
 }
 
 // SECURITY.md #36: the presented token is replaced; the new one works.
@@ -125,24 +125,24 @@ func rotateClientTests() []test {
 
 // checkRevokedByReuse verifies that err reports a reuse that revoked
 // session 1, and that the session and all its tokens are gone.
-func checkRevokedByReuse(t *testing.T, s store.Store, err error, newest []byte) {
-	t.Helper()
+func checkRevokedByReuse(tb testing.TB, s store.Store, err error, newest []byte) {
+	tb.Helper()
 	if !errors.Is(err, store.ErrTokenReused) {
-		t.Fatalf("err = %v, want ErrTokenReused", err)
+		tb.Fatalf("err = %v, want ErrTokenReused", err)
 	}
 	re, ok := reuseError(err)
 	if !ok {
-		t.Fatalf("err = %v, not a *store.ReuseError", err)
+		tb.Fatalf("err = %v, not a *store.ReuseError", err)
 	}
 	if re.SessionID != sessionID(1) || re.UserID != userID(1) || !re.Revoked {
-		t.Errorf("ReuseError = %+v, want SessionID %s, UserID %s, Revoked true", *re, sessionID(1), userID(1))
+		tb.Errorf("ReuseError = %+v, want SessionID %s, UserID %s, Revoked true", *re, sessionID(1), userID(1))
 	}
-	if sessionExists(t, s, sessionID(1)) {
-		t.Error("the session survived the reuse")
+	if sessionExists(tb, s, sessionID(1)) {
+		tb.Error("the session survived the reuse")
 	}
-	_, _, err = s.RotateRefreshToken(t.Context(), store.Rotation{Old: newest, New: digest("after reuse"), Now: at(5 * time.Hour), IdleExpiresAt: at(6 * time.Hour)})
-	wantErr(t, "rotating the newest token after reuse", err, store.ErrNotFound)
-	checkBystander(t, s)
+	_, _, err = s.RotateRefreshToken(tb.Context(), store.Rotation{Old: newest, New: digest("after reuse"), Now: at(5 * time.Hour), IdleExpiresAt: at(6 * time.Hour)})
+	wantErr(tb, "rotating the newest token after reuse", err, store.ErrNotFound)
+	checkBystander(tb, s)
 }
 
 // SECURITY.md #37: reuse of a rotated token revokes the whole family.

@@ -41,9 +41,9 @@ func secretTests() []test {
 }
 
 // consumeAt consumes hash for purpose p at now with no Apply.
-func consumeAt(t *testing.T, s store.Store, hash []byte, p store.Purpose, now time.Time) (*store.Secret, *store.User, error) {
-	t.Helper()
-	return s.ConsumeSecret(t.Context(), store.Consume{Hash: hash, Purposes: []store.Purpose{p}, Now: now})
+func consumeAt(tb testing.TB, s store.Store, hash []byte, p store.Purpose, now time.Time) (*store.Secret, *store.User, error) {
+	tb.Helper()
+	return s.ConsumeSecret(tb.Context(), store.Consume{Hash: hash, Purposes: []store.Purpose{p}, Now: now})
 }
 
 // testPutRoundTrip: every field of a secret comes back from ConsumeSecret.
@@ -288,8 +288,8 @@ func testConsumeApplyArgs(t *testing.T, s store.Store) {
 
 var errApply = errors.New("storetest: apply refused")
 
-// testConsumeApplyError: Apply's error is returned and nothing changes,
-// even when Apply also returned an update.
+// testConsumeApplyError: Apply's error is returned unwrapped and nothing
+// changes, even when Apply also returned an update.
 func testConsumeApplyError(t *testing.T, s store.Store) {
 	mustCreateUser(t, s, newUser(1))
 	mustCreateSession(t, s, newSession(1, userID(1), base), refresh(1, 0))
@@ -303,6 +303,9 @@ func testConsumeApplyError(t *testing.T, s store.Store) {
 	})
 	if !errors.Is(err, errApply) {
 		t.Fatalf("err = %v, want Apply's error", err)
+	}
+	if errors.Unwrap(err) != nil {
+		t.Errorf("err = %v: Apply's error was wrapped, want it returned as is", err)
 	}
 	if got != nil || u != nil {
 		t.Error("a failed ConsumeSecret returned a secret or user")

@@ -441,22 +441,22 @@ func testConcurrentDemote(t *testing.T, s store.Store) {
 
 // cascadeFixture gives user 1 two sessions (one rotated twice) and two
 // secrets, and user 2 one of each.
-func cascadeFixture(t *testing.T, s store.Store) (mine, theirs []*store.Secret) {
-	t.Helper()
-	mustCreateUser(t, s, superuser(1))
-	mustCreateUser(t, s, superuser(2))
-	mustCreateSession(t, s, newSession(1, userID(1), base), refresh(1, 0))
-	mustCreateSession(t, s, newSession(2, userID(1), base), refresh(2, 0))
-	mustCreateSession(t, s, newSession(3, userID(2), base), refresh(3, 0))
-	rotate(t, s, 1, 0, at(time.Minute))
-	rotate(t, s, 1, 1, at(2*time.Minute))
+func cascadeFixture(tb testing.TB, s store.Store) (mine, theirs []*store.Secret) {
+	tb.Helper()
+	mustCreateUser(tb, s, superuser(1))
+	mustCreateUser(tb, s, superuser(2))
+	mustCreateSession(tb, s, newSession(1, userID(1), base), refresh(1, 0))
+	mustCreateSession(tb, s, newSession(2, userID(1), base), refresh(2, 0))
+	mustCreateSession(tb, s, newSession(3, userID(2), base), refresh(3, 0))
+	rotate(tb, s, 1, 0, at(time.Minute))
+	rotate(tb, s, 1, 1, at(2*time.Minute))
 	mine = []*store.Secret{
 		newSecret(userID(1), store.PurposeVerifyEmail, "1v"),
 		newSecret(userID(1), store.PurposeResetPassword, "1r"),
 	}
 	theirs = []*store.Secret{newSecret(userID(2), store.PurposeVerifyEmail, "2v")}
 	for _, sec := range append(mine, theirs...) {
-		mustPutSecret(t, s, sec)
+		mustPutSecret(tb, s, sec)
 	}
 	return mine, theirs
 }
