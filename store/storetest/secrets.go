@@ -34,7 +34,7 @@ func secretTests() []test {
 		{name: "ReserveCode", sub: []test{
 			{name: "Counts", run: testReserveCounts},
 			{name: "CountsFromStored", run: testReserveCountsFromStored},
-			{name: "NotFound", sub: reserveNotFoundTests()},
+			{name: "Lookup", sub: reserveLookupTests()},
 			{name: "Concurrent", run: testReserveConcurrent},
 		}},
 	}
@@ -517,7 +517,9 @@ func testReserveCountsFromStored(t *testing.T, s store.Store) {
 	wantErr(t, "ReserveCodeAttempt past the limit", err, store.ErrExhausted)
 }
 
-func reserveNotFoundTests() []test {
+// reserveLookupTests: only an unexpired code of the user's secret for the
+// purpose can be attempted.
+func reserveLookupTests() []test {
 	sec := newSecret(userID(1), store.PurposeVerifyEmail, "1")
 	noCode := newSecret(userID(1), store.PurposeVerifyEmail, "1")
 	noCode.CodeHash = nil

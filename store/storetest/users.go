@@ -2,7 +2,6 @@ package storetest
 
 import (
 	"errors"
-	"fmt"
 	"testing"
 	"time"
 
@@ -53,8 +52,15 @@ func testCreateAndGet(t *testing.T, s store.Store, u *store.User) {
 // case folding or trimming.
 func testByEmailExact(t *testing.T, s store.Store) {
 	mustCreateUser(t, s, newUser(1))
-	for _, probe := range []string{"USER001@example.com", "user001@EXAMPLE.COM", " user001@example.com", "user001@example.com ", "user001@example.co"} {
-		t.Run(fmt.Sprintf("%q", probe), func(t *testing.T) {
+	for _, tc := range []struct{ name, probe string }{
+		{"UpperLocalPart", "USER001@example.com"},
+		{"UpperDomain", "user001@EXAMPLE.COM"},
+		{"LeadingSpace", " user001@example.com"},
+		{"TrailingSpace", "user001@example.com "},
+		{"Prefix", "user001@example.co"},
+	} {
+		probe := tc.probe
+		t.Run(tc.name, func(t *testing.T) {
 			u, err := s.UserByEmail(t.Context(), probe)
 			if !errors.Is(err, store.ErrNotFound) {
 				t.Errorf("UserByEmail(%q) = %v, %v; want ErrNotFound", probe, u, err)
