@@ -2,7 +2,6 @@ package mail
 
 import (
 	"fmt"
-	netmail "net/mail"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -25,12 +24,37 @@ const (
 
 // String returns a in the form used in the From and To headers of RFC 5322:
 // "<alice@example.com>" without a name, `"Alice Liddell" <alice@example.com>`
-// with an ASCII name, and the name encoded per RFC 2047
-// ("=?utf-8?q?Gr=C3=BC=C3=9Fe?= <alice@example.com>") when it is not ASCII.
-// It does not validate a; see [Message.Validate].
+// with an ASCII name, and the name as RFC 2047 Q encoded-words
+// ("=?utf-8?q?Gr=C3=BC=C3=9Fe?= <g@example.com>") when it is not ASCII.
+// The result parses back with [net/mail.ParseAddress] for every valid a; it
+// is meaningless for an invalid one (see [Message.Validate]).
 func (a Address) String() string {
-	na := netmail.Address{Name: a.Name, Address: a.Email}
-	return na.String()
+	addr := "<" + a.Email + ">"
+	if a.Name == "" {
+		return addr
+	}
+	return encodeName(a.Name) + " " + addr
+}
+
+// encodeName returns a display name as a quoted-string when it is printable
+// ASCII, and otherwise as encoded-words that use only the characters RFC
+// 2047 §5(3) allows in a phrase. (net/mail.Address.String lets some others
+// through, such as a backslash, and then cannot parse its own output.)
+func encodeName(name string) string {
+	ascii := true
+	for i := 0; i < len(name); i++ {
+		if name[i] < ' ' || name[i] > '~' {
+			ascii = false
+			break
+		}
+	}
+	if ascii {
+		return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(name) + `"`
+	}
+	return encodeWords(name, func(r rune) bool {
+		return r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' ||
+			r == '!' || r == '*' || r == '+' || r == '-' || r == '/'
+	})
 }
 
 // validate checks that a is a plausible mailbox; what names the address in

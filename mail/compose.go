@@ -134,7 +134,7 @@ func Compose(w io.Writer, m Message, opt ComposeOptions) error {
 	}
 	writeHeader(&b, "From", from.String())
 	writeHeader(&b, "To", strings.Join(to, ", "))
-	writeHeader(&b, "Subject", mime.QEncoding.Encode("utf-8", m.Subject))
+	writeHeader(&b, "Subject", encodeSubject(m.Subject))
 	writeHeader(&b, "Date", date.Format(time.RFC1123Z))
 	writeHeader(&b, "Message-ID", "<"+id+"@"+domain+">")
 	writeHeader(&b, "MIME-Version", "1.0")
@@ -202,8 +202,69 @@ func writeHeader(b *bytes.Buffer, name, value string) {
 	b.WriteString("\r\n")
 }
 
-// writeQP writes s quoted-printable, turning its line breaks into CRLF.
+// encodeSubject returns s encoded per RFC 2047 when it is not ASCII, and
+// also when it holds "=?", which a reader would otherwise take for the start
+// of an encoded-word; otherwise s itself.
+func encodeSubject(s string) string {
+	if !strings.Contains(s, "=?") {
+		return mime.QEncoding.Encode("utf-8", s)
+	}
+	// mime.QEncoding leaves printable ASCII alone, so encode by hand.
+	return encodeWords(s, func(r rune) bool {
+		return r > ' ' && r <= '~' && r != '=' && r != '?' && r != '_'
+	})
+}
+
+// encodeWords encodes s as RFC 2047 "Q" encoded-words of at most 75 octets,
+// separated by spaces (where writeHeader may fold), writing the runes for
+// which literal is true as themselves, spaces as "_" and everything else as
+// "=XX" octets. Runes are never split across words.
+func encodeWords(s string, literal func(rune) bool) string {
+	const (
+		prefix = "=?utf-8?q?"
+		suffix = "?="
+		room   = 75 - len(prefix) - len(suffix)
+	)
+	var b, word strings.Builder
+	flush := func() {
+		if b.Len() > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString(prefix + word.String() + suffix)
+		word.Reset()
+	}
+	var enc []byte
+	for _, r := range s {
+		enc = enc[:0]
+		switch {
+		case r == ' ':
+			enc = append(enc, '_')
+		case literal(r):
+			enc = append(enc, byte(r))
+		default:
+			var buf [utf8.UTFMax]byte
+			for _, c := range buf[:utf8.EncodeRune(buf[:], r)] {
+				enc = append(enc, '=', upperhex[c>>4], upperhex[c&15])
+			}
+		}
+		if word.Len()+len(enc) > room {
+			flush()
+		}
+		word.Write(enc)
+	}
+	flush()
+	return b.String()
+}
+
+const upperhex = "0123456789ABCDEF"
+
+// writeQP writes s quoted-printable, turning its line breaks (CRLF, LF or
+// a lone CR) into CRLF.
 func writeQP(w io.Writer, s string) error {
+	// The writer turns both CR and LF into CRLF itself, but it can drop the
+	// LF of a lone CR followed by an encoded byte and then an LF
+	// ("\r\x14\n"), so only LFs reach it.
+	s = strings.ReplaceAll(strings.ReplaceAll(s, "\r\n", "\n"), "\r", "\n")
 	qw := quotedprintable.NewWriter(w)
 	if _, err := io.WriteString(qw, s); err != nil {
 		return fmt.Errorf("mail: compose: %w", err)

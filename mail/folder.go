@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 )
 
@@ -17,7 +18,8 @@ import (
 //
 // Files are named "<UTC time>-<random>.eml", e.g.
 // "20261128T061149.123456789Z-9f86d081884c7d65.eml", so that they sort by
-// the time they were written and never collide. Each is written to a hidden
+// the time they were sent (the messages of one Folder sort in the order of
+// their Send calls, even on a coarse clock) and never collide. Each is written to a hidden
 // temporary file in the same directory and then renamed, so a reader never
 // sees a partial message. The directory is created with mode 0700 if
 // missing (an existing directory keeps its mode); files have mode 0600,
@@ -27,6 +29,9 @@ import (
 type Folder struct {
 	dir  string
 	from Address
+
+	mu   sync.Mutex
+	last time.Time // the newest time used in a file name
 }
 
 // NewFolder returns a [Folder] writing into dir, with from as the sender of
@@ -47,7 +52,7 @@ func (f *Folder) Send(ctx context.Context, m Message) error {
 	if f.dir == "" {
 		return errors.New("mail: folder: no directory")
 	}
-	now := time.Now()
+	now := f.now()
 	var buf bytes.Buffer
 	if err := Compose(&buf, m, ComposeOptions{DefaultFrom: f.from, Date: now}); err != nil {
 		return fmt.Errorf("mail: folder: %w", err)
@@ -65,6 +70,20 @@ func (f *Folder) Send(ctx context.Context, m Message) error {
 		return fmt.Errorf("mail: folder: %w", err)
 	}
 	return nil
+}
+
+// now returns the current time, or a nanosecond after the last time it
+// returned if the clock has not advanced (coarse clocks) or went back, so
+// that the files of one Folder sort in the order they were sent.
+func (f *Folder) now() time.Time {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	now := time.Now().Round(0)
+	if !now.After(f.last) {
+		now = f.last.Add(time.Nanosecond)
+	}
+	f.last = now
+	return now
 }
 
 // writeFileAtomic writes data to dir/name through a temporary file created
