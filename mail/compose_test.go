@@ -408,7 +408,9 @@ func TestHeaderInjection(t *testing.T) {
 		{"To address LF", func(m *mail.Message) { m.To[0].Email = "alice@example.com\nBcc: mallory@evil.example" }},
 		{"From name", func(m *mail.Message) { m.From.Name += payload }},
 		{"From address", func(m *mail.Message) { m.From.Email += payload }},
-		{"second To", func(m *mail.Message) { m.To = append(m.To, mail.Address{Name: "Bob" + payload, Email: "bob@example.com"}) }},
+		{"second To", func(m *mail.Message) {
+			m.To = append(m.To, mail.Address{Name: "Bob" + payload, Email: "bob@example.com"})
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
