@@ -14,10 +14,10 @@ import (
 
 // Every mailer satisfies the interface the auth Manager consumes.
 var (
-	_ auth.Mailer = (*mail.Capture)(nil)
-	_ auth.Mailer = (*mail.Folder)(nil)
-	_ auth.Mailer = (*mail.Log)(nil)
-	_ auth.Mailer = mail.Discard{}
+	_ auth.Mailer   = (*mail.Capture)(nil)
+	_ auth.Mailer   = (*mail.Folder)(nil)
+	_ auth.Mailer   = (*mail.Log)(nil)
+	_ auth.Mailer   = mail.Discard{}
 	_ mail.Renderer = (*mail.Templates)(nil)
 )
 
