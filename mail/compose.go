@@ -90,8 +90,8 @@ const (
 // (RFC 2047 encoded when not ASCII), Date (RFC 5322 format), Message-ID
 // (<random hex@domain>) and MIME-Version. A message without HTML is
 // text/plain; with HTML it is multipart/alternative with the text part
-// first. Bodies are UTF-8 in quoted-printable, so line breaks in Text and
-// HTML arrive as CRLF. Long headers are folded; no line exceeds 998 octets.
+// first. Bodies are UTF-8 in quoted-printable; their line breaks (LF, CRLF
+// or CR) arrive as CRLF. Long headers are folded; no line exceeds 998 octets.
 //
 // Compose writes to w with a single Write call; its error is returned as is.
 func Compose(w io.Writer, m Message, opt ComposeOptions) error {

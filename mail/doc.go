@@ -14,8 +14,8 @@
 //   - [Compose] writes a Message as an RFC 5322 / MIME message, and
 //     [Message.Validate] checks one; every mailer that produces real mail
 //     uses them.
-//   - Mailers, all safe for concurrent use and all honouring the context
-//     given to Send.
+//   - Mailers, all safe for concurrent use. All but [Discard] return the
+//     context's error, without sending, when the context is done.
 //
 // Which mailer to use:
 //
