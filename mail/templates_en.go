@@ -1,0 +1,170 @@
+package mail
+
+// The built-in English templates. Secrets (Code, Link, Token) appear only in
+// the bodies, through the shared blocks built by secretsText and
+// secretsHTML.
+
+const (
+	greetingText = `Hello{{with .To.Name}} {{.}}{{end}},
+
+`
+	whenText = `{{if not .Time.IsZero}} on {{.Time.UTC.Format "2 January 2006 at 15:04 UTC"}}{{end}}`
+
+	htmlHead = `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+</head>
+<body style="font-family:sans-serif;line-height:1.5;color:#222">
+<p>Hello{{with .To.Name}} {{.}}{{end}},</p>
+`
+	htmlFoot = `
+</body>
+</html>
+`
+	// secretsTextBlock shows the code, link and token that are set, and
+	// how long they are valid.
+	secretsTextBlock = `
+{{- if .Code}}
+
+Your code: {{.Code}}
+{{- with or .CodeExpiresIn .ExpiresIn}}
+It is valid for {{duration .}}.
+{{- end}}
+{{- end}}
+{{- if .Link}}
+
+Open this link:
+{{.Link}}
+{{- end}}
+{{- if .Token}}
+
+{{if .Link}}If the link does not open, copy{{else}}Copy{{end}} this token into {{or .AppName "the app"}}:
+{{.Token}}
+{{- end}}
+{{- if and (or .Link .Token) .ExpiresIn}}
+
+{{if and .Link .Token}}The link and the token are{{else if .Link}}The link is{{else}}The token is{{end}} valid for {{duration .ExpiresIn}} and can be used once.
+{{- end}}`
+)
+
+// secretsHTML is the HTML counterpart of secretsTextBlock, with button as
+// the text of the link.
+func secretsHTML(button string) string {
+	return `
+{{- if .Code}}
+<p>Your code:</p>
+<p style="font-size:1.5em;font-weight:bold;letter-spacing:0.2em">{{.Code}}</p>
+{{- with or .CodeExpiresIn .ExpiresIn}}
+<p>It is valid for {{duration .}}.</p>
+{{- end}}
+{{- end}}
+{{- if .Link}}
+<p><a href="{{.Link}}" style="display:inline-block;padding:0.6em 1em;background:#1a56db;color:#fff;text-decoration:none;border-radius:4px">` + button + `</a></p>
+<p>If the button does not work, open this address:<br>{{.Link}}</p>
+{{- end}}
+{{- if .Token}}
+<p>{{if .Link}}If the link does not open, copy{{else}}Copy{{end}} this token into {{or .AppName "the app"}}:</p>
+<p style="font-family:monospace;word-break:break-all">{{.Token}}</p>
+{{- end}}
+{{- if and (or .Link .Token) .ExpiresIn}}
+<p>{{if and .Link .Token}}The link and the token are{{else if .Link}}The link is{{else}}The token is{{end}} valid for {{duration .ExpiresIn}} and can be used once.</p>
+{{- end}}`
+}
+
+// defaultTemplate returns the built-in English template for k.
+func defaultTemplate(k Kind) Template {
+	switch k {
+	case KindVerifyEmail:
+		return Template{
+			Subject: `Verify your email address{{with .AppName}} for {{.}}{{end}}`,
+			Text: greetingText +
+				`Please confirm that {{.To.Email}} is your email address{{with .AppName}} for {{.}}{{end}}.` +
+				secretsTextBlock + `
+
+If you did not ask for this, you can ignore this email.`,
+			HTML: htmlHead +
+				`<p>Please confirm that {{.To.Email}} is your email address{{with .AppName}} for {{.}}{{end}}.</p>` +
+				secretsHTML("Confirm my email address") + `
+<p>If you did not ask for this, you can ignore this email.</p>` + htmlFoot,
+		}
+	case KindResetPassword:
+		return Template{
+			Subject: `Reset your password{{with .AppName}} for {{.}}{{end}}`,
+			Text: greetingText +
+				`Someone asked to reset the password of your account {{.To.Email}}{{with .AppName}} at {{.}}{{end}}. To choose a new password, use the link or token below.` +
+				secretsTextBlock + `
+
+If you did not ask to reset your password, ignore this email: your password stays unchanged.`,
+			HTML: htmlHead +
+				`<p>Someone asked to reset the password of your account {{.To.Email}}{{with .AppName}} at {{.}}{{end}}. To choose a new password, use the link or token below.</p>` +
+				secretsHTML("Choose a new password") + `
+<p>If you did not ask to reset your password, ignore this email: your password stays unchanged.</p>` + htmlFoot,
+		}
+	case KindPasswordChanged:
+		return Template{
+			Subject: `Your password{{with .AppName}} for {{.}}{{end}} was changed`,
+			Text: greetingText +
+				`The password of your account {{.To.Email}}{{with .AppName}} at {{.}}{{end}} was changed` + whenText + `.
+
+If you made this change, you need not do anything.
+
+If you did not, someone else may know your password: reset it at once and contact us.
+{{- with .Link}}
+
+{{.}}
+{{- end}}`,
+			HTML: htmlHead +
+				`<p>The password of your account {{.To.Email}}{{with .AppName}} at {{.}}{{end}} was changed` + whenText + `.</p>
+<p>If you made this change, you need not do anything.</p>
+<p>If you did not, someone else may know your password: {{with .Link}}<a href="{{.}}">reset it</a>{{else}}reset it{{end}} at once and contact us.</p>` + htmlFoot,
+		}
+	case KindChangeEmail:
+		return Template{
+			Subject: `Confirm your new email address{{with .AppName}} for {{.}}{{end}}`,
+			Text: greetingText +
+				`Please confirm that you want to use {{.To.Email}} as the email address of your account{{with .AppName}} at {{.}}{{end}}.` +
+				secretsTextBlock + `
+
+If you did not ask for this, ignore this email: the account's address will not change.`,
+			HTML: htmlHead +
+				`<p>Please confirm that you want to use {{.To.Email}} as the email address of your account{{with .AppName}} at {{.}}{{end}}.</p>` +
+				secretsHTML("Confirm my new address") + `
+<p>If you did not ask for this, ignore this email: the account's address will not change.</p>` + htmlFoot,
+		}
+	case KindEmailChangeNotice:
+		return Template{
+			Subject: `The email address of your account{{with .AppName}} at {{.}}{{end}} is being changed`,
+			Text: greetingText +
+				`Someone asked to change the email address of your account{{with .AppName}} at {{.}}{{end}} from {{.To.Email}}{{with .NewEmail}} to {{.}}{{end}}` + whenText + `.
+
+If this was you, you need not do anything.
+
+If it was not, change your password at once and contact us: someone else may have access to your account.`,
+			HTML: htmlHead +
+				`<p>Someone asked to change the email address of your account{{with .AppName}} at {{.}}{{end}} from {{.To.Email}}{{with .NewEmail}} to {{.}}{{end}}` + whenText + `.</p>
+<p>If this was you, you need not do anything.</p>
+<p>If it was not, change your password at once and contact us: someone else may have access to your account.</p>` + htmlFoot,
+		}
+	case KindSignupAttempt:
+		return Template{
+			Subject: `Sign-up attempt with your email address{{with .AppName}} at {{.}}{{end}}`,
+			Text: greetingText +
+				`Someone tried to create a new account{{with .AppName}} at {{.}}{{end}} with your email address {{.To.Email}}` + whenText + `. You already have an account, so nothing was changed.
+
+If this was you, sign in with your existing account instead, or reset your password if you forgot it.
+{{- with .Link}}
+
+{{.}}
+{{- end}}
+
+If it was not you, you can ignore this email.`,
+			HTML: htmlHead +
+				`<p>Someone tried to create a new account{{with .AppName}} at {{.}}{{end}} with your email address {{.To.Email}}` + whenText + `. You already have an account, so nothing was changed.</p>
+<p>If this was you, {{with .Link}}<a href="{{.}}">sign in</a>{{else}}sign in{{end}} with your existing account instead, or reset your password if you forgot it.</p>
+<p>If it was not you, you can ignore this email.</p>` + htmlFoot,
+		}
+	}
+	return Template{}
+}
