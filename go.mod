@@ -1,8 +1,12 @@
 module github.com/gatehouse-go/gatehouse
 
-go 1.26
+go 1.26.0
 
 require (
 	github.com/golang-jwt/jwt/v5 v5.3.1
 	github.com/google/uuid v1.6.0
+	golang.org/x/crypto v0.59.0
+	golang.org/x/text v0.44.0
 )
+
+require golang.org/x/sys v0.50.0 // indirect
