@@ -183,6 +183,10 @@ func (m *Manager) issue(ctx context.Context, s *store.Session, refresh string, n
 	if exp.After(s.ExpiresAt) {
 		exp = s.ExpiresAt
 	}
+	if exp.Sub(now) < time.Second {
+		// The session ends within a second: not worth a token.
+		return nil, ErrTokenInvalid
+	}
 	access, err := m.tokens.Issue(ctx, Claims{
 		UserID:    s.UserID,
 		SessionID: s.ID,

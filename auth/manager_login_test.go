@@ -225,8 +225,8 @@ func TestConcurrentHashingIsBounded(t *testing.T) {
 		for e.hasher.inFlight.Load() == 0 {
 			time.Sleep(time.Millisecond)
 		}
-		ctx, cancel := context.WithCancel(t.Context())
-		cancel()
+		ctx, cancel := context.WithTimeout(t.Context(), 20*time.Millisecond)
+		defer cancel()
 		_, err := e.m.Login(ctx, "ada@example.com", goodPassword)
 		wantErr(t, "Login while the slot is taken", err, auth.ErrBusy)
 		close(e.hasher.gate)
