@@ -41,7 +41,7 @@ func run(addr string, logger *slog.Logger) error {
 
 	key := make([]byte, 32)
 	rand.Read(key)
-	m, err := auth.New(auth.Config{Store: memstore.New(), Mailer: mail.Log{Logger: logger}, SigningKey: key, Logger: logger})
+	m, err := auth.New(auth.Config{Store: memstore.New(), Mailer: mail.NewLog(logger), SigningKey: key, Logger: logger})
 	if err != nil {
 		return err
 	}
