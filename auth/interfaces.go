@@ -47,11 +47,14 @@ type Claims struct {
 // TokenIssuer signs and verifies access tokens. [NewJWT] builds the supplied
 // one. Implementations must be safe for concurrent use.
 type TokenIssuer interface {
-	// Issue returns a signed access token asserting c.
+	// Issue returns a signed access token asserting c. It refuses claims
+	// with an empty UserID, SessionID or ID, or an ExpiresAt not after
+	// IssuedAt.
 	Issue(ctx context.Context, c Claims) (string, error)
-	// Verify checks token and returns its claims. It returns
-	// [ErrTokenExpired] only for a genuine token past its expiry, and
-	// [ErrTokenInvalid] for anything else wrong with it.
+	// Verify checks token and returns its claims, which never have an empty
+	// UserID, SessionID or ID. It returns [ErrTokenExpired] only for a
+	// genuine token past its expiry, and [ErrTokenInvalid] for anything
+	// else wrong with it.
 	Verify(ctx context.Context, token string) (*Claims, error)
 }
 

@@ -344,7 +344,7 @@ type UsersQuery struct {
 }
 
 // UsersOverview lists users for a superuser, ordered by email, with the
-// number of live sessions each has and the total matching IDs.
+// number of sessions each has and the total matching IDs.
 //
 // Errors: [ErrUnauthenticated]; [ErrForbidden] for a non-superuser.
 func (m *Manager) UsersOverview(ctx context.Context, id *Identity, q UsersQuery) (*store.UserPage, error) {

@@ -172,7 +172,9 @@ type UserPage struct {
 // UserSummary is a user with activity figures, for listings.
 type UserSummary struct {
 	User User
-	// Sessions is the number of the user's live sessions.
+	// Sessions is the number of sessions the user has stored. Stores do not
+	// know the time, so expired sessions count until [Expirer.DeleteExpired]
+	// purges them.
 	Sessions int
 }
 
@@ -209,15 +211,18 @@ type Users interface {
 
 // UserLister lists users for administrators.
 type UserLister interface {
-	// ListUsers returns a page of users ordered by Email ascending. A page
-	// past the end is empty, not an error, and still carries Total.
+	// ListUsers returns a page of users ordered by Email ascending, byte by
+	// byte (a binary collation). A page past the end is empty, not an error,
+	// and still carries Total.
 	ListUsers(ctx context.Context, q UserQuery) (*UserPage, error)
 }
 
 // Sessions stores logins.
 //
 // Every method is safe for concurrent use, and copies records in and out.
-// Stores never read a clock: times come from the caller.
+// Stores never read a clock: times come from the caller. Stores judge a
+// session's liveness with [Session.Live] only; the user's TokensValidAfter
+// is the caller's to check.
 type Sessions interface {
 	// CreateSession stores s with refreshHash as its current refresh token
 	// and sets the user's LastLoginAt to s.CreatedAt. It returns
@@ -253,10 +258,12 @@ type RefreshTokens interface {
 	// given. Of many concurrent rotations of one token exactly one succeeds.
 	//
 	// When r.Old was current once but has been rotated away, it returns a
-	// [*ReuseError] (matching [ErrTokenReused]) and, unless r.Now is within
-	// r.ReuseGrace of that rotation, revokes the whole session first. When
-	// r.Old is unknown, or its session is not live at r.Now, it returns
-	// [ErrNotFound].
+	// [*ReuseError] (matching [ErrTokenReused]) — even when the session is
+	// no longer live — and, unless r.Now is strictly before that rotation's
+	// time plus r.ReuseGrace, revokes the whole session first. When r.Old
+	// is unknown, or is current but its session is not live at r.Now, it
+	// returns [ErrNotFound]. When r.New is already in use it returns
+	// [ErrConflict] and changes nothing.
 	RotateRefreshToken(ctx context.Context, r Rotation) (*Session, *User, error)
 }
 
@@ -321,6 +328,7 @@ type Store interface {
 type Expirer interface {
 	// DeleteExpired deletes sessions that are not live at before (with their
 	// refresh tokens) and secrets whose ExpiresAt is not after before, and
-	// returns how many rows it deleted.
+	// returns how many sessions and secrets it deleted (refresh tokens are
+	// not counted).
 	DeleteExpired(ctx context.Context, before time.Time) (int, error)
 }
