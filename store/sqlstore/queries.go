@@ -1,0 +1,146 @@
+package sqlstore
+
+import "strings"
+
+// qid names one of the store's fixed queries.
+type qid int
+
+const (
+	qCreateUser qid = iota
+	qCountAdd
+	qCount
+	qUserByID
+	qUserByEmail
+	qUserByIDLock
+	qActiveSupersLock
+	qUpdateUser
+	qDeleteUser
+	qDeleteUserTokens
+	qDeleteUserTokensExcept
+	qDeleteUserSessions
+	qDeleteUserSessionsExcept
+	qReauthSession
+	qDeleteUserSecrets
+	qLockUser
+	qCreateSession
+	qInsertToken
+	qSetLastLogin
+	qSessionUser
+	qUserSessions
+	qDeleteOwnedSessionTokens
+	qDeleteOwnedSession
+	qRotateLock
+	qMarkRotated
+	qUpdateRotatedSession
+	qDeleteSessionTokens
+	qDeleteSession
+	qDeleteSecretPurpose
+	qInsertSecret
+	qSecretLock
+	qDeleteSecret
+	qReserveAttempt
+	qCodeSecret
+	qExpireTokens
+	qExpireSessions
+	qExpireSecrets
+	qListPage
+	qListPageAfter
+	numQueries
+)
+
+// Column lists, in the order the scan helpers expect.
+const (
+	userCols    = "id, email, pending_email, password_hash, name, bio, profile_picture, is_superuser, is_active, is_verified, created_at, updated_at, last_login_at, tokens_valid_after"
+	sessionCols = "id, user_id, created_at, authenticated_at, last_used_at, expires_at, idle_expires_at, ip, user_agent"
+	secretCols  = "hash, code_hash, purpose, user_id, email, created_at, expires_at, code_expires_at, attempts"
+)
+
+// prefixed qualifies each column of cols with alias.
+func prefixed(alias, cols string) string {
+	parts := strings.Split(cols, ", ")
+	for i, p := range parts {
+		parts[i] = alias + "." + p
+	}
+	return strings.Join(parts, ", ")
+}
+
+// sessionCountCol is the number of sessions of the user aliased u.
+const sessionCountCol = "(SELECT COUNT(*) FROM gatehouse_sessions s WHERE s.user_id = u.id)"
+
+// templates are the queries with ? placeholders and {lock} (write-lock the
+// selected rows) and {lockRotate} (lock the token and session rows of a
+// join) markers, which queries replaces for a dialect.
+var templates = [numQueries]string{
+	qCreateUser:       "INSERT INTO gatehouse_users (" + userCols + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	qCountAdd:         "UPDATE gatehouse_user_count SET n = n + ? WHERE id = 1",
+	qCount:            "SELECT n FROM gatehouse_user_count WHERE id = 1",
+	qUserByID:         "SELECT " + userCols + " FROM gatehouse_users WHERE id = ?",
+	qUserByEmail:      "SELECT " + userCols + " FROM gatehouse_users WHERE email = ?",
+	qUserByIDLock:     "SELECT " + userCols + " FROM gatehouse_users WHERE id = ?{lock}",
+	qActiveSupersLock: "SELECT id FROM gatehouse_users WHERE is_superuser = TRUE AND is_active = TRUE ORDER BY id{lock}",
+	qUpdateUser: "UPDATE gatehouse_users SET email = ?, pending_email = ?, password_hash = ?, name = ?, bio = ?, profile_picture = ?, " +
+		"is_superuser = ?, is_active = ?, is_verified = ?, updated_at = ?, tokens_valid_after = ? WHERE id = ?",
+	qDeleteUser:               "DELETE FROM gatehouse_users WHERE id = ?",
+	qDeleteUserTokens:         "DELETE FROM gatehouse_refresh_tokens WHERE session_id IN (SELECT id FROM gatehouse_sessions WHERE user_id = ?)",
+	qDeleteUserTokensExcept:   "DELETE FROM gatehouse_refresh_tokens WHERE session_id IN (SELECT id FROM gatehouse_sessions WHERE user_id = ? AND id <> ?)",
+	qDeleteUserSessions:       "DELETE FROM gatehouse_sessions WHERE user_id = ?",
+	qDeleteUserSessionsExcept: "DELETE FROM gatehouse_sessions WHERE user_id = ? AND id <> ?",
+	qReauthSession:            "UPDATE gatehouse_sessions SET authenticated_at = ? WHERE id = ? AND user_id = ?",
+	qDeleteUserSecrets:        "DELETE FROM gatehouse_secrets WHERE user_id = ?",
+	qLockUser:                 "SELECT id FROM gatehouse_users WHERE id = ?{lock}",
+	qCreateSession:            "INSERT INTO gatehouse_sessions (" + sessionCols + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	qInsertToken:              "INSERT INTO gatehouse_refresh_tokens (hash, session_id) VALUES (?, ?)",
+	qSetLastLogin:             "UPDATE gatehouse_users SET last_login_at = ? WHERE id = ?",
+	qSessionUser: "SELECT " + prefixed("s", sessionCols) + ", " + prefixed("u", userCols) +
+		" FROM gatehouse_sessions s JOIN gatehouse_users u ON u.id = s.user_id WHERE s.id = ?",
+	qUserSessions: "SELECT " + sessionCols + " FROM gatehouse_sessions WHERE user_id = ? AND expires_at > ? AND idle_expires_at > ?" +
+		" ORDER BY created_at DESC, id",
+	qDeleteOwnedSessionTokens: "DELETE FROM gatehouse_refresh_tokens WHERE session_id IN (SELECT id FROM gatehouse_sessions WHERE id = ? AND user_id = ?)",
+	qDeleteOwnedSession:       "DELETE FROM gatehouse_sessions WHERE id = ? AND user_id = ?",
+	qRotateLock: "SELECT t.rotated_at, " + prefixed("s", sessionCols) + ", " + prefixed("u", userCols) +
+		" FROM gatehouse_refresh_tokens t JOIN gatehouse_sessions s ON s.id = t.session_id JOIN gatehouse_users u ON u.id = s.user_id" +
+		" WHERE t.hash = ?{lockRotate}",
+	qMarkRotated:          "UPDATE gatehouse_refresh_tokens SET rotated_at = ? WHERE hash = ?",
+	qUpdateRotatedSession: "UPDATE gatehouse_sessions SET last_used_at = ?, idle_expires_at = ?, ip = ?, user_agent = ? WHERE id = ?",
+	qDeleteSessionTokens:  "DELETE FROM gatehouse_refresh_tokens WHERE session_id = ?",
+	qDeleteSession:        "DELETE FROM gatehouse_sessions WHERE id = ?",
+	qDeleteSecretPurpose:  "DELETE FROM gatehouse_secrets WHERE user_id = ? AND purpose = ?",
+	qInsertSecret:         "INSERT INTO gatehouse_secrets (" + secretCols + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	qSecretLock:           "SELECT " + secretCols + " FROM gatehouse_secrets WHERE hash = ?{lock}",
+	qDeleteSecret:         "DELETE FROM gatehouse_secrets WHERE hash = ?",
+	qReserveAttempt: "UPDATE gatehouse_secrets SET attempts = attempts + 1" +
+		" WHERE user_id = ? AND purpose = ? AND code_hash IS NOT NULL AND code_expires_at > ? AND attempts < ?",
+	qCodeSecret: "SELECT " + secretCols + " FROM gatehouse_secrets" +
+		" WHERE user_id = ? AND purpose = ? AND code_hash IS NOT NULL AND code_expires_at > ?",
+	qExpireTokens: "DELETE FROM gatehouse_refresh_tokens WHERE session_id IN" +
+		" (SELECT id FROM gatehouse_sessions WHERE expires_at <= ? OR idle_expires_at <= ?)",
+	qExpireSessions: "DELETE FROM gatehouse_sessions WHERE expires_at <= ? OR idle_expires_at <= ?",
+	qExpireSecrets:  "DELETE FROM gatehouse_secrets WHERE expires_at <= ?",
+	qListPage: "SELECT " + prefixed("u", userCols) + ", " + sessionCountCol +
+		" FROM gatehouse_users u ORDER BY u.email LIMIT ? OFFSET ?",
+	qListPageAfter: "SELECT " + prefixed("u", userCols) + ", " + sessionCountCol +
+		" FROM gatehouse_users u WHERE u.email > ? ORDER BY u.email LIMIT ? OFFSET ?",
+}
+
+// queries returns the templates rewritten for d: markers replaced and
+// placeholders rebound. New calls it once.
+func queries(d Dialect) [numQueries]string {
+	lockRotate := d.forUpdate()
+	if d == Postgres {
+		// Lock the token and its session, not the user: rotations of one
+		// user's different sessions need not wait for each other, nor
+		// for logins (which take a key-share lock on the user).
+		lockRotate = " FOR UPDATE OF t, s"
+	}
+	r := strings.NewReplacer("{lock}", d.forUpdate(), "{lockRotate}", lockRotate)
+	var out [numQueries]string
+	for i, t := range templates {
+		out[i] = d.rebind(r.Replace(t))
+	}
+	return out
+}
+
+// inList returns n placeholders separated by commas, for an IN list.
+func inList(n int) string {
+	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
+}

@@ -1,0 +1,299 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gatehouse-go/gatehouse/store"
+)
+
+// Compile-time checks that *Store fulfils the contract.
+var (
+	_ store.Store   = (*Store)(nil)
+	_ store.Expirer = (*Store)(nil)
+)
+
+// defaultLimit is the page size used when [store.UserQuery.Limit] is ≤ 0.
+const defaultLimit = 100
+
+// maxAttempts bounds how often a transaction that failed with a deadlock,
+// a serialization failure or a busy SQLite database is run again.
+const maxAttempts = 8
+
+// Store is a [store.Store] and [store.Expirer] over a *sql.DB. Create one
+// with [New] after [Migrate] has run. It is safe for concurrent use.
+//
+// Every operation that changes more than one row runs in one transaction,
+// and every rule of the contract that must hold under concurrency (one
+// winner of a refresh-token rotation, single-use secrets, bounded code
+// attempts, unique emails, the last active superuser) is enforced by the
+// database: row locks on PostgreSQL and MySQL, the database write lock on
+// SQLite, unique indexes everywhere.
+type Store struct {
+	db *sql.DB
+	d  Dialect
+	q  [numQueries]string
+	// txOpts are the options of every write transaction.
+	txOpts *sql.TxOptions
+	// writeLock, when set, is the first statement of every write
+	// transaction: on SQLite it takes the database's write lock at once
+	// (as BEGIN IMMEDIATE would), so that concurrent writers queue on the
+	// busy timeout instead of failing to upgrade a read lock.
+	writeLock string
+
+	// The statements are prepared on first use, not by New (which does no
+	// I/O).
+	prepMu sync.Mutex
+	ready  atomic.Bool
+	stmts  [numQueries]*sql.Stmt
+}
+
+// New returns a Store over db, whose database is of dialect d. The schema
+// must exist: run [Migrate] first (New never migrates). New does no I/O and
+// starts no goroutines; the statements are prepared on first use.
+//
+// db stays the caller's: configure its pool (and, for SQLite, the DSN
+// settings described in the package documentation) and close it when done,
+// after [Store.Close].
+func New(db *sql.DB, d Dialect) (*Store, error) {
+	if db == nil {
+		return nil, errors.New("sqlstore: New: nil *sql.DB")
+	}
+	if !d.valid() {
+		return nil, errDialect(d)
+	}
+	s := &Store{db: db, d: d, q: queries(d)}
+	switch d {
+	case SQLite:
+		s.writeLock = "UPDATE gatehouse_user_count SET n = n WHERE 0"
+	case MySQL:
+		// READ COMMITTED: reads inside a transaction see the latest
+		// committed rows, and InnoDB takes no gap locks (which deadlock
+		// concurrent inserts under REPEATABLE READ).
+		s.txOpts = &sql.TxOptions{Isolation: sql.LevelReadCommitted}
+	}
+	return s, nil
+}
+
+// Close releases the prepared statements. It does not close the *sql.DB,
+// which belongs to the caller. The Store must not be used afterwards.
+func (s *Store) Close() error {
+	s.prepMu.Lock()
+	defer s.prepMu.Unlock()
+	var errs []error
+	for i, st := range s.stmts {
+		if st != nil {
+			errs = append(errs, st.Close())
+			s.stmts[i] = nil
+		}
+	}
+	s.ready.Store(false)
+	return errors.Join(errs...)
+}
+
+// prepare makes sure every statement is prepared. It must be called outside
+// any transaction: with a pool of one connection (SQLite :memory:)
+// preparing inside one would wait for itself.
+func (s *Store) prepare(ctx context.Context) error {
+	if s.ready.Load() {
+		return nil
+	}
+	s.prepMu.Lock()
+	defer s.prepMu.Unlock()
+	if s.ready.Load() {
+		return nil
+	}
+	for i, q := range s.q {
+		if s.stmts[i] != nil {
+			continue
+		}
+		st, err := s.db.PrepareContext(ctx, q)
+		if err != nil {
+			return fmt.Errorf("preparing statements (has sqlstore.Migrate run?): %w", err)
+		}
+		s.stmts[i] = st
+	}
+	s.ready.Store(true)
+	return nil
+}
+
+// querier runs the prepared statements, inside a transaction or not.
+type querier struct {
+	s  *Store
+	tx *sql.Tx // nil: directly on the pool
+}
+
+func (q querier) stmt(ctx context.Context, id qid) *sql.Stmt {
+	if q.tx != nil {
+		return q.tx.StmtContext(ctx, q.s.stmts[id])
+	}
+	return q.s.stmts[id]
+}
+
+func (q querier) exec(ctx context.Context, id qid, args ...any) (sql.Result, error) {
+	return q.stmt(ctx, id).ExecContext(ctx, args...)
+}
+
+// execN runs a statement and returns how many rows it affected.
+func (q querier) execN(ctx context.Context, id qid, args ...any) (int64, error) {
+	res, err := q.exec(ctx, id, args...)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
+
+func (q querier) query(ctx context.Context, id qid, args ...any) (*sql.Rows, error) {
+	return q.stmt(ctx, id).QueryContext(ctx, args...)
+}
+
+func (q querier) row(ctx context.Context, id qid, args ...any) *sql.Row {
+	return q.stmt(ctx, id).QueryRowContext(ctx, args...)
+}
+
+// read returns a querier on the pool, after preparing the statements.
+func (s *Store) read(ctx context.Context) (querier, error) {
+	if err := s.prepare(ctx); err != nil {
+		return querier{}, err
+	}
+	return querier{s: s}, nil
+}
+
+// write runs fn in a transaction and commits it when fn returns nil. When
+// the transaction fails with a deadlock, a serialization failure or a busy
+// SQLite database, it runs it again (fn must be safe to repeat), up to
+// maxAttempts times, after a short random pause.
+func (s *Store) write(ctx context.Context, fn func(q querier) error) error {
+	if err := s.prepare(ctx); err != nil {
+		return err
+	}
+	for attempt := 1; ; attempt++ {
+		err := s.tryWrite(ctx, fn)
+		if err == nil || attempt == maxAttempts || classify(err) != errRetryable {
+			return err
+		}
+		pause := time.Duration(rand.Int64N(int64(attempt) * int64(2*time.Millisecond)))
+		t := time.NewTimer(pause)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return err
+		case <-t.C:
+		}
+	}
+}
+
+func (s *Store) tryWrite(ctx context.Context, fn func(q querier) error) error {
+	tx, err := s.db.BeginTx(ctx, s.txOpts)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback() // a no-op after Commit
+	if s.writeLock != "" {
+		if _, err := tx.ExecContext(ctx, s.writeLock); err != nil {
+			return err
+		}
+	}
+	if err := fn(querier{s: s, tx: tx}); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// scanner is a *sql.Row or *sql.Rows.
+type scanner interface{ Scan(dest ...any) error }
+
+// userDest returns the scan destinations of userCols into u.
+func (s *Store) userDest(u *store.User) []any {
+	return []any{
+		&u.ID, &u.Email, &u.PendingEmail, &u.PasswordHash, &u.Name, &u.Bio, &u.ProfilePicture,
+		&u.IsSuperuser, &u.IsActive, &u.IsVerified,
+		timeCol{s.d, &u.CreatedAt}, timeCol{s.d, &u.UpdatedAt}, timeCol{s.d, &u.LastLoginAt}, timeCol{s.d, &u.TokensValidAfter},
+	}
+}
+
+// userArgs returns u's values in the order of userCols.
+func (s *Store) userArgs(u *store.User) []any {
+	return []any{
+		u.ID, u.Email, u.PendingEmail, u.PasswordHash, u.Name, u.Bio, u.ProfilePicture,
+		u.IsSuperuser, u.IsActive, u.IsVerified,
+		s.d.nullable(u.CreatedAt), s.d.nullable(u.UpdatedAt), s.d.nullable(u.LastLoginAt), s.d.nullable(u.TokensValidAfter),
+	}
+}
+
+// sessionDest returns the scan destinations of sessionCols into ss.
+func (s *Store) sessionDest(ss *store.Session) []any {
+	return []any{
+		&ss.ID, &ss.UserID,
+		timeCol{s.d, &ss.CreatedAt}, timeCol{s.d, &ss.AuthenticatedAt}, timeCol{s.d, &ss.LastUsedAt},
+		timeCol{s.d, &ss.ExpiresAt}, timeCol{s.d, &ss.IdleExpiresAt},
+		&ss.IP, &ss.UserAgent,
+	}
+}
+
+// sessionArgs returns ss's values in the order of sessionCols.
+func (s *Store) sessionArgs(ss *store.Session) []any {
+	return []any{
+		ss.ID, ss.UserID,
+		s.d.instant(ss.CreatedAt), s.d.instant(ss.AuthenticatedAt), s.d.instant(ss.LastUsedAt),
+		s.d.instant(ss.ExpiresAt), s.d.instant(ss.IdleExpiresAt),
+		ss.IP, ss.UserAgent,
+	}
+}
+
+// secretDest returns the scan destinations of secretCols into sec.
+func (s *Store) secretDest(sec *store.Secret) []any {
+	return []any{
+		&sec.Hash, &sec.CodeHash, (*string)(&sec.Purpose), &sec.UserID, &sec.Email,
+		timeCol{s.d, &sec.CreatedAt}, timeCol{s.d, &sec.ExpiresAt}, timeCol{s.d, &sec.CodeExpiresAt},
+		&sec.Attempts,
+	}
+}
+
+// secretArgs returns sec's values in the order of secretCols. An empty
+// CodeHash is stored as NULL.
+func (s *Store) secretArgs(sec *store.Secret) []any {
+	var code any
+	if len(sec.CodeHash) > 0 {
+		code = sec.CodeHash
+	}
+	return []any{
+		sec.Hash, code, string(sec.Purpose), sec.UserID, sec.Email,
+		s.d.nullable(sec.CreatedAt), s.d.instant(sec.ExpiresAt), s.d.nullable(sec.CodeExpiresAt),
+		sec.Attempts,
+	}
+}
+
+// notFound maps sql.ErrNoRows to store.ErrNotFound.
+func notFound(err error) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.ErrNotFound
+	}
+	return err
+}
+
+// conflict maps a unique violation to store.ErrConflict and a foreign-key
+// violation to store.ErrNotFound, keeping the driver's error in the chain.
+func conflict(err error) error {
+	switch classify(err) {
+	case errUnique:
+		return fmt.Errorf("%w (%w)", store.ErrConflict, err)
+	case errForeign:
+		return fmt.Errorf("%w (%w)", store.ErrNotFound, err)
+	}
+	return err
+}
+
+// wrap prefixes err with the operation's name.
+func wrap(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("sqlstore: %s: %w", op, err)
+}
