@@ -34,14 +34,22 @@ func sqliteDSN(path string) string {
 		"&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_txlock=immediate"
 }
 
-// testDB is a fresh, empty database of one dialect, migrated, and a way to
-// get more of them.
+// testDB makes fresh databases of one dialect.
 type testDB struct {
 	name    string
 	dialect sqlstore.Dialect
-	// open returns a new, migrated, empty database, removed by a
+	// empty returns a new database with no tables, removed by a
 	// t.Cleanup.
-	open func(tb testing.TB) *sql.DB
+	empty func(tb testing.TB) *sql.DB
+}
+
+// open returns a new database, migrated (twice, to prove Migrate
+// idempotent) and without rows.
+func (tdb testDB) open(tb testing.TB) *sql.DB {
+	tb.Helper()
+	db := tdb.empty(tb)
+	migrate(tb, db, tdb.dialect)
+	return db
 }
 
 // dialects returns the databases to test against. PostgreSQL and MySQL are
@@ -49,10 +57,10 @@ type testDB struct {
 // fail) when the server cannot be reached.
 func dialects() []testDB {
 	return []testDB{
-		{"SQLiteFile", sqlstore.SQLite, openSQLiteFile},
-		{"SQLiteMemory", sqlstore.SQLite, openSQLiteMemory},
-		{"Postgres", sqlstore.Postgres, openPostgres},
-		{"MySQL", sqlstore.MySQL, openMySQL},
+		{"SQLiteFile", sqlstore.SQLite, emptySQLiteFile},
+		{"SQLiteMemory", sqlstore.SQLite, emptySQLiteMemory},
+		{"Postgres", sqlstore.Postgres, emptyPostgres},
+		{"MySQL", sqlstore.MySQL, emptyMySQL},
 	}
 }
 
@@ -85,20 +93,27 @@ func migrate(tb testing.TB, db *sql.DB, d sqlstore.Dialect) {
 	}
 }
 
+// openSQLiteFile returns a migrated SQLite file database.
 func openSQLiteFile(tb testing.TB) *sql.DB {
+	tb.Helper()
+	db := emptySQLiteFile(tb)
+	migrate(tb, db, sqlstore.SQLite)
+	return db
+}
+
+func emptySQLiteFile(tb testing.TB) *sql.DB {
 	tb.Helper()
 	db, err := sql.Open("sqlite", sqliteDSN(filepath.Join(tb.TempDir(), "gatehouse.db")))
 	if err != nil {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { db.Close() })
-	migrate(tb, db, sqlstore.SQLite)
 	return db
 }
 
-// openSQLiteMemory opens an in-memory database. Every connection to
+// emptySQLiteMemory opens an in-memory database. Every connection to
 // :memory: is a database of its own, so the pool holds one connection.
-func openSQLiteMemory(tb testing.TB) *sql.DB {
+func emptySQLiteMemory(tb testing.TB) *sql.DB {
 	tb.Helper()
 	db, err := sql.Open("sqlite", ":memory:?_pragma=foreign_keys(1)")
 	if err != nil {
@@ -108,13 +123,12 @@ func openSQLiteMemory(tb testing.TB) *sql.DB {
 	db.SetConnMaxLifetime(0)
 	db.SetConnMaxIdleTime(0)
 	tb.Cleanup(func() { db.Close() })
-	migrate(tb, db, sqlstore.SQLite)
 	return db
 }
 
-// openPostgres creates a schema of its own, selected through search_path,
+// emptyPostgres creates a schema of its own, selected through search_path,
 // and drops it in a clean-up.
-func openPostgres(tb testing.TB) *sql.DB {
+func emptyPostgres(tb testing.TB) *sql.DB {
 	tb.Helper()
 	dsn := os.Getenv(postgresEnv)
 	if dsn == "" {
@@ -147,12 +161,11 @@ func openPostgres(tb testing.TB) *sql.DB {
 	db := stdlib.OpenDB(*scoped)
 	db.SetMaxOpenConns(8)
 	tb.Cleanup(func() { db.Close() }) // runs before the schema is dropped
-	migrate(tb, db, sqlstore.Postgres)
 	return db
 }
 
-// openMySQL creates a database of its own and drops it in a clean-up.
-func openMySQL(tb testing.TB) *sql.DB {
+// emptyMySQL creates a database of its own and drops it in a clean-up.
+func emptyMySQL(tb testing.TB) *sql.DB {
 	tb.Helper()
 	dsn := os.Getenv(mysqlEnv)
 	if dsn == "" {
@@ -193,7 +206,6 @@ func openMySQL(tb testing.TB) *sql.DB {
 	db := sql.OpenDB(c)
 	db.SetMaxOpenConns(8)
 	tb.Cleanup(func() { db.Close() })
-	migrate(tb, db, sqlstore.MySQL)
 	return db
 }
 

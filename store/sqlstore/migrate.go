@@ -21,7 +21,7 @@ const versionTable = "gatehouse_schema_migrations"
 
 // Migrations returns the dialect's migration files: 0001_init.sql and its
 // successors, named <version>_<name>.sql, each a series of statements ending
-// in ";" at the end of a line. [Migrate] applies them; users of another
+// in ";" at the end of a line (before any -- comment). [Migrate] applies them; users of another
 // migration tool (goose, atlas, golang-migrate …) can copy them instead. It
 // returns nil for an unknown dialect.
 func Migrations(d Dialect) fs.FS {
@@ -74,13 +74,15 @@ func migrations(d Dialect) ([]migration, error) {
 }
 
 // statements splits a migration into its statements: each ends with ";" at
-// the end of a line. Comment-only chunks are dropped.
+// the end of a line, not counting a -- comment. Comment-only chunks are
+// dropped.
 func statements(body string) []string {
 	var out []string
 	var cur strings.Builder
 	for line := range strings.Lines(body) {
 		cur.WriteString(line)
-		if strings.HasSuffix(strings.TrimSpace(line), ";") {
+		code, _, _ := strings.Cut(line, "--") // the files have no "--" in literals
+		if strings.HasSuffix(strings.TrimSpace(code), ";") {
 			if s := strings.TrimSpace(cur.String()); hasCode(s) {
 				out = append(out, s)
 			}

@@ -1,0 +1,247 @@
+package sqlstore_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gatehouse-go/gatehouse/auth"
+	"github.com/gatehouse-go/gatehouse/mail"
+	"github.com/gatehouse-go/gatehouse/store"
+	"github.com/gatehouse-go/gatehouse/store/sqlstore"
+)
+
+// fastHasher is a quick stand-in for a password hasher: salted SHA-256.
+// These tests are about the store, not about hashing.
+type fastHasher struct{}
+
+const fastPrefix = "$fast$"
+
+func (fastHasher) Hash(pw string) (string, error) {
+	salt := make([]byte, 8)
+	if _, err := rand.Read(salt); err != nil {
+		return "", err
+	}
+	sum := sha256.Sum256(append(salt, pw...))
+	return fastPrefix + hex.EncodeToString(salt) + "$" + hex.EncodeToString(sum[:]), nil
+}
+
+func (fastHasher) Compare(hash, pw string) error {
+	rest, ok := strings.CutPrefix(hash, fastPrefix)
+	if !ok {
+		return auth.ErrUnsupportedHash
+	}
+	saltHex, sumHex, ok := strings.Cut(rest, "$")
+	salt, err1 := hex.DecodeString(saltHex)
+	want, err2 := hex.DecodeString(sumHex)
+	if !ok || err1 != nil || err2 != nil {
+		return auth.ErrInvalidHash
+	}
+	sum := sha256.Sum256(append(salt, pw...))
+	if !bytes.Equal(sum[:], want) {
+		return auth.ErrMismatchedHash
+	}
+	return nil
+}
+
+// newManager returns a Manager over s with the fast hasher and a capturing
+// mailer.
+func newManager(tb testing.TB, s store.Store) (*auth.Manager, *mail.Capture) {
+	tb.Helper()
+	key := make([]byte, 32)
+	if _, err := rand.Read(key); err != nil {
+		tb.Fatal(err)
+	}
+	capture := mail.NewCapture()
+	m, err := auth.New(auth.Config{
+		Store:         s,
+		Mailer:        capture,
+		SigningKey:    key,
+		Hasher:        fastHasher{},
+		LegacyHashers: []auth.Hasher{},
+	})
+	if err != nil {
+		tb.Fatalf("auth.New: %v", err)
+	}
+	tb.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := m.Flush(ctx); err != nil {
+			tb.Errorf("Flush: %v", err)
+		}
+	})
+	return m, capture
+}
+
+// mailToken is the long token in a mail (43 characters of base64url).
+var mailToken = regexp.MustCompile(`\b[A-Za-z0-9_-]{43}\b`)
+
+// TestManagerHappyPath drives the auth Manager over each dialect through
+// register, login, authenticate, refresh (and reuse detection), change
+// password and reset, proving the wiring beyond the conformance suite.
+func TestManagerHappyPath(t *testing.T) {
+	const (
+		email  = "ada@example.com"
+		first  = "correct horse battery staple"
+		second = "another long passphrase here"
+		third  = "yet another long passphrase"
+	)
+	for _, tdb := range dialects() {
+		t.Run(tdb.name, func(t *testing.T) {
+			ctx := t.Context()
+			m, capture := newManager(t, newStore(t, tdb.open(t), tdb.dialect))
+
+			if _, err := m.Register(ctx, auth.Registration{Email: email, Password: first}); err != nil {
+				t.Fatalf("Register: %v", err)
+			}
+			if _, err := m.Register(ctx, auth.Registration{Email: "ADA@example.com", Password: first}); !errors.Is(err, auth.ErrEmailTaken) {
+				t.Errorf("Register with the same email in capitals: err = %v, want ErrEmailTaken", err)
+			}
+			res, err := m.Login(ctx, email, first)
+			if err != nil {
+				t.Fatalf("Login: %v", err)
+			}
+			id, err := m.Authenticate(ctx, res.Tokens.AccessToken)
+			if err != nil {
+				t.Fatalf("Authenticate: %v", err)
+			}
+			if id.User.Email != email || id.Session.ID != res.Session.ID {
+				t.Errorf("Authenticate = user %q, session %q; want %q, %q", id.User.Email, id.Session.ID, email, res.Session.ID)
+			}
+
+			pair, err := m.Refresh(ctx, res.Tokens.RefreshToken)
+			if err != nil {
+				t.Fatalf("Refresh: %v", err)
+			}
+			if _, err := m.Refresh(ctx, res.Tokens.RefreshToken); !errors.Is(err, auth.ErrRefreshTokenReused) {
+				t.Errorf("Refresh with the rotated token: err = %v, want ErrRefreshTokenReused", err)
+			}
+			if _, err := m.Refresh(ctx, pair.RefreshToken); !errors.Is(err, auth.ErrTokenInvalid) {
+				t.Errorf("Refresh after reuse revoked the session: err = %v, want ErrTokenInvalid", err)
+			}
+
+			res, err = m.Login(ctx, email, first)
+			if err != nil {
+				t.Fatalf("second Login: %v", err)
+			}
+			id, err = m.Authenticate(ctx, res.Tokens.AccessToken)
+			if err != nil {
+				t.Fatalf("Authenticate: %v", err)
+			}
+			if err := m.ChangePassword(ctx, id, first, second); err != nil {
+				t.Fatalf("ChangePassword: %v", err)
+			}
+			if _, err := m.Login(ctx, email, first); !errors.Is(err, auth.ErrInvalidCredentials) {
+				t.Errorf("Login with the old password: err = %v, want ErrInvalidCredentials", err)
+			}
+			if _, err := m.Login(ctx, email, second); err != nil {
+				t.Errorf("Login with the new password: %v", err)
+			}
+
+			if err := m.RequestPasswordReset(ctx, email); err != nil {
+				t.Fatalf("RequestPasswordReset: %v", err)
+			}
+			if err := m.Flush(ctx); err != nil {
+				t.Fatalf("Flush: %v", err)
+			}
+			msg, ok := capture.Last()
+			if !ok {
+				t.Fatal("no reset mail was sent")
+			}
+			token := mailToken.FindString(msg.Text)
+			if token == "" {
+				t.Fatalf("no token in the reset mail:\n%s", msg.Text)
+			}
+			if err := m.ResetPassword(ctx, token, third); err != nil {
+				t.Fatalf("ResetPassword: %v", err)
+			}
+			if err := m.ResetPassword(ctx, token, first); !errors.Is(err, auth.ErrTokenInvalid) {
+				t.Errorf("ResetPassword with a used token: err = %v, want ErrTokenInvalid", err)
+			}
+			if _, err := m.Login(ctx, email, third); err != nil {
+				t.Errorf("Login after the reset: %v", err)
+			}
+		})
+	}
+}
+
+// TestConcurrentLoginsSQLite: many goroutines logging in and refreshing at
+// once on a SQLite file database never see "database is locked": write
+// transactions queue on the busy timeout (and are retried if they still
+// find the database busy).
+func TestConcurrentLoginsSQLite(t *testing.T) {
+	const (
+		workers  = 20
+		rounds   = 5
+		refreshs = 3
+		password = "correct horse battery staple"
+	)
+	ctx := t.Context()
+	s := newStore(t, openSQLiteFile(t), sqlstore.SQLite)
+	m, _ := newManager(t, s)
+	for w := range workers {
+		if _, err := m.Register(ctx, auth.Registration{Email: fmt.Sprintf("worker%02d@example.com", w), Password: password}); err != nil {
+			t.Fatalf("Register: %v", err)
+		}
+	}
+	var (
+		mu   sync.Mutex
+		errs []error
+		wg   sync.WaitGroup
+	)
+	fail := func(err error) {
+		mu.Lock()
+		errs = append(errs, err)
+		mu.Unlock()
+	}
+	start := make(chan struct{})
+	for w := range workers {
+		wg.Go(func() {
+			<-start
+			email := fmt.Sprintf("worker%02d@example.com", w)
+			for range rounds {
+				res, err := m.Login(ctx, email, password)
+				if err != nil {
+					fail(fmt.Errorf("Login(%s): %w", email, err))
+					continue
+				}
+				token := res.Tokens.RefreshToken
+				for range refreshs {
+					pair, err := m.Refresh(ctx, token)
+					if err != nil {
+						fail(fmt.Errorf("Refresh(%s): %w", email, err))
+						break
+					}
+					token = pair.RefreshToken
+				}
+			}
+		})
+	}
+	close(start)
+	wg.Wait()
+	for _, err := range errs {
+		t.Error(err)
+	}
+	// Every login left its session.
+	page, err := s.ListUsers(ctx, store.UserQuery{})
+	if err != nil {
+		t.Fatalf("ListUsers: %v", err)
+	}
+	if page.Total != workers {
+		t.Errorf("Total = %d, want %d", page.Total, workers)
+	}
+	for _, sum := range page.Users {
+		if sum.Sessions != rounds {
+			t.Errorf("%s has %d sessions, want %d", sum.User.Email, sum.Sessions, rounds)
+		}
+	}
+}

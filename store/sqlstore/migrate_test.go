@@ -1,0 +1,180 @@
+package sqlstore_test
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"io/fs"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gatehouse-go/gatehouse/store"
+	"github.com/gatehouse-go/gatehouse/store/sqlstore"
+)
+
+// versions returns the rows of the version table.
+func versions(tb testing.TB, db *sql.DB) []string {
+	tb.Helper()
+	rows, err := db.Query("SELECT version, name FROM gatehouse_schema_migrations ORDER BY version")
+	if err != nil {
+		tb.Fatalf("reading the version table: %v", err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var v int
+		var name string
+		if err := rows.Scan(&v, &name); err != nil {
+			tb.Fatal(err)
+		}
+		out = append(out, name)
+	}
+	if err := rows.Err(); err != nil {
+		tb.Fatal(err)
+	}
+	return out
+}
+
+// migrationNames lists the .sql files of the dialect's exported FS.
+func migrationNames(tb testing.TB, d sqlstore.Dialect) []string {
+	tb.Helper()
+	names, err := fs.Glob(sqlstore.Migrations(d), "*.sql")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return names
+}
+
+// TestMigrate: on an empty database Migrate creates the schema and records
+// every version once; running it again changes nothing; a Store works on
+// the result.
+func TestMigrate(t *testing.T) {
+	for _, tdb := range dialects() {
+		t.Run(tdb.name, func(t *testing.T) {
+			db := tdb.empty(t)
+			want := migrationNames(t, tdb.dialect)
+			for run := 1; run <= 3; run++ {
+				if err := sqlstore.Migrate(t.Context(), db, tdb.dialect); err != nil {
+					t.Fatalf("Migrate run %d: %v", run, err)
+				}
+				if got := versions(t, db); !slices.Equal(got, want) {
+					t.Fatalf("after run %d the version table holds %q, want %q", run, got, want)
+				}
+			}
+			s := newStore(t, db, tdb.dialect)
+			u := &store.User{ID: "a0000000-0000-4000-8000-000000000001", Email: "ada@example.com", CreatedAt: time.Unix(1e9, 0)}
+			if err := s.CreateUser(t.Context(), u); err != nil {
+				t.Fatalf("CreateUser after Migrate: %v", err)
+			}
+		})
+	}
+}
+
+// TestMigrateConcurrent: several processes starting at once may all call
+// Migrate; each succeeds and the migrations are applied once.
+func TestMigrateConcurrent(t *testing.T) {
+	for _, tdb := range dialects() {
+		if tdb.name == "SQLiteMemory" {
+			continue // one connection: calls cannot overlap
+		}
+		t.Run(tdb.name, func(t *testing.T) {
+			db := tdb.empty(t)
+			const n = 4
+			errs := make([]error, n)
+			var wg sync.WaitGroup
+			for i := range n {
+				wg.Go(func() { errs[i] = sqlstore.Migrate(t.Context(), db, tdb.dialect) })
+			}
+			wg.Wait()
+			for i, err := range errs {
+				if err != nil {
+					t.Errorf("Migrate %d: %v", i, err)
+				}
+			}
+			if got, want := versions(t, db), migrationNames(t, tdb.dialect); !slices.Equal(got, want) {
+				t.Errorf("version table holds %q, want %q", got, want)
+			}
+		})
+	}
+}
+
+// TestMigrations: each dialect exports its files, starting with
+// 0001_init.sql, for users of other migration tools.
+func TestMigrations(t *testing.T) {
+	for _, d := range []sqlstore.Dialect{sqlstore.SQLite, sqlstore.Postgres, sqlstore.MySQL} {
+		t.Run(d.String(), func(t *testing.T) {
+			names := migrationNames(t, d)
+			if len(names) == 0 || names[0] != "0001_init.sql" {
+				t.Fatalf("Migrations(%v) lists %q, want 0001_init.sql first", d, names)
+			}
+			body, err := fs.ReadFile(sqlstore.Migrations(d), "0001_init.sql")
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, table := range []string{"gatehouse_users", "gatehouse_sessions", "gatehouse_refresh_tokens", "gatehouse_secrets", "gatehouse_user_count"} {
+				if !strings.Contains(string(body), "CREATE TABLE "+table) && !strings.Contains(string(body), "CREATE TABLE IF NOT EXISTS "+table) {
+					t.Errorf("0001_init.sql does not create %s", table)
+				}
+			}
+		})
+	}
+	if sqlstore.Migrations(sqlstore.Dialect(0)) != nil {
+		t.Error("Migrations(Dialect(0)) != nil")
+	}
+}
+
+// TestInvalidArguments: New and Migrate refuse a nil *sql.DB and an unknown
+// dialect, without touching the database.
+func TestInvalidArguments(t *testing.T) {
+	db := emptySQLiteMemory(t)
+	tests := []struct {
+		name string
+		call func() error
+	}{
+		{"NewNilDB", func() error { _, err := sqlstore.New(nil, sqlstore.SQLite); return err }},
+		{"NewZeroDialect", func() error { _, err := sqlstore.New(db, 0); return err }},
+		{"NewUnknownDialect", func() error { _, err := sqlstore.New(db, 42); return err }},
+		{"MigrateNilDB", func() error { return sqlstore.Migrate(context.Background(), nil, sqlstore.SQLite) }},
+		{"MigrateUnknownDialect", func() error { return sqlstore.Migrate(context.Background(), db, 42) }},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if err := tc.call(); err == nil {
+				t.Error("err = nil, want an error")
+			}
+		})
+	}
+	var n int
+	if err := db.QueryRow("SELECT COUNT(*) FROM sqlite_master").Scan(&n); err != nil || n != 0 {
+		t.Errorf("the database has %d objects (%v), want none", n, err)
+	}
+}
+
+// TestNotMigrated: a Store over a database without the schema fails with an
+// error that points at Migrate, and works once Migrate has run.
+func TestNotMigrated(t *testing.T) {
+	db := emptySQLiteFile(t)
+	s := newStore(t, db, sqlstore.SQLite)
+	_, err := s.UserByID(t.Context(), "x")
+	if err == nil || errors.Is(err, store.ErrNotFound) || !strings.Contains(err.Error(), "Migrate") {
+		t.Fatalf("UserByID before Migrate: err = %v, want an error naming Migrate", err)
+	}
+	migrate(t, db, sqlstore.SQLite)
+	if _, err := s.UserByID(t.Context(), "x"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("UserByID after Migrate: err = %v, want ErrNotFound", err)
+	}
+}
+
+// TestDialectString names each dialect after its migrations directory.
+func TestDialectString(t *testing.T) {
+	for d, want := range map[sqlstore.Dialect]string{
+		sqlstore.SQLite: "sqlite", sqlstore.Postgres: "postgres", sqlstore.MySQL: "mysql", 0: "Dialect(0)",
+	} {
+		if got := d.String(); got != want {
+			t.Errorf("Dialect(%d).String() = %q, want %q", int(d), got, want)
+		}
+	}
+}
