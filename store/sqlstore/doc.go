@@ -1,0 +1,150 @@
+// Package sqlstore implements the Gatehouse store contract over
+// database/sql, for SQLite, PostgreSQL and MySQL or MariaDB.
+//
+// A [Store] implements [store.Store] and [store.Expirer] over a *sql.DB that
+// you open with the driver of your choice. The package never calls
+// [sql.Open] and imports no driver: your program blank-imports one. It
+// passes the conformance suite of package storetest on all three
+// databases.
+//
+// # Quick start
+//
+//	db, err := sql.Open("sqlite", "file:gatehouse.db?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_txlock=immediate")
+//	if err != nil { … }
+//	if err := sqlstore.Migrate(ctx, db, sqlstore.SQLite); err != nil { … }
+//	s, err := sqlstore.New(db, sqlstore.SQLite)
+//	if err != nil { … }
+//	m, err := auth.New(auth.Config{Store: s, …})
+//
+// [Migrate] creates or upgrades the schema and is safe to call at every
+// start; [New] does no I/O and never migrates.
+//
+// # Dialects
+//
+// SQLite, through the pure-Go driver modernc.org/sqlite (no cgo):
+//
+//	import _ "modernc.org/sqlite"
+//
+//	db, err := sql.Open("sqlite", "file:gatehouse.db?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_txlock=immediate")
+//	err = sqlstore.Migrate(ctx, db, sqlstore.SQLite)
+//	s, err := sqlstore.New(db, sqlstore.SQLite)
+//
+// PostgreSQL, through pgx's database/sql driver:
+//
+//	import _ "github.com/jackc/pgx/v5/stdlib"
+//
+//	db, err := sql.Open("pgx", "postgres://gatehouse@db.example.com:5432/app?sslmode=verify-full")
+//	err = sqlstore.Migrate(ctx, db, sqlstore.Postgres)
+//	s, err := sqlstore.New(db, sqlstore.Postgres)
+//
+// The tables are created in the first schema of the connection's
+// search_path; add search_path=myschema to the DSN to keep them apart.
+//
+// MySQL 8 or MariaDB 10.5 and later, through go-sql-driver/mysql:
+//
+//	import _ "github.com/go-sql-driver/mysql"
+//
+//	db, err := sql.Open("mysql", "gatehouse:secret@tcp(db.example.com:3306)/app?parseTime=true")
+//	err = sqlstore.Migrate(ctx, db, sqlstore.MySQL)
+//	s, err := sqlstore.New(db, sqlstore.MySQL)
+//
+// Neither parseTime nor loc matter to the store (it writes and reads UTC
+// itself), and multiStatements is not needed. Transactions run at READ
+// COMMITTED.
+//
+// # SQLite settings that matter
+//
+// SQLite allows one writer at a time. Set these in the DSN (modernc's
+// _pragma parameters apply them to every connection of the pool):
+//
+//   - journal_mode(WAL): readers never wait for the writer, nor it for
+//     them.
+//   - busy_timeout(10000): a writer that finds the database locked waits
+//     up to 10 s instead of failing at once with "database is locked".
+//   - _txlock=immediate: transactions start with BEGIN IMMEDIATE, so they
+//     queue for the write lock up front (the store also takes it with its
+//     first statement, and runs a transaction again if it still finds the
+//     database busy).
+//   - foreign_keys(1): enforce the schema's foreign keys. The store
+//     deletes dependent rows itself, so it stays correct without them, but
+//     they guard against other writers.
+//   - synchronous(NORMAL): with WAL, commits no longer wait for fsync; a
+//     power loss may lose the last transactions but never corrupts the
+//     database. Leave it out to keep FULL durability at some cost in write
+//     throughput.
+//   - mmap_size(1073741824): memory-mapped reads, which keep lookups fast
+//     as the database grows beyond SQLite's page cache.
+//
+// For a throwaway in-memory database (tests), use ":memory:" and
+// db.SetMaxOpenConns(1): every connection to :memory: is a database of its
+// own.
+//
+// # Design
+//
+// Every operation that changes more than one row runs in one transaction
+// with a deferred rollback: creating a session and setting LastLoginAt,
+// rotating a refresh token, consuming a secret with the update its Apply
+// returns, updating a user with its side effects, and deleting a user with
+// all their sessions, tokens and secrets. The atomic rules of the contract
+// hold under concurrency: PostgreSQL and MySQL lock the rows involved
+// (SELECT … FOR UPDATE) before deciding, SQLite takes the database's write
+// lock first, short-code attempts are counted by a conditional UPDATE, and
+// unique indexes settle races on emails and hashes. Operations that may
+// demote or remove an active superuser first lock every active superuser,
+// so two superusers demoting each other at once cannot both succeed.
+// Transactions that hit a deadlock or a busy database are run again a few
+// times; ConsumeSecret's Apply may then be called more than once, as the
+// contract allows.
+//
+// Unique violations become [store.ErrConflict] without importing a driver:
+// the store recognises pgx's errors by their SQLState method, modernc's by
+// their Code method and go-sql-driver's MySQLError by its Number field.
+//
+// Times are stored in UTC with microsecond precision (timestamptz,
+// DATETIME(6), or INTEGER Unix microseconds on SQLite); a zero time is
+// stored as NULL where a column allows it. Times passed in are truncated
+// to microseconds, and expiry is always compared against the time the
+// caller passes, never the database's clock.
+//
+// ListUsers pages along the unique email index, whose binary collation
+// ("C" on PostgreSQL, VARBINARY on MySQL) orders addresses byte by byte.
+// Without an IDs filter, its Total is read from a counter row that the
+// transactions creating and deleting users keep exact, so neither costs
+// more at a million users than at ten thousand (see BenchmarkScale).
+// Start deep pages with UserQuery.After: an Offset still skips rows one by
+// one.
+//
+// A Store prepares its statements on first use (once per connection of the
+// pool, by database/sql). [Store.Close] releases them.
+//
+// # Expired rows
+//
+// Sessions, the refresh tokens rotated away within them (kept to detect
+// reuse) and one-time secrets stay in the tables after they expire, until
+// [Store.DeleteExpired] purges them. Nothing runs in the background: call it
+// on a schedule of your own, for example hourly from a ticker (see the
+// example) or from a cron job.
+//
+// # Security notes
+//
+//   - The store holds only what the auth Manager gives it: password hashes
+//     (PHC or bcrypt strings) and SHA-256 hashes of refresh tokens, reset
+//     and verification tokens and short codes, never the secrets
+//     themselves. A dump of the tables cannot be replayed as tokens.
+//   - Emails are compared exactly, byte by byte: the Manager stores them
+//     normalized (auth.NormalizeEmail), and the unique index then makes one
+//     account per normalized address, even under concurrent registrations.
+//   - Every query uses placeholders; no value is ever spliced into SQL.
+//   - Errors wrap the driver's error, which may quote values (MySQL's
+//     duplicate-entry message quotes the email). Log them, but never send
+//     them to clients.
+//
+// # Related packages
+//
+//   - [github.com/gatehouse-go/gatehouse/store]: the contract and records.
+//   - [github.com/gatehouse-go/gatehouse/store/memstore]: the in-memory
+//     store, for tests and demos.
+//   - [github.com/gatehouse-go/gatehouse/store/storetest]: the conformance
+//     suite this package passes.
+//   - [github.com/gatehouse-go/gatehouse/auth]: the Manager that uses it.
+package sqlstore
