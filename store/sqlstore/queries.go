@@ -36,6 +36,7 @@ const (
 	qDeleteSession
 	qDeleteSecretPurpose
 	qInsertSecret
+	qSecretOwner
 	qSecretLock
 	qDeleteSecret
 	qReserveAttempt
@@ -106,6 +107,7 @@ var templates = [numQueries]string{
 	qDeleteSession:        "DELETE FROM gatehouse_sessions WHERE id = ?",
 	qDeleteSecretPurpose:  "DELETE FROM gatehouse_secrets WHERE user_id = ? AND purpose = ?",
 	qInsertSecret:         "INSERT INTO gatehouse_secrets (" + secretCols + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	qSecretOwner:          "SELECT user_id FROM gatehouse_secrets WHERE hash = ?",
 	qSecretLock:           "SELECT " + secretCols + " FROM gatehouse_secrets WHERE hash = ?{lock}",
 	qDeleteSecret:         "DELETE FROM gatehouse_secrets WHERE hash = ?",
 	qReserveAttempt: "UPDATE gatehouse_secrets SET attempts = attempts + 1" +

@@ -39,7 +39,7 @@ func (s *Store) PutSecret(ctx context.Context, sec *store.Secret) error {
 
 // ConsumeSecret finds, checks and deletes the secret and applies the update
 // c.Apply returns, all in one transaction, as [store.Secrets] describes.
-// The secret's row and then its user's are locked before c.Apply runs, so
+// The user's row and then the secret's are locked before c.Apply runs, so
 // of concurrent calls with one hash exactly one finds the secret. c.Apply
 // may run more than once when the database asks for the transaction to be
 // retried (a deadlock or a busy SQLite database); only the last run's
@@ -53,16 +53,23 @@ func (s *Store) ConsumeSecret(ctx context.Context, c store.Consume) (*store.Secr
 	)
 	err := s.write(ctx, func(q querier) error {
 		sec, u, applyErr = nil, nil, nil
-		found := new(store.Secret)
-		if err := q.row(ctx, qSecretLock, c.Hash).Scan(s.secretDest(found)...); err != nil {
+		// Lock the user, then the secret: the order of every path that
+		// locks both (UpdateUser's DropSecrets, PutSecret), so that they
+		// cannot deadlock. The first read only finds the user.
+		var userID string
+		if err := q.row(ctx, qSecretOwner, c.Hash).Scan(&userID); err != nil {
 			return notFound(err)
 		}
-		if !slices.Contains(c.Purposes, found.Purpose) || !now.Before(found.ExpiresAt) {
-			return store.ErrNotFound
-		}
-		owner, err := s.lockUser(ctx, q, found.UserID)
+		owner, err := s.lockUser(ctx, q, userID)
 		if err != nil {
 			return err
+		}
+		found := new(store.Secret)
+		if err := q.row(ctx, qSecretLock, c.Hash).Scan(s.secretDest(found)...); err != nil {
+			return notFound(err) // consumed or replaced meanwhile
+		}
+		if found.UserID != userID || !slices.Contains(c.Purposes, found.Purpose) || !now.Before(found.ExpiresAt) {
+			return store.ErrNotFound
 		}
 		var upd *store.UserUpdate
 		if c.Apply != nil {
