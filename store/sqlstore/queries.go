@@ -15,9 +15,7 @@ const (
 	qActiveSupersLock
 	qUpdateUser
 	qDeleteUser
-	qDeleteUserTokens
 	qDeleteUserTokensExcept
-	qDeleteUserSessions
 	qDeleteUserSessionsExcept
 	qReauthSession
 	qDeleteUserSecrets
@@ -27,9 +25,11 @@ const (
 	qSetLastLogin
 	qSessionUser
 	qUserSessions
-	qDeleteOwnedSessionTokens
-	qDeleteOwnedSession
-	qRotateLock
+	qLockOwnedSession
+	qLockUserSessionsExcept
+	qLockExpiredSessions
+	qRotateSessionLock
+	qRotateToken
 	qMarkRotated
 	qUpdateRotatedSession
 	qDeleteSessionTokens
@@ -68,9 +68,13 @@ func prefixed(alias, cols string) string {
 // sessionCountCol is the number of sessions of the user aliased u.
 const sessionCountCol = "(SELECT COUNT(*) FROM gatehouse_sessions s WHERE s.user_id = u.id)"
 
-// templates are the queries with ? placeholders and {lock} (write-lock the
-// selected rows) and {lockRotate} (lock the token and session rows of a
-// join) markers, which queries replaces for a dialect.
+// templates are the queries with ? placeholders and {lock} markers (write-lock
+// the selected rows), which queries replaces for a dialect.
+//
+// Transactions lock rows in one order, so that they cannot deadlock each
+// other: the active superusers (by ID), a user, the user's sessions (by
+// ID), their refresh tokens, the user's secrets. A refresh token is only
+// ever changed under its session's lock.
 var templates = [numQueries]string{
 	qCreateUser:       "INSERT INTO gatehouse_users (" + userCols + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 	qCountAdd:         "UPDATE gatehouse_user_count SET n = n + ? WHERE id = 1",
@@ -82,9 +86,7 @@ var templates = [numQueries]string{
 	qUpdateUser: "UPDATE gatehouse_users SET email = ?, pending_email = ?, password_hash = ?, name = ?, bio = ?, profile_picture = ?, " +
 		"is_superuser = ?, is_active = ?, is_verified = ?, updated_at = ?, tokens_valid_after = ? WHERE id = ?",
 	qDeleteUser:               "DELETE FROM gatehouse_users WHERE id = ?",
-	qDeleteUserTokens:         "DELETE FROM gatehouse_refresh_tokens WHERE session_id IN (SELECT id FROM gatehouse_sessions WHERE user_id = ?)",
 	qDeleteUserTokensExcept:   "DELETE FROM gatehouse_refresh_tokens WHERE session_id IN (SELECT id FROM gatehouse_sessions WHERE user_id = ? AND id <> ?)",
-	qDeleteUserSessions:       "DELETE FROM gatehouse_sessions WHERE user_id = ?",
 	qDeleteUserSessionsExcept: "DELETE FROM gatehouse_sessions WHERE user_id = ? AND id <> ?",
 	qReauthSession:            "UPDATE gatehouse_sessions SET authenticated_at = ? WHERE id = ? AND user_id = ?",
 	qDeleteUserSecrets:        "DELETE FROM gatehouse_secrets WHERE user_id = ?",
@@ -96,11 +98,15 @@ var templates = [numQueries]string{
 		" FROM gatehouse_sessions s JOIN gatehouse_users u ON u.id = s.user_id WHERE s.id = ?",
 	qUserSessions: "SELECT " + sessionCols + " FROM gatehouse_sessions WHERE user_id = ? AND expires_at > ? AND idle_expires_at > ?" +
 		" ORDER BY created_at DESC, id",
-	qDeleteOwnedSessionTokens: "DELETE FROM gatehouse_refresh_tokens WHERE session_id IN (SELECT id FROM gatehouse_sessions WHERE id = ? AND user_id = ?)",
-	qDeleteOwnedSession:       "DELETE FROM gatehouse_sessions WHERE id = ? AND user_id = ?",
-	qRotateLock: "SELECT t.rotated_at, " + prefixed("s", sessionCols) + ", " + prefixed("u", userCols) +
-		" FROM gatehouse_refresh_tokens t JOIN gatehouse_sessions s ON s.id = t.session_id JOIN gatehouse_users u ON u.id = s.user_id" +
-		" WHERE t.hash = ?{lockRotate}",
+	qLockOwnedSession:         "SELECT id FROM gatehouse_sessions WHERE id = ? AND user_id = ?{lock}",
+	qLockUserSessionsExcept:   "SELECT id FROM gatehouse_sessions WHERE user_id = ? AND id <> ? ORDER BY id{lock}",
+	qLockExpiredSessions:      "SELECT id FROM gatehouse_sessions WHERE expires_at <= ? OR idle_expires_at <= ? ORDER BY id{lock}",
+	// The subquery finds the token's session without locking the token;
+	// only the session row is locked.
+	qRotateSessionLock: "SELECT " + sessionCols + " FROM gatehouse_sessions" +
+		" WHERE id = (SELECT session_id FROM gatehouse_refresh_tokens WHERE hash = ?){lock}",
+	qRotateToken: "SELECT t.rotated_at, t.session_id, " + prefixed("u", userCols) +
+		" FROM gatehouse_refresh_tokens t JOIN gatehouse_users u ON u.id = ? WHERE t.hash = ?",
 	qMarkRotated:          "UPDATE gatehouse_refresh_tokens SET rotated_at = ? WHERE hash = ?",
 	qUpdateRotatedSession: "UPDATE gatehouse_sessions SET last_used_at = ?, idle_expires_at = ?, ip = ?, user_agent = ? WHERE id = ?",
 	qDeleteSessionTokens:  "DELETE FROM gatehouse_refresh_tokens WHERE session_id = ?",
@@ -127,14 +133,7 @@ var templates = [numQueries]string{
 // queries returns the templates rewritten for d: markers replaced and
 // placeholders rebound. New calls it once.
 func queries(d Dialect) [numQueries]string {
-	lockRotate := d.forUpdate()
-	if d == Postgres {
-		// Lock the token and its session, not the user: rotations of one
-		// user's different sessions need not wait for each other, nor
-		// for logins (which take a key-share lock on the user).
-		lockRotate = " FOR UPDATE OF t, s"
-	}
-	r := strings.NewReplacer("{lock}", d.forUpdate(), "{lockRotate}", lockRotate)
+	r := strings.NewReplacer("{lock}", d.forUpdate())
 	var out [numQueries]string
 	for i, t := range templates {
 		out[i] = d.rebind(r.Replace(t))

@@ -75,17 +75,14 @@ func (s *Store) UserSessions(ctx context.Context, userID string, now time.Time) 
 // [store.ErrNotFound] unless a session with that ID belongs to userID.
 func (s *Store) RevokeSession(ctx context.Context, userID, id string) error {
 	err := s.write(ctx, func(q querier) error {
-		if _, err := q.exec(ctx, qDeleteOwnedSessionTokens, id, userID); err != nil {
-			return err
-		}
-		n, err := q.execN(ctx, qDeleteOwnedSession, id, userID)
+		n, err := lockRows(ctx, q, qLockOwnedSession, id, userID)
 		if err != nil {
 			return err
 		}
 		if n == 0 {
 			return store.ErrNotFound
 		}
-		return nil
+		return deleteSession(ctx, q, id)
 	})
 	return wrap("revoke session", err)
 }
@@ -96,11 +93,8 @@ func (s *Store) RevokeSession(ctx context.Context, userID, id string) error {
 func (s *Store) RevokeUserSessions(ctx context.Context, userID, except string) (int, error) {
 	var n int64
 	err := s.write(ctx, func(q querier) error {
-		if _, err := q.exec(ctx, qDeleteUserTokensExcept, userID, except); err != nil {
-			return err
-		}
 		var err error
-		n, err = q.execN(ctx, qDeleteUserSessionsExcept, userID, except)
+		n, err = s.revokeSessions(ctx, q, userID, except)
 		return err
 	})
 	if err != nil {
@@ -109,11 +103,50 @@ func (s *Store) RevokeUserSessions(ctx context.Context, userID, except string) (
 	return int(n), nil
 }
 
+// revokeSessions deletes the user's sessions but except (none when empty),
+// with their refresh tokens, and returns how many sessions it deleted. It
+// locks the sessions before touching their tokens, the order in which a
+// rotation takes them, so a rotation either finishes first (and its new
+// token is deleted here) or finds its session gone.
+func (s *Store) revokeSessions(ctx context.Context, q querier, userID, except string) (int64, error) {
+	if _, err := lockRows(ctx, q, qLockUserSessionsExcept, userID, except); err != nil {
+		return 0, err
+	}
+	if _, err := q.exec(ctx, qDeleteUserTokensExcept, userID, except); err != nil {
+		return 0, err
+	}
+	return q.execN(ctx, qDeleteUserSessionsExcept, userID, except)
+}
+
+// deleteSession deletes a locked session and its refresh tokens.
+func deleteSession(ctx context.Context, q querier, id string) error {
+	if _, err := q.exec(ctx, qDeleteSessionTokens, id); err != nil {
+		return err
+	}
+	_, err := q.exec(ctx, qDeleteSession, id)
+	return err
+}
+
+// lockRows runs a locking SELECT and returns how many rows it locked.
+func lockRows(ctx context.Context, q querier, id qid, args ...any) (int, error) {
+	rows, err := q.query(ctx, id, args...)
+	if err != nil {
+		return 0, err
+	}
+	defer rows.Close()
+	n := 0
+	for rows.Next() {
+		n++
+	}
+	return n, rows.Err()
+}
+
 // RotateRefreshToken replaces r.Old with r.New as [store.RefreshTokens]
 // describes, in one transaction, and returns the updated session and its
-// user. The token's row and its session's are locked first, so of
-// concurrent rotations of one token exactly one finds it current; the
-// others wait and then find it rotated.
+// user. It locks the token's session first and only then reads the token:
+// every change to a session's tokens happens under the session's lock, so
+// of concurrent rotations of one token exactly one finds it current, and
+// the others, run after it, find it rotated.
 func (s *Store) RotateRefreshToken(ctx context.Context, r store.Rotation) (*store.Session, *store.User, error) {
 	old, next := bytes.Clone(r.Old), bytes.Clone(r.New)
 	now := r.Now.UTC().Truncate(time.Microsecond)
@@ -124,19 +157,26 @@ func (s *Store) RotateRefreshToken(ctx context.Context, r store.Rotation) (*stor
 	)
 	err := s.write(ctx, func(q querier) error {
 		sess, u, reuse = nil, nil, nil
-		cur, owner := new(store.Session), new(store.User)
-		var rotatedAt time.Time
-		dest := append([]any{timeCol{s.d, &rotatedAt}}, s.sessionDest(cur)...)
-		if err := q.row(ctx, qRotateLock, old).Scan(append(dest, s.userDest(owner)...)...); err != nil {
+		cur := new(store.Session)
+		if err := q.row(ctx, qRotateSessionLock, old).Scan(s.sessionDest(cur)...); err != nil {
 			return notFound(err)
+		}
+		owner := new(store.User)
+		var (
+			rotatedAt time.Time
+			sessionID string
+		)
+		dest := append([]any{timeCol{s.d, &rotatedAt}, &sessionID}, s.userDest(owner)...)
+		if err := q.row(ctx, qRotateToken, cur.UserID, old).Scan(dest...); err != nil {
+			return notFound(err) // the session was revoked meanwhile
+		}
+		if sessionID != cur.ID {
+			return store.ErrNotFound // unreachable: a token never changes session
 		}
 		if !rotatedAt.IsZero() {
 			grace := r.ReuseGrace > 0 && now.Sub(rotatedAt) < r.ReuseGrace
 			if !grace {
-				if _, err := q.exec(ctx, qDeleteSessionTokens, cur.ID); err != nil {
-					return err
-				}
-				if _, err := q.exec(ctx, qDeleteSession, cur.ID); err != nil {
+				if err := deleteSession(ctx, q, cur.ID); err != nil {
 					return err
 				}
 			}
@@ -188,6 +228,9 @@ func (s *Store) DeleteExpired(ctx context.Context, before time.Time) (int, error
 	at := s.d.instant(before)
 	var n int64
 	err := s.write(ctx, func(q querier) error {
+		if _, err := lockRows(ctx, q, qLockExpiredSessions, at, at); err != nil {
+			return err
+		}
 		if _, err := q.exec(ctx, qExpireTokens, at, at); err != nil {
 			return err
 		}

@@ -163,18 +163,13 @@ func (s *Store) applyUpdate(ctx context.Context, q querier, cur *store.User, upd
 		return nil, conflict(err)
 	}
 	if upd.RevokeSessions {
-		if upd.KeepSession == "" {
-			err = s.deleteUserSessions(ctx, q, next.ID)
-		} else {
-			if _, err = q.exec(ctx, qDeleteUserTokensExcept, next.ID, upd.KeepSession); err == nil {
-				_, err = q.exec(ctx, qDeleteUserSessionsExcept, next.ID, upd.KeepSession)
-			}
-			if err == nil {
-				_, err = q.exec(ctx, qReauthSession, s.d.instant(next.UpdatedAt), upd.KeepSession, next.ID)
-			}
-		}
-		if err != nil {
+		if _, err := s.revokeSessions(ctx, q, next.ID, upd.KeepSession); err != nil {
 			return nil, err
+		}
+		if upd.KeepSession != "" {
+			if _, err := q.exec(ctx, qReauthSession, s.d.instant(next.UpdatedAt), upd.KeepSession, next.ID); err != nil {
+				return nil, err
+			}
 		}
 	}
 	if upd.DropSecrets {
@@ -183,16 +178,6 @@ func (s *Store) applyUpdate(ctx context.Context, q querier, cur *store.User, upd
 		}
 	}
 	return &next, nil
-}
-
-// deleteUserSessions deletes all of the user's sessions and their refresh
-// tokens, tokens first (the lock order of every path: token, session).
-func (s *Store) deleteUserSessions(ctx context.Context, q querier, userID string) error {
-	if _, err := q.exec(ctx, qDeleteUserTokens, userID); err != nil {
-		return err
-	}
-	_, err := q.exec(ctx, qDeleteUserSessions, userID)
-	return err
 }
 
 // DeleteUser deletes the user with all of their sessions, refresh tokens
@@ -212,7 +197,7 @@ func (s *Store) DeleteUser(ctx context.Context, id string) error {
 		if lastSuper(u, supers) {
 			return store.ErrLastSuperuser
 		}
-		if err := s.deleteUserSessions(ctx, q, id); err != nil {
+		if _, err := s.revokeSessions(ctx, q, id, ""); err != nil {
 			return err
 		}
 		if _, err := q.exec(ctx, qDeleteUserSecrets, id); err != nil {
