@@ -88,8 +88,9 @@ func TestRebind(t *testing.T) {
 func TestQueriesHaveNoMarkers(t *testing.T) {
 	for _, d := range []Dialect{SQLite, Postgres, MySQL} {
 		for i, q := range queries(d) {
-			if q == "" {
-				t.Errorf("%v: query %d is empty", d, i)
+			_, special := dialectTemplates[d][qid(i)]
+			if (q == "") != (templates[i] == "" && !special) {
+				t.Errorf("%v: query %d is %q", d, i, q)
 			}
 			if strings.ContainsAny(q, "{}") {
 				t.Errorf("%v: query %d keeps a marker: %s", d, i, q)

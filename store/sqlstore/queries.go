@@ -32,6 +32,8 @@ const (
 	qRotateToken
 	qMarkRotated
 	qUpdateRotatedSession
+	qRotateLockJoin
+	qRotateApply
 	qDeleteSessionTokens
 	qDeleteSession
 	qDeleteSecretPurpose
@@ -98,9 +100,9 @@ var templates = [numQueries]string{
 		" FROM gatehouse_sessions s JOIN gatehouse_users u ON u.id = s.user_id WHERE s.id = ?",
 	qUserSessions: "SELECT " + sessionCols + " FROM gatehouse_sessions WHERE user_id = ? AND expires_at > ? AND idle_expires_at > ?" +
 		" ORDER BY created_at DESC, id",
-	qLockOwnedSession:         "SELECT id FROM gatehouse_sessions WHERE id = ? AND user_id = ?{lock}",
-	qLockUserSessionsExcept:   "SELECT id FROM gatehouse_sessions WHERE user_id = ? AND id <> ? ORDER BY id{lock}",
-	qLockExpiredSessions:      "SELECT id FROM gatehouse_sessions WHERE expires_at <= ? OR idle_expires_at <= ? ORDER BY id{lock}",
+	qLockOwnedSession:       "SELECT id FROM gatehouse_sessions WHERE id = ? AND user_id = ?{lock}",
+	qLockUserSessionsExcept: "SELECT id FROM gatehouse_sessions WHERE user_id = ? AND id <> ? ORDER BY id{lock}",
+	qLockExpiredSessions:    "SELECT id FROM gatehouse_sessions WHERE expires_at <= ? OR idle_expires_at <= ? ORDER BY id{lock}",
 	// The subquery finds the token's session without locking the token;
 	// only the session row is locked.
 	qRotateSessionLock: "SELECT " + sessionCols + " FROM gatehouse_sessions" +
@@ -109,13 +111,15 @@ var templates = [numQueries]string{
 		" FROM gatehouse_refresh_tokens t JOIN gatehouse_users u ON u.id = ? WHERE t.hash = ?",
 	qMarkRotated:          "UPDATE gatehouse_refresh_tokens SET rotated_at = ? WHERE hash = ?",
 	qUpdateRotatedSession: "UPDATE gatehouse_sessions SET last_used_at = ?, idle_expires_at = ?, ip = ?, user_agent = ? WHERE id = ?",
-	qDeleteSessionTokens:  "DELETE FROM gatehouse_refresh_tokens WHERE session_id = ?",
-	qDeleteSession:        "DELETE FROM gatehouse_sessions WHERE id = ?",
-	qDeleteSecretPurpose:  "DELETE FROM gatehouse_secrets WHERE user_id = ? AND purpose = ?",
-	qInsertSecret:         "INSERT INTO gatehouse_secrets (" + secretCols + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-	qSecretOwner:          "SELECT user_id FROM gatehouse_secrets WHERE hash = ?",
-	qSecretLock:           "SELECT " + secretCols + " FROM gatehouse_secrets WHERE hash = ?{lock}",
-	qDeleteSecret:         "DELETE FROM gatehouse_secrets WHERE hash = ?",
+	// qRotateLockJoin and qRotateApply have a version only for the
+	// dialects in dialectTemplates.
+	qDeleteSessionTokens: "DELETE FROM gatehouse_refresh_tokens WHERE session_id = ?",
+	qDeleteSession:       "DELETE FROM gatehouse_sessions WHERE id = ?",
+	qDeleteSecretPurpose: "DELETE FROM gatehouse_secrets WHERE user_id = ? AND purpose = ?",
+	qInsertSecret:        "INSERT INTO gatehouse_secrets (" + secretCols + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	qSecretOwner:         "SELECT user_id FROM gatehouse_secrets WHERE hash = ?",
+	qSecretLock:          "SELECT " + secretCols + " FROM gatehouse_secrets WHERE hash = ?{lock}",
+	qDeleteSecret:        "DELETE FROM gatehouse_secrets WHERE hash = ?",
 	qReserveAttempt: "UPDATE gatehouse_secrets SET attempts = attempts + 1" +
 		" WHERE user_id = ? AND purpose = ? AND code_hash IS NOT NULL AND code_expires_at > ? AND attempts < ?",
 	qCodeSecret: "SELECT " + secretCols + " FROM gatehouse_secrets" +
@@ -130,13 +134,47 @@ var templates = [numQueries]string{
 		" FROM gatehouse_users u WHERE u.email > ? ORDER BY u.email LIMIT ? OFFSET ?",
 }
 
+// dialectTemplates are the queries that only some dialects have: each
+// saves round trips on the hot path of RotateRefreshToken.
+var dialectTemplates = map[Dialect]map[qid]string{
+	Postgres: {
+		// Locks the session, then the token (in the order the OF list
+		// gives), and reads the user, in one statement. After waiting for
+		// a lock, PostgreSQL re-reads both locked rows, so a token rotated
+		// meanwhile is seen as rotated.
+		qRotateLockJoin: "SELECT t.rotated_at, " + prefixed("s", sessionCols) + ", " + prefixed("u", userCols) +
+			" FROM gatehouse_sessions s JOIN gatehouse_refresh_tokens t ON t.session_id = s.id JOIN gatehouse_users u ON u.id = s.user_id" +
+			" WHERE t.hash = ? FOR UPDATE OF s, t",
+		// Inserts the new token, marks the old one rotated and updates the
+		// session, in one statement. Arguments: new hash, session ID, now,
+		// old hash, now, idle deadline, IP, user agent, session ID.
+		qRotateApply: "WITH ins AS (INSERT INTO gatehouse_refresh_tokens (hash, session_id) VALUES (?, ?))," +
+			" mark AS (UPDATE gatehouse_refresh_tokens SET rotated_at = ? WHERE hash = ?)" +
+			" UPDATE gatehouse_sessions SET last_used_at = ?, idle_expires_at = ?, ip = ?, user_agent = ? WHERE id = ?",
+	},
+	MySQL: {
+		// Marks the old token rotated and updates the session in one
+		// multi-table UPDATE. Arguments: now, now, idle deadline, IP, user
+		// agent, old hash, session ID.
+		qRotateApply: "UPDATE gatehouse_refresh_tokens t, gatehouse_sessions s" +
+			" SET t.rotated_at = ?, s.last_used_at = ?, s.idle_expires_at = ?, s.ip = ?, s.user_agent = ?" +
+			" WHERE t.hash = ? AND s.id = ?",
+	},
+}
+
 // queries returns the templates rewritten for d: markers replaced and
-// placeholders rebound. New calls it once.
+// placeholders rebound; a query the dialect does not have is empty. New
+// calls it once.
 func queries(d Dialect) [numQueries]string {
 	r := strings.NewReplacer("{lock}", d.forUpdate())
 	var out [numQueries]string
 	for i, t := range templates {
-		out[i] = d.rebind(r.Replace(t))
+		if alt, ok := dialectTemplates[d][qid(i)]; ok {
+			t = alt
+		}
+		if t != "" {
+			out[i] = d.rebind(r.Replace(t))
+		}
 	}
 	return out
 }

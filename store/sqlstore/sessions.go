@@ -157,21 +157,25 @@ func (s *Store) RotateRefreshToken(ctx context.Context, r store.Rotation) (*stor
 	)
 	err := s.write(ctx, func(q querier) error {
 		sess, u, reuse = nil, nil, nil
-		cur := new(store.Session)
-		if err := q.row(ctx, qRotateSessionLock, old).Scan(s.sessionDest(cur)...); err != nil {
-			return notFound(err)
-		}
-		owner := new(store.User)
-		var (
-			rotatedAt time.Time
-			sessionID string
-		)
-		dest := append([]any{timeCol{s.d, &rotatedAt}, &sessionID}, s.userDest(owner)...)
-		if err := q.row(ctx, qRotateToken, cur.UserID, old).Scan(dest...); err != nil {
-			return notFound(err) // the session was revoked meanwhile
-		}
-		if sessionID != cur.ID {
-			return store.ErrNotFound // unreachable: a token never changes session
+		cur, owner := new(store.Session), new(store.User)
+		var rotatedAt time.Time
+		if s.d == Postgres {
+			dest := append([]any{timeCol{s.d, &rotatedAt}}, s.sessionDest(cur)...)
+			if err := q.row(ctx, qRotateLockJoin, old).Scan(append(dest, s.userDest(owner)...)...); err != nil {
+				return notFound(err)
+			}
+		} else {
+			if err := q.row(ctx, qRotateSessionLock, old).Scan(s.sessionDest(cur)...); err != nil {
+				return notFound(err)
+			}
+			var sessionID string
+			dest := append([]any{timeCol{s.d, &rotatedAt}, &sessionID}, s.userDest(owner)...)
+			if err := q.row(ctx, qRotateToken, cur.UserID, old).Scan(dest...); err != nil {
+				return notFound(err) // the session was revoked meanwhile
+			}
+			if sessionID != cur.ID {
+				return store.ErrNotFound // unreachable: a token never changes session
+			}
 		}
 		if !rotatedAt.IsZero() {
 			grace := r.ReuseGrace > 0 && now.Sub(rotatedAt) < r.ReuseGrace
@@ -187,12 +191,6 @@ func (s *Store) RotateRefreshToken(ctx context.Context, r store.Rotation) (*stor
 		if !cur.Live(now) {
 			return fmt.Errorf("session expired: %w", store.ErrNotFound)
 		}
-		if _, err := q.exec(ctx, qInsertToken, next, cur.ID); err != nil {
-			return conflict(err)
-		}
-		if _, err := q.exec(ctx, qMarkRotated, s.d.instant(now), old); err != nil {
-			return err
-		}
 		idle := r.IdleExpiresAt.UTC().Truncate(time.Microsecond)
 		if idle.After(cur.ExpiresAt) {
 			idle = cur.ExpiresAt
@@ -204,8 +202,29 @@ func (s *Store) RotateRefreshToken(ctx context.Context, r store.Rotation) (*stor
 		if r.UserAgent != "" {
 			cur.UserAgent = r.UserAgent
 		}
-		if _, err := q.exec(ctx, qUpdateRotatedSession, s.d.instant(now), s.d.instant(idle), cur.IP, cur.UserAgent, cur.ID); err != nil {
-			return err
+		at, idleAt := s.d.instant(now), s.d.instant(idle)
+		switch s.d {
+		case Postgres:
+			if _, err := q.exec(ctx, qRotateApply, next, cur.ID, at, old, at, idleAt, cur.IP, cur.UserAgent, cur.ID); err != nil {
+				return conflict(err)
+			}
+		case MySQL:
+			if _, err := q.exec(ctx, qInsertToken, next, cur.ID); err != nil {
+				return conflict(err)
+			}
+			if _, err := q.exec(ctx, qRotateApply, at, at, idleAt, cur.IP, cur.UserAgent, old, cur.ID); err != nil {
+				return err
+			}
+		default:
+			if _, err := q.exec(ctx, qInsertToken, next, cur.ID); err != nil {
+				return conflict(err)
+			}
+			if _, err := q.exec(ctx, qMarkRotated, at, old); err != nil {
+				return err
+			}
+			if _, err := q.exec(ctx, qUpdateRotatedSession, at, idleAt, cur.IP, cur.UserAgent, cur.ID); err != nil {
+				return err
+			}
 		}
 		sess, u = cur, owner
 		return nil

@@ -46,6 +46,10 @@ type Store struct {
 	// (as BEGIN IMMEDIATE would), so that concurrent writers queue on the
 	// busy timeout instead of failing to upgrade a read lock.
 	writeLock string
+	// writers, on SQLite, lets one write transaction of this Store run at
+	// a time: the others wait here, woken at once, rather than in SQLite's
+	// busy handler, which polls with sleeps of a millisecond and more.
+	writers chan struct{}
 
 	// The statements are prepared on first use, not by New (which does no
 	// I/O).
@@ -72,6 +76,7 @@ func New(db *sql.DB, d Dialect) (*Store, error) {
 	switch d {
 	case SQLite:
 		s.writeLock = "UPDATE gatehouse_user_count SET n = n WHERE 0"
+		s.writers = make(chan struct{}, 1)
 	case MySQL:
 		// READ COMMITTED: reads inside a transaction see the latest
 		// committed rows, and InnoDB takes no gap locks (which deadlock
@@ -110,7 +115,7 @@ func (s *Store) prepare(ctx context.Context) error {
 		return nil
 	}
 	for i, q := range s.q {
-		if s.stmts[i] != nil {
+		if s.stmts[i] != nil || q == "" {
 			continue
 		}
 		st, err := s.db.PrepareContext(ctx, q)
@@ -190,6 +195,14 @@ func (s *Store) write(ctx context.Context, fn func(q querier) error) error {
 }
 
 func (s *Store) tryWrite(ctx context.Context, fn func(q querier) error) error {
+	if s.writers != nil {
+		select {
+		case s.writers <- struct{}{}:
+			defer func() { <-s.writers }()
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 	tx, err := s.db.BeginTx(ctx, s.txOpts)
 	if err != nil {
 		return err
