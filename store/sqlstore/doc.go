@@ -92,9 +92,15 @@
 // unique indexes settle races on emails and hashes. Operations that may
 // demote or remove an active superuser first lock every active superuser,
 // so two superusers demoting each other at once cannot both succeed.
-// Transactions that hit a deadlock or a busy database are run again a few
-// times; ConsumeSecret's Apply may then be called more than once, as the
-// contract allows.
+// Transactions lock rows in one order (active superusers, a user, the
+// user's sessions, their refresh tokens, the user's secrets), and a
+// refresh token only changes under its session's lock, so the store's own
+// transactions do not deadlock each other. Should the database still report
+// a deadlock or a busy database, the transaction is run again a few times;
+// ConsumeSecret's Apply may then be called more than once, as the contract
+// allows. On SQLite, the write transactions of one Store also queue on a
+// channel in the Store, which wakes the next writer at once, where SQLite's
+// busy handler would poll with sleeps.
 //
 // Unique violations become [store.ErrConflict] without importing a driver:
 // the store recognises pgx's errors by their SQLState method, modernc's by
@@ -114,8 +120,13 @@
 // Start deep pages with UserQuery.After: an Offset still skips rows one by
 // one.
 //
-// A Store prepares its statements on first use (once per connection of the
-// pool, by database/sql). [Store.Close] releases them.
+// A Store prepares its statements on first use (database/sql then
+// prepares each once per connection of the pool); [Store.Close] releases
+// them. A refresh-token rotation costs four round trips on PostgreSQL
+// (BEGIN, one locking SELECT, one UPDATE with the insert in a CTE, COMMIT)
+// and a few more elsewhere. Size the pool for the database, for example
+// db.SetMaxOpenConns(4 * runtime.NumCPU()) on PostgreSQL and MySQL, and
+// mind the server's connection limit when several processes share it.
 //
 // # Expired rows
 //
