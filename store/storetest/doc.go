@@ -47,8 +47,9 @@
 //     tests use addresses such as user001@example.com, whose byte order
 //     agrees with the usual database collations. Stores must compare emails
 //     exactly (no case folding, no trailing-space padding).
-//   - [store.Expirer] is optional: its subtests call t.Skip for stores that
-//     do not implement it.
-//   - DeleteExpired's count is the number of sessions plus secrets it
-//     deleted; refresh tokens that went with their sessions are not counted.
+//   - [store.Expirer] and [store.Counters] are optional: their subtests call
+//     t.Skip for stores that do not implement them.
+//   - DeleteExpired's count is the number of sessions, secrets and counters
+//     it deleted; refresh tokens that went with their sessions are not
+//     counted.
 package storetest
