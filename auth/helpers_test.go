@@ -192,6 +192,7 @@ func newEnv(t testing.TB, edit ...func(*auth.Config)) *env {
 	logs := &lockedBuffer{}
 	cfg := auth.Config{
 		Store:          e.store,
+		Limiter:        e.store,
 		Mailer:         e.mail,
 		SigningKey:     testKey,
 		Hasher:         e.hasher,
@@ -299,14 +300,18 @@ func (e *env) flush(t testing.TB) {
 }
 
 var (
-	tokenRE = regexp.MustCompile(`\b[A-Za-z0-9_-]{43}\b`)
+	// A token may begin or end with '-' or '_', where \b does not match.
+	tokenRE = regexp.MustCompile(`(?:^|[^A-Za-z0-9_-])([A-Za-z0-9_-]{43})(?:[^A-Za-z0-9_-]|$)`)
 	codeRE  = regexp.MustCompile(`\b[0-9]{6}\b`)
 )
 
 // tokenIn returns the 43-character token in a message's text body.
 func tokenIn(t testing.TB, m mail.Message) string {
 	t.Helper()
-	tok := tokenRE.FindString(m.Text)
+	var tok string
+	if sub := tokenRE.FindStringSubmatch(m.Text); sub != nil {
+		tok = sub[1]
+	}
 	if tok == "" {
 		t.Fatalf("no token in %s message:\n%s", m.Kind, m.Text)
 	}
