@@ -73,10 +73,17 @@ func (m *Manager) changePassword(ctx context.Context, id *Identity, current, nex
 }
 
 // checkCurrentPassword confirms the caller knows the account's password.
+// Wrong guesses count toward the account's throttling like failed logins
+// (SECURITY.md #53).
 func (m *Manager) checkCurrentPassword(ctx context.Context, u *store.User, password string, ev *Event) error {
 	if password == "" || len(password) > MaxPasswordBytes {
 		ev.Reason = "wrong_password"
 		return ErrInvalidPassword
+	}
+	gate, err := m.openPasswordGate(ctx, u.Email, false)
+	if err != nil {
+		ev.Reason = "throttled"
+		return err
 	}
 	res, err := m.comparePassword(ctx, u.PasswordHash, NormalizePassword(password))
 	if err != nil {
@@ -85,8 +92,10 @@ func (m *Manager) checkCurrentPassword(ctx context.Context, u *store.User, passw
 	}
 	if !res.ok {
 		ev.Reason = "wrong_password"
+		gate.failed(ctx)
 		return ErrInvalidPassword
 	}
+	gate.succeeded(ctx)
 	return nil
 }
 
@@ -106,10 +115,18 @@ func (m *Manager) notifyPasswordChanged(ctx context.Context, u *store.User, at t
 // (SECURITY.md #15). Nothing about the account changes until the token is
 // used (#47); a newer request replaces an older token.
 //
-// Errors: [ErrInvalidEmail] for a malformed address only.
+// Requests are limited per client IP, and mail per account: a request over
+// the mail limit answers the same but sends nothing (SECURITY.md #22).
+//
+// Errors: [ErrInvalidEmail] for a malformed address; [ErrThrottled] when
+// the client's IP made too many requests.
 func (m *Manager) RequestPasswordReset(ctx context.Context, email string) error {
 	norm, err := NormalizeEmail(email)
 	if err != nil {
+		return err
+	}
+	if err := m.limitIP(ctx, "reset", m.cfg.Limits.IPResetRequestsPerHour); err != nil {
+		m.emit(ctx, Event{Type: EventResetRequested, Outcome: OutcomeFailure, Reason: "throttled"}, m.cfg.Now())
 		return err
 	}
 	start := m.cfg.Now()
@@ -138,6 +155,10 @@ func (m *Manager) requestReset(ctx context.Context, email string, ev *Event) err
 	ev.UserID = u.ID
 	if !u.IsActive {
 		ev.Reason = "disabled"
+		return nil
+	}
+	if !m.mayMail(ctx, u.ID, store.PurposeResetPassword) {
+		ev.Reason = "mail_throttled"
 		return nil
 	}
 	token, hash, err := m.newToken()
@@ -240,6 +261,7 @@ func (m *Manager) resetPassword(ctx context.Context, token, newPassword string, 
 		return fmt.Errorf("auth: reset password: %w", err)
 	}
 	ev.UserID = u.ID
+	m.clearPasswordFailures(ctx, u.Email)
 	m.notifyPasswordChanged(ctx, u, now)
 	return nil
 }

@@ -129,6 +129,27 @@ type Config struct {
 	MailAttempts   int
 	MailRetryDelay time.Duration
 
+	// Limits configures brute-force throttling and rate limits (see
+	// [Limits]); the zero value means the defaults of SECURITY.md §2.
+	Limits Limits
+
+	// Limiter keeps the counters behind Limits. Default: the Store, when it
+	// implements store.Counters (memstore and sqlstore do), so that every
+	// instance sharing the database shares the limits. Set a memstore to
+	// keep them per process.
+	Limiter store.Counters
+
+	// DisableThrottling switches all of Limits off. Not recommended; New
+	// refuses to run without throttling unless this is set.
+	DisableThrottling bool
+
+	// UniformRegistration makes registering an email that is already taken
+	// answer exactly like a successful registration (a user record that is
+	// never stored) and mail the existing owner a notice instead, so that
+	// registration does not reveal which emails have accounts (SECURITY.md
+	// #16). Off by default: a duplicate gets [ErrEmailTaken].
+	UniformRegistration bool
+
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
 
@@ -289,7 +310,18 @@ func (c *Config) fill() error {
 	if c.Templates == nil {
 		c.Templates = mail.DefaultTemplates()
 	}
-	return nil
+	if c.DisableThrottling {
+		c.Limiter = nil
+		return nil
+	}
+	if c.Limiter == nil {
+		counters, ok := c.Store.(store.Counters)
+		if !ok {
+			return cfgErr("Limiter", "is required: the store does not implement store.Counters (set a Limiter, or DisableThrottling)")
+		}
+		c.Limiter = counters
+	}
+	return c.Limits.fill()
 }
 
 func cfgErr(field, reason string) error {

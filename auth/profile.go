@@ -173,6 +173,10 @@ func (m *Manager) updateProfile(ctx context.Context, id *Identity, p ProfileUpda
 			if err := m.reauthenticate(ctx, id, target, p.CurrentPassword, ev); err != nil {
 				return nil, err
 			}
+			if !m.mayMail(ctx, target.ID, store.PurposeChangeEmail) {
+				ev.Reason = "mail_throttled"
+				return nil, &ThrottledError{RetryAfter: time.Minute}
+			}
 			if _, err := m.store.UserByEmail(ctx, email); err == nil {
 				ev.Reason = "email_taken"
 				return nil, ErrEmailTaken
