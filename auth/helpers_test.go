@@ -263,18 +263,6 @@ func (e *env) superuser(t testing.TB, email string) (*auth.Identity, *auth.Login
 	return e.identity(t, res.Tokens.AccessToken), res
 }
 
-// waitMail waits until n messages were delivered and returns them.
-func (e *env) waitMail(t testing.TB, n int) []mail.Message {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	msgs, err := e.mail.Wait(ctx, n)
-	if err != nil {
-		t.Fatalf("waiting for %d messages (have %d): %v", n, len(e.mail.Messages()), err)
-	}
-	return msgs
-}
-
 // lastMailTo waits for the Manager's background work and returns the last
 // message of kind k sent to addr.
 func (e *env) lastMailTo(t testing.TB, addr string, k mail.Kind) mail.Message {

@@ -383,10 +383,6 @@ func name(path string) string {
 	return path[1:]
 }
 
-// utc returns t in UTC: what the store should hand back for a time it was
-// given.
-func utc(t time.Time) time.Time { return t.UTC() }
-
 // concurrently calls f(0) … f(n-1) from n goroutines released together and
 // returns their errors by index.
 func concurrently(n int, f func(i int) error) []error {
