@@ -6,9 +6,9 @@ import (
 	"go.uber.org/goleak"
 )
 
-// TestMain fails the package's tests if any goroutine outlives them: the
-// Manager's background mail and request work must always finish
-// (SECURITY.md #75).
+// TestMain fails the package's tests if any goroutine outlives them
+// (SECURITY.md #75): the middleware starts none, and the Managers the tests
+// build must finish their background work.
 func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
 }
