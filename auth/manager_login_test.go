@@ -2,6 +2,7 @@ package auth_test
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"strings"
 	"sync"
@@ -263,7 +264,9 @@ func TestAuthenticate(t *testing.T) {
 	})
 	t.Run("token of another issuer", func(t *testing.T) {
 		e, _, _ := setup(t)
-		other := newEnv(t, func(c *auth.Config) { c.SigningKey = []byte(strings.Repeat("k", 32)) })
+		otherKey := make([]byte, 32)
+		rand.Read(otherKey)
+		other := newEnv(t, func(c *auth.Config) { c.SigningKey = otherKey })
 		other.register(t, "ada@example.com")
 		res := other.login(t, "ada@example.com")
 		_, err := e.m.Authenticate(t.Context(), res.Tokens.AccessToken)
