@@ -174,8 +174,8 @@ func (f *faultStore) DeleteCounter(ctx context.Context, key string) error {
 // (SECURITY.md #73 and #74).
 func TestStoreFaults(t *testing.T) {
 	type fixture struct {
-		e   *env
-		fs  *faultStore
+		e     *env
+		fs    *faultStore
 		res   *auth.LoginResult // a session of ada@example.com
 		id    *auth.Identity
 		token string // a mailed token, for cases that need one

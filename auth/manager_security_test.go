@@ -96,4 +96,3 @@ func TestRevocationWinsOverConcurrentRefresh(t *testing.T) {
 		})
 	}
 }
-
