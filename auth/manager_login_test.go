@@ -1,8 +1,11 @@
 package auth_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
 	"errors"
 	"strings"
 	"sync"
@@ -12,6 +15,7 @@ import (
 
 	"github.com/gatehouse-go/gatehouse/auth"
 	"github.com/gatehouse-go/gatehouse/store"
+	"github.com/gatehouse-go/gatehouse/store/memstore"
 )
 
 func TestLogin(t *testing.T) {
@@ -464,4 +468,51 @@ func TestRefresh(t *testing.T) {
 			wantErr(t, "Refresh("+tok+")", err, auth.ErrTokenInvalid)
 		}
 	})
+}
+
+// hashSpyStore records the refresh-token hashes handed to the store.
+type hashSpyStore struct {
+	store.Store
+	mu     sync.Mutex
+	hashes [][]byte
+}
+
+func (s *hashSpyStore) CreateSession(ctx context.Context, sess *store.Session, h []byte) error {
+	s.mu.Lock()
+	s.hashes = append(s.hashes, append([]byte(nil), h...))
+	s.mu.Unlock()
+	return s.Store.CreateSession(ctx, sess, h)
+}
+
+func (s *hashSpyStore) RotateRefreshToken(ctx context.Context, r store.Rotation) (*store.Session, *store.User, error) {
+	s.mu.Lock()
+	s.hashes = append(s.hashes, append([]byte(nil), r.New...))
+	s.mu.Unlock()
+	return s.Store.RotateRefreshToken(ctx, r)
+}
+
+func TestRefreshTokensAreOpaqueAndStoredHashed(t *testing.T) {
+	// SECURITY.md #35: 256 random bits, only SHA-256 reaches the store,
+	// and lookups are by that hash.
+	spy := &hashSpyStore{Store: memstore.New()}
+	e := newEnv(t, func(c *auth.Config) { c.Store = spy })
+	e.register(t, "ada@example.com")
+	res := e.login(t, "ada@example.com")
+	pair, err := e.m.Refresh(t.Context(), res.Tokens.RefreshToken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, tok := range []string{res.Tokens.RefreshToken, pair.RefreshToken} {
+		raw, err := base64.RawURLEncoding.Strict().DecodeString(tok)
+		if err != nil || len(raw) != 32 {
+			t.Fatalf("token %d decodes to %d bytes (%v), want 32", i, len(raw), err)
+		}
+		sum := sha256.Sum256(raw)
+		if !bytes.Equal(spy.hashes[i], sum[:]) {
+			t.Fatalf("token %d: the store got %x, want its SHA-256", i, spy.hashes[i])
+		}
+		if bytes.Contains(spy.hashes[i], raw) || strings.Contains(string(spy.hashes[i]), tok) {
+			t.Fatalf("token %d reached the store", i)
+		}
+	}
 }
