@@ -17,14 +17,15 @@ import (
 var (
 	_ store.Store   = (*Store)(nil)
 	_ store.Expirer = (*Store)(nil)
+	_ store.Runs    = (*Store)(nil)
 )
 
 // defaultLimit is the page size used when [store.UserQuery.Limit] is ≤ 0.
 const defaultLimit = 100
 
-// Store is an in-memory [store.Store] and [store.Expirer]. Create one with
-// [New]; the zero value is also an empty store ready to use. A Store must not
-// be copied after first use.
+// Store is an in-memory [store.Store], [store.Expirer] and [store.Runs].
+// Create one with [New]; the zero value is also an empty store ready to
+// use. A Store must not be copied after first use.
 //
 // All methods are safe for concurrent use. Every method first returns the
 // context's error if ctx is already done; otherwise the context is unused,
@@ -40,6 +41,8 @@ type Store struct {
 	sessions map[string]*sessionRec // by ID
 	tokens   map[string]*tokenRec   // refresh tokens by hash
 	secrets  map[string]*secretRec  // by Hash
+
+	runs runLog // store.Runs, under its own lock
 }
 
 // userRec is a user with the indexes of what belongs to them.

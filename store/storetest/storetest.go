@@ -29,6 +29,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{name: "Secrets", sub: secretTests()},
 		{name: "NoAliasing", sub: aliasTests()},
 		{name: "Expirer", sub: expirerTests()},
+		{name: "Runs", sub: runTests()},
 	})
 }
 
