@@ -164,6 +164,24 @@ type Config struct {
 	// OnEvent, when set, is called synchronously with every [Event] (after
 	// it is logged). It must be quick and must not call the Manager.
 	OnEvent func(ctx context.Context, e Event)
+
+	// Runs keeps the audit log: every [Event] is also stored, synchronously,
+	// as a run of type [RunTypeAuth], which superusers read with
+	// [Manager.Logs] and [Manager.Analytics]; applications record runs of
+	// their own with [Manager.RecordRun]. Default: the Store, when it
+	// implements store.Runs (memstore and sqlstore do). New refuses a Store
+	// that does not, unless Runs or DisableRuns is set.
+	Runs store.Runs
+
+	// DisableRuns stores no runs: events still reach the Logger and
+	// OnEvent, and Logs, Analytics, UserActivity and RecordRun return
+	// [ErrRunsDisabled].
+	DisableRuns bool
+
+	// RunRetention is how old a run gets before [Manager.PurgeRuns]
+	// deletes it. Default 90 days; at least 1 hour; negative keeps runs
+	// forever.
+	RunRetention time.Duration
 }
 
 // Defaults, limits and floors.
@@ -186,6 +204,9 @@ func (c *Config) fill() error {
 	}
 	if c.Mailer == nil {
 		return cfgErr("Mailer", "is required (use mail.Discard to send nothing)")
+	}
+	if err := c.fillRuns(); err != nil {
+		return err
 	}
 	if c.Issuer == "" {
 		c.Issuer = "gatehouse"

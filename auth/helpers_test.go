@@ -193,6 +193,7 @@ func newEnv(t testing.TB, edit ...func(*auth.Config)) *env {
 	cfg := auth.Config{
 		Store:          e.store,
 		Limiter:        e.store,
+		Runs:           e.store,
 		Mailer:         e.mail,
 		SigningKey:     testKey,
 		Hasher:         e.hasher,

@@ -17,14 +17,15 @@ import (
 var (
 	_ store.Store   = (*Store)(nil)
 	_ store.Expirer = (*Store)(nil)
+	_ store.Runs    = (*Store)(nil)
 )
 
 // defaultLimit is the page size used when [store.UserQuery.Limit] is ≤ 0.
 const defaultLimit = 100
 
-// Store is an in-memory [store.Store], [store.Expirer] and [store.Counters]. Create one with
-// [New]; the zero value is also an empty store ready to use. A Store must not
-// be copied after first use.
+// Store is an in-memory [store.Store], [store.Expirer], [store.Counters]
+// and [store.Runs]. Create one with [New]; the zero value is also an empty
+// store ready to use. A Store must not be copied after first use.
 //
 // All methods are safe for concurrent use. Every method first returns the
 // context's error if ctx is already done; otherwise the context is unused,
@@ -42,6 +43,7 @@ type Store struct {
 	secrets  map[string]*secretRec  // by Hash
 
 	counters counters // under their own lock
+	runs     runLog   // store.Runs, under its own lock
 }
 
 // userRec is a user with the indexes of what belongs to them.
