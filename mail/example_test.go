@@ -157,6 +157,7 @@ func ExampleCompose() {
 	// Subject: =?utf-8?q?Gr=C3=BC=C3=9Fe?=
 	// Date: Sat, 28 Nov 2026 06:11:49 +0000
 	// Message-ID: <00000000000000000000000000000000@example.com>
+	// Auto-Submitted: auto-generated
 	// MIME-Version: 1.0
 	// Content-Type: text/plain; charset=utf-8
 	// Content-Transfer-Encoding: quoted-printable
