@@ -99,10 +99,10 @@ func ExampleTemplates() {
 // "de-CH" uses "de-CH" templates, then "de", then "en", kind by kind.
 func ExampleTemplates_Set() {
 	renderer := mail.DefaultTemplates()
-	err := renderer.Set("de", mail.KindVerifyEmail, mail.Template{
-		Subject: "Bestätigen Sie Ihre E-Mail-Adresse",
-		Text: `Ihr Code: {{.Code}}
-Er ist {{minutes (or .CodeExpiresIn .ExpiresIn)}} Minuten gültig.`,
+	err := renderer.Set("it", mail.KindVerifyEmail, mail.Template{
+		Subject: "Conferma il tuo indirizzo email",
+		Text: `Il tuo codice: {{.Code}}
+È valido per {{minutes (or .CodeExpiresIn .ExpiresIn)}} minuti.`,
 	})
 	if err != nil {
 		fmt.Println(err)
@@ -110,14 +110,16 @@ Er ist {{minutes (or .CodeExpiresIn .ExpiresIn)}} Minuten gültig.`,
 	}
 
 	// A subject may not show a secret: Set refuses it.
-	err = renderer.Set("de", mail.KindVerifyEmail, mail.Template{Subject: "Code {{.Code}}", Text: "{{.Code}}"})
+	err = renderer.Set("it", mail.KindVerifyEmail, mail.Template{Subject: "Codice {{.Code}}", Text: "{{.Code}}"})
 	fmt.Println(errors.Is(err, mail.ErrInvalidTemplate))
 
+	// "it-CH" falls back to "it" for the verification message, and to
+	// English for the kind that has no Italian template.
 	for _, kind := range []mail.Kind{mail.KindVerifyEmail, mail.KindPasswordChanged} {
 		m, err := renderer.Render(context.Background(), mail.Data{
 			Kind:          kind,
-			To:            mail.Address{Email: "heidi@example.ch"},
-			Locale:        "de-CH",
+			To:            mail.Address{Email: "lucia@example.ch"},
+			Locale:        "it-CH",
 			Code:          "482910",
 			CodeExpiresIn: 10 * time.Minute,
 		})
@@ -129,8 +131,37 @@ Er ist {{minutes (or .CodeExpiresIn .ExpiresIn)}} Minuten gültig.`,
 	}
 	// Output:
 	// true
-	// Bestätigen Sie Ihre E-Mail-Adresse
+	// Conferma il tuo indirizzo email
 	// Your password was changed
+}
+
+// An application whose users mostly read German makes German the default:
+// users without a known language, and those whose language has no
+// templates, get German; English stays the last resort.
+func ExampleTemplates_SetDefaultLocale() {
+	renderer := mail.DefaultTemplates()
+	if err := renderer.SetDefaultLocale("de"); err != nil {
+		fmt.Println(err)
+		return
+	}
+	for _, locale := range []string{"", "fr", "en-GB", "de-AT"} {
+		m, err := renderer.Render(context.Background(), mail.Data{
+			Kind:    mail.KindResetPassword,
+			To:      mail.Address{Email: "kim@example.com"},
+			AppName: "Example",
+			Locale:  locale,
+		})
+		if err != nil {
+			fmt.Println(err)
+			return
+		}
+		fmt.Printf("%q: %s\n", locale, m.Subject)
+	}
+	// Output:
+	// "": Passwort zurücksetzen für Example
+	// "fr": Passwort zurücksetzen für Example
+	// "en-GB": Reset your password for Example
+	// "de-AT": Passwort zurücksetzen für Example
 }
 
 // With a fixed Date and Rand, Compose is deterministic.
