@@ -131,7 +131,7 @@ func (m *Manager) sendVerification(ctx context.Context, u *store.User) error {
 	if err := m.store.PutSecret(ctx, s); err != nil {
 		return fmt.Errorf("auth: storing verification secret: %w", err)
 	}
-	m.outbox.mail(ctx, u.ID, mail.Data{
+	m.outbox.mail(ctx, u, mail.Data{
 		Kind:          mail.KindVerifyEmail,
 		To:            mail.Address{Name: u.Name, Email: u.Email},
 		Token:         token,
