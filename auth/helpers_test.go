@@ -299,7 +299,9 @@ func (e *env) flush(t testing.TB) {
 }
 
 var (
-	tokenRE = regexp.MustCompile(`\b[A-Za-z0-9_-]{43}\b`)
+	// A token has a line of its own in the text body; \b around it would
+	// miss tokens that start or end with "-".
+	tokenRE = regexp.MustCompile(`(?m)^[A-Za-z0-9_-]{43}$`)
 	codeRE  = regexp.MustCompile(`\b[0-9]{6}\b`)
 )
 

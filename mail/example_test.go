@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"log/slog"
 	"os"
@@ -243,4 +244,49 @@ func ExampleFolder() {
 	}
 	// Output:
 	// true
+}
+
+// A production mailer: STARTTLS on port 587 with credentials from the
+// environment. NewSMTP only checks the configuration; the first Send
+// connects. (This example is compiled, not run.)
+func ExampleNewSMTP() {
+	mailer, err := mail.NewSMTP(mail.SMTPConfig{
+		Addr:     "smtp.example.com:587",
+		From:     mail.Address{Name: "Example", Email: "no-reply@example.com"},
+		Username: os.Getenv("SMTP_USER"),
+		Password: os.Getenv("SMTP_PASSWORD"),
+	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	// Pass mailer to auth.New as Config.Mailer. To send one yourself:
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	err = mailer.Send(ctx, mail.Message{
+		To:      []mail.Address{{Name: "Alice", Email: "alice@example.com"}},
+		Subject: "Hello",
+		Text:    "Hello Alice!\n",
+	})
+	switch {
+	case err == nil:
+	case errors.Is(err, mail.ErrPermanent):
+		fmt.Println("will not be delivered:", err)
+	default:
+		fmt.Println("try again later:", err)
+	}
+}
+
+// TLSMode reads its text form, so it can be a command-line flag.
+func ExampleTLSMode() {
+	fs := flag.NewFlagSet("server", flag.ContinueOnError)
+	var mode mail.TLSMode
+	fs.TextVar(&mode, "smtp-tls", mail.TLSStartTLS, "starttls, tls or none")
+	if err := fs.Parse([]string{"-smtp-tls", "tls"}); err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(mode == mail.TLSImplicit, mode)
+	// Output:
+	// true tls
 }

@@ -62,10 +62,12 @@ func (b *syncBuffer) String() string {
 }
 
 var (
-	e2eNow   = time.Date(2026, 5, 4, 9, 30, 0, 0, time.UTC)
-	e2eKey   = []byte("0123456789abcdef0123456789abcdef-e2e-test-key")
-	codeRE   = regexp.MustCompile(`\b[0-9]{6}\b`)
-	tokenRE  = regexp.MustCompile(`\b[A-Za-z0-9_-]{43}\b`)
+	e2eNow = time.Date(2026, 5, 4, 9, 30, 0, 0, time.UTC)
+	e2eKey = []byte("0123456789abcdef0123456789abcdef-e2e-test-key")
+	codeRE = regexp.MustCompile(`\b[0-9]{6}\b`)
+	// A token is on a line of its own in the text body (it is in the link
+	// too, but it may start or end with "-", where \b finds no boundary).
+	tokenRE  = regexp.MustCompile(`(?m)^[A-Za-z0-9_-]{43}\r?$`)
 	password = "correct horse battery staple"
 )
 
@@ -134,7 +136,7 @@ func (e *e2e) mailTo(tb testing.TB, addr string) (received, parsed) {
 
 func find(tb testing.TB, re *regexp.Regexp, text string) string {
 	tb.Helper()
-	s := re.FindString(text)
+	s := strings.TrimSpace(re.FindString(text))
 	if s == "" {
 		tb.Fatalf("%v not found in:\n%s", re, text)
 	}
