@@ -102,7 +102,7 @@ func (m *Manager) checkCurrentPassword(ctx context.Context, u *store.User, passw
 // notifyPasswordChanged tells the user, at the stored address, that their
 // password changed (SECURITY.md #48).
 func (m *Manager) notifyPasswordChanged(ctx context.Context, u *store.User, at time.Time) {
-	m.outbox.mail(ctx, u.ID, mail.Data{
+	m.outbox.mail(ctx, u, mail.Data{
 		Kind: mail.KindPasswordChanged,
 		To:   mail.Address{Name: u.Name, Email: u.Email},
 		Time: at,
@@ -178,7 +178,7 @@ func (m *Manager) requestReset(ctx context.Context, email string, ev *Event) err
 		ev.Reason = "store_error"
 		return err
 	}
-	m.outbox.mail(ctx, u.ID, mail.Data{
+	m.outbox.mail(ctx, u, mail.Data{
 		Kind:      mail.KindResetPassword,
 		To:        mail.Address{Name: u.Name, Email: u.Email},
 		Token:     token,

@@ -124,8 +124,21 @@ type Config struct {
 	// Mailer's own default sender.
 	MailFrom mail.Address
 
-	// MailAttempts is how many times a failed delivery is tried in all, with
-	// exponential backoff from MailRetryDelay (default 4 attempts, 2 s).
+	// Locale, when set, returns the language of mail to u as a language
+	// tag ("de", "pt-BR"); the Manager puts it in the Locale of the
+	// mail.Data of every message to u, and the Templates choose by it (see
+	// mail.Templates). "" means the Templates' default locale. It runs
+	// when the mail is queued, usually on the request path, so it must be
+	// quick. Default: nil, meaning "" for everyone.
+	Locale func(ctx context.Context, u *store.User) string
+
+	// MailAttempts is how many times a failed delivery is tried in all
+	// (default 4, at most 20). The wait after the n-th failure is
+	// MailRetryDelay·2^(n−1) (default 2 s; at most 1 hour), less a random
+	// part of up to half. A permanent failure (one matching
+	// mail.ErrPermanent, such as an SMTP 5xx reply, or mail.ErrInvalidMessage)
+	// is not retried. Failures are logged without secrets; see
+	// [Manager.Flush] for shutdown.
 	MailAttempts   int
 	MailRetryDelay time.Duration
 

@@ -135,7 +135,7 @@ func (m *Manager) signupAttempt(ctx context.Context, email string) {
 		if !m.mayMail(ctx, owner.ID, "signup_attempt") {
 			return
 		}
-		m.outbox.mail(ctx, owner.ID, mail.Data{
+		m.outbox.mail(ctx, owner, mail.Data{
 			Kind: mail.KindSignupAttempt,
 			To:   mail.Address{Name: owner.Name, Email: owner.Email},
 			Time: m.now(),
@@ -173,7 +173,7 @@ func (m *Manager) sendVerification(ctx context.Context, u *store.User) error {
 	if err := m.store.PutSecret(ctx, s); err != nil {
 		return fmt.Errorf("auth: storing verification secret: %w", err)
 	}
-	m.outbox.mail(ctx, u.ID, mail.Data{
+	m.outbox.mail(ctx, u, mail.Data{
 		Kind:          mail.KindVerifyEmail,
 		To:            mail.Address{Name: u.Name, Email: u.Email},
 		Token:         token,
