@@ -73,10 +73,17 @@ func (m *Manager) changePassword(ctx context.Context, id *Identity, current, nex
 }
 
 // checkCurrentPassword confirms the caller knows the account's password.
+// Wrong guesses count toward the account's throttling like failed logins
+// (SECURITY.md #53).
 func (m *Manager) checkCurrentPassword(ctx context.Context, u *store.User, password string, ev *Event) error {
 	if password == "" || len(password) > MaxPasswordBytes {
 		ev.Reason = "wrong_password"
 		return ErrInvalidPassword
+	}
+	gate, err := m.openPasswordGate(ctx, u.Email, false)
+	if err != nil {
+		ev.Reason = "throttled"
+		return err
 	}
 	res, err := m.comparePassword(ctx, u.PasswordHash, NormalizePassword(password))
 	if err != nil {
@@ -85,15 +92,17 @@ func (m *Manager) checkCurrentPassword(ctx context.Context, u *store.User, passw
 	}
 	if !res.ok {
 		ev.Reason = "wrong_password"
+		gate.failed(ctx)
 		return ErrInvalidPassword
 	}
+	gate.succeeded(ctx)
 	return nil
 }
 
 // notifyPasswordChanged tells the user, at the stored address, that their
 // password changed (SECURITY.md #48).
 func (m *Manager) notifyPasswordChanged(ctx context.Context, u *store.User, at time.Time) {
-	m.outbox.mail(ctx, u.ID, mail.Data{
+	m.outbox.mail(ctx, u, mail.Data{
 		Kind: mail.KindPasswordChanged,
 		To:   mail.Address{Name: u.Name, Email: u.Email},
 		Time: at,
@@ -106,10 +115,18 @@ func (m *Manager) notifyPasswordChanged(ctx context.Context, u *store.User, at t
 // (SECURITY.md #15). Nothing about the account changes until the token is
 // used (#47); a newer request replaces an older token.
 //
-// Errors: [ErrInvalidEmail] for a malformed address only.
+// Requests are limited per client IP, and mail per account: a request over
+// the mail limit answers the same but sends nothing (SECURITY.md #22).
+//
+// Errors: [ErrInvalidEmail] for a malformed address; [ErrThrottled] when
+// the client's IP made too many requests.
 func (m *Manager) RequestPasswordReset(ctx context.Context, email string) error {
 	norm, err := NormalizeEmail(email)
 	if err != nil {
+		return err
+	}
+	if err := m.limitIP(ctx, "reset", m.cfg.Limits.IPResetRequestsPerHour); err != nil {
+		m.emit(ctx, Event{Type: EventResetRequested, Outcome: OutcomeFailure, Reason: "throttled"}, m.cfg.Now())
 		return err
 	}
 	start := m.cfg.Now()
@@ -140,6 +157,10 @@ func (m *Manager) requestReset(ctx context.Context, email string, ev *Event) err
 		ev.Reason = "disabled"
 		return nil
 	}
+	if !m.mayMail(ctx, u.ID, store.PurposeResetPassword) {
+		ev.Reason = "mail_throttled"
+		return nil
+	}
 	token, hash, err := m.newToken()
 	if err != nil {
 		return err
@@ -157,7 +178,7 @@ func (m *Manager) requestReset(ctx context.Context, email string, ev *Event) err
 		ev.Reason = "store_error"
 		return err
 	}
-	m.outbox.mail(ctx, u.ID, mail.Data{
+	m.outbox.mail(ctx, u, mail.Data{
 		Kind:      mail.KindResetPassword,
 		To:        mail.Address{Name: u.Name, Email: u.Email},
 		Token:     token,
@@ -240,6 +261,46 @@ func (m *Manager) resetPassword(ctx context.Context, token, newPassword string, 
 		return fmt.Errorf("auth: reset password: %w", err)
 	}
 	ev.UserID = u.ID
+	m.clearPasswordFailures(ctx, u.Email)
 	m.notifyPasswordChanged(ctx, u, now)
+	return nil
+}
+
+// ForcePasswordReset makes a superuser end an account's password at once,
+// for example after a suspected compromise: the password stops working,
+// every session of the user ends, pending tokens die, and a reset link is
+// mailed to the account's address (SECURITY.md #10). Until the user resets
+// it, a login fails like any wrong password.
+//
+// Errors: [ErrUnauthenticated], [ErrForbidden] for a non-superuser,
+// [ErrNotFound].
+func (m *Manager) ForcePasswordReset(ctx context.Context, id *Identity, userID string) error {
+	start := m.cfg.Now()
+	if err := m.AuthorizeSuperuser(ctx, id); err != nil {
+		return err
+	}
+	ev := Event{Type: EventResetRequested, Outcome: OutcomeFailure, UserID: userID, ActorID: id.User.ID, SessionID: sessionID(id), Reason: "forced"}
+	now := m.now()
+	empty := ""
+	u, err := m.store.UpdateUser(ctx, userID, store.UserUpdate{
+		PasswordHash:     &empty,
+		TokensValidAfter: &now,
+		UpdatedAt:        now,
+		RevokeSessions:   true,
+		DropSecrets:      true,
+	})
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		m.emit(ctx, ev, start)
+		return ErrNotFound
+	case err != nil:
+		m.emit(ctx, ev, start)
+		return fmt.Errorf("auth: force password reset: %w", err)
+	}
+	if err := m.requestReset(ctx, u.Email, &Event{}); err != nil {
+		m.log.ErrorContext(ctx, "gatehouse: mailing a forced reset failed", "user_id", u.ID, "error", err.Error())
+	}
+	ev.Outcome = OutcomeSuccess
+	m.emit(ctx, ev, start)
 	return nil
 }

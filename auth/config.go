@@ -124,10 +124,44 @@ type Config struct {
 	// Mailer's own default sender.
 	MailFrom mail.Address
 
-	// MailAttempts is how many times a failed delivery is tried in all, with
-	// exponential backoff from MailRetryDelay (default 4 attempts, 2 s).
+	// Locale, when set, returns the language of mail to u as a language
+	// tag ("de", "pt-BR"); the Manager puts it in the Locale of the
+	// mail.Data of every message to u, and the Templates choose by it (see
+	// mail.Templates). "" means the Templates' default locale. It runs
+	// when the mail is queued, usually on the request path, so it must be
+	// quick. Default: nil, meaning "" for everyone.
+	Locale func(ctx context.Context, u *store.User) string
+
+	// MailAttempts is how many times a failed delivery is tried in all
+	// (default 4, at most 20). The wait after the n-th failure is
+	// MailRetryDelay·2^(n−1) (default 2 s; at most 1 hour), less a random
+	// part of up to half. A permanent failure (one matching
+	// mail.ErrPermanent, such as an SMTP 5xx reply, or mail.ErrInvalidMessage)
+	// is not retried. Failures are logged without secrets; see
+	// [Manager.Flush] for shutdown.
 	MailAttempts   int
 	MailRetryDelay time.Duration
+
+	// Limits configures brute-force throttling and rate limits (see
+	// [Limits]); the zero value means the defaults of SECURITY.md §2.
+	Limits Limits
+
+	// Limiter keeps the counters behind Limits. Default: the Store, when it
+	// implements store.Counters (memstore and sqlstore do), so that every
+	// instance sharing the database shares the limits. Set a memstore to
+	// keep them per process.
+	Limiter store.Counters
+
+	// DisableThrottling switches all of Limits off. Not recommended; New
+	// refuses to run without throttling unless this is set.
+	DisableThrottling bool
+
+	// UniformRegistration makes registering an email that is already taken
+	// answer exactly like a successful registration (a user record that is
+	// never stored) and mail the existing owner a notice instead, so that
+	// registration does not reveal which emails have accounts (SECURITY.md
+	// #16). Off by default: a duplicate gets [ErrEmailTaken].
+	UniformRegistration bool
 
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
@@ -143,6 +177,24 @@ type Config struct {
 	// OnEvent, when set, is called synchronously with every [Event] (after
 	// it is logged). It must be quick and must not call the Manager.
 	OnEvent func(ctx context.Context, e Event)
+
+	// Runs keeps the audit log: every [Event] is also stored, synchronously,
+	// as a run of type [RunTypeAuth], which superusers read with
+	// [Manager.Logs] and [Manager.Analytics]; applications record runs of
+	// their own with [Manager.RecordRun]. Default: the Store, when it
+	// implements store.Runs (memstore and sqlstore do). New refuses a Store
+	// that does not, unless Runs or DisableRuns is set.
+	Runs store.Runs
+
+	// DisableRuns stores no runs: events still reach the Logger and
+	// OnEvent, and Logs, Analytics, UserActivity and RecordRun return
+	// [ErrRunsDisabled].
+	DisableRuns bool
+
+	// RunRetention is how old a run gets before [Manager.PurgeRuns]
+	// deletes it. Default 90 days; at least 1 hour; negative keeps runs
+	// forever.
+	RunRetention time.Duration
 }
 
 // Defaults, limits and floors.
@@ -165,6 +217,9 @@ func (c *Config) fill() error {
 	}
 	if c.Mailer == nil {
 		return cfgErr("Mailer", "is required (use mail.Discard to send nothing)")
+	}
+	if err := c.fillRuns(); err != nil {
+		return err
 	}
 	if c.Issuer == "" {
 		c.Issuer = "gatehouse"
@@ -289,7 +344,18 @@ func (c *Config) fill() error {
 	if c.Templates == nil {
 		c.Templates = mail.DefaultTemplates()
 	}
-	return nil
+	if c.DisableThrottling {
+		c.Limiter = nil
+		return nil
+	}
+	if c.Limiter == nil {
+		counters, ok := c.Store.(store.Counters)
+		if !ok {
+			return cfgErr("Limiter", "is required: the store does not implement store.Counters (set a Limiter, or DisableThrottling)")
+		}
+		c.Limiter = counters
+	}
+	return c.Limits.fill()
 }
 
 func cfgErr(field, reason string) error {

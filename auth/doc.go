@@ -29,6 +29,19 @@
 // takes a context first. Every operation reports one [Event] to the logger
 // and to Config.OnEvent, the seam for audit logs and metrics.
 //
+// # Audit log and analytics
+//
+// When the store implements store.Runs (memstore and sqlstore do), every
+// [Event] is also stored as a run of type [RunTypeAuth] whose entries say
+// what happened (event, outcome, internal reason, actor, a salted hash of
+// the session, client IP and user agent, login_latency) and never a
+// secret. Applications record runs of their own with [Manager.RecordRun]
+// (middleware.Guard.RecordLatency times handlers). Superusers page through
+// runs with [Manager.Logs], compute R2R's analytics and more with
+// [Manager.Analytics], and see failed logins per user with
+// [Manager.UserActivity]; [Manager.PurgeRuns] applies
+// Config.RunRetention.
+//
 // # Errors
 //
 // Operations return the sentinels of this package (test them with

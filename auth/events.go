@@ -33,6 +33,8 @@ const (
 	EventUsersOverview        EventType = "users_overview"
 	EventEnsureSuperuser      EventType = "ensure_superuser"
 	EventForbidden            EventType = "forbidden"
+	EventLogs                 EventType = "logs"
+	EventAnalytics            EventType = "analytics"
 )
 
 // Outcome is how an operation ended.
@@ -67,7 +69,8 @@ type Event struct {
 	Latency time.Duration
 }
 
-// emit completes e, logs it and hands it to Config.OnEvent.
+// emit completes e, logs it, hands it to Config.OnEvent and records it as
+// a run (see recordEvent).
 func (m *Manager) emit(ctx context.Context, e Event, start time.Time) {
 	e.Time = m.now()
 	if !start.IsZero() {
@@ -105,6 +108,7 @@ func (m *Manager) emit(ctx context.Context, e Event, start time.Time) {
 	if m.cfg.OnEvent != nil {
 		m.cfg.OnEvent(ctx, e)
 	}
+	m.recordEvent(ctx, &e)
 }
 
 // sessionTag is a salted hash of a session ID, so logs can correlate the

@@ -192,6 +192,8 @@ func newEnv(t testing.TB, edit ...func(*auth.Config)) *env {
 	logs := &lockedBuffer{}
 	cfg := auth.Config{
 		Store:          e.store,
+		Limiter:        e.store,
+		Runs:           e.store,
 		Mailer:         e.mail,
 		SigningKey:     testKey,
 		Hasher:         e.hasher,
@@ -262,18 +264,6 @@ func (e *env) superuser(t testing.TB, email string) (*auth.Identity, *auth.Login
 	return e.identity(t, res.Tokens.AccessToken), res
 }
 
-// waitMail waits until n messages were delivered and returns them.
-func (e *env) waitMail(t testing.TB, n int) []mail.Message {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	msgs, err := e.mail.Wait(ctx, n)
-	if err != nil {
-		t.Fatalf("waiting for %d messages (have %d): %v", n, len(e.mail.Messages()), err)
-	}
-	return msgs
-}
-
 // lastMailTo waits for the Manager's background work and returns the last
 // message of kind k sent to addr.
 func (e *env) lastMailTo(t testing.TB, addr string, k mail.Kind) mail.Message {
@@ -299,14 +289,18 @@ func (e *env) flush(t testing.TB) {
 }
 
 var (
-	tokenRE = regexp.MustCompile(`\b[A-Za-z0-9_-]{43}\b`)
+	// A token may begin or end with '-' or '_', where \b does not match.
+	tokenRE = regexp.MustCompile(`(?:^|[^A-Za-z0-9_-])([A-Za-z0-9_-]{43})(?:[^A-Za-z0-9_-]|$)`)
 	codeRE  = regexp.MustCompile(`\b[0-9]{6}\b`)
 )
 
 // tokenIn returns the 43-character token in a message's text body.
 func tokenIn(t testing.TB, m mail.Message) string {
 	t.Helper()
-	tok := tokenRE.FindString(m.Text)
+	var tok string
+	if sub := tokenRE.FindStringSubmatch(m.Text); sub != nil {
+		tok = sub[1]
+	}
 	if tok == "" {
 		t.Fatalf("no token in %s message:\n%s", m.Kind, m.Text)
 	}

@@ -52,9 +52,13 @@ type Challenge struct {
 // password hash, so unknown emails cost what wrong passwords do
 // (SECURITY.md #14).
 //
+// Attempts are throttled per account (known or not) and per client IP; see
+// [Limits].
+//
 // Errors: [ErrInvalidCredentials] for an unknown email or a wrong password
-// alike; [ErrInvalidEmail] for a malformed email; only after a correct
-// password, [ErrAccountDisabled] or [ErrEmailNotVerified]; [ErrBusy].
+// alike; [ErrInvalidEmail] for a malformed email; [ErrThrottled] (a
+// *[ThrottledError]) for known and unknown emails alike; only after a
+// correct password, [ErrAccountDisabled] or [ErrEmailNotVerified]; [ErrBusy].
 func (m *Manager) Login(ctx context.Context, email, password string) (*LoginResult, error) {
 	start := m.cfg.Now()
 	ev := Event{Type: EventLogin, Outcome: OutcomeFailure}
@@ -80,12 +84,21 @@ func (m *Manager) login(ctx context.Context, email, password string, ev *Event) 
 		return nil, err
 	}
 	password = NormalizePassword(password)
+	gate, err := m.openPasswordGate(ctx, norm, true)
+	if err != nil {
+		ev.Reason = "throttled"
+		if !errors.Is(err, ErrThrottled) {
+			ev.Reason = "store_error"
+		}
+		return nil, err
+	}
 	u, err := m.store.UserByEmail(ctx, norm)
 	if errors.Is(err, store.ErrNotFound) {
 		ev.Reason = "unknown_email"
 		if err := m.dummyCompare(ctx, password); err != nil {
 			return nil, err
 		}
+		gate.failed(ctx)
 		return nil, ErrInvalidCredentials
 	}
 	if err != nil {
@@ -100,8 +113,10 @@ func (m *Manager) login(ctx context.Context, email, password string, ev *Event) 
 	}
 	if !res.ok {
 		ev.Reason = "wrong_password"
+		gate.failed(ctx)
 		return nil, ErrInvalidCredentials
 	}
+	gate.succeeded(ctx)
 	if !u.IsActive {
 		ev.Reason = "disabled"
 		return nil, ErrAccountDisabled

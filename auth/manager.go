@@ -31,6 +31,8 @@ type Manager struct {
 	store  store.Store
 	tokens TokenIssuer
 	log    *slog.Logger
+	// limiter keeps throttling counters; nil when throttling is off.
+	limiter store.Counters
 
 	hashSlots chan struct{}
 
@@ -57,6 +59,7 @@ func New(cfg Config) (*Manager, error) {
 		store:     cfg.Store,
 		tokens:    cfg.Tokens,
 		log:       cfg.Logger,
+		limiter:   cfg.Limiter,
 		hashSlots: make(chan struct{}, cfg.MaxConcurrentHashes),
 	}
 	if _, err := io.ReadFull(cfg.Rand, m.logSalt[:]); err != nil {

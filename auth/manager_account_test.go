@@ -162,6 +162,7 @@ func TestPasswordReset(t *testing.T) {
 		e := newEnv(t)
 		e.register(t, "ada@example.com")
 		first := request(t, e, "ada@example.com")
+		e.clock.Advance(time.Minute) // past the per-account mail limit
 		second := request(t, e, "ada@example.com")
 		wantErr(t, "older token", e.m.ResetPassword(t.Context(), first, newPassword), auth.ErrTokenInvalid)
 		if err := e.m.ResetPassword(t.Context(), second, newPassword); err != nil {
@@ -374,4 +375,30 @@ func TestEnsureSuperuser(t *testing.T) {
 		_, err := e.m.EnsureSuperuser(t.Context(), "root@example.com", "admin")
 		wantErr(t, "EnsureSuperuser", err, auth.ErrWeakPassword)
 	})
+}
+
+func TestForcePasswordReset(t *testing.T) {
+	// SECURITY.md #10: after a forced reset the password fails, every
+	// session ends, and the mailed link sets a new password.
+	e := newEnv(t)
+	admin, _ := e.superuser(t, "root@example.com")
+	u := e.register(t, "ada@example.com")
+	res := e.login(t, "ada@example.com")
+	user := e.identity(t, res.Tokens.AccessToken)
+	wantErr(t, "by a user", e.m.ForcePasswordReset(t.Context(), user, u.ID), auth.ErrForbidden)
+	if err := e.m.ForcePasswordReset(t.Context(), admin, u.ID); err != nil {
+		t.Fatal(err)
+	}
+	_, err := e.m.Authenticate(t.Context(), res.Tokens.AccessToken)
+	wantErr(t, "old session", err, auth.ErrTokenInvalid)
+	_, err = e.m.Login(t.Context(), "ada@example.com", goodPassword)
+	wantErr(t, "old password", err, auth.ErrInvalidCredentials)
+	token := tokenIn(t, e.lastMailTo(t, "ada@example.com", mail.KindResetPassword))
+	if err := e.m.ResetPassword(t.Context(), token, newPassword); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.m.Login(t.Context(), "ada@example.com", newPassword); err != nil {
+		t.Fatal(err)
+	}
+	wantErr(t, "unknown user", e.m.ForcePasswordReset(t.Context(), admin, "00000000-0000-4000-8000-000000000000"), auth.ErrNotFound)
 }

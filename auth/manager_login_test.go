@@ -1,7 +1,11 @@
 package auth_test
 
 import (
+	"bytes"
 	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
 	"errors"
 	"strings"
 	"sync"
@@ -11,6 +15,7 @@ import (
 
 	"github.com/gatehouse-go/gatehouse/auth"
 	"github.com/gatehouse-go/gatehouse/store"
+	"github.com/gatehouse-go/gatehouse/store/memstore"
 )
 
 func TestLogin(t *testing.T) {
@@ -263,7 +268,9 @@ func TestAuthenticate(t *testing.T) {
 	})
 	t.Run("token of another issuer", func(t *testing.T) {
 		e, _, _ := setup(t)
-		other := newEnv(t, func(c *auth.Config) { c.SigningKey = []byte(strings.Repeat("k", 32)) })
+		otherKey := make([]byte, 32)
+		rand.Read(otherKey)
+		other := newEnv(t, func(c *auth.Config) { c.SigningKey = otherKey })
 		other.register(t, "ada@example.com")
 		res := other.login(t, "ada@example.com")
 		_, err := e.m.Authenticate(t.Context(), res.Tokens.AccessToken)
@@ -300,7 +307,7 @@ func TestAuthenticate(t *testing.T) {
 	t.Run("store failure fails closed", func(t *testing.T) {
 		// SECURITY.md #44 and #73.
 		e, _, res := setup(t)
-		broken := newEnv(t, func(c *auth.Config) { c.Store = failingStore{e.store}; c.SigningKey = testKey })
+		broken := newEnv(t, func(c *auth.Config) { c.Store = failingStore{e.store}; c.Runs = e.store; c.SigningKey = testKey })
 		id, err := broken.m.Authenticate(t.Context(), res.Tokens.AccessToken)
 		if id != nil || err == nil || errors.Is(err, auth.ErrTokenInvalid) {
 			t.Fatalf("Authenticate with a failing store = %v, %v; want an internal error", id, err)
@@ -327,7 +334,7 @@ func TestLoginFailsClosed(t *testing.T) {
 	// SECURITY.md #73: no tokens when the store fails.
 	e := newEnv(t)
 	e.register(t, "ada@example.com")
-	broken := newEnv(t, func(c *auth.Config) { c.Store = failingStore{e.store} })
+	broken := newEnv(t, func(c *auth.Config) { c.Store = failingStore{e.store}; c.Runs = e.store })
 	res, err := broken.m.Login(t.Context(), "ada@example.com", goodPassword)
 	if res != nil || err == nil || !errors.Is(err, errStoreDown) {
 		t.Fatalf("Login = %v, %v; want the store's error and no result", res, err)
@@ -461,4 +468,51 @@ func TestRefresh(t *testing.T) {
 			wantErr(t, "Refresh("+tok+")", err, auth.ErrTokenInvalid)
 		}
 	})
+}
+
+// hashSpyStore records the refresh-token hashes handed to the store.
+type hashSpyStore struct {
+	store.Store
+	mu     sync.Mutex
+	hashes [][]byte
+}
+
+func (s *hashSpyStore) CreateSession(ctx context.Context, sess *store.Session, h []byte) error {
+	s.mu.Lock()
+	s.hashes = append(s.hashes, append([]byte(nil), h...))
+	s.mu.Unlock()
+	return s.Store.CreateSession(ctx, sess, h)
+}
+
+func (s *hashSpyStore) RotateRefreshToken(ctx context.Context, r store.Rotation) (*store.Session, *store.User, error) {
+	s.mu.Lock()
+	s.hashes = append(s.hashes, append([]byte(nil), r.New...))
+	s.mu.Unlock()
+	return s.Store.RotateRefreshToken(ctx, r)
+}
+
+func TestRefreshTokensAreOpaqueAndStoredHashed(t *testing.T) {
+	// SECURITY.md #35: 256 random bits, only SHA-256 reaches the store,
+	// and lookups are by that hash.
+	spy := &hashSpyStore{Store: memstore.New()}
+	e := newEnv(t, func(c *auth.Config) { c.Store = spy })
+	e.register(t, "ada@example.com")
+	res := e.login(t, "ada@example.com")
+	pair, err := e.m.Refresh(t.Context(), res.Tokens.RefreshToken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, tok := range []string{res.Tokens.RefreshToken, pair.RefreshToken} {
+		raw, err := base64.RawURLEncoding.Strict().DecodeString(tok)
+		if err != nil || len(raw) != 32 {
+			t.Fatalf("token %d decodes to %d bytes (%v), want 32", i, len(raw), err)
+		}
+		sum := sha256.Sum256(raw)
+		if !bytes.Equal(spy.hashes[i], sum[:]) {
+			t.Fatalf("token %d: the store got %x, want its SHA-256", i, spy.hashes[i])
+		}
+		if bytes.Contains(spy.hashes[i], raw) || strings.Contains(string(spy.hashes[i]), tok) {
+			t.Fatalf("token %d reached the store", i)
+		}
+	}
 }

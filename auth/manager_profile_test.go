@@ -174,6 +174,7 @@ func TestEmailChange(t *testing.T) {
 		e, id := setup(t)
 		e.m.UpdateProfile(t.Context(), id, auth.ProfileUpdate{Email: ptr("first@example.com")})
 		first := tokenIn(t, e.lastMailTo(t, "first@example.com", mail.KindChangeEmail))
+		e.clock.Advance(time.Minute) // past the per-account mail limit
 		e.m.UpdateProfile(t.Context(), id, auth.ProfileUpdate{Email: ptr("second@example.com")})
 		second := tokenIn(t, e.lastMailTo(t, "second@example.com", mail.KindChangeEmail))
 		_, err := e.m.VerifyEmail(t.Context(), auth.Verification{Code: first})

@@ -2,11 +2,15 @@ package auth
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
 	"log/slog"
 	"sync"
 	"time"
 
 	"github.com/gatehouse-go/gatehouse/mail"
+	"github.com/gatehouse-go/gatehouse/store"
 )
 
 const (
@@ -17,6 +21,8 @@ const (
 	maxConcurrentDeliveries = 16
 	// deliveryTimeout bounds one delivery attempt.
 	deliveryTimeout = 30 * time.Second
+	// maxRetryDelay caps the wait between two delivery attempts.
+	maxRetryDelay = time.Hour
 )
 
 // outbox runs the Manager's background work: mail deliveries with retries,
@@ -31,6 +37,22 @@ type outbox struct {
 	mu      sync.Mutex
 	pending int
 	idle    chan struct{} // closed while pending == 0
+	// deliveries are the messages queued and not yet delivered or given
+	// up on, for Flush to name when its deadline passes.
+	deliveries map[*delivery]struct{}
+	// abandon is canceled when a Flush ends with work pending: deliveries
+	// queued before then stop retrying at once. It is then replaced, so
+	// that mail queued later is delivered as usual.
+	abandon       context.Context
+	cancelAbandon context.CancelFunc
+}
+
+// delivery is one message on its way. attempts is guarded by outbox.mu.
+type delivery struct {
+	kind     mail.Kind
+	userID   string
+	abandon  context.Context
+	attempts int
 }
 
 func (o *outbox) init(m *Manager) {
@@ -38,6 +60,8 @@ func (o *outbox) init(m *Manager) {
 	o.slots = make(chan struct{}, maxConcurrentDeliveries)
 	o.idle = make(chan struct{})
 	close(o.idle)
+	o.deliveries = make(map[*delivery]struct{})
+	o.abandon, o.cancelAbandon = context.WithCancel(context.Background())
 }
 
 // background runs f in its own goroutine with a context that keeps ctx's
@@ -72,14 +96,19 @@ func (o *outbox) done() {
 	o.mu.Unlock()
 }
 
-// mail renders d and delivers it in the background. userID is only for the
+// mail renders d for user u and delivers it in the background. The
+// recipient is d.To (u's stored address, or the new address of an email
+// change); u supplies the locale (Config.Locale) and the user ID for the
 // log.
-func (o *outbox) mail(ctx context.Context, userID string, d mail.Data) {
+func (o *outbox) mail(ctx context.Context, u *store.User, d mail.Data) {
 	d.AppName = o.m.cfg.ServiceName
+	if o.m.cfg.Locale != nil {
+		d.Locale = o.m.cfg.Locale(ctx, u)
+	}
 	msg, err := o.m.cfg.Templates.Render(ctx, d)
 	if err != nil {
 		o.m.log.LogAttrs(ctx, slog.LevelError, "gatehouse: rendering mail failed",
-			slog.String("kind", string(d.Kind)), slog.String("user_id", userID), slog.String("error", err.Error()))
+			slog.String("kind", string(d.Kind)), slog.String("user_id", u.ID), slog.String("error", err.Error()))
 		return
 	}
 	if msg.Kind == "" {
@@ -89,53 +118,146 @@ func (o *outbox) mail(ctx context.Context, userID string, d mail.Data) {
 		msg.From = o.m.cfg.MailFrom
 	}
 	msg.To = []mail.Address{d.To}
-	o.background(ctx, "mail "+string(d.Kind), func(ctx context.Context) {
-		o.deliver(ctx, userID, msg)
+
+	// Register the delivery before its goroutine starts, so that a Flush
+	// giving up in between still names it.
+	dl := &delivery{kind: msg.Kind, userID: u.ID}
+	o.mu.Lock()
+	dl.abandon = o.abandon
+	o.deliveries[dl] = struct{}{}
+	o.mu.Unlock()
+	ok := o.background(ctx, "mail "+string(d.Kind), func(ctx context.Context) {
+		defer o.forget(dl)
+		o.deliver(ctx, dl, msg)
 	})
+	if !ok {
+		o.forget(dl)
+	}
 }
 
-// deliver tries msg up to MailAttempts times with exponential backoff.
-func (o *outbox) deliver(ctx context.Context, userID string, msg mail.Message) {
-	delay := o.m.cfg.MailRetryDelay
-	var err error
-	for attempt := 1; attempt <= o.m.cfg.MailAttempts; attempt++ {
-		if attempt > 1 {
-			time.Sleep(delay)
-			delay *= 2
+func (o *outbox) forget(dl *delivery) {
+	o.mu.Lock()
+	delete(o.deliveries, dl)
+	o.mu.Unlock()
+}
+
+// deliver tries msg up to Config.MailAttempts times, waiting between
+// attempts as retryDelay says. It stops early on a permanent failure
+// (mail.ErrPermanent, or a message the mailer calls invalid), and when a
+// Flush gives up on it.
+func (o *outbox) deliver(ctx context.Context, dl *delivery, msg mail.Message) {
+	log := func(level slog.Level, text string, attrs ...slog.Attr) {
+		o.m.log.LogAttrs(ctx, level, text, append([]slog.Attr{
+			slog.String("kind", string(msg.Kind)), slog.String("user_id", dl.userID),
+		}, attrs...)...)
+	}
+	for attempt := 1; ; attempt++ {
+		select {
+		case o.slots <- struct{}{}:
+		case <-dl.abandon.Done():
+			// Flush has logged this message as undelivered.
+			return
 		}
-		o.slots <- struct{}{}
+		o.mu.Lock()
+		dl.attempts = attempt
+		o.mu.Unlock()
 		actx, cancel := context.WithTimeout(ctx, deliveryTimeout)
-		err = o.m.cfg.Mailer.Send(actx, msg)
+		stop := context.AfterFunc(dl.abandon, cancel)
+		err := o.m.cfg.Mailer.Send(actx, msg)
+		stop()
 		cancel()
 		<-o.slots
 		if err == nil {
+			if attempt > 1 {
+				log(slog.LevelInfo, "gatehouse: mail delivered after retries", slog.Int("attempts", attempt))
+			}
 			return
 		}
-		o.m.log.LogAttrs(ctx, slog.LevelWarn, "gatehouse: mail delivery failed",
-			slog.String("kind", string(msg.Kind)), slog.String("user_id", userID),
-			slog.Int("attempt", attempt), slog.String("error", err.Error()))
+		errAttr := slog.String("error", err.Error())
+		switch {
+		case errors.Is(err, mail.ErrPermanent) || errors.Is(err, mail.ErrInvalidMessage):
+			log(slog.LevelError, "gatehouse: mail undeliverable, not retrying", slog.Int("attempt", attempt), errAttr)
+			return
+		case dl.abandon.Err() != nil:
+			return
+		case attempt >= o.m.cfg.MailAttempts:
+			log(slog.LevelWarn, "gatehouse: mail delivery failed", slog.Int("attempt", attempt), errAttr)
+			log(slog.LevelError, "gatehouse: mail undelivered, giving up", slog.Int("attempts", attempt))
+			return
+		}
+		wait := retryDelay(o.m.cfg.MailRetryDelay, attempt)
+		log(slog.LevelWarn, "gatehouse: mail delivery failed", slog.Int("attempt", attempt), errAttr,
+			slog.Duration("retry_in", wait))
+		t := time.NewTimer(wait)
+		select {
+		case <-t.C:
+		case <-dl.abandon.Done():
+			t.Stop()
+			return
+		}
 	}
-	o.m.log.LogAttrs(ctx, slog.LevelError, "gatehouse: mail undelivered, giving up",
-		slog.String("kind", string(msg.Kind)), slog.String("user_id", userID),
-		slog.Int("attempts", o.m.cfg.MailAttempts))
+}
+
+// retryDelay is the wait after the given failed attempt (1, 2, …): base
+// doubled for each attempt after the first, capped at maxRetryDelay, less a
+// random part of up to half, so that messages that failed together do not
+// retry together. The jitter comes from crypto/rand like every random value
+// of the package (math/rand is never imported, SECURITY.md #51).
+func retryDelay(base time.Duration, attempt int) time.Duration {
+	d := base
+	for i := 1; i < attempt && d < maxRetryDelay; i++ {
+		d *= 2
+	}
+	d = min(d, maxRetryDelay)
+	var b [8]byte
+	rand.Read(b[:])
+	return d - time.Duration(binary.LittleEndian.Uint64(b[:])%uint64(d/2+1))
 }
 
 // Flush waits until all mail queued so far has been delivered (or given up
 // on) and all deferred request work has finished, or until ctx ends. Call it
-// during a graceful shutdown; work still pending when ctx ends is logged at
-// error level, never silently dropped. The Manager stays usable.
+// during a graceful shutdown.
+//
+// When ctx ends first, nothing is dropped silently: Flush logs, at error
+// level, every message still undelivered (by kind and user ID, with the
+// attempts made) and the number of tasks pending; those messages then stop
+// being retried (a sleeping retry ends at once, an attempt in flight has
+// its context canceled), so a process may exit right after Flush returns.
+// It returns ctx's cause. The Manager stays usable: mail queued afterwards
+// is delivered as usual.
 func (m *Manager) Flush(ctx context.Context) error {
-	m.outbox.mu.Lock()
-	idle := m.outbox.idle
-	m.outbox.mu.Unlock()
+	o := &m.outbox
+	o.mu.Lock()
+	idle := o.idle
+	o.mu.Unlock()
 	select {
 	case <-idle:
 		return nil
 	case <-ctx.Done():
-		m.outbox.mu.Lock()
-		n := m.outbox.pending
-		m.outbox.mu.Unlock()
-		m.log.LogAttrs(ctx, slog.LevelError, "gatehouse: flush ended with work pending", slog.Int("pending", n))
-		return context.Cause(ctx)
 	}
+	type left struct {
+		kind     mail.Kind
+		userID   string
+		attempts int
+	}
+	o.mu.Lock()
+	n := o.pending
+	if n == 0 {
+		// Everything finished as ctx ended.
+		o.mu.Unlock()
+		return nil
+	}
+	undelivered := make([]left, 0, len(o.deliveries))
+	for dl := range o.deliveries {
+		undelivered = append(undelivered, left{dl.kind, dl.userID, dl.attempts})
+	}
+	o.cancelAbandon()
+	o.abandon, o.cancelAbandon = context.WithCancel(context.Background())
+	o.mu.Unlock()
+	for _, l := range undelivered {
+		m.log.LogAttrs(ctx, slog.LevelError, "gatehouse: mail undelivered at flush deadline",
+			slog.String("kind", string(l.kind)), slog.String("user_id", l.userID), slog.Int("attempts", l.attempts))
+	}
+	m.log.LogAttrs(ctx, slog.LevelError, "gatehouse: flush ended with work pending", slog.Int("pending", n))
+	return context.Cause(ctx)
 }

@@ -173,6 +173,10 @@ func (m *Manager) updateProfile(ctx context.Context, id *Identity, p ProfileUpda
 			if err := m.reauthenticate(ctx, id, target, p.CurrentPassword, ev); err != nil {
 				return nil, err
 			}
+			if !m.mayMail(ctx, target.ID, store.PurposeChangeEmail) {
+				ev.Reason = "mail_throttled"
+				return nil, &ThrottledError{RetryAfter: time.Minute}
+			}
 			if _, err := m.store.UserByEmail(ctx, email); err == nil {
 				ev.Reason = "email_taken"
 				return nil, ErrEmailTaken
@@ -217,7 +221,7 @@ func (m *Manager) updateProfile(ctx context.Context, id *Identity, p ProfileUpda
 		}
 		m.emit(ctx, Event{Type: EventEmailChangeRequested, Outcome: OutcomeSuccess, UserID: u.ID, SessionID: sessionID(id)}, now)
 	case directFrom != "":
-		m.outbox.mail(ctx, u.ID, mail.Data{
+		m.outbox.mail(ctx, u, mail.Data{
 			Kind: mail.KindEmailChangeNotice, To: mail.Address{Name: u.Name, Email: directFrom},
 			NewEmail: u.Email, Time: now,
 		})
@@ -254,12 +258,12 @@ func (m *Manager) sendEmailChange(ctx context.Context, u *store.User, to string,
 	if err != nil {
 		return fmt.Errorf("auth: storing email-change secret: %w", err)
 	}
-	m.outbox.mail(ctx, u.ID, mail.Data{
+	m.outbox.mail(ctx, u, mail.Data{
 		Kind: mail.KindChangeEmail, To: mail.Address{Name: u.Name, Email: to},
 		Token: token, Link: m.link("/confirm-email", token),
 		ExpiresIn: m.cfg.VerificationLinkTTL, NewEmail: to, Time: now,
 	})
-	m.outbox.mail(ctx, u.ID, mail.Data{
+	m.outbox.mail(ctx, u, mail.Data{
 		Kind: mail.KindEmailChangeNotice, To: mail.Address{Name: u.Name, Email: u.Email},
 		NewEmail: to, Time: now,
 	})

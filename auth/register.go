@@ -26,8 +26,13 @@ type Registration struct {
 // anything is hashed or stored. When Config.RequireEmailVerification is set,
 // the new user is unverified and a verification code and link are mailed.
 //
+// Registrations are limited per client IP. With Config.UniformRegistration
+// a taken email answers like a success (the returned user is never stored)
+// and the owner of the address is told instead.
+//
 // Errors: [ErrInvalidEmail], [ErrWeakPassword] (a *[PasswordError]),
-// [ErrEmailTaken], a *[ValidationError] for a bad profile field, [ErrBusy].
+// [ErrEmailTaken], a *[ValidationError] for a bad profile field,
+// [ErrThrottled], [ErrBusy].
 func (m *Manager) Register(ctx context.Context, r Registration) (*store.User, error) {
 	start := m.cfg.Now()
 	ev := Event{Type: EventRegister, Outcome: OutcomeFailure}
@@ -40,6 +45,10 @@ func (m *Manager) Register(ctx context.Context, r Registration) (*store.User, er
 }
 
 func (m *Manager) register(ctx context.Context, r Registration, ev *Event) (*store.User, error) {
+	if err := m.limitIP(ctx, "register", m.cfg.Limits.IPRegistrationsPerHour); err != nil {
+		ev.Reason = "throttled"
+		return nil, err
+	}
 	email, err := NormalizeEmail(r.Email)
 	if err != nil {
 		ev.Reason = "invalid_email"
@@ -81,6 +90,12 @@ func (m *Manager) register(ctx context.Context, r Registration, ev *Event) (*sto
 	if err := m.store.CreateUser(ctx, u); err != nil {
 		if errors.Is(err, store.ErrConflict) {
 			ev.UserID, ev.Reason = "", "email_taken"
+			if m.cfg.UniformRegistration {
+				m.signupAttempt(ctx, email)
+				// The same answer as a success: this record is never stored.
+				u.PasswordHash = ""
+				return u, nil
+			}
 			return nil, ErrEmailTaken
 		}
 		ev.Reason = "store_error"
@@ -106,9 +121,36 @@ func (m *Manager) checkNewPassword(password, email string) (string, error) {
 	return NormalizePassword(password), nil
 }
 
+// signupAttempt tells the owner of email, in the background, that someone
+// tried to register it again.
+func (m *Manager) signupAttempt(ctx context.Context, email string) {
+	m.outbox.background(ctx, "signup attempt notice", func(ctx context.Context) {
+		owner, err := m.store.UserByEmail(ctx, email)
+		if err != nil {
+			if !errors.Is(err, store.ErrNotFound) {
+				m.log.ErrorContext(ctx, "gatehouse: signup attempt notice: store failed", "error", err.Error())
+			}
+			return
+		}
+		if !m.mayMail(ctx, owner.ID, "signup_attempt") {
+			return
+		}
+		m.outbox.mail(ctx, owner, mail.Data{
+			Kind: mail.KindSignupAttempt,
+			To:   mail.Address{Name: owner.Name, Email: owner.Email},
+			Time: m.now(),
+		})
+	})
+}
+
 // sendVerification stores a fresh verification secret for u (replacing any
-// older one) and mails its code and link to u's stored address.
+// older one) and mails its code and link to u's stored address, unless the
+// per-account mail limit is reached.
 func (m *Manager) sendVerification(ctx context.Context, u *store.User) error {
+	if !m.mayMail(ctx, u.ID, store.PurposeVerifyEmail) {
+		m.emit(ctx, Event{Type: EventVerificationSent, Outcome: OutcomeFailure, Reason: "mail_throttled", UserID: u.ID}, m.cfg.Now())
+		return nil
+	}
 	token, hash, err := m.newToken()
 	if err != nil {
 		return err
@@ -131,7 +173,7 @@ func (m *Manager) sendVerification(ctx context.Context, u *store.User) error {
 	if err := m.store.PutSecret(ctx, s); err != nil {
 		return fmt.Errorf("auth: storing verification secret: %w", err)
 	}
-	m.outbox.mail(ctx, u.ID, mail.Data{
+	m.outbox.mail(ctx, u, mail.Data{
 		Kind:          mail.KindVerifyEmail,
 		To:            mail.Address{Name: u.Name, Email: u.Email},
 		Token:         token,
@@ -170,16 +212,27 @@ type Verification struct {
 // Config.VerificationCodeTTL) and has attempts left (Config.MaxCodeAttempts);
 // each wrong code uses one attempt, counted atomically.
 //
+// Wrong codes and tokens also count against the client's IP
+// (Limits.IPVerificationsPerHour).
+//
 // Errors: [ErrInvalidCode] for anything wrong with the code, token or email;
 // [ErrVerificationNotRequired] when verification is off and the token is
 // not an email-change token; [ErrEmailTaken] when a pending address was
-// taken by another account meanwhile.
+// taken by another account meanwhile; [ErrThrottled].
 func (m *Manager) VerifyEmail(ctx context.Context, v Verification) (*store.User, error) {
 	start := m.cfg.Now()
 	ev := Event{Type: EventVerifyEmail, Outcome: OutcomeFailure}
+	if err := m.checkIP(ctx, "verify", m.cfg.Limits.IPVerificationsPerHour); err != nil {
+		ev.Reason = "throttled"
+		m.emit(ctx, ev, start)
+		return nil, err
+	}
 	u, err := m.verifyEmail(ctx, v, &ev)
-	if err == nil {
+	switch {
+	case err == nil:
 		ev.Outcome, ev.UserID = OutcomeSuccess, u.ID
+	case errors.Is(err, ErrInvalidCode):
+		m.hitIP(ctx, "verify", m.cfg.Limits.IPVerificationsPerHour)
 	}
 	m.emit(ctx, ev, start)
 	return u, err
@@ -305,14 +358,21 @@ func isShortCode(s string) bool {
 // or not the account exists or is already verified (SECURITY.md #15): the
 // lookup and the mail happen in the background.
 //
+// Requests count against the client's IP (Limits.IPVerificationsPerHour)
+// and mail against the account's limits.
+//
 // Errors: [ErrInvalidEmail] for a malformed address,
-// [ErrVerificationNotRequired] when verification is off.
+// [ErrVerificationNotRequired] when verification is off, [ErrThrottled].
 func (m *Manager) ResendVerification(ctx context.Context, email string) error {
 	if !m.cfg.RequireEmailVerification {
 		return ErrVerificationNotRequired
 	}
 	norm, err := NormalizeEmail(email)
 	if err != nil {
+		return err
+	}
+	if err := m.limitIP(ctx, "verify", m.cfg.Limits.IPVerificationsPerHour); err != nil {
+		m.emit(ctx, Event{Type: EventVerificationSent, Outcome: OutcomeFailure, Reason: "throttled"}, m.cfg.Now())
 		return err
 	}
 	start := m.cfg.Now()

@@ -88,7 +88,9 @@ const (
 // nothing if m is invalid. The headers are, in order: From (m.From, or
 // opt.DefaultFrom when m.From is empty; an error if both are), To, Subject
 // (RFC 2047 encoded when not ASCII), Date (RFC 5322 format), Message-ID
-// (<random hex@domain>) and MIME-Version. A message without HTML is
+// (<random hex@domain>), Auto-Submitted ("auto-generated", RFC 3834: it asks
+// vacation responders and other automatic repliers not to answer) and
+// MIME-Version. A message without HTML is
 // text/plain; with HTML it is multipart/alternative with the text part
 // first. Bodies are UTF-8 in quoted-printable; their line breaks (LF, CRLF
 // or CR) arrive as CRLF. Long headers are folded; no line exceeds 998 octets.
@@ -137,6 +139,7 @@ func Compose(w io.Writer, m Message, opt ComposeOptions) error {
 	writeHeader(&b, "Subject", encodeSubject(m.Subject))
 	writeHeader(&b, "Date", date.Format(time.RFC1123Z))
 	writeHeader(&b, "Message-ID", "<"+id+"@"+domain+">")
+	writeHeader(&b, "Auto-Submitted", "auto-generated")
 	writeHeader(&b, "MIME-Version", "1.0")
 
 	if m.HTML == "" {

@@ -59,6 +59,10 @@ func TestComposeTextOnly(t *testing.T) {
 	if id := p.header.Get("Message-ID"); !regexp.MustCompile(`^<[0-9a-f]{32}@example\.org>$`).MatchString(id) {
 		t.Errorf("Message-ID = %q, want <32 hex digits@example.org>", id)
 	}
+	// RFC 3834 §5: messages from an automatic process say so.
+	if got := p.header.Get("Auto-Submitted"); got != "auto-generated" {
+		t.Errorf("Auto-Submitted = %q, want auto-generated", got)
+	}
 	// Headers come in a fixed order, the body after one blank line.
 	var names []string
 	for _, line := range strings.Split(string(raw[:bytes.Index(raw, []byte("\r\n\r\n"))]), "\r\n") {
@@ -66,7 +70,7 @@ func TestComposeTextOnly(t *testing.T) {
 			names = append(names, line[:strings.IndexByte(line, ':')])
 		}
 	}
-	want := "From To Subject Date Message-ID MIME-Version Content-Type Content-Transfer-Encoding"
+	want := "From To Subject Date Message-ID Auto-Submitted MIME-Version Content-Type Content-Transfer-Encoding"
 	if strings.Join(names, " ") != want {
 		t.Errorf("headers = %v, want %s", names, want)
 	}

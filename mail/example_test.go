@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"log/slog"
 	"os"
@@ -99,10 +100,10 @@ func ExampleTemplates() {
 // "de-CH" uses "de-CH" templates, then "de", then "en", kind by kind.
 func ExampleTemplates_Set() {
 	renderer := mail.DefaultTemplates()
-	err := renderer.Set("de", mail.KindVerifyEmail, mail.Template{
-		Subject: "Bestätigen Sie Ihre E-Mail-Adresse",
-		Text: `Ihr Code: {{.Code}}
-Er ist {{minutes (or .CodeExpiresIn .ExpiresIn)}} Minuten gültig.`,
+	err := renderer.Set("it", mail.KindVerifyEmail, mail.Template{
+		Subject: "Conferma il tuo indirizzo email",
+		Text: `Il tuo codice: {{.Code}}
+È valido per {{minutes (or .CodeExpiresIn .ExpiresIn)}} minuti.`,
 	})
 	if err != nil {
 		fmt.Println(err)
@@ -110,14 +111,16 @@ Er ist {{minutes (or .CodeExpiresIn .ExpiresIn)}} Minuten gültig.`,
 	}
 
 	// A subject may not show a secret: Set refuses it.
-	err = renderer.Set("de", mail.KindVerifyEmail, mail.Template{Subject: "Code {{.Code}}", Text: "{{.Code}}"})
+	err = renderer.Set("it", mail.KindVerifyEmail, mail.Template{Subject: "Codice {{.Code}}", Text: "{{.Code}}"})
 	fmt.Println(errors.Is(err, mail.ErrInvalidTemplate))
 
+	// "it-CH" falls back to "it" for the verification message, and to
+	// English for the kind that has no Italian template.
 	for _, kind := range []mail.Kind{mail.KindVerifyEmail, mail.KindPasswordChanged} {
 		m, err := renderer.Render(context.Background(), mail.Data{
 			Kind:          kind,
-			To:            mail.Address{Email: "heidi@example.ch"},
-			Locale:        "de-CH",
+			To:            mail.Address{Email: "lucia@example.ch"},
+			Locale:        "it-CH",
 			Code:          "482910",
 			CodeExpiresIn: 10 * time.Minute,
 		})
@@ -129,8 +132,37 @@ Er ist {{minutes (or .CodeExpiresIn .ExpiresIn)}} Minuten gültig.`,
 	}
 	// Output:
 	// true
-	// Bestätigen Sie Ihre E-Mail-Adresse
+	// Conferma il tuo indirizzo email
 	// Your password was changed
+}
+
+// An application whose users mostly read German makes German the default:
+// users without a known language, and those whose language has no
+// templates, get German; English stays the last resort.
+func ExampleTemplates_SetDefaultLocale() {
+	renderer := mail.DefaultTemplates()
+	if err := renderer.SetDefaultLocale("de"); err != nil {
+		fmt.Println(err)
+		return
+	}
+	for _, locale := range []string{"", "fr", "en-GB", "de-AT"} {
+		m, err := renderer.Render(context.Background(), mail.Data{
+			Kind:    mail.KindResetPassword,
+			To:      mail.Address{Email: "kim@example.com"},
+			AppName: "Example",
+			Locale:  locale,
+		})
+		if err != nil {
+			fmt.Println(err)
+			return
+		}
+		fmt.Printf("%q: %s\n", locale, m.Subject)
+	}
+	// Output:
+	// "": Passwort zurücksetzen für Example
+	// "fr": Passwort zurücksetzen für Example
+	// "en-GB": Reset your password for Example
+	// "de-AT": Passwort zurücksetzen für Example
 }
 
 // With a fixed Date and Rand, Compose is deterministic.
@@ -157,6 +189,7 @@ func ExampleCompose() {
 	// Subject: =?utf-8?q?Gr=C3=BC=C3=9Fe?=
 	// Date: Sat, 28 Nov 2026 06:11:49 +0000
 	// Message-ID: <00000000000000000000000000000000@example.com>
+	// Auto-Submitted: auto-generated
 	// MIME-Version: 1.0
 	// Content-Type: text/plain; charset=utf-8
 	// Content-Transfer-Encoding: quoted-printable
@@ -211,4 +244,49 @@ func ExampleFolder() {
 	}
 	// Output:
 	// true
+}
+
+// A production mailer: STARTTLS on port 587 with credentials from the
+// environment. NewSMTP only checks the configuration; the first Send
+// connects. (This example is compiled, not run.)
+func ExampleNewSMTP() {
+	mailer, err := mail.NewSMTP(mail.SMTPConfig{
+		Addr:     "smtp.example.com:587",
+		From:     mail.Address{Name: "Example", Email: "no-reply@example.com"},
+		Username: os.Getenv("SMTP_USER"),
+		Password: os.Getenv("SMTP_PASSWORD"),
+	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	// Pass mailer to auth.New as Config.Mailer. To send one yourself:
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	err = mailer.Send(ctx, mail.Message{
+		To:      []mail.Address{{Name: "Alice", Email: "alice@example.com"}},
+		Subject: "Hello",
+		Text:    "Hello Alice!\n",
+	})
+	switch {
+	case err == nil:
+	case errors.Is(err, mail.ErrPermanent):
+		fmt.Println("will not be delivered:", err)
+	default:
+		fmt.Println("try again later:", err)
+	}
+}
+
+// TLSMode reads its text form, so it can be a command-line flag.
+func ExampleTLSMode() {
+	fs := flag.NewFlagSet("server", flag.ContinueOnError)
+	var mode mail.TLSMode
+	fs.TextVar(&mode, "smtp-tls", mail.TLSStartTLS, "starttls, tls or none")
+	if err := fs.Parse([]string{"-smtp-tls", "tls"}); err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(mode == mail.TLSImplicit, mode)
+	// Output:
+	// true tls
 }

@@ -5,15 +5,21 @@ import (
 	"context"
 	"fmt"
 	htmltemplate "html/template"
+	"strconv"
 	"strings"
 	"sync"
 	texttemplate "text/template"
 	"time"
 )
 
-// DefaultLocale is the locale [Templates] falls back to last, and the one
-// [DefaultTemplates] fills.
+// DefaultLocale is the locale [Templates] falls back to last: the one whose
+// built-in templates cover every [Kind]. [DefaultTemplates] fills it and
+// [GermanLocale].
 const DefaultLocale = "en"
+
+// GermanLocale is the second locale with built-in templates for every
+// [Kind], in German with the formal "Sie".
+const GermanLocale = "de"
 
 // Template is the source of one kind of message in one locale.
 //
@@ -28,12 +34,17 @@ const DefaultLocale = "en"
 //
 // Besides the built-in functions of text/template, templates may call:
 //
-//	duration d   d in English words: "10 minutes", "1 hour 30 minutes", "1 day"
-//	minutes d    whole minutes in d (an int), for other languages
+//	duration d   d in words: "10 minutes", "1 hour 30 minutes", "1 day"
+//	datetime t   t in UTC: "2 January 2026 at 15:04 UTC"
+//	minutes d    whole minutes in d (an int)
 //	hours d      whole hours in d
 //	days d       whole days in d
 //
-// For example, {{with or .CodeExpiresIn .ExpiresIn}}{{minutes .}} Minuten{{end}}.
+// duration and datetime speak the language of the locale the template is
+// set for: German for "de" and its regions ("10 Minuten", "2. Januar 2026
+// um 15:04 UTC"), English for every other language. Templates in other
+// languages build their own words from minutes, hours and days, for
+// example {{with or .CodeExpiresIn .ExpiresIn}}{{minutes .}} minuti{{end}}.
 type Template struct {
 	Subject string
 	Text    string
@@ -42,13 +53,15 @@ type Template struct {
 
 // Templates is a [Renderer] built from text/template and html/template
 // sources, per [Kind] and locale. [DefaultTemplates] returns one with
-// English templates for every kind; [Templates.Set] overrides one kind in
-// one locale or adds a locale.
+// English and German templates for every kind; [Templates.Set] overrides
+// one kind in one locale or adds a locale.
 //
 // Render picks the template for a kind by the [Data] Locale: the exact
-// locale ("de-CH"), then its base language ("de"), then [DefaultLocale]
-// ("en"); locales match case-insensitively and "_" counts as "-". The
-// fallback is per kind, so a locale may override only some kinds.
+// locale ("de-CH"), then its base language ("de"), then the default locale
+// set with [Templates.SetDefaultLocale] and its base language, then
+// [DefaultLocale] ("en"). An empty Locale starts at the default locale.
+// Locales match case-insensitively and "_" counts as "-". The fallback is
+// per kind, so a locale may override only some kinds.
 //
 // Templates is safe for concurrent use, including Set concurrently with
 // Render; a Render sees each kind's template either before or after a
@@ -57,6 +70,9 @@ type Templates struct {
 	mu sync.RWMutex
 	// byLocale maps a normalized locale to the templates set for it.
 	byLocale map[string]map[Kind]*compiled
+	// defaultLocale is the normalized locale set by SetDefaultLocale, or
+	// "" for DefaultLocale.
+	defaultLocale string
 }
 
 type compiled struct {
@@ -98,18 +114,43 @@ func knownKind(k Kind) bool {
 	return false
 }
 
-// DefaultTemplates returns new [Templates] holding the built-in English
-// templates for every [Kind] under [DefaultLocale]. Each call returns an
-// independent value, so changes made with Set never leak between users.
+// DefaultTemplates returns new [Templates] holding the built-in templates
+// for every [Kind]: English under [DefaultLocale] and German under
+// [GermanLocale], with [DefaultLocale] as the default locale. Each call
+// returns an independent value, so changes made with Set never leak between
+// users.
 func DefaultTemplates() *Templates {
 	t := &Templates{}
 	for _, k := range allKinds() {
-		if err := t.Set(DefaultLocale, k, defaultTemplate(k)); err != nil {
-			// The built-in templates are tested; this cannot happen.
-			panic(err)
+		for locale, tpl := range map[string]Template{DefaultLocale: defaultTemplate(k), GermanLocale: germanTemplate(k)} {
+			if err := t.Set(locale, k, tpl); err != nil {
+				// The built-in templates are tested; this cannot happen.
+				panic(err)
+			}
 		}
 	}
 	return t
+}
+
+// SetDefaultLocale makes locale the one Render uses for [Data] without a
+// Locale, and the fallback for a Locale without templates of its own,
+// before [DefaultLocale]. For an application whose users mostly read German,
+// SetDefaultLocale("de") sends German to users without a known language
+// and to those whose language has no templates.
+//
+// The locale need not have templates yet (kinds it lacks fall back to
+// DefaultLocale). SetDefaultLocale returns an error wrapping
+// [ErrInvalidTemplate], and changes nothing, when locale is not a
+// plausible language tag. It is safe to call concurrently with Render.
+func (t *Templates) SetDefaultLocale(locale string) error {
+	key, ok := normalizeLocale(locale)
+	if !ok {
+		return fmt.Errorf("%w: locale %q is not a language tag", ErrInvalidTemplate, locale)
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.defaultLocale = key
+	return nil
 }
 
 // Set parses tpl and makes it the template for kind k in locale, replacing
@@ -130,7 +171,7 @@ func (t *Templates) Set(locale string, k Kind, tpl Template) error {
 	if !knownKind(k) {
 		return fmt.Errorf("%w: %q", ErrUnknownKind, k)
 	}
-	c, err := compile(tpl)
+	c, err := compile(tpl, key)
 	if err != nil {
 		return fmt.Errorf("%w: %s %s: %w", ErrInvalidTemplate, key, k, err)
 	}
@@ -177,11 +218,13 @@ func (t *Templates) Render(ctx context.Context, d Data) (Message, error) {
 }
 
 // lookup returns the template for k in locale, falling back to the base
-// language and then DefaultLocale, or nil.
+// language, the default locale and its base language, and then
+// DefaultLocale, or nil.
 func (t *Templates) lookup(locale string, k Kind) *compiled {
 	t.mu.RLock()
 	defer t.mu.RUnlock()
-	for _, l := range fallbacks(locale) {
+	var chain [5]string
+	for _, l := range fallbacks(chain[:0], locale, t.defaultLocale) {
 		if c := t.byLocale[l][k]; c != nil {
 			return c
 		}
@@ -189,17 +232,27 @@ func (t *Templates) lookup(locale string, k Kind) *compiled {
 	return nil
 }
 
-// fallbacks returns the normalized locales to try for locale, most specific
-// first.
-func fallbacks(locale string) []string {
-	var out []string
-	if key, ok := normalizeLocale(locale); ok {
-		out = append(out, key)
-		if i := strings.IndexByte(key, '-'); i > 0 {
-			out = append(out, key[:i])
+// fallbacks appends to dst the normalized locales to try for locale, most
+// specific first, given the default locale def ("" for DefaultLocale).
+func fallbacks(dst []string, locale, def string) []string {
+	for _, l := range [...]string{locale, def} {
+		if key, ok := normalizeLocale(l); ok {
+			dst = append(dst, key)
+			if i := strings.IndexByte(key, '-'); i > 0 {
+				dst = append(dst, key[:i])
+			}
 		}
 	}
-	return append(out, DefaultLocale)
+	return append(dst, DefaultLocale)
+}
+
+// language returns the language subtag of a normalized locale ("de" for
+// "de-ch").
+func language(key string) string {
+	if i := strings.IndexByte(key, '-'); i > 0 {
+		return key[:i]
+	}
+	return key
 }
 
 // normalizeLocale lower-cases locale and turns "_" into "-", and reports
@@ -224,7 +277,9 @@ func normalizeLocale(locale string) (string, bool) {
 	return key, true
 }
 
-func compile(tpl Template) (*compiled, error) {
+// compile parses tpl for the normalized locale key, whose language decides
+// the words of the duration and datetime functions.
+func compile(tpl Template, key string) (*compiled, error) {
 	if strings.TrimSpace(tpl.Subject) == "" {
 		return nil, fmt.Errorf("empty Subject")
 	}
@@ -233,14 +288,15 @@ func compile(tpl Template) (*compiled, error) {
 	}
 	var c compiled
 	var err error
-	if c.subject, err = texttemplate.New("subject").Funcs(texttemplate.FuncMap(funcs())).Parse(tpl.Subject); err != nil {
+	fm := funcs(language(key))
+	if c.subject, err = texttemplate.New("subject").Funcs(fm).Parse(tpl.Subject); err != nil {
 		return nil, err
 	}
-	if c.text, err = texttemplate.New("text").Funcs(texttemplate.FuncMap(funcs())).Parse(tpl.Text); err != nil {
+	if c.text, err = texttemplate.New("text").Funcs(fm).Parse(tpl.Text); err != nil {
 		return nil, err
 	}
 	if strings.TrimSpace(tpl.HTML) != "" {
-		if c.html, err = htmltemplate.New("html").Funcs(htmltemplate.FuncMap(funcs())).Parse(tpl.HTML); err != nil {
+		if c.html, err = htmltemplate.New("html").Funcs(htmltemplate.FuncMap(fm)).Parse(tpl.HTML); err != nil {
 			return nil, err
 		}
 	}
@@ -304,44 +360,83 @@ func sampleData(k Kind) []Data {
 	}
 }
 
-// funcs returns the functions templates may call; see [Template].
-func funcs() map[string]any {
-	return map[string]any{
-		"duration": englishDuration,
+// funcs returns the functions templates may call in language lang; see
+// [Template].
+func funcs(lang string) texttemplate.FuncMap {
+	w := english
+	if lang == "de" {
+		w = german
+	}
+	return texttemplate.FuncMap{
+		"duration": w.duration,
+		"datetime": w.datetime,
 		"minutes":  func(d time.Duration) int { return int(d / time.Minute) },
 		"hours":    func(d time.Duration) int { return int(d / time.Hour) },
 		"days":     func(d time.Duration) int { return int(d / (24 * time.Hour)) },
 	}
 }
 
-// englishDuration writes d, rounded down to the minute (or the second below
-// a minute), in English words.
-func englishDuration(d time.Duration) string {
+// words are the units and formats of one language: singular and plural of
+// second, minute, hour and day, the month names, and how a date is written.
+type words struct {
+	units  [4][2]string
+	months [12]string
+	// date formats day, month name, year, hour and minute.
+	date func(day int, month string, year, hour, min int) string
+}
+
+var (
+	english = &words{
+		units:  [4][2]string{{"second", "seconds"}, {"minute", "minutes"}, {"hour", "hours"}, {"day", "days"}},
+		months: [12]string{"January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"},
+		date: func(day int, month string, year, hour, min int) string {
+			return fmt.Sprintf("%d %s %d at %02d:%02d UTC", day, month, year, hour, min)
+		},
+	}
+	german = &words{
+		units:  [4][2]string{{"Sekunde", "Sekunden"}, {"Minute", "Minuten"}, {"Stunde", "Stunden"}, {"Tag", "Tage"}},
+		months: [12]string{"Januar", "Februar", "März", "April", "Mai", "Juni", "Juli", "August", "September", "Oktober", "November", "Dezember"},
+		date: func(day int, month string, year, hour, min int) string {
+			return fmt.Sprintf("%d. %s %d um %02d:%02d UTC", day, month, year, hour, min)
+		},
+	}
+)
+
+// duration writes d, rounded down to the minute (or the second below a
+// minute), in words.
+func (w *words) duration(d time.Duration) string {
+	const second, minute, hour, day = 0, 1, 2, 3
 	if d <= 0 {
-		return "0 minutes"
+		return w.count(0, minute)
 	}
 	if d < time.Minute {
-		return plural(int(d/time.Second), "second")
+		return w.count(int(d/time.Second), second)
 	}
 	days, rest := int(d/(24*time.Hour)), d%(24*time.Hour)
 	hours, rest := int(rest/time.Hour), rest%time.Hour
 	minutes := int(rest / time.Minute)
 	var parts []string
 	if days > 0 {
-		parts = append(parts, plural(days, "day"))
+		parts = append(parts, w.count(days, day))
 	}
 	if hours > 0 {
-		parts = append(parts, plural(hours, "hour"))
+		parts = append(parts, w.count(hours, hour))
 	}
 	if minutes > 0 {
-		parts = append(parts, plural(minutes, "minute"))
+		parts = append(parts, w.count(minutes, minute))
 	}
 	return strings.Join(parts, " ")
 }
 
-func plural(n int, unit string) string {
+func (w *words) count(n, unit int) string {
 	if n == 1 {
-		return "1 " + unit
+		return "1 " + w.units[unit][0]
 	}
-	return fmt.Sprintf("%d %ss", n, unit)
+	return strconv.Itoa(n) + " " + w.units[unit][1]
+}
+
+// datetime writes t in UTC, to the minute.
+func (w *words) datetime(t time.Time) string {
+	t = t.UTC()
+	return w.date(t.Day(), w.months[t.Month()-1], t.Year(), t.Hour(), t.Minute())
 }

@@ -8,7 +8,7 @@ const (
 	greetingText = `Hello{{with .To.Name}} {{.}}{{end}},
 
 `
-	whenText = `{{if not .Time.IsZero}} on {{.Time.UTC.Format "2 January 2006 at 15:04 UTC"}}{{end}}`
+	whenText = `{{if not .Time.IsZero}} on {{datetime .Time}}{{end}}`
 
 	htmlHead = `<!DOCTYPE html>
 <html lang="en">

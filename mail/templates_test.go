@@ -196,8 +196,11 @@ func TestTemplatesLocaleFallback(t *testing.T) {
 		{"fr", mail.KindVerifyEmail, "Verify your email address for Wonderland"},
 		{"", mail.KindVerifyEmail, "Verify your email address for Wonderland"},
 		{"../../etc/passwd", mail.KindVerifyEmail, "Verify your email address for Wonderland"},
-		// Fallback is per kind: de has no reset template.
-		{"de-CH", mail.KindResetPassword, "Reset your password for Wonderland"},
+		// Fallback is per kind: pt has no reset template, so English;
+		// de-CH gets the built-in German one.
+		{"pt-BR", mail.KindResetPassword, "Reset your password for Wonderland"},
+		{"de-CH", mail.KindResetPassword, "Passwort zurücksetzen für Wonderland"},
+		{"de-CH", mail.KindPasswordChanged, "Ihr Passwort für Wonderland wurde geändert"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.locale+"/"+string(tt.kind), func(t *testing.T) {

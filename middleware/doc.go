@@ -11,6 +11,9 @@
 //   - [Guard.RequireSuperuser] also refuses valid tokens of users who are not
 //     superusers: 403.
 //
+// [Guard.RecordLatency] also times the handlers it wraps and records each
+// latency as a run, for [auth.Manager.Analytics].
+//
 // Handlers read the identity with [auth.IdentityFromContext] or
 // [auth.UserFromContext]. Tokens come only from the Authorization header
 // (see [BearerToken]); a custom [Extractor] can add other sources.

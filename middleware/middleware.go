@@ -70,6 +70,10 @@ type Config struct {
 	ErrorHandler ErrorHandler
 	// Logger receives store failures. Default: discard.
 	Logger *slog.Logger
+	// TrustedProxies lists the reverse proxies whose X-Forwarded-For header
+	// is believed (see [Guard.Client]). Empty: the client is always the
+	// connection's peer.
+	TrustedProxies []netip.Prefix
 }
 
 // Guard holds the middleware for one [auth.Manager]. Its methods have the
@@ -122,7 +126,7 @@ func (g *Guard) authenticate(w http.ResponseWriter, r *http.Request) *http.Reque
 	w.Header().Add("Vary", "Authorization")
 	ctx := r.Context()
 	if _, ok := auth.ClientFromContext(ctx); !ok {
-		ctx = auth.ContextWithClient(ctx, ClientFrom(r))
+		ctx = auth.ContextWithClient(ctx, g.Client(r))
 	}
 	a := &attempt{}
 	token, err := g.cfg.Extractor(r)
@@ -229,18 +233,77 @@ func Challenge(err error) string {
 
 // ClientFrom describes the client of r from the connection: the peer
 // address of r.RemoteAddr and the User-Agent header (truncated). It never
-// trusts X-Forwarded-For.
+// trusts X-Forwarded-For; see [Guard.Client] for servers behind proxies.
 func ClientFrom(r *http.Request) auth.Client {
 	c := auth.Client{UserAgent: r.UserAgent()}
 	if len(c.UserAgent) > maxUserAgent {
 		c.UserAgent = strings.ToValidUTF8(c.UserAgent[:maxUserAgent], "")
 	}
+	c.IP = peerIP(r)
+	return c
+}
+
+func peerIP(r *http.Request) netip.Addr {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
 		host = r.RemoteAddr
 	}
-	if ip, err := netip.ParseAddr(host); err == nil {
-		c.IP = ip.Unmap()
+	ip, err := netip.ParseAddr(host)
+	if err != nil {
+		return netip.Addr{}
+	}
+	return ip.Unmap()
+}
+
+// Client describes the client of r. Without Config.TrustedProxies it is
+// [ClientFrom]. With them, when the connection's peer is a trusted proxy,
+// X-Forwarded-For is walked from the right, past trusted proxies, to the
+// first address that is not one: that is the client. When the header is
+// missing, or the address found there does not parse, the client's IP is
+// unknown (the zero [netip.Addr]) rather than the proxy's, so that such
+// requests never share one rate-limit bucket.
+func (g *Guard) Client(r *http.Request) auth.Client {
+	c := ClientFrom(r)
+	if len(g.cfg.TrustedProxies) == 0 || !c.IP.IsValid() || !g.trusted(c.IP) {
+		return c
+	}
+	c.IP = netip.Addr{}
+	hops := r.Header.Values("X-Forwarded-For")
+	for i := len(hops) - 1; i >= 0; i-- {
+		parts := strings.Split(hops[i], ",")
+		for j := len(parts) - 1; j >= 0; j-- {
+			ip, err := netip.ParseAddr(strings.TrimSpace(parts[j]))
+			if err != nil {
+				return c
+			}
+			ip = ip.Unmap()
+			if !g.trusted(ip) {
+				c.IP = ip
+				return c
+			}
+		}
 	}
 	return c
+}
+
+func (g *Guard) trusted(ip netip.Addr) bool {
+	for _, p := range g.cfg.TrustedProxies {
+		if p.Contains(ip) {
+			return true
+		}
+	}
+	return false
+}
+
+// WithClient records the client of each request (see [Guard.Client]) in
+// its context for the Manager, unless one is already there. Mount it
+// outermost on routes that do not authenticate (login, register, reset),
+// so that their per-IP limits see the real client.
+func (g *Guard) WithClient(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, ok := auth.ClientFromContext(r.Context()); !ok {
+			r = r.WithContext(auth.ContextWithClient(r.Context(), g.Client(r)))
+		}
+		next.ServeHTTP(w, r)
+	})
 }

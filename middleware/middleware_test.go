@@ -10,6 +10,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -218,7 +219,7 @@ func (brokenStore) SessionUser(context.Context, string) (*store.Session, *store.
 func TestStoreFailureFailsClosed(t *testing.T) {
 	// SECURITY.md #44: the handler never runs and the answer is 503.
 	f := newFixture(t)
-	m, err := auth.New(auth.Config{Store: brokenStore{f.store}, Mailer: mail.Discard{}, SigningKey: key, Hasher: fastHasher{}, Now: func() time.Time { return *f.now.Load() }})
+	m, err := auth.New(auth.Config{Store: brokenStore{f.store}, Limiter: f.store, Runs: f.store, Mailer: mail.Discard{}, SigningKey: key, Hasher: fastHasher{}, Now: func() time.Time { return *f.now.Load() }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -283,5 +284,36 @@ func TestClientFrom(t *testing.T) {
 	}
 	if len(c.UserAgent) > 512 || !strings.HasPrefix(c.UserAgent, "é") || strings.ContainsRune(c.UserAgent, '\uFFFD') {
 		t.Fatalf("user agent %d bytes", len(c.UserAgent))
+	}
+}
+
+func TestClientBehindProxies(t *testing.T) {
+	// SECURITY.md #21: X-Forwarded-For counts only from trusted proxies,
+	// walked from the right; a spoofed entry cannot pick the bucket.
+	f := newFixture(t)
+	g := middleware.New(f.m, middleware.Config{TrustedProxies: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}})
+	for _, tc := range []struct {
+		name, peer string
+		xff        []string
+		want       string
+	}{
+		{"untrusted peer ignores the header", "192.0.2.1:1", []string{"203.0.113.5"}, "192.0.2.1"},
+		{"trusted peer, one hop", "10.0.0.1:1", []string{"203.0.113.5"}, "203.0.113.5"},
+		{"spoofed left part is ignored", "10.0.0.1:1", []string{"1.2.3.4, 203.0.113.5"}, "203.0.113.5"},
+		{"chain of trusted proxies", "10.0.0.1:1", []string{"203.0.113.5, 10.0.0.7", "10.0.0.8"}, "203.0.113.5"},
+		{"garbage at the client position", "10.0.0.1:1", []string{"203.0.113.5, nonsense"}, "invalid IP"},
+		{"missing header", "10.0.0.1:1", nil, "invalid IP"},
+		{"only proxies", "10.0.0.1:1", []string{"10.0.0.2"}, "invalid IP"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := httptest.NewRequest("GET", "/", nil)
+			r.RemoteAddr = tc.peer
+			for _, v := range tc.xff {
+				r.Header.Add("X-Forwarded-For", v)
+			}
+			if got := g.Client(r).IP.String(); got != tc.want {
+				t.Fatalf("client %s, want %s", got, tc.want)
+			}
+		})
 	}
 }

@@ -23,6 +23,11 @@
 // removed. Errors are the sentinels in this package, possibly wrapped: test
 // them with [errors.Is].
 //
+// Optional capabilities are separate interfaces that the auth Manager
+// detects once, at construction: [Expirer] purges dead rows, and [Runs]
+// keeps the audit log and application runs that superusers page through
+// and analyse.
+//
 // Stores never read a clock: every time that matters arrives as an argument,
 // so tests drive expiry with a fake clock. Times keep at least microsecond
 // precision and come back in UTC. Only hashes of secrets are stored (refresh

@@ -17,14 +17,15 @@ import (
 var (
 	_ store.Store   = (*Store)(nil)
 	_ store.Expirer = (*Store)(nil)
+	_ store.Runs    = (*Store)(nil)
 )
 
 // defaultLimit is the page size used when [store.UserQuery.Limit] is ≤ 0.
 const defaultLimit = 100
 
-// Store is an in-memory [store.Store] and [store.Expirer]. Create one with
-// [New]; the zero value is also an empty store ready to use. A Store must not
-// be copied after first use.
+// Store is an in-memory [store.Store], [store.Expirer], [store.Counters]
+// and [store.Runs]. Create one with [New]; the zero value is also an empty
+// store ready to use. A Store must not be copied after first use.
 //
 // All methods are safe for concurrent use. Every method first returns the
 // context's error if ctx is already done; otherwise the context is unused,
@@ -40,6 +41,9 @@ type Store struct {
 	sessions map[string]*sessionRec // by ID
 	tokens   map[string]*tokenRec   // refresh tokens by hash
 	secrets  map[string]*secretRec  // by Hash
+
+	counters counters // under their own lock
+	runs     runLog   // store.Runs, under its own lock
 }
 
 // userRec is a user with the indexes of what belongs to them.
@@ -577,9 +581,9 @@ func (s *Store) ReserveCodeAttempt(ctx context.Context, userID string, p store.P
 }
 
 // DeleteExpired deletes the sessions that are not live at before, with
-// their refresh tokens, and the secrets whose ExpiresAt is not after before.
-// It returns the number of sessions and secrets deleted; refresh tokens are
-// not counted.
+// their refresh tokens, the secrets whose ExpiresAt is not after before and
+// the counters expired at before. It returns the number of sessions,
+// secrets and counters deleted; refresh tokens are not counted.
 func (s *Store) DeleteExpired(ctx context.Context, before time.Time) (int, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, err
@@ -599,7 +603,7 @@ func (s *Store) DeleteExpired(ctx context.Context, before time.Time) (int, error
 			n++
 		}
 	}
-	return n, nil
+	return n + s.deleteExpiredCounters(before), nil
 }
 
 // deleteSession removes sr and its refresh tokens from every index.

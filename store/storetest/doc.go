@@ -47,8 +47,12 @@
 //     tests use addresses such as user001@example.com, whose byte order
 //     agrees with the usual database collations. Stores must compare emails
 //     exactly (no case folding, no trailing-space padding).
-//   - [store.Expirer] is optional: its subtests call t.Skip for stores that
-//     do not implement it.
-//   - DeleteExpired's count is the number of sessions plus secrets it
-//     deleted; refresh tokens that went with their sessions are not counted.
+//   - [store.Expirer], [store.Counters] and [store.Runs] are optional: their
+//     subtests call t.Skip for stores that do not implement them. The Runs
+//     subtests check sums and sums of squares within a relative 1e-9, and
+//     everything else exactly; run IDs are UUIDs and run types and keys
+//     short ASCII words.
+//   - DeleteExpired's count is the number of sessions, secrets and counters
+//     it deleted; refresh tokens that went with their sessions are not
+//     counted.
 package storetest

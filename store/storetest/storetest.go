@@ -29,6 +29,8 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{name: "Secrets", sub: secretTests()},
 		{name: "NoAliasing", sub: aliasTests()},
 		{name: "Expirer", sub: expirerTests()},
+		{name: "Counters", sub: counterTests()},
+		{name: "Runs", sub: runTests()},
 	})
 }
 
@@ -381,10 +383,6 @@ func name(path string) string {
 	}
 	return path[1:]
 }
-
-// utc returns t in UTC: what the store should hand back for a time it was
-// given.
-func utc(t time.Time) time.Time { return t.UTC() }
 
 // concurrently calls f(0) … f(n-1) from n goroutines released together and
 // returns their errors by index.

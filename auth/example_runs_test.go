@@ -1,0 +1,84 @@
+package auth_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/gatehouse-go/gatehouse/auth"
+	"github.com/gatehouse-go/gatehouse/mail"
+	"github.com/gatehouse-go/gatehouse/store/memstore"
+)
+
+// An application records its own runs, and a superuser analyses them with
+// R2R's analytics: here the latencies of a search.
+func ExampleManager_Analytics() {
+	ctx := context.Background()
+	m, err := auth.New(auth.Config{
+		Store:      memstore.New(),
+		Mailer:     mail.Discard{},
+		SigningKey: exampleKey,
+		Now:        func() time.Time { return time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC) },
+	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	for _, d := range []time.Duration{120 * time.Millisecond, 80 * time.Millisecond, 80 * time.Millisecond, 300 * time.Millisecond} {
+		m.RecordRun(ctx, "RETRIEVAL", auth.Entry("search_latency", d), auth.Entry("query", "golang"))
+	}
+
+	m.EnsureSuperuser(ctx, "root@example.com", "correct horse battery staple")
+	res, _ := m.Login(ctx, "root@example.com", "correct horse battery staple")
+	admin, _ := m.Authenticate(ctx, res.Tokens.AccessToken)
+
+	out, err := m.Analytics(ctx, admin, auth.AnalyticsQuery{
+		Populations: map[string]auth.Population{"search_latencies": {Key: "search_latency"}},
+		Analyses:    map[string][]string{"search_latencies": {"basic_statistics", "search_latency"}},
+	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	b, _ := json.Marshal(out.Analyses["search_latencies"])
+	fmt.Println(string(b))
+
+	// A population that no filter defines is an error, not a silent skip.
+	_, err = m.Analytics(ctx, admin, auth.AnalyticsQuery{
+		Analyses: map[string][]string{"search_latencies": {"percentile", "search_latency", "95"}},
+	})
+	fmt.Println(err)
+	// Output:
+	// {"Mean":0.145,"Median":0.1,"Mode":0.08,"Standard Deviation":0.105,"Variance":0.011}
+	// auth: analysis_types.search_latencies: population "search_latencies" is not defined by any filter
+}
+
+// Applications purge old runs on a schedule of their own; the Manager
+// starts no goroutines. Config.RunRetention says how old is old.
+func ExampleManager_PurgeRuns() {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	m, err := auth.New(auth.Config{Store: memstore.New(), Mailer: mail.Discard{}, SigningKey: exampleKey, RunRetention: 30 * 24 * time.Hour})
+	if err != nil {
+		slog.Error("configuring auth", "err", err)
+		return
+	}
+
+	go func() {
+		ticker := time.NewTicker(time.Hour)
+		defer ticker.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-ticker.C:
+				if _, err := m.PurgeRuns(ctx); err != nil {
+					slog.Error("purging old runs", "err", err)
+				}
+			}
+		}
+	}()
+	// ... serve requests until shutdown cancels ctx.
+}

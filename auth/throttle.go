@@ -1,0 +1,337 @@
+package auth
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"strconv"
+	"time"
+
+	"github.com/gatehouse-go/gatehouse/store"
+)
+
+// ErrThrottled: too many attempts; try again later. The error is a
+// *[ThrottledError] saying when. It is answered the same for known and
+// unknown accounts, so it reveals nothing (SECURITY.md §5 decision 7).
+var ErrThrottled = errors.New("auth: too many attempts")
+
+// ThrottledError is returned when a limit refuses an attempt. It matches
+// [ErrThrottled].
+type ThrottledError struct {
+	// RetryAfter is how long to wait before the next attempt can succeed.
+	RetryAfter time.Duration
+}
+
+func (e *ThrottledError) Error() string {
+	return fmt.Sprintf("auth: too many attempts; retry after %s", e.RetryAfter.Round(time.Second))
+}
+
+// Is makes a ThrottledError match [ErrThrottled].
+func (e *ThrottledError) Is(target error) bool { return target == ErrThrottled }
+
+// Limits configures throttling and rate limits. The zero value of each
+// field means its default (SECURITY.md §2); a negative value switches that
+// one limit off. Counters live in Config.Limiter, so every instance sharing
+// it enforces the same limits.
+type Limits struct {
+	// Per account — keyed on the normalized email, whether or not an
+	// account has it, so answers reveal nothing — failed password checks
+	// (logins, and the current password when changing the password,
+	// deleting the account or changing the email) are throttled: after
+	// LoginFreeFailures failures (default 5) each attempt must wait
+	// 1s·2^(failures−LoginFreeFailures), at most LoginMaxDelay (default 15
+	// minutes); at LoginHardStop consecutive failures (default 100, at most
+	// 100) attempts stop until a successful password reset or until
+	// LoginForgetAfter (default 12 hours) passes without failures. A
+	// success resets the count.
+	LoginFreeFailures int
+	LoginMaxDelay     time.Duration
+	LoginHardStop     int
+	LoginForgetAfter  time.Duration
+
+	// Per client IP (ignored when the IP is unknown, so that such requests
+	// never share one bucket): failed logins per minute (default 20) and
+	// per hour (default 100); registrations per hour (default 10); password
+	// reset requests per hour (default 20); verification requests — resends
+	// and wrong codes — per hour (default 30).
+	IPLoginFailuresPerMinute int
+	IPLoginFailuresPerHour   int
+	IPRegistrationsPerHour   int
+	IPResetRequestsPerHour   int
+	IPVerificationsPerHour   int
+
+	// Per account and purpose (verification, reset, email change), mail
+	// sent per minute (default 1) and per hour (default 5). Requests over
+	// the limit get the usual answer but send nothing (SECURITY.md #22).
+	MailPerMinute int
+	MailPerHour   int
+}
+
+func (l *Limits) fill() error {
+	ints := []struct {
+		field    string
+		v        *int
+		def, max int
+	}{
+		{"LoginFreeFailures", &l.LoginFreeFailures, 5, 50},
+		{"LoginHardStop", &l.LoginHardStop, 100, 100},
+		{"IPLoginFailuresPerMinute", &l.IPLoginFailuresPerMinute, 20, 1 << 20},
+		{"IPLoginFailuresPerHour", &l.IPLoginFailuresPerHour, 100, 1 << 20},
+		{"IPRegistrationsPerHour", &l.IPRegistrationsPerHour, 10, 1 << 20},
+		{"IPResetRequestsPerHour", &l.IPResetRequestsPerHour, 20, 1 << 20},
+		{"IPVerificationsPerHour", &l.IPVerificationsPerHour, 30, 1 << 20},
+		{"MailPerMinute", &l.MailPerMinute, 1, 1 << 20},
+		{"MailPerHour", &l.MailPerHour, 5, 1 << 20},
+	}
+	for _, f := range ints {
+		if *f.v == 0 {
+			*f.v = f.def
+		}
+		if *f.v > f.max {
+			return cfgErr("Limits."+f.field, "must be at most "+strconv.Itoa(f.max))
+		}
+	}
+	if l.LoginFreeFailures < 1 {
+		return cfgErr("Limits.LoginFreeFailures", "must be at least 1 (failures are never unlimited)")
+	}
+	if l.LoginHardStop <= l.LoginFreeFailures {
+		return cfgErr("Limits.LoginHardStop", "must be more than LoginFreeFailures")
+	}
+	if l.LoginMaxDelay == 0 {
+		l.LoginMaxDelay = 15 * time.Minute
+	}
+	if l.LoginForgetAfter == 0 {
+		l.LoginForgetAfter = 12 * time.Hour
+	}
+	if l.LoginMaxDelay < time.Second || l.LoginMaxDelay > 24*time.Hour {
+		return cfgErr("Limits.LoginMaxDelay", "must be between 1s and 24h0m0s")
+	}
+	if l.LoginForgetAfter < l.LoginMaxDelay || l.LoginForgetAfter > 30*24*time.Hour {
+		return cfgErr("Limits.LoginForgetAfter", "must be between LoginMaxDelay and 720h0m0s")
+	}
+	return nil
+}
+
+// loginDelay is the wait imposed after failures failed attempts.
+func (l *Limits) loginDelay(failures int) time.Duration {
+	if failures < l.LoginFreeFailures {
+		return 0
+	}
+	shift := failures - l.LoginFreeFailures
+	if shift >= 30 {
+		return l.LoginMaxDelay
+	}
+	return min(time.Second<<shift, l.LoginMaxDelay)
+}
+
+// throttled builds the error for a wait until until.
+func throttled(now, until time.Time) error {
+	wait := until.Sub(now)
+	if wait < time.Second {
+		wait = time.Second
+	}
+	return &ThrottledError{RetryAfter: wait}
+}
+
+// counterKey names a counter without putting personal data in the store:
+// identifiers are hashed.
+func counterKey(kind, id string) string {
+	sum := sha256.Sum256([]byte(id))
+	return kind + ":" + hex.EncodeToString(sum[:16])
+}
+
+// clientAddr returns the request's client IP, if known.
+func clientAddr(ctx context.Context) (netip.Addr, bool) {
+	c, ok := ClientFromContext(ctx)
+	if !ok || !c.IP.IsValid() {
+		return netip.Addr{}, false
+	}
+	return c.IP, true
+}
+
+// passwordGate throttles password checks for one account. Call
+// [Manager.openPasswordGate] before the check, then done once with the
+// outcome.
+type passwordGate struct {
+	m   *Manager
+	key string
+	ip  netip.Addr
+	now time.Time
+}
+
+// openPasswordGate checks the per-IP and per-account limits before a
+// password check for email, and reserves the attempt: it counts as a
+// failure until [passwordGate.succeeded] clears it, so that a burst of
+// parallel guesses cannot get past the limit (SECURITY.md #19, #71).
+func (m *Manager) openPasswordGate(ctx context.Context, email string, perIP bool) (*passwordGate, error) {
+	g := &passwordGate{m: m, key: counterKey("pw", email), now: m.now()}
+	if m.limiter == nil {
+		return g, nil
+	}
+	l := &m.cfg.Limits
+	if ip, ok := clientAddr(ctx); ok && perIP {
+		g.ip = ip
+		if err := m.checkCounter(ctx, counterKey("ip-login-m", ip.String()), l.IPLoginFailuresPerMinute, g.now); err != nil {
+			return nil, err
+		}
+		if err := m.checkCounter(ctx, counterKey("ip-login-h", ip.String()), l.IPLoginFailuresPerHour, g.now); err != nil {
+			return nil, err
+		}
+	}
+	c, err := m.limiter.GetCounter(ctx, g.key, g.now)
+	if err != nil {
+		return nil, fmt.Errorf("auth: reading a throttle counter: %w", err)
+	}
+	if c.Count >= l.LoginHardStop {
+		return nil, throttled(g.now, c.ExpiresAt)
+	}
+	if wait := l.loginDelay(c.Count); wait > 0 && g.now.Before(c.Last.Add(wait)) {
+		return nil, throttled(g.now, c.Last.Add(wait))
+	}
+	n, err := m.limiter.IncrementCounter(ctx, g.key, g.now, l.LoginForgetAfter, true)
+	if err != nil {
+		return nil, fmt.Errorf("auth: updating a throttle counter: %w", err)
+	}
+	if n.Count > c.Count+1 && n.Count-1 >= l.LoginFreeFailures {
+		// Other attempts got in between: they count as failures until they
+		// finish, and this one has to wait its turn.
+		return nil, throttled(g.now, g.now.Add(l.loginDelay(n.Count-1)))
+	}
+	return g, nil
+}
+
+// succeeded clears the account's failures: the password was right.
+func (g *passwordGate) succeeded(ctx context.Context) {
+	if g.m.limiter == nil {
+		return
+	}
+	if err := g.m.limiter.DeleteCounter(ctx, g.key); err != nil {
+		g.m.log.LogAttrs(ctx, slog.LevelError, "gatehouse: clearing a throttle counter failed", slog.String("error", err.Error()))
+	}
+}
+
+// failed counts a wrong password against the client's IP (the account's
+// failure was counted when the gate opened).
+func (g *passwordGate) failed(ctx context.Context) {
+	if g.m.limiter == nil || !g.ip.IsValid() {
+		return
+	}
+	l := &g.m.cfg.Limits
+	g.m.hitCounter(ctx, counterKey("ip-login-m", g.ip.String()), l.IPLoginFailuresPerMinute, time.Minute, g.now)
+	g.m.hitCounter(ctx, counterKey("ip-login-h", g.ip.String()), l.IPLoginFailuresPerHour, time.Hour, g.now)
+}
+
+// checkCounter refuses when the counter named key has reached limit (a
+// negative limit is off).
+func (m *Manager) checkCounter(ctx context.Context, key string, limit int, now time.Time) error {
+	if limit < 0 {
+		return nil
+	}
+	c, err := m.limiter.GetCounter(ctx, key, now)
+	if err != nil {
+		return fmt.Errorf("auth: reading a rate-limit counter: %w", err)
+	}
+	if c.Count >= limit {
+		return throttled(now, c.ExpiresAt)
+	}
+	return nil
+}
+
+// hitCounter counts one event in a fixed window; failures are logged.
+func (m *Manager) hitCounter(ctx context.Context, key string, limit int, window time.Duration, now time.Time) {
+	if limit < 0 {
+		return
+	}
+	if _, err := m.limiter.IncrementCounter(ctx, key, now, window, false); err != nil {
+		m.log.LogAttrs(ctx, slog.LevelError, "gatehouse: updating a rate-limit counter failed", slog.String("error", err.Error()))
+	}
+}
+
+// limitIP counts one request of a kind from the client's IP in an hourly
+// window and refuses it when over limit. Requests without a known IP are
+// not limited here (they never share a bucket).
+func (m *Manager) limitIP(ctx context.Context, kind string, limit int) error {
+	if m.limiter == nil || limit < 0 {
+		return nil
+	}
+	ip, ok := clientAddr(ctx)
+	if !ok {
+		return nil
+	}
+	now := m.now()
+	c, err := m.limiter.IncrementCounter(ctx, counterKey("ip-"+kind, ip.String()), now, time.Hour, false)
+	if err != nil {
+		return fmt.Errorf("auth: updating a rate-limit counter: %w", err)
+	}
+	if c.Count > limit {
+		return throttled(now, c.ExpiresAt)
+	}
+	return nil
+}
+
+// checkIP refuses a request of a kind when the client's IP has already used
+// up its hourly limit, without counting it.
+func (m *Manager) checkIP(ctx context.Context, kind string, limit int) error {
+	if m.limiter == nil || limit < 0 {
+		return nil
+	}
+	ip, ok := clientAddr(ctx)
+	if !ok {
+		return nil
+	}
+	return m.checkCounter(ctx, counterKey("ip-"+kind, ip.String()), limit, m.now())
+}
+
+// hitIP counts one request of a kind from the client's IP.
+func (m *Manager) hitIP(ctx context.Context, kind string, limit int) {
+	if m.limiter == nil || limit < 0 {
+		return
+	}
+	if ip, ok := clientAddr(ctx); ok {
+		m.hitCounter(ctx, counterKey("ip-"+kind, ip.String()), limit, time.Hour, m.now())
+	}
+}
+
+// mayMail counts a message of a purpose to a user and reports whether it
+// is within the per-account limits (SECURITY.md #22). A failing limiter
+// allows the mail: limits must not stop legitimate mail when they break.
+func (m *Manager) mayMail(ctx context.Context, userID string, purpose store.Purpose) bool {
+	if m.limiter == nil {
+		return true
+	}
+	l := &m.cfg.Limits
+	now := m.now()
+	for _, w := range []struct {
+		name   string
+		limit  int
+		window time.Duration
+	}{{"m", l.MailPerMinute, time.Minute}, {"h", l.MailPerHour, time.Hour}} {
+		if w.limit < 0 {
+			continue
+		}
+		c, err := m.limiter.IncrementCounter(ctx, counterKey("mail-"+string(purpose)+"-"+w.name, userID), now, w.window, false)
+		if err != nil {
+			m.log.LogAttrs(ctx, slog.LevelError, "gatehouse: updating a mail counter failed", slog.String("error", err.Error()))
+			continue
+		}
+		if c.Count > w.limit {
+			return false
+		}
+	}
+	return true
+}
+
+// clearPasswordFailures forgets an account's failures (after a password
+// reset: a throttled account can log in at once, SECURITY.md #20).
+func (m *Manager) clearPasswordFailures(ctx context.Context, email string) {
+	if m.limiter == nil {
+		return
+	}
+	if err := m.limiter.DeleteCounter(ctx, counterKey("pw", email)); err != nil {
+		m.log.LogAttrs(ctx, slog.LevelError, "gatehouse: clearing a throttle counter failed", slog.String("error", err.Error()))
+	}
+}

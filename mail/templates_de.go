@@ -1,0 +1,165 @@
+package mail
+
+// The built-in German templates, in the formal "Sie". They follow the
+// English ones sentence by sentence; secrets (Code, Link, Token) appear only
+// in the bodies. In German letters the sentence after the greeting starts in
+// lower case.
+
+const (
+	greetingTextDE = `Hallo{{with .To.Name}} {{.}}{{end}},
+
+`
+	whenTextDE = `{{if not .Time.IsZero}} am {{datetime .Time}}{{end}}`
+
+	htmlHeadDE = `<!DOCTYPE html>
+<html lang="de">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+</head>
+<body style="font-family:sans-serif;line-height:1.5;color:#222">
+<p>Hallo{{with .To.Name}} {{.}}{{end}},</p>
+`
+	secretsTextBlockDE = `
+{{- if .Code}}
+
+Ihr Code: {{.Code}}
+{{- with or .CodeExpiresIn .ExpiresIn}}
+Er ist {{duration .}} lang gültig.
+{{- end}}
+{{- end}}
+{{- if .Link}}
+
+Öffnen Sie diesen Link:
+{{.Link}}
+{{- end}}
+{{- if .Token}}
+
+{{if .Link}}Falls sich der Link nicht öffnen lässt, kopieren Sie{{else}}Kopieren Sie{{end}} diesen Token in {{or .AppName "die Anwendung"}}:
+{{.Token}}
+{{- end}}
+{{- if and (or .Link .Token) .ExpiresIn}}
+
+{{if and .Link .Token}}Der Link und der Token sind{{else if .Link}}Der Link ist{{else}}Der Token ist{{end}} {{duration .ExpiresIn}} lang gültig und nur einmal verwendbar.
+{{- end}}`
+)
+
+// secretsHTMLDE is the HTML counterpart of secretsTextBlockDE, with button
+// as the text of the link.
+func secretsHTMLDE(button string) string {
+	return `
+{{- if .Code}}
+<p>Ihr Code:</p>
+<p style="font-size:1.5em;font-weight:bold;letter-spacing:0.2em">{{.Code}}</p>
+{{- with or .CodeExpiresIn .ExpiresIn}}
+<p>Er ist {{duration .}} lang gültig.</p>
+{{- end}}
+{{- end}}
+{{- if .Link}}
+<p><a href="{{.Link}}" style="display:inline-block;padding:0.6em 1em;background:#1a56db;color:#fff;text-decoration:none;border-radius:4px">` + button + `</a></p>
+<p>Falls die Schaltfläche nicht funktioniert, öffnen Sie diese Adresse:<br>{{.Link}}</p>
+{{- end}}
+{{- if .Token}}
+<p>{{if .Link}}Falls sich der Link nicht öffnen lässt, kopieren Sie{{else}}Kopieren Sie{{end}} diesen Token in {{or .AppName "die Anwendung"}}:</p>
+<p style="font-family:monospace;word-break:break-all">{{.Token}}</p>
+{{- end}}
+{{- if and (or .Link .Token) .ExpiresIn}}
+<p>{{if and .Link .Token}}Der Link und der Token sind{{else if .Link}}Der Link ist{{else}}Der Token ist{{end}} {{duration .ExpiresIn}} lang gültig und nur einmal verwendbar.</p>
+{{- end}}`
+}
+
+// germanTemplate returns the built-in German template for k.
+func germanTemplate(k Kind) Template {
+	switch k {
+	case KindVerifyEmail:
+		return Template{
+			Subject: `Bestätigen Sie Ihre E-Mail-Adresse{{with .AppName}} für {{.}}{{end}}`,
+			Text: greetingTextDE +
+				`bitte bestätigen Sie, dass {{.To.Email}} Ihre E-Mail-Adresse{{with .AppName}} für {{.}}{{end}} ist.` +
+				secretsTextBlockDE + `
+
+Falls Sie das nicht angefordert haben, können Sie diese E-Mail ignorieren.`,
+			HTML: htmlHeadDE +
+				`<p>bitte bestätigen Sie, dass {{.To.Email}} Ihre E-Mail-Adresse{{with .AppName}} für {{.}}{{end}} ist.</p>` +
+				secretsHTMLDE("E-Mail-Adresse bestätigen") + `
+<p>Falls Sie das nicht angefordert haben, können Sie diese E-Mail ignorieren.</p>` + htmlFoot,
+		}
+	case KindResetPassword:
+		return Template{
+			Subject: `Passwort zurücksetzen{{with .AppName}} für {{.}}{{end}}`,
+			Text: greetingTextDE +
+				`jemand möchte das Passwort Ihres Kontos {{.To.Email}}{{with .AppName}} bei {{.}}{{end}} zurücksetzen. Mit dem Link oder dem Token unten können Sie ein neues Passwort wählen.` +
+				secretsTextBlockDE + `
+
+Falls Sie das nicht angefordert haben, ignorieren Sie diese E-Mail: Ihr Passwort bleibt unverändert.`,
+			HTML: htmlHeadDE +
+				`<p>jemand möchte das Passwort Ihres Kontos {{.To.Email}}{{with .AppName}} bei {{.}}{{end}} zurücksetzen. Mit dem Link oder dem Token unten können Sie ein neues Passwort wählen.</p>` +
+				secretsHTMLDE("Neues Passwort wählen") + `
+<p>Falls Sie das nicht angefordert haben, ignorieren Sie diese E-Mail: Ihr Passwort bleibt unverändert.</p>` + htmlFoot,
+		}
+	case KindPasswordChanged:
+		return Template{
+			Subject: `Ihr Passwort{{with .AppName}} für {{.}}{{end}} wurde geändert`,
+			Text: greetingTextDE +
+				`das Passwort Ihres Kontos {{.To.Email}}{{with .AppName}} bei {{.}}{{end}} wurde` + whenTextDE + ` geändert.
+
+Wenn Sie das selbst waren, müssen Sie nichts weiter tun.
+
+Wenn nicht, kennt möglicherweise jemand anderes Ihr Passwort: Setzen Sie es sofort zurück und wenden Sie sich an uns.
+{{- with .Link}}
+
+{{.}}
+{{- end}}`,
+			HTML: htmlHeadDE +
+				`<p>das Passwort Ihres Kontos {{.To.Email}}{{with .AppName}} bei {{.}}{{end}} wurde` + whenTextDE + ` geändert.</p>
+<p>Wenn Sie das selbst waren, müssen Sie nichts weiter tun.</p>
+<p>Wenn nicht, kennt möglicherweise jemand anderes Ihr Passwort: {{with .Link}}<a href="{{.}}">Setzen Sie es sofort zurück</a>{{else}}Setzen Sie es sofort zurück{{end}} und wenden Sie sich an uns.</p>` + htmlFoot,
+		}
+	case KindChangeEmail:
+		return Template{
+			Subject: `Bestätigen Sie Ihre neue E-Mail-Adresse{{with .AppName}} für {{.}}{{end}}`,
+			Text: greetingTextDE +
+				`bitte bestätigen Sie, dass Sie {{.To.Email}} als E-Mail-Adresse Ihres Kontos{{with .AppName}} bei {{.}}{{end}} verwenden möchten.` +
+				secretsTextBlockDE + `
+
+Falls Sie das nicht angefordert haben, ignorieren Sie diese E-Mail: Die Adresse des Kontos bleibt dann unverändert.`,
+			HTML: htmlHeadDE +
+				`<p>bitte bestätigen Sie, dass Sie {{.To.Email}} als E-Mail-Adresse Ihres Kontos{{with .AppName}} bei {{.}}{{end}} verwenden möchten.</p>` +
+				secretsHTMLDE("Neue Adresse bestätigen") + `
+<p>Falls Sie das nicht angefordert haben, ignorieren Sie diese E-Mail: Die Adresse des Kontos bleibt dann unverändert.</p>` + htmlFoot,
+		}
+	case KindEmailChangeNotice:
+		return Template{
+			Subject: `Die E-Mail-Adresse Ihres Kontos{{with .AppName}} bei {{.}}{{end}} wird geändert`,
+			Text: greetingTextDE +
+				`jemand hat` + whenTextDE + ` angefordert, die E-Mail-Adresse Ihres Kontos{{with .AppName}} bei {{.}}{{end}} von {{.To.Email}}{{with .NewEmail}} in {{.}}{{end}} zu ändern.
+
+Wenn Sie das waren, müssen Sie nichts weiter tun.
+
+Wenn nicht, ändern Sie sofort Ihr Passwort und wenden Sie sich an uns: Möglicherweise hat jemand anderes Zugriff auf Ihr Konto.`,
+			HTML: htmlHeadDE +
+				`<p>jemand hat` + whenTextDE + ` angefordert, die E-Mail-Adresse Ihres Kontos{{with .AppName}} bei {{.}}{{end}} von {{.To.Email}}{{with .NewEmail}} in {{.}}{{end}} zu ändern.</p>
+<p>Wenn Sie das waren, müssen Sie nichts weiter tun.</p>
+<p>Wenn nicht, ändern Sie sofort Ihr Passwort und wenden Sie sich an uns: Möglicherweise hat jemand anderes Zugriff auf Ihr Konto.</p>` + htmlFoot,
+		}
+	case KindSignupAttempt:
+		return Template{
+			Subject: `Registrierungsversuch mit Ihrer E-Mail-Adresse{{with .AppName}} bei {{.}}{{end}}`,
+			Text: greetingTextDE +
+				`jemand hat` + whenTextDE + ` versucht, mit Ihrer E-Mail-Adresse {{.To.Email}} ein neues Konto{{with .AppName}} bei {{.}}{{end}} anzulegen. Sie haben bereits ein Konto, daher wurde nichts geändert.
+
+Wenn Sie das waren, melden Sie sich stattdessen mit Ihrem bestehenden Konto an, oder setzen Sie Ihr Passwort zurück, falls Sie es vergessen haben.
+{{- with .Link}}
+
+{{.}}
+{{- end}}
+
+Wenn nicht, können Sie diese E-Mail ignorieren.`,
+			HTML: htmlHeadDE +
+				`<p>jemand hat` + whenTextDE + ` versucht, mit Ihrer E-Mail-Adresse {{.To.Email}} ein neues Konto{{with .AppName}} bei {{.}}{{end}} anzulegen. Sie haben bereits ein Konto, daher wurde nichts geändert.</p>
+<p>Wenn Sie das waren, {{with .Link}}<a href="{{.}}">melden Sie sich</a>{{else}}melden Sie sich{{end}} stattdessen mit Ihrem bestehenden Konto an, oder setzen Sie Ihr Passwort zurück, falls Sie es vergessen haben.</p>
+<p>Wenn nicht, können Sie diese E-Mail ignorieren.</p>` + htmlFoot,
+		}
+	}
+	return Template{}
+}
