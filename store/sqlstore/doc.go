@@ -1,8 +1,10 @@
 // Package sqlstore implements the Gatehouse store contract over
 // database/sql, for SQLite, PostgreSQL and MySQL or MariaDB.
 //
-// A [Store] implements [store.Store] and [store.Expirer] over a *sql.DB that
-// you open with the driver of your choice. The package never calls
+// A [Store] implements [store.Store], [store.Expirer] and [store.Counters]
+// (the auth Manager's throttling counters, shared by every process using
+// the database) over a *sql.DB that you open with the driver of your
+// choice. The package never calls
 // [sql.Open] and imports no driver: your program blank-imports one. It
 // passes the conformance suite of package storetest on all three
 // databases.
@@ -128,10 +130,14 @@
 // db.SetMaxOpenConns(4 * runtime.NumCPU()) on PostgreSQL and MySQL, and
 // mind the server's connection limit when several processes share it.
 //
+// It does not implement [store.Runs] yet: give the auth Manager another
+// Runs (or set DisableRuns) for now.
+//
 // # Expired rows
 //
 // Sessions, the refresh tokens rotated away within them (kept to detect
-// reuse) and one-time secrets stay in the tables after they expire, until
+// reuse), one-time secrets and throttling counters stay in the tables after
+// they expire, until
 // [Store.DeleteExpired] purges them. Nothing runs in the background: call it
 // on a schedule of your own, for example hourly from a ticker (see the
 // example) or from a cron job.

@@ -48,6 +48,12 @@ const (
 	qExpireSecrets
 	qListPage
 	qListPageAfter
+	qCounterEnsure
+	qCounterLock
+	qCounterGet
+	qCounterUpdate
+	qCounterDelete
+	qExpireCounters
 	numQueries
 )
 
@@ -132,6 +138,14 @@ var templates = [numQueries]string{
 		" FROM gatehouse_users u ORDER BY u.email LIMIT ? OFFSET ?",
 	qListPageAfter: "SELECT " + prefixed("u", userCols) + ", " + sessionCountCol +
 		" FROM gatehouse_users u WHERE u.email > ? ORDER BY u.email LIMIT ? OFFSET ?",
+	// A missing counter is created expired, so that the hit that follows
+	// starts its first life; an existing one is left alone.
+	qCounterEnsure:  "INSERT INTO gatehouse_counters (name, count, start_at, last_at, expires_at) VALUES (?, 0, ?, ?, ?) ON CONFLICT (name) DO NOTHING",
+	qCounterLock:    "SELECT count, start_at, last_at, expires_at FROM gatehouse_counters WHERE name = ?{lock}",
+	qCounterGet:     "SELECT count, start_at, last_at, expires_at FROM gatehouse_counters WHERE name = ?",
+	qCounterUpdate:  "UPDATE gatehouse_counters SET count = ?, start_at = ?, last_at = ?, expires_at = ? WHERE name = ?",
+	qCounterDelete:  "DELETE FROM gatehouse_counters WHERE name = ?",
+	qExpireCounters: "DELETE FROM gatehouse_counters WHERE expires_at <= ?",
 }
 
 // dialectTemplates are the queries that only some dialects have: each
@@ -153,6 +167,8 @@ var dialectTemplates = map[Dialect]map[qid]string{
 			" UPDATE gatehouse_sessions SET last_used_at = ?, idle_expires_at = ?, ip = ?, user_agent = ? WHERE id = ?",
 	},
 	MySQL: {
+		qCounterEnsure: "INSERT INTO gatehouse_counters (name, count, start_at, last_at, expires_at) VALUES (?, 0, ?, ?, ?)" +
+			" ON DUPLICATE KEY UPDATE name = name",
 		// Marks the old token rotated and updates the session in one
 		// multi-table UPDATE. Arguments: now, now, idle deadline, IP, user
 		// agent, old hash, session ID.

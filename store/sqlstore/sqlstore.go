@@ -15,8 +15,9 @@ import (
 
 // Compile-time checks that *Store fulfils the contract.
 var (
-	_ store.Store   = (*Store)(nil)
-	_ store.Expirer = (*Store)(nil)
+	_ store.Store    = (*Store)(nil)
+	_ store.Expirer  = (*Store)(nil)
+	_ store.Counters = (*Store)(nil)
 )
 
 // defaultLimit is the page size used when [store.UserQuery.Limit] is ≤ 0.
@@ -26,8 +27,9 @@ const defaultLimit = 100
 // a serialization failure or a busy SQLite database is run again.
 const maxAttempts = 8
 
-// Store is a [store.Store] and [store.Expirer] over a *sql.DB. Create one
-// with [New] after [Migrate] has run. It is safe for concurrent use.
+// Store is a [store.Store], [store.Expirer] and [store.Counters] over a
+// *sql.DB. Create one with [New] after [Migrate] has run. It is safe for
+// concurrent use.
 //
 // Every operation that changes more than one row runs in one transaction,
 // and every rule of the contract that must hold under concurrency (one
