@@ -221,9 +221,6 @@ func (s *Store) tryWrite(ctx context.Context, fn func(q querier) error) error {
 	return tx.Commit()
 }
 
-// scanner is a *sql.Row or *sql.Rows.
-type scanner interface{ Scan(dest ...any) error }
-
 // userDest returns the scan destinations of userCols into u.
 func (s *Store) userDest(u *store.User) []any {
 	return []any{
