@@ -68,9 +68,6 @@ func newManager(tb testing.TB, s store.Store) (*auth.Manager, *mail.Capture) {
 		SigningKey:    key,
 		Hasher:        fastHasher{},
 		LegacyHashers: []auth.Hasher{},
-		// The throttling counters live in the store (store.Counters); the
-		// audit log is not implemented by sqlstore yet (store.Runs).
-		DisableRuns: true,
 	})
 	if err != nil {
 		tb.Fatalf("auth.New: %v", err)

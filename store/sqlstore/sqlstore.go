@@ -18,6 +18,7 @@ var (
 	_ store.Store    = (*Store)(nil)
 	_ store.Expirer  = (*Store)(nil)
 	_ store.Counters = (*Store)(nil)
+	_ store.Runs     = (*Store)(nil)
 )
 
 // defaultLimit is the page size used when [store.UserQuery.Limit] is ≤ 0.
@@ -27,8 +28,8 @@ const defaultLimit = 100
 // a serialization failure or a busy SQLite database is run again.
 const maxAttempts = 8
 
-// Store is a [store.Store], [store.Expirer] and [store.Counters] over a
-// *sql.DB. Create one with [New] after [Migrate] has run. It is safe for
+// Store is a [store.Store], [store.Expirer], [store.Counters] and
+// [store.Runs] over a *sql.DB. Create one with [New] after [Migrate] has run. It is safe for
 // concurrent use.
 //
 // Every operation that changes more than one row runs in one transaction,

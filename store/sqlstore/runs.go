@@ -1,0 +1,581 @@
+package sqlstore
+
+import (
+	"cmp"
+	"context"
+	"database/sql"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/gatehouse-go/gatehouse/store"
+)
+
+// The runs' queries depend on the filter, so they are built per call
+// (with placeholders only; no value is ever spliced in) and rebound then.
+
+// runCols are the columns of a run row, aliased r.
+const runCols = "r.seq, r.id, r.run_type, r.user_id, r.at"
+
+// entryCols are the columns of an entry row, aliased e.
+const entryCols = "e.entry_key, e.entry_value, e.number, e.is_numeric, e.at"
+
+// rawExec and rawQuery run a query built for this call, inside the
+// transaction or on the pool.
+func (q querier) rawExec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	query = q.s.d.rebind(query)
+	if q.tx != nil {
+		return q.tx.ExecContext(ctx, query, args...)
+	}
+	return q.s.db.ExecContext(ctx, query, args...)
+}
+
+func (q querier) rawQuery(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	query = q.s.d.rebind(query)
+	if q.tx != nil {
+		return q.tx.QueryContext(ctx, query, args...)
+	}
+	return q.s.db.QueryContext(ctx, query, args...)
+}
+
+func (q querier) rawRow(ctx context.Context, query string, args ...any) *sql.Row {
+	query = q.s.d.rebind(query)
+	if q.tx != nil {
+		return q.tx.QueryRowContext(ctx, query, args...)
+	}
+	return q.s.db.QueryRowContext(ctx, query, args...)
+}
+
+// AppendRun stores r and its entries in one transaction. Its place in the
+// log (and among the runs of its type) is handed out under a lock on the
+// log's sequence rows, so places are gapless and follow commit order. It
+// returns [store.ErrConflict] when a run with r.ID exists.
+func (s *Store) AppendRun(ctx context.Context, r *store.Run) error {
+	run := *r
+	run.Entries = slices.Clone(r.Entries)
+	err := s.write(ctx, func(q querier) error {
+		seq, err := nextRunSeq(ctx, q, "")
+		if err != nil {
+			return err
+		}
+		if _, err := q.rawExec(ctx, s.upsertRunSeq(), run.Type); err != nil {
+			return err
+		}
+		typeSeq, err := nextRunSeq(ctx, q, run.Type)
+		if err != nil {
+			return err
+		}
+		_, err = q.rawExec(ctx, "INSERT INTO gatehouse_runs (seq, id, run_type, type_seq, user_id, at) VALUES (?, ?, ?, ?, ?, ?)",
+			seq, run.ID, run.Type, typeSeq, run.UserID, s.d.instant(run.Time))
+		if err != nil {
+			return conflict(err)
+		}
+		const perStmt = 100
+		for lo := 0; lo < len(run.Entries); lo += perStmt {
+			hi := min(lo+perStmt, len(run.Entries))
+			var sb strings.Builder
+			sb.WriteString("INSERT INTO gatehouse_run_entries (run_seq, idx, entry_key, entry_value, number, is_numeric, at) VALUES ")
+			args := make([]any, 0, 7*(hi-lo))
+			for i := lo; i < hi; i++ {
+				if i > lo {
+					sb.WriteString(", ")
+				}
+				sb.WriteString("(?, ?, ?, ?, ?, ?, ?)")
+				e := &run.Entries[i]
+				args = append(args, seq, i, e.Key, e.Value, e.Number, e.Numeric, s.d.nullable(e.Time))
+			}
+			if _, err := q.rawExec(ctx, sb.String(), args...); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return wrap("append run", err)
+}
+
+// upsertRunSeq creates the sequence row of a run type if it is missing.
+func (s *Store) upsertRunSeq() string {
+	if s.d == MySQL {
+		return "INSERT INTO gatehouse_run_seqs (run_type, last) VALUES (?, 0) ON DUPLICATE KEY UPDATE last = last"
+	}
+	return "INSERT INTO gatehouse_run_seqs (run_type, last) VALUES (?, 0) ON CONFLICT (run_type) DO NOTHING"
+}
+
+// nextRunSeq increments and returns the sequence named typ ("" for the
+// whole log), locking its row until the transaction ends.
+func nextRunSeq(ctx context.Context, q querier, typ string) (int64, error) {
+	if _, err := q.rawExec(ctx, "UPDATE gatehouse_run_seqs SET last = last + 1 WHERE run_type = ?", typ); err != nil {
+		return 0, err
+	}
+	var n int64
+	err := q.rawRow(ctx, "SELECT last FROM gatehouse_run_seqs WHERE run_type = ?", typ).Scan(&n)
+	return n, err
+}
+
+// runWhere returns the conditions of f on runs aliased r, each starting
+// with " AND ", and their arguments.
+func (s *Store) runWhere(f store.RunFilter) (string, []any) {
+	var sb strings.Builder
+	var args []any
+	in := func(col string, vals []string) {
+		sb.WriteString(" AND " + col + " IN (" + inList(len(vals)) + ")")
+		for _, v := range vals {
+			args = append(args, v)
+		}
+	}
+	if len(f.Types) > 0 {
+		in("r.run_type", f.Types)
+	}
+	if len(f.UserIDs) > 0 {
+		in("r.user_id", f.UserIDs)
+	}
+	if !f.Since.IsZero() {
+		sb.WriteString(" AND r.at >= ?")
+		args = append(args, s.d.instant(f.Since))
+	}
+	if !f.Until.IsZero() {
+		sb.WriteString(" AND r.at < ?")
+		args = append(args, s.d.instant(f.Until))
+	}
+	for _, k := range slices.Sorted(maps.Keys(f.Has)) {
+		sb.WriteString(" AND EXISTS (SELECT 1 FROM gatehouse_run_entries h WHERE h.run_seq = r.seq AND h.entry_key = ? AND h.entry_value = ?)")
+		args = append(args, k, f.Has[k])
+	}
+	return sb.String(), args
+}
+
+// ListRuns returns a page of the runs q selects, newest first, as
+// [store.Runs] describes. Without a filter, or with exactly one type and
+// nothing else, the page is found by arithmetic on the gapless sequence
+// numbers, so a deep Offset costs no more than the first page.
+func (s *Store) ListRuns(ctx context.Context, rq store.RunQuery) (*store.RunPage, error) {
+	page, err := s.listRuns(ctx, rq)
+	return page, wrap("list runs", err)
+}
+
+func (s *Store) listRuns(ctx context.Context, rq store.RunQuery) (*store.RunPage, error) {
+	if err := s.prepare(ctx); err != nil {
+		return nil, err
+	}
+	q := querier{s: s}
+	limit := rq.Limit
+	if limit <= 0 {
+		limit = defaultLimit
+	}
+	offset := int64(max(rq.Offset, 0))
+	var (
+		hasBefore     bool
+		beforeSeq     int64
+		beforeType    string
+		beforeTypeSeq int64
+	)
+	if rq.Before != "" {
+		err := q.rawRow(ctx, "SELECT seq, run_type, type_seq FROM gatehouse_runs WHERE id = ?", rq.Before).Scan(&beforeSeq, &beforeType, &beforeTypeSeq)
+		if err != nil {
+			return nil, notFound(err)
+		}
+		hasBefore = true
+	}
+	f := rq.RunFilter
+	types := slices.Compact(slices.Sorted(slices.Values(f.Types)))
+	plain := len(f.UserIDs) == 0 && f.Since.IsZero() && f.Until.IsZero() && len(f.Has) == 0
+	page := &store.RunPage{Runs: []store.Run{}}
+	var (
+		rows *sql.Rows
+		err  error
+	)
+	switch {
+	case plain && len(types) == 0:
+		var lo, hi sql.NullInt64
+		if err := q.rawRow(ctx, "SELECT (SELECT MIN(seq) FROM gatehouse_runs), (SELECT MAX(seq) FROM gatehouse_runs)").Scan(&lo, &hi); err != nil {
+			return nil, err
+		}
+		if !lo.Valid {
+			return page, nil
+		}
+		page.Total = int(hi.Int64 - lo.Int64 + 1)
+		top := hi.Int64
+		if hasBefore {
+			top = beforeSeq - 1
+		}
+		rows, err = q.rawQuery(ctx, "SELECT "+runCols+" FROM gatehouse_runs r WHERE r.seq <= ? ORDER BY r.seq DESC LIMIT ?", top-offset, limit)
+	case plain && len(types) == 1:
+		t := types[0]
+		var lo, hi sql.NullInt64
+		if err := q.rawRow(ctx, "SELECT (SELECT MIN(type_seq) FROM gatehouse_runs WHERE run_type = ?), (SELECT MAX(type_seq) FROM gatehouse_runs WHERE run_type = ?)", t, t).Scan(&lo, &hi); err != nil {
+			return nil, err
+		}
+		if !lo.Valid {
+			return page, nil
+		}
+		page.Total = int(hi.Int64 - lo.Int64 + 1)
+		top := hi.Int64
+		if hasBefore {
+			if beforeType == t {
+				top = beforeTypeSeq - 1
+			} else {
+				var prev sql.NullInt64
+				if err := q.rawRow(ctx, "SELECT MAX(type_seq) FROM gatehouse_runs WHERE run_type = ? AND seq < ?", t, beforeSeq).Scan(&prev); err != nil {
+					return nil, err
+				}
+				if !prev.Valid {
+					return page, nil
+				}
+				top = prev.Int64
+			}
+		}
+		rows, err = q.rawQuery(ctx, "SELECT "+runCols+" FROM gatehouse_runs r WHERE r.run_type = ? AND r.type_seq <= ? ORDER BY r.type_seq DESC LIMIT ?", t, top-offset, limit)
+	default:
+		where, args := s.runWhere(f)
+		var total int64
+		if err := q.rawRow(ctx, "SELECT COUNT(*) FROM gatehouse_runs r WHERE 1 = 1"+where, args...).Scan(&total); err != nil {
+			return nil, err
+		}
+		page.Total = int(total)
+		if hasBefore {
+			where += " AND r.seq < ?"
+			args = append(args, beforeSeq)
+		}
+		args = append(args, limit, offset)
+		rows, err = q.rawQuery(ctx, "SELECT "+runCols+" FROM gatehouse_runs r WHERE 1 = 1"+where+" ORDER BY r.seq DESC LIMIT ? OFFSET ?", args...)
+	}
+	if err != nil {
+		return nil, err
+	}
+	var seqs []int64
+	for rows.Next() {
+		var (
+			seq int64
+			run store.Run
+		)
+		if err := rows.Scan(&seq, &run.ID, &run.Type, &run.UserID, timeCol{s.d, &run.Time}); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		run.Entries = []store.Entry{}
+		seqs = append(seqs, seq)
+		page.Runs = append(page.Runs, run)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if len(seqs) == 0 {
+		return page, nil
+	}
+	index := make(map[int64]int, len(seqs))
+	args := make([]any, len(seqs))
+	for i, seq := range seqs {
+		index[seq] = i
+		args[i] = seq
+	}
+	rows, err = q.rawQuery(ctx, "SELECT e.run_seq, "+entryCols+" FROM gatehouse_run_entries e WHERE e.run_seq IN ("+inList(len(seqs))+") ORDER BY e.run_seq, e.idx", args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var seq int64
+		var e store.Entry
+		if err := rows.Scan(append([]any{&seq}, s.entryDest(&e)...)...); err != nil {
+			return nil, err
+		}
+		r := &page.Runs[index[seq]]
+		r.Entries = append(r.Entries, e)
+	}
+	return page, rows.Err()
+}
+
+// entryDest returns the scan destinations of entryCols into e.
+func (s *Store) entryDest(e *store.Entry) []any {
+	return []any{&e.Key, &e.Value, &e.Number, &e.Numeric, timeCol{s.d, &e.Time}}
+}
+
+// AggregateEntries computes the figures a asks for in SQL, from one
+// consistent snapshot (a read-only transaction), as [store.Runs] describes.
+// SumSquares is computed in two passes: the mean first, then the sum of
+// squared deviations from it.
+func (s *Store) AggregateEntries(ctx context.Context, a store.Aggregation) (*store.Aggregate, error) {
+	agg, err := s.aggregate(ctx, a)
+	return agg, wrap("aggregate entries", err)
+}
+
+func (s *Store) aggregate(ctx context.Context, a store.Aggregation) (*store.Aggregate, error) {
+	if err := s.prepare(ctx); err != nil {
+		return nil, err
+	}
+	opts := &sql.TxOptions{ReadOnly: true}
+	if s.d != SQLite {
+		opts.Isolation = sql.LevelRepeatableRead
+	}
+	tx, err := s.db.BeginTx(ctx, opts)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	q := querier{s: s, tx: tx}
+
+	where, fargs := s.runWhere(a.RunFilter)
+	pop := " FROM gatehouse_run_entries e JOIN gatehouse_runs r ON r.seq = e.run_seq WHERE e.entry_key = ?" + where
+	args := append([]any{a.Key}, fargs...)
+	numeric := pop + " AND e.is_numeric = TRUE"
+	out := &store.Aggregate{}
+
+	var (
+		entries, numbers int64
+		sum, lo, hi      sql.NullFloat64
+	)
+	err = q.rawRow(ctx, "SELECT COUNT(*), COALESCE(SUM(CASE WHEN e.is_numeric = TRUE THEN 1 ELSE 0 END), 0),"+
+		" SUM(CASE WHEN e.is_numeric = TRUE THEN e.number END), MIN(CASE WHEN e.is_numeric = TRUE THEN e.number END),"+
+		" MAX(CASE WHEN e.is_numeric = TRUE THEN e.number END)"+pop, args...).Scan(&entries, &numbers, &sum, &lo, &hi)
+	if err != nil {
+		return nil, err
+	}
+	if a.Summary {
+		out.Summary = store.Summary{Entries: int(entries), Numbers: int(numbers), Sum: sum.Float64, Min: lo.Float64, Max: hi.Float64}
+		if numbers > 0 {
+			mean := sum.Float64 / float64(numbers)
+			var ss sql.NullFloat64
+			if err := q.rawRow(ctx, "SELECT SUM((e.number - ?) * (e.number - ?))"+numeric, append([]any{mean, mean}, args...)...).Scan(&ss); err != nil {
+				return nil, err
+			}
+			out.Summary.SumSquares = ss.Float64
+		}
+	}
+	if len(a.Quantiles) > 0 && numbers > 0 {
+		for _, qt := range a.Quantiles {
+			r0, r1 := store.QuantileRanks(qt, int(numbers))
+			vals, err := floats(ctx, q, "SELECT e.number"+numeric+" ORDER BY e.number LIMIT ? OFFSET ?", append(args, r1-r0+1, r0)...)
+			if err != nil {
+				return nil, err
+			}
+			if len(vals) != r1-r0+1 {
+				return nil, fmt.Errorf("quantile %v: %d values at ranks %d-%d", qt, len(vals), r0, r1)
+			}
+			out.Quantiles = append(out.Quantiles, store.Quantile{Lower: vals[0], Upper: vals[len(vals)-1]})
+		}
+	}
+	if a.TopNumbers > 0 && numbers > 0 {
+		rows, err := q.rawQuery(ctx, "SELECT e.number, COUNT(*) AS c"+numeric+" GROUP BY e.number ORDER BY c DESC, e.number ASC LIMIT ?", append(args, a.TopNumbers)...)
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			var nc store.NumberCount
+			if err := rows.Scan(&nc.Number, &nc.Count); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			out.TopNumbers = append(out.TopNumbers, nc)
+		}
+		if err := closeRows(rows); err != nil {
+			return nil, err
+		}
+	}
+	if a.TopValues > 0 && entries > 0 {
+		rows, err := q.rawQuery(ctx, "SELECT e.entry_value, COUNT(*) AS c"+pop+" GROUP BY e.entry_value ORDER BY c DESC, e.entry_value ASC LIMIT ?", append(args, a.TopValues)...)
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			var vc store.ValueCount
+			if err := rows.Scan(&vc.Value, &vc.Count); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			out.TopValues = append(out.TopValues, vc)
+		}
+		if err := closeRows(rows); err != nil {
+			return nil, err
+		}
+	}
+	if len(a.Edges) > 0 {
+		var sb strings.Builder
+		var hargs []any
+		bin := func(cond string, edges ...float64) {
+			if sb.Len() > 0 {
+				sb.WriteString(", ")
+			}
+			sb.WriteString("COALESCE(SUM(CASE WHEN " + cond + " THEN 1 ELSE 0 END), 0)")
+			for _, e := range edges {
+				hargs = append(hargs, e)
+			}
+		}
+		bin("e.number < ?", a.Edges[0])
+		for i := 1; i < len(a.Edges); i++ {
+			bin("e.number >= ? AND e.number < ?", a.Edges[i-1], a.Edges[i])
+		}
+		bin("e.number >= ?", a.Edges[len(a.Edges)-1])
+		counts := make([]int64, len(a.Edges)+1)
+		dest := make([]any, len(counts))
+		for i := range counts {
+			dest[i] = &counts[i]
+		}
+		if err := q.rawRow(ctx, "SELECT "+sb.String()+numeric, append(hargs, args...)...).Scan(dest...); err != nil {
+			return nil, err
+		}
+		out.Histogram = make([]int, len(counts))
+		for i, c := range counts {
+			out.Histogram[i] = int(c)
+		}
+	}
+	if a.Latest > 0 && entries > 0 {
+		rows, err := q.rawQuery(ctx, "SELECT r.id, r.run_type, r.user_id, e.run_seq, e.idx, "+entryCols+pop+
+			" ORDER BY e.run_seq DESC, e.idx DESC LIMIT ?", append(args, a.Latest)...)
+		if err != nil {
+			return nil, err
+		}
+		type ranked struct {
+			seq int64
+			idx int
+			le  store.LoggedEntry
+		}
+		var latest []ranked
+		for rows.Next() {
+			var r ranked
+			dest := append([]any{&r.le.RunID, &r.le.RunType, &r.le.UserID, &r.seq, &r.idx}, s.entryDest(&r.le.Entry)...)
+			if err := rows.Scan(dest...); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			latest = append(latest, r)
+		}
+		if err := closeRows(rows); err != nil {
+			return nil, err
+		}
+		// Newest run first; within a run, the run's own order.
+		slices.SortFunc(latest, func(x, y ranked) int {
+			if c := cmp.Compare(y.seq, x.seq); c != 0 {
+				return c
+			}
+			return cmp.Compare(x.idx, y.idx)
+		})
+		for _, r := range latest {
+			out.Latest = append(out.Latest, r.le)
+		}
+	}
+	return out, tx.Commit()
+}
+
+// floats reads a column of numbers.
+func floats(ctx context.Context, q querier, query string, args ...any) ([]float64, error) {
+	rows, err := q.rawQuery(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	var out []float64
+	for rows.Next() {
+		var x float64
+		if err := rows.Scan(&x); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		out = append(out, x)
+	}
+	return out, closeRows(rows)
+}
+
+// closeRows closes rows and returns the first error of the iteration or
+// the close.
+func closeRows(rows *sql.Rows) error {
+	err := rows.Err()
+	if cerr := rows.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// CountRunsByUser counts, per user, the runs f selects, as [store.Runs]
+// describes, with one GROUP BY.
+func (s *Store) CountRunsByUser(ctx context.Context, f store.RunFilter) (map[string]int, error) {
+	counts, err := s.countRunsByUser(ctx, f)
+	return counts, wrap("count runs by user", err)
+}
+
+func (s *Store) countRunsByUser(ctx context.Context, f store.RunFilter) (map[string]int, error) {
+	if err := s.prepare(ctx); err != nil {
+		return nil, err
+	}
+	q := querier{s: s}
+	where, args := s.runWhere(f)
+	rows, err := q.rawQuery(ctx, "SELECT r.user_id, COUNT(*) FROM gatehouse_runs r WHERE r.user_id <> ''"+where+" GROUP BY r.user_id", args...)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]int)
+	for rows.Next() {
+		var id string
+		var n int
+		if err := rows.Scan(&id, &n); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		out[id] = n
+	}
+	return out, closeRows(rows)
+}
+
+// DeleteRunsBefore deletes runs from the front of the log while their Time
+// is before before, as [store.Runs] describes, in one transaction. It walks
+// the oldest runs in batches, so it costs what it deletes.
+func (s *Store) DeleteRunsBefore(ctx context.Context, before time.Time) (int, error) {
+	before = before.UTC().Truncate(time.Microsecond)
+	var n int
+	err := s.write(ctx, func(q querier) error {
+		n = 0
+		// Lock the log's sequence, so appends and other purges wait.
+		if _, err := q.rawExec(ctx, "UPDATE gatehouse_run_seqs SET last = last WHERE run_type = ''"); err != nil {
+			return err
+		}
+		const batch = 500
+		cut, after := int64(-1), int64(-1)
+		for done := false; !done; {
+			rows, err := q.rawQuery(ctx, "SELECT seq, at FROM gatehouse_runs WHERE seq > ? ORDER BY seq LIMIT ?", after, batch)
+			if err != nil {
+				return err
+			}
+			got := 0
+			for rows.Next() {
+				var seq int64
+				var at time.Time
+				if err := rows.Scan(&seq, timeCol{s.d, &at}); err != nil {
+					rows.Close()
+					return err
+				}
+				got++
+				after = seq
+				if done {
+					continue
+				}
+				if !at.Before(before) {
+					done = true
+					continue
+				}
+				cut = seq
+				n++
+			}
+			if err := closeRows(rows); err != nil {
+				return err
+			}
+			if got < batch {
+				done = true
+			}
+		}
+		if n == 0 {
+			return nil
+		}
+		if _, err := q.rawExec(ctx, "DELETE FROM gatehouse_run_entries WHERE run_seq <= ?", cut); err != nil {
+			return err
+		}
+		_, err := q.rawExec(ctx, "DELETE FROM gatehouse_runs WHERE seq <= ?", cut)
+		return err
+	})
+	if err != nil {
+		return 0, wrap("delete runs before", err)
+	}
+	return n, nil
+}
