@@ -1,10 +1,10 @@
 // Package sqlstore implements the Gatehouse store contract over
 // database/sql, for SQLite, PostgreSQL and MySQL or MariaDB.
 //
-// A [Store] implements [store.Store], [store.Expirer] and [store.Counters]
+// A [Store] implements [store.Store], [store.Expirer], [store.Counters]
 // (the auth Manager's throttling counters, shared by every process using
-// the database) over a *sql.DB that you open with the driver of your
-// choice. The package never calls
+// the database) and [store.Runs] (the audit log) over a *sql.DB that you
+// open with the driver of your choice. The package never calls
 // [sql.Open] and imports no driver: your program blank-imports one. It
 // passes the conformance suite of package storetest on all three
 // databases.
@@ -130,8 +130,15 @@
 // db.SetMaxOpenConns(4 * runtime.NumCPU()) on PostgreSQL and MySQL, and
 // mind the server's connection limit when several processes share it.
 //
-// It does not implement [store.Runs] yet: give the auth Manager another
-// Runs (or set DisableRuns) for now.
+// Runs are numbered in append order, overall and per type, without gaps
+// (they are only ever deleted from the front, by [Store.DeleteRunsBefore]),
+// so ListRuns finds a page deep in the log, unfiltered or of one type, by
+// arithmetic rather than by skipping rows. AggregateEntries computes its
+// figures in SQL inside one read-only transaction; the sum of squared
+// deviations takes two passes (the mean, then the deviations), which keeps
+// it exact where Σx²−(Σx)²/n would cancel. Each AppendRun takes the lock on
+// the log's sequence row, so appends are serialized: one short
+// transaction per event.
 //
 // # Expired rows
 //
@@ -140,7 +147,8 @@
 // they expire, until
 // [Store.DeleteExpired] purges them. Nothing runs in the background: call it
 // on a schedule of your own, for example hourly from a ticker (see the
-// example) or from a cron job.
+// example) or from a cron job. Runs are purged by the auth Manager's
+// PurgeRuns, which calls [Store.DeleteRunsBefore].
 //
 // # Security notes
 //
