@@ -167,3 +167,18 @@ func TestInstant(t *testing.T) {
 		}
 	}
 }
+
+func TestJitter(t *testing.T) {
+	const limit = 4 * time.Millisecond
+	seen := make(map[time.Duration]bool)
+	for range 1000 {
+		d := jitter(limit)
+		if d < 0 || d >= limit {
+			t.Fatalf("jitter(%v) = %v, out of [0, %v)", limit, d, limit)
+		}
+		seen[d] = true
+	}
+	if len(seen) < 100 {
+		t.Errorf("1000 jitters gave only %d distinct values", len(seen))
+	}
+}

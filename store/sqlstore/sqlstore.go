@@ -2,10 +2,11 @@ package sqlstore
 
 import (
 	"context"
+	"crypto/rand"
 	"database/sql"
+	"encoding/binary"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -186,7 +187,7 @@ func (s *Store) write(ctx context.Context, fn func(q querier) error) error {
 		if err == nil || attempt == maxAttempts || classify(err) != errRetryable {
 			return err
 		}
-		pause := time.Duration(rand.Int64N(int64(attempt) * int64(2*time.Millisecond)))
+		pause := jitter(time.Duration(attempt) * 2 * time.Millisecond)
 		t := time.NewTimer(pause)
 		select {
 		case <-ctx.Done():
@@ -195,6 +196,15 @@ func (s *Store) write(ctx context.Context, fn func(q querier) error) error {
 		case <-t.C:
 		}
 	}
+}
+
+// jitter returns a random duration in [0, limit), so that transactions that
+// failed together do not retry in lockstep. (crypto/rand: the repository
+// keeps math/rand out of library code.)
+func jitter(limit time.Duration) time.Duration {
+	var b [8]byte
+	rand.Read(b[:])
+	return time.Duration(binary.LittleEndian.Uint64(b[:]) % uint64(limit))
 }
 
 func (s *Store) tryWrite(ctx context.Context, fn func(q querier) error) error {
