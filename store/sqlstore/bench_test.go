@@ -146,3 +146,37 @@ func BenchmarkListRunsOffset(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkAppendRun measures audit-log appends from parallel goroutines
+// (the auth Manager appends one run per event), each run with five
+// entries.
+func BenchmarkAppendRun(b *testing.B) {
+	for _, tdb := range dialects() {
+		if tdb.name == "SQLiteMemory" {
+			continue
+		}
+		b.Run(tdb.name, func(b *testing.B) {
+			s := newStore(b, tdb.open(b), tdb.dialect)
+			ctx := b.Context()
+			var next atomic.Int64
+			b.SetParallelism(4)
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					i := next.Add(1)
+					r := &store.Run{ID: fmt.Sprintf("c0000000-0000-4000-8000-%012d", i), Type: "AUTH", UserID: benchUser(int(i % 100)).ID, Time: benchBase,
+						Entries: []store.Entry{
+							{Key: "event", Value: "login", Time: benchBase}, {Key: "outcome", Value: "success", Time: benchBase},
+							{Key: "ip", Value: "192.0.2.1", Time: benchBase}, {Key: "user_agent", Value: "bench/1.0", Time: benchBase},
+							{Key: "login_latency", Value: "0.01", Number: 0.01, Numeric: true, Time: benchBase},
+						}}
+					if err := s.AppendRun(ctx, r); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "runs/s")
+		})
+	}
+}

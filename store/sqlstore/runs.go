@@ -56,37 +56,25 @@ func (s *Store) AppendRun(ctx context.Context, r *store.Run) error {
 	run := *r
 	run.Entries = slices.Clone(r.Entries)
 	err := s.write(ctx, func(q querier) error {
-		seq, err := nextRunSeq(ctx, q, "")
+		seq, typeSeq, err := s.nextRunSeqs(ctx, q, run.Type)
 		if err != nil {
 			return err
 		}
-		if _, err := q.rawExec(ctx, s.upsertRunSeq(), run.Type); err != nil {
-			return err
+		insertRun := "INSERT INTO gatehouse_runs (seq, id, run_type, type_seq, user_id, at) VALUES (?, ?, ?, ?, ?, ?)"
+		runArgs := []any{seq, run.ID, run.Type, typeSeq, run.UserID, s.d.instant(run.Time)}
+		if s.d == Postgres && len(run.Entries) > 0 && len(run.Entries) <= 100 {
+			// One statement for the run and its entries.
+			query, args := s.insertEntries(seq, run.Entries, 0)
+			_, err := q.rawExec(ctx, "WITH run AS ("+insertRun+") "+query, append(runArgs, args...)...)
+			return conflict(err)
 		}
-		typeSeq, err := nextRunSeq(ctx, q, run.Type)
-		if err != nil {
-			return err
-		}
-		_, err = q.rawExec(ctx, "INSERT INTO gatehouse_runs (seq, id, run_type, type_seq, user_id, at) VALUES (?, ?, ?, ?, ?, ?)",
-			seq, run.ID, run.Type, typeSeq, run.UserID, s.d.instant(run.Time))
-		if err != nil {
+		if _, err := q.rawExec(ctx, insertRun, runArgs...); err != nil {
 			return conflict(err)
 		}
 		const perStmt = 100
 		for lo := 0; lo < len(run.Entries); lo += perStmt {
-			hi := min(lo+perStmt, len(run.Entries))
-			var sb strings.Builder
-			sb.WriteString("INSERT INTO gatehouse_run_entries (run_seq, idx, entry_key, entry_value, number, is_numeric, at) VALUES ")
-			args := make([]any, 0, 7*(hi-lo))
-			for i := lo; i < hi; i++ {
-				if i > lo {
-					sb.WriteString(", ")
-				}
-				sb.WriteString("(?, ?, ?, ?, ?, ?, ?)")
-				e := &run.Entries[i]
-				args = append(args, seq, i, e.Key, e.Value, e.Number, e.Numeric, s.d.nullable(e.Time))
-			}
-			if _, err := q.rawExec(ctx, sb.String(), args...); err != nil {
+			query, args := s.insertEntries(seq, run.Entries[lo:min(lo+perStmt, len(run.Entries))], lo)
+			if _, err := q.rawExec(ctx, query, args...); err != nil {
 				return err
 			}
 		}
@@ -95,23 +83,49 @@ func (s *Store) AppendRun(ctx context.Context, r *store.Run) error {
 	return wrap("append run", err)
 }
 
-// upsertRunSeq creates the sequence row of a run type if it is missing.
-func (s *Store) upsertRunSeq() string {
-	if s.d == MySQL {
-		return "INSERT INTO gatehouse_run_seqs (run_type, last) VALUES (?, 0) ON DUPLICATE KEY UPDATE last = last"
+// insertEntries returns the INSERT of entries, the first of which has
+// index first in its run.
+func (s *Store) insertEntries(seq int64, entries []store.Entry, first int) (string, []any) {
+	var sb strings.Builder
+	sb.WriteString("INSERT INTO gatehouse_run_entries (run_seq, idx, entry_key, entry_value, number, is_numeric, at) VALUES ")
+	args := make([]any, 0, 7*len(entries))
+	for i := range entries {
+		if i > 0 {
+			sb.WriteString(", ")
+		}
+		sb.WriteString("(?, ?, ?, ?, ?, ?, ?)")
+		e := &entries[i]
+		args = append(args, seq, first+i, e.Key, e.Value, e.Number, e.Numeric, s.d.nullable(e.Time))
 	}
-	return "INSERT INTO gatehouse_run_seqs (run_type, last) VALUES (?, 0) ON CONFLICT (run_type) DO NOTHING"
+	return sb.String(), args
 }
 
-// nextRunSeq increments and returns the sequence named typ ("" for the
-// whole log), locking its row until the transaction ends.
-func nextRunSeq(ctx context.Context, q querier, typ string) (int64, error) {
-	if _, err := q.rawExec(ctx, "UPDATE gatehouse_run_seqs SET last = last + 1 WHERE run_type = ?", typ); err != nil {
-		return 0, err
+// nextRunSeqs hands out the next place in the log and the next among the
+// runs of typ, locking both sequence rows (the log's first) until the
+// transaction ends. It costs two statements: with RETURNING on PostgreSQL
+// and SQLite, with LAST_INSERT_ID(expr) on MySQL.
+func (s *Store) nextRunSeqs(ctx context.Context, q querier, typ string) (seq, typeSeq int64, err error) {
+	if s.d == MySQL {
+		res, err := q.rawExec(ctx, "UPDATE gatehouse_run_seqs SET last = LAST_INSERT_ID(last + 1) WHERE run_type = ''")
+		if err == nil {
+			seq, err = res.LastInsertId()
+		}
+		if err != nil {
+			return 0, 0, err
+		}
+		res, err = q.rawExec(ctx, "INSERT INTO gatehouse_run_seqs (run_type, last) VALUES (?, LAST_INSERT_ID(1))"+
+			" ON DUPLICATE KEY UPDATE last = LAST_INSERT_ID(last + 1)", typ)
+		if err == nil {
+			typeSeq, err = res.LastInsertId()
+		}
+		return seq, typeSeq, err
 	}
-	var n int64
-	err := q.rawRow(ctx, "SELECT last FROM gatehouse_run_seqs WHERE run_type = ?", typ).Scan(&n)
-	return n, err
+	if err := q.rawRow(ctx, "UPDATE gatehouse_run_seqs SET last = last + 1 WHERE run_type = '' RETURNING last").Scan(&seq); err != nil {
+		return 0, 0, err
+	}
+	err = q.rawRow(ctx, "INSERT INTO gatehouse_run_seqs (run_type, last) VALUES (?, 1)"+
+		" ON CONFLICT (run_type) DO UPDATE SET last = gatehouse_run_seqs.last + 1 RETURNING last", typ).Scan(&typeSeq)
+	return seq, typeSeq, err
 }
 
 // runWhere returns the conditions of f on runs aliased r, each starting
