@@ -1,0 +1,129 @@
+package httpapi
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/gatehouse-go/gatehouse/auth"
+	"github.com/gatehouse-go/gatehouse/store"
+)
+
+// The response bodies. Each lists its fields explicitly: nothing reaches
+// the wire by accident, and no password hash or other secret has a field
+// to travel in (SECURITY.md #61).
+
+// envelope is every success: {"results": ...}.
+type envelope struct {
+	Results any `json:"results"`
+}
+
+// pageEnvelope is a paged list: {"results": [...], "total_entries": N}.
+type pageEnvelope struct {
+	Results      any `json:"results"`
+	TotalEntries int `json:"total_entries"`
+}
+
+// message is the payload of endpoints that only confirm.
+type message struct {
+	Message string `json:"message"`
+}
+
+// userJSON is a user object (register, user, update).
+type userJSON struct {
+	ID             string  `json:"id"`
+	Email          string  `json:"email"`
+	IsActive       bool    `json:"is_active"`
+	IsSuperuser    bool    `json:"is_superuser"`
+	IsVerified     bool    `json:"is_verified"`
+	Name           *string `json:"name"`
+	Bio            *string `json:"bio"`
+	ProfilePicture *string `json:"profile_picture"`
+	CreatedAt      string  `json:"created_at"`
+	UpdatedAt      string  `json:"updated_at"`
+	// VerificationCodeExpiry is always null: R2R clients expect the field,
+	// and when a code expires is nobody's business but the mail's.
+	VerificationCodeExpiry *string `json:"verification_code_expiry"`
+}
+
+func newUserJSON(u *store.User) userJSON {
+	return userJSON{
+		ID:             u.ID,
+		Email:          u.Email,
+		IsActive:       u.IsActive,
+		IsSuperuser:    u.IsSuperuser,
+		IsVerified:     u.IsVerified,
+		Name:           nullable(u.Name),
+		Bio:            nullable(u.Bio),
+		ProfilePicture: nullable(u.ProfilePicture),
+		CreatedAt:      timestamp(u.CreatedAt),
+		UpdatedAt:      timestamp(u.UpdatedAt),
+	}
+}
+
+// userRowJSON is a row of users_overview.
+type userRowJSON struct {
+	UserID      string  `json:"user_id"`
+	Email       string  `json:"email"`
+	IsSuperuser bool    `json:"is_superuser"`
+	IsActive    bool    `json:"is_active"`
+	IsVerified  bool    `json:"is_verified"`
+	CreatedAt   string  `json:"created_at"`
+	UpdatedAt   string  `json:"updated_at"`
+	NumSessions int     `json:"num_sessions"`
+	LastLoginAt *string `json:"last_login_at"`
+}
+
+func newUserRowJSON(s store.UserSummary) userRowJSON {
+	row := userRowJSON{
+		UserID:      s.User.ID,
+		Email:       s.User.Email,
+		IsSuperuser: s.User.IsSuperuser,
+		IsActive:    s.User.IsActive,
+		IsVerified:  s.User.IsVerified,
+		CreatedAt:   timestamp(s.User.CreatedAt),
+		UpdatedAt:   timestamp(s.User.UpdatedAt),
+		NumSessions: s.Sessions,
+	}
+	if !s.User.LastLoginAt.IsZero() {
+		t := timestamp(s.User.LastLoginAt)
+		row.LastLoginAt = &t
+	}
+	return row
+}
+
+// tokenJSON is one token of a pair.
+type tokenJSON struct {
+	Token     string `json:"token"`
+	TokenType string `json:"token_type"`
+}
+
+// tokenPairJSON is what login and refresh answer.
+type tokenPairJSON struct {
+	AccessToken  tokenJSON `json:"access_token"`
+	RefreshToken tokenJSON `json:"refresh_token"`
+}
+
+func newTokenPairJSON(p *auth.TokenPair) tokenPairJSON {
+	return tokenPairJSON{
+		AccessToken:  tokenJSON{Token: p.AccessToken, TokenType: "access"},
+		RefreshToken: tokenJSON{Token: p.RefreshToken, TokenType: "refresh"},
+	}
+}
+
+// nullable maps "" to null.
+func nullable(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+// timestamp formats t as RFC 3339 in UTC.
+func timestamp(t time.Time) string {
+	return t.UTC().Format(time.RFC3339Nano)
+}
+
+// ok writes a success.
+func ok(w http.ResponseWriter, results any) {
+	writeJSON(w, http.StatusOK, envelope{Results: results})
+}
