@@ -140,6 +140,21 @@ type Config struct {
 	// attention. Secrets never reach it. Default: discard.
 	Logger *slog.Logger
 
+	// VerifiedTokenCacheSize, when positive, makes [Manager.Authenticate]
+	// remember the verified claims of up to that many recently used access
+	// tokens (a least-recently-used cache keyed by the SHA-256 of the exact
+	// token), so that a token presented again skips the signature check
+	// and claim decoding until its own expiry. Only the TokenIssuer's
+	// verdict is cached: the session and user are still read from the
+	// store on every call, so logout, revocation, password changes,
+	// deactivation and demotion take effect at once, as without the cache.
+	// An entry is never used at or after the token's ExpiresAt. Enable it
+	// only with a TokenIssuer whose verdict on a token cannot change before
+	// its expiry (true of [JWT], whose keys are fixed when it is built).
+	// Each entry takes about 300 bytes. Default 0: off; at most
+	// [MaxVerifiedTokenCacheSize].
+	VerifiedTokenCacheSize int
+
 	// OnEvent, when set, is called synchronously with every [Event] (after
 	// it is logged). It must be quick and must not call the Manager.
 	OnEvent func(ctx context.Context, e Event)
@@ -269,6 +284,9 @@ func (c *Config) fill() error {
 	}
 	if c.MaxCodeAttempts < 1 || c.MaxCodeAttempts > 10 {
 		return cfgErr("MaxCodeAttempts", "must be between 1 and 10")
+	}
+	if c.VerifiedTokenCacheSize < 0 || c.VerifiedTokenCacheSize > MaxVerifiedTokenCacheSize {
+		return cfgErr("VerifiedTokenCacheSize", "must be between 0 and "+strconv.Itoa(MaxVerifiedTokenCacheSize))
 	}
 	if c.MailAttempts == 0 {
 		c.MailAttempts = 4
