@@ -299,7 +299,7 @@ func (e *env) flush(t testing.TB) {
 }
 
 var (
-	tokenRE = regexp.MustCompile(`\b[A-Za-z0-9_-]{43}\b`)
+	tokenRE = regexp.MustCompile(`(?m)^[A-Za-z0-9_-]{43}$`) // on its own line: a token may start or end with - or _
 	codeRE  = regexp.MustCompile(`\b[0-9]{6}\b`)
 )
 
