@@ -140,18 +140,21 @@ type Config struct {
 	// attention. Secrets never reach it. Default: discard.
 	Logger *slog.Logger
 
-	// VerifiedTokenCacheSize, when positive, makes [Manager.Authenticate]
-	// remember the verified claims of up to that many recently used access
-	// tokens (a least-recently-used cache keyed by the SHA-256 of the exact
-	// token), so that a token presented again skips the signature check
-	// and claim decoding until its own expiry. Only the TokenIssuer's
-	// verdict is cached: the session and user are still read from the
-	// store on every call, so logout, revocation, password changes,
-	// deactivation and demotion take effect at once, as without the cache.
-	// An entry is never used at or after the token's ExpiresAt. Enable it
-	// only with a TokenIssuer whose verdict on a token cannot change before
-	// its expiry (true of [JWT], whose keys are fixed when it is built).
-	// Each entry takes about 300 bytes. Default 0: off; at most
+	// VerifiedTokenCacheSize is how many recently used access tokens
+	// [Manager.Authenticate] remembers as verified (a least-recently-used
+	// cache keyed by the SHA-256 of the exact token), so that a token
+	// presented again skips the signature check and claim decoding until
+	// its own expiry. Only the TokenIssuer's verdict is cached: the session
+	// and user are still read from the store on every call, so logout,
+	// revocation, password changes, deactivation and demotion take effect
+	// at once, as without the cache. An entry is never used at or after the
+	// token's ExpiresAt, and only tokens that verified are stored.
+	//
+	// Default: [DefaultVerifiedTokenCacheSize] when Tokens is not set (the
+	// built-in [JWT]'s verdict on a token cannot change before its expiry,
+	// since its keys are fixed), off when Tokens is set: give a size to opt
+	// in with an issuer whose verdict is as stable (NewJWT's is). A negative
+	// value turns the cache off. Each entry takes about 350 bytes; at most
 	// [MaxVerifiedTokenCacheSize].
 	VerifiedTokenCacheSize int
 
@@ -196,6 +199,7 @@ func (c *Config) fill() error {
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
+	builtInTokens := c.Tokens == nil
 	if c.Tokens == nil {
 		if len(c.SigningKey) == 0 {
 			return cfgErr("SigningKey", "is required when Tokens is not set")
@@ -285,8 +289,13 @@ func (c *Config) fill() error {
 	if c.MaxCodeAttempts < 1 || c.MaxCodeAttempts > 10 {
 		return cfgErr("MaxCodeAttempts", "must be between 1 and 10")
 	}
-	if c.VerifiedTokenCacheSize < 0 || c.VerifiedTokenCacheSize > MaxVerifiedTokenCacheSize {
-		return cfgErr("VerifiedTokenCacheSize", "must be between 0 and "+strconv.Itoa(MaxVerifiedTokenCacheSize))
+	switch {
+	case c.VerifiedTokenCacheSize > MaxVerifiedTokenCacheSize:
+		return cfgErr("VerifiedTokenCacheSize", "must be at most "+strconv.Itoa(MaxVerifiedTokenCacheSize))
+	case c.VerifiedTokenCacheSize < 0:
+		c.VerifiedTokenCacheSize = 0 // off
+	case c.VerifiedTokenCacheSize == 0 && builtInTokens:
+		c.VerifiedTokenCacheSize = DefaultVerifiedTokenCacheSize
 	}
 	if c.MailAttempts == 0 {
 		c.MailAttempts = 4

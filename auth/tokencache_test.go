@@ -3,6 +3,7 @@ package auth_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -137,16 +138,18 @@ func TestVerifiedTokenCache(t *testing.T) {
 		}
 	})
 
-	t.Run("off by default", func(t *testing.T) {
-		e, issuer := cachedEnv(t, 0)
-		e.register(t, "alice@example.com")
-		tok := e.login(t, "alice@example.com").Tokens.AccessToken
-		e.identity(t, tok)
-		e.identity(t, tok)
-		if n := issuer.verifies.Load(); n != 2 {
-			t.Fatalf("%d verifications, want 2", n)
-		}
-	})
+	for _, size := range []int{0, -1} {
+		t.Run(fmt.Sprintf("off with a custom issuer and size %d", size), func(t *testing.T) {
+			e, issuer := cachedEnv(t, size)
+			e.register(t, "alice@example.com")
+			tok := e.login(t, "alice@example.com").Tokens.AccessToken
+			e.identity(t, tok)
+			e.identity(t, tok)
+			if n := issuer.verifies.Load(); n != 2 {
+				t.Fatalf("%d verifications, want 2", n)
+			}
+		})
+	}
 
 	t.Run("concurrent use", func(t *testing.T) {
 		e, _ := cachedEnv(t, 3)
@@ -175,12 +178,10 @@ func TestVerifiedTokenCache(t *testing.T) {
 }
 
 func TestVerifiedTokenCacheConfig(t *testing.T) {
-	for _, size := range []int{-1, auth.MaxVerifiedTokenCacheSize + 1} {
-		_, err := auth.New(auth.Config{Store: memstore.New(), Mailer: mail.Discard{}, SigningKey: testKey, VerifiedTokenCacheSize: size})
-		var ve *auth.ValidationError
-		if !errors.As(err, &ve) || ve.Field != "Config.VerifiedTokenCacheSize" {
-			t.Errorf("size %d: error %v", size, err)
-		}
+	_, err := auth.New(auth.Config{Store: memstore.New(), Mailer: mail.Discard{}, SigningKey: testKey, VerifiedTokenCacheSize: auth.MaxVerifiedTokenCacheSize + 1})
+	var ve *auth.ValidationError
+	if !errors.As(err, &ve) || ve.Field != "Config.VerifiedTokenCacheSize" {
+		t.Errorf("size over the maximum: error %v", err)
 	}
 }
 

@@ -27,10 +27,7 @@
 // Configure the Manager itself (token lifetimes, email verification, mail)
 // through [auth.Config]; this package adds only transport. Cross-origin
 // browser clients need a CORS middleware in front of the API, which answers
-// preflight requests itself: the API answers OPTIONS with 405. For busy
-// servers, auth.Config.VerifiedTokenCacheSize skips the signature check of
-// an access token seen before, while the session is still read from the
-// store on every request.
+// preflight requests itself: the API answers OPTIONS with 405.
 //
 // # The wire format
 //
