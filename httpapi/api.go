@@ -117,10 +117,18 @@ func (a *API) Prefix() string { return a.prefix }
 // already carries an [auth.Client], which a proxy-aware middleware in front
 // of the API may set.
 func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if _, ok := auth.ClientFromContext(r.Context()); !ok {
-		r = r.WithContext(auth.ContextWithClient(r.Context(), middleware.ClientFrom(r)))
-	}
 	a.mux.ServeHTTP(w, r)
+}
+
+// withClient records the client for the Manager on public routes; the
+// Guard does the same on the others.
+func withClient(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, ok := auth.ClientFromContext(r.Context()); !ok {
+			r = r.WithContext(auth.ContextWithClient(r.Context(), middleware.ClientFrom(r)))
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 // Mount registers the API on mux under its prefix, with the Go 1.22
@@ -181,6 +189,8 @@ func (a *API) buildMux() *http.ServeMux {
 	for _, rt := range a.routes() {
 		var h http.Handler = rt.handle
 		switch rt.access {
+		case public:
+			h = withClient(h)
 		case user:
 			h = a.guard.RequireAuth(h)
 		case superuser:
