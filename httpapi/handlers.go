@@ -482,7 +482,7 @@ func (a *API) usersOverview(w http.ResponseWriter, r *http.Request) {
 	for _, s := range page.Users {
 		rows = append(rows, newUserRowJSON(s))
 	}
-	writeJSON(w, http.StatusOK, pageEnvelope{Results: rows, TotalEntries: page.Total})
+	writeJSON(w, http.StatusOK, pageEnvelope[userRowJSON]{Results: rows, TotalEntries: page.Total})
 }
 
 func overviewQuery(raw string) (auth.UsersQuery, error) {

@@ -13,13 +13,13 @@ import (
 // to travel in (SECURITY.md #61).
 
 // envelope is every success: {"results": ...}.
-type envelope struct {
-	Results any `json:"results"`
+type envelope[T any] struct {
+	Results T `json:"results"`
 }
 
 // pageEnvelope is a paged list: {"results": [...], "total_entries": N}.
-type pageEnvelope struct {
-	Results      any `json:"results"`
+type pageEnvelope[T any] struct {
+	Results      []T `json:"results"`
 	TotalEntries int `json:"total_entries"`
 }
 
@@ -124,6 +124,6 @@ func timestamp(t time.Time) string {
 }
 
 // ok writes a success.
-func ok(w http.ResponseWriter, results any) {
-	writeJSON(w, http.StatusOK, envelope{Results: results})
+func ok[T any](w http.ResponseWriter, results T) {
+	writeJSON(w, http.StatusOK, envelope[T]{Results: results})
 }
