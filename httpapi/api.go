@@ -131,11 +131,14 @@ func withClient(h http.Handler) http.Handler {
 	})
 }
 
-// Mount registers the API on mux under its prefix, with the Go 1.22
+// Mount registers the API on mux under its prefix, with the one Go 1.22
 // pattern "PREFIX/" (or "/" when the prefix is "/"), so the application's
 // own routes on the same mux keep working: a more specific pattern such as
 // "GET /v2/my-feature" or "/static/" still wins. Mount panics, as
-// [http.ServeMux.Handle] does, when that pattern is already registered.
+// [http.ServeMux.Handle] does, when that pattern is already registered or
+// conflicts with another. A catch-all with a method, "GET /", conflicts
+// with "/v2/" (each is more specific in one respect); register the
+// application's catch-all as "/" or its home page as "GET /{$}" instead.
 func (a *API) Mount(mux *http.ServeMux) {
 	mux.Handle(a.prefix+"/", a)
 }

@@ -19,7 +19,7 @@
 // "/v2/", keep working:
 //
 //	mux := http.NewServeMux()
-//	mux.HandleFunc("GET /", home)
+//	mux.HandleFunc("GET /{$}", home)
 //	mux.Handle("GET /v2/reports", guard.RequireAuth(reports)) // more specific: the app's
 //	api.Mount(mux)                                             // everything else under /v2/
 //	srv := &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
