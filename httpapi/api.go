@@ -256,6 +256,11 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 		status = http.StatusInternalServerError
 		b = []byte(`{"detail":{"message":"Internal server error","error_type":"internal"},"message":"Internal server error","error_type":"internal"}`)
 	}
+	writeBody(w, status, b)
+}
+
+// writeBody writes an encoded JSON answer with the headers of writeJSON.
+func writeBody(w http.ResponseWriter, status int, b []byte) {
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
 	h.Set("Cache-Control", "no-store")

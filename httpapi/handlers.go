@@ -185,7 +185,7 @@ func (a *API) logout(w http.ResponseWriter, r *http.Request) {
 // this request.
 func (a *API) getUser(w http.ResponseWriter, r *http.Request) {
 	u, _ := auth.UserFromContext(r.Context())
-	ok(w, newUserJSON(u))
+	writeBody(w, http.StatusOK, appendUserResult(make([]byte, 0, 512), u))
 }
 
 // putUser answers PUT /user. The accepted fields are the whole allowlist

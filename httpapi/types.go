@@ -2,7 +2,9 @@ package httpapi
 
 import (
 	"net/http"
+	"strconv"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gatehouse-go/gatehouse/auth"
 	"github.com/gatehouse-go/gatehouse/store"
@@ -58,6 +60,98 @@ func newUserJSON(u *store.User) userJSON {
 		CreatedAt:      timestamp(u.CreatedAt),
 		UpdatedAt:      timestamp(u.UpdatedAt),
 	}
+}
+
+// appendUserResult appends {"results": u} to b exactly as encoding/json
+// would write it (TestUserEncoding checks), without reflection: GET /user
+// is the API's hottest path.
+func appendUserResult(b []byte, u *store.User) []byte {
+	b = append(b, `{"results":{"id":`...)
+	b = appendString(b, u.ID)
+	b = append(b, `,"email":`...)
+	b = appendString(b, u.Email)
+	b = append(b, `,"is_active":`...)
+	b = strconv.AppendBool(b, u.IsActive)
+	b = append(b, `,"is_superuser":`...)
+	b = strconv.AppendBool(b, u.IsSuperuser)
+	b = append(b, `,"is_verified":`...)
+	b = strconv.AppendBool(b, u.IsVerified)
+	b = append(b, `,"name":`...)
+	b = appendNullable(b, u.Name)
+	b = append(b, `,"bio":`...)
+	b = appendNullable(b, u.Bio)
+	b = append(b, `,"profile_picture":`...)
+	b = appendNullable(b, u.ProfilePicture)
+	b = append(b, `,"created_at":"`...)
+	b = u.CreatedAt.UTC().AppendFormat(b, time.RFC3339Nano)
+	b = append(b, `","updated_at":"`...)
+	b = u.UpdatedAt.UTC().AppendFormat(b, time.RFC3339Nano)
+	return append(b, `","verification_code_expiry":null}}`...)
+}
+
+func appendNullable(b []byte, s string) []byte {
+	if s == "" {
+		return append(b, "null"...)
+	}
+	return appendString(b, s)
+}
+
+const hexDigits = "0123456789abcdef"
+
+// appendString appends s as a JSON string with encoding/json's escaping:
+// quotes, backslashes and control characters escaped, "<", ">" and "&"
+// escaped for HTML safety, U+2028 and U+2029 escaped for JavaScript, and
+// invalid UTF-8 replaced by U+FFFD.
+func appendString(b []byte, s string) []byte {
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\b':
+				b = append(b, '\\', 'b')
+			case '\f':
+				b = append(b, '\\', 'f')
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			b = append(b, s[start:i]...)
+			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xF])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
 }
 
 // userRowJSON is a row of users_overview.
