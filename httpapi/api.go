@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"slices"
 	"strings"
 
@@ -36,6 +37,18 @@ type Config struct {
 	// MaxBodyBytes caps every request body; a larger one is answered 413
 	// before it is read further. Default [DefaultMaxBodyBytes].
 	MaxBodyBytes int64
+
+	// TrustedProxies lists the reverse proxies (load balancers, CDNs) in
+	// front of the server whose X-Forwarded-For header is believed, as in
+	// middleware.Config.TrustedProxies: the client of a request is then
+	// found by walking that header from the right past these addresses.
+	// The Manager's per-IP limits (login, registration, reset and
+	// verification requests) count per client, so set this whenever the
+	// server sits behind a proxy, or every client shares the proxy's
+	// counters. Empty (the default): the client is the connection's peer
+	// and X-Forwarded-For is ignored, so a client cannot choose its own
+	// address.
+	TrustedProxies []netip.Prefix
 }
 
 // API serves the HTTP endpoints of an [auth.Manager] under a path prefix,
@@ -71,8 +84,17 @@ func New(m *auth.Manager, cfg Config) (*API, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
+	for _, p := range cfg.TrustedProxies {
+		if !p.IsValid() {
+			return nil, errors.New("httpapi: Config.TrustedProxies holds an invalid prefix")
+		}
+	}
 	a := &API{m: m, log: cfg.Logger, prefix: prefix, maxBody: cfg.MaxBodyBytes}
-	a.guard = middleware.New(m, middleware.Config{ErrorHandler: a.guardError, Logger: cfg.Logger})
+	a.guard = middleware.New(m, middleware.Config{
+		ErrorHandler:   a.guardError,
+		Logger:         cfg.Logger,
+		TrustedProxies: slices.Clone(cfg.TrustedProxies),
+	})
 	a.mux = a.buildMux()
 	return a, nil
 }
@@ -112,23 +134,12 @@ func (a *API) Prefix() string { return a.prefix }
 // path outside the prefix, gets a JSON 404; a known path with another
 // method gets a JSON 405 with an Allow header.
 //
-// The client's address and User-Agent are recorded for the Manager from
-// the connection ([middleware.ClientFrom]) unless the request context
-// already carries an [auth.Client], which a proxy-aware middleware in front
-// of the API may set.
+// Every route records the client's address and User-Agent for the Manager
+// (its sessions, audit runs and per-IP limits), as [middleware.Guard.Client]
+// finds them with Config.TrustedProxies, unless the request context already
+// carries an [auth.Client] set by a middleware in front of the API.
 func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	a.mux.ServeHTTP(w, r)
-}
-
-// withClient records the client for the Manager on public routes; the
-// Guard does the same on the others.
-func withClient(h http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if _, ok := auth.ClientFromContext(r.Context()); !ok {
-			r = r.WithContext(auth.ContextWithClient(r.Context(), middleware.ClientFrom(r)))
-		}
-		h.ServeHTTP(w, r)
-	})
 }
 
 // Mount registers the API on mux under its prefix, with the one Go 1.22
@@ -178,8 +189,17 @@ func (a *API) routes() []route {
 		{"POST", "/reset_password", public, a.resetPassword},
 		{"POST", "/reset_password/{token}", public, a.resetPasswordByPath},
 		{"GET", "/users_overview", superuser, a.usersOverview},
-		// GET /logs and GET /analytics (superuser) belong here; they come
-		// with the audit runs of issue 5.
+		{"GET", "/logs", superuser, a.logs},
+		{"GET", "/analytics", superuser, a.analytics},
+
+		// Ours: sessions (docs/http-api.md, "Sessions").
+		{"GET", "/sessions", user, a.listSessions},
+		{"DELETE", "/sessions/{session_id}", user, a.revokeSession},
+		{"POST", "/sessions/revoke_others", user, a.revokeOtherSessions},
+		{"POST", "/logout_everywhere", user, a.logoutEverywhere},
+		{"GET", "/users/{user_id}/sessions", superuser, a.userSessions},
+		{"DELETE", "/users/{user_id}/sessions", superuser, a.endUserSessions},
+		{"POST", "/users/{user_id}/force_password_reset", superuser, a.forcePasswordReset},
 	}
 }
 
@@ -193,7 +213,8 @@ func (a *API) buildMux() *http.ServeMux {
 		var h http.Handler = rt.handle
 		switch rt.access {
 		case public:
-			h = withClient(h)
+			// The Guard records the client on the other routes.
+			h = a.guard.WithClient(h)
 		case user:
 			h = a.guard.RequireAuth(h)
 		case superuser:

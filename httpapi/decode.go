@@ -30,6 +30,7 @@ const (
 	kindBool
 	kindUUID   // a string holding a UUID, stored in canonical form
 	kindIgnore // accepted with any value and dropped
+	kindRaw    // any JSON value, kept as it is for the caller to check
 )
 
 // optString is a decoded string member; set is false when the member was
@@ -46,8 +47,8 @@ type optBool struct {
 }
 
 // field describes one accepted member of a JSON object body. dst is an
-// *optString (string, email and UUID kinds), an *optBool, or nil for
-// kindIgnore.
+// *optString (string, email and UUID kinds), an *optBool, a
+// *json.RawMessage for kindRaw, or nil for kindIgnore.
 type field struct {
 	name string
 	kind kind
@@ -140,6 +141,9 @@ func (f field) decode(raw json.RawMessage) error {
 		return nil
 	}
 	switch f.kind {
+	case kindRaw:
+		*f.dst.(*json.RawMessage) = raw
+		return nil
 	case kindBool:
 		dst := f.dst.(*optBool)
 		switch string(raw) {

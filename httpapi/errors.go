@@ -1,11 +1,14 @@
 package httpapi
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/gatehouse-go/gatehouse/auth"
 	"github.com/gatehouse-go/gatehouse/middleware"
@@ -33,6 +36,7 @@ const (
 	typeNotFound            = "not_found"
 	typeMethodNotAllowed    = "method_not_allowed"
 	typeLastSuperuser       = "last_superuser"
+	typeRateLimited         = "rate_limited"
 	typeUnavailable         = "unavailable"
 	typeInternal            = "internal"
 )
@@ -46,8 +50,8 @@ type apiError struct {
 	msg    string
 	// challenge is the WWW-Authenticate value of a 401.
 	challenge string
-	// retryAfter, when positive, is sent as Retry-After in seconds (503 now,
-	// 429 once throttling lands).
+	// retryAfter, when positive, is sent as Retry-After in seconds (429
+	// and 503).
 	retryAfter int
 }
 
@@ -80,9 +84,7 @@ var (
 
 // errorFor maps an error from the Manager (or from input parsing) to its
 // answer, following the status table of docs/http-api.md. It is the one
-// place where Manager errors become HTTP: when throttling arrives, its
-// sentinel maps here to 429 rate_limited with retryAfter set from the
-// error.
+// place where Manager errors become HTTP.
 func errorFor(err error, o op) *apiError {
 	var ae *apiError
 	if errors.As(err, &ae) {
@@ -92,8 +94,27 @@ func errorFor(err error, o op) *apiError {
 	if errors.As(err, &pe) {
 		return weakPassword(pe)
 	}
+	var te *auth.ThrottledError
+	if errors.As(err, &te) {
+		return rateLimited(te.RetryAfter)
+	}
 	var ve *auth.ValidationError
 	switch {
+	case errors.Is(err, auth.ErrThrottled):
+		// Not a *ThrottledError (a custom limiter's sentinel): no wait known.
+		return rateLimited(0)
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
+		// The request's time ran out (a server or handler deadline) or the
+		// client went away while the store was slow: fail closed, and say
+		// it is temporary (SECURITY.md #75).
+		return errUnavailable
+	case errors.Is(err, auth.ErrRunsDisabled):
+		// R2R's answer when it had no logging provider.
+		return &apiError{status: http.StatusNotFound, typ: typeNotFound, msg: "Logging provider not found"}
+	case errors.Is(err, auth.ErrInvalidAnalysis) && errors.As(err, &ve):
+		// Names the population or analysis at fault (R2R skipped it
+		// silently).
+		return &apiError{status: http.StatusBadRequest, typ: typeInvalidRequest, msg: "Invalid " + ve.Field + ": " + ve.Reason}
 	case errors.Is(err, auth.ErrInvalidEmail):
 		return invalidEmail("Invalid email address")
 	case errors.Is(err, auth.ErrWeakPassword):
@@ -137,6 +158,17 @@ func errorFor(err error, o op) *apiError {
 		return invalidRequest("Invalid %s: %s", ve.Field, ve.Reason)
 	}
 	return errInternal
+}
+
+// rateLimited is the 429 of a throttled request, with Retry-After in whole
+// seconds, rounded up and at least 1 (RFC 9110 §10.2.3 allows no fractions).
+func rateLimited(wait time.Duration) *apiError {
+	secs := int64(1)
+	if wait > time.Second {
+		secs = int64((wait + time.Second - 1) / time.Second)
+	}
+	return &apiError{status: http.StatusTooManyRequests, typ: typeRateLimited, msg: "Too many attempts, try again later",
+		retryAfter: int(min(secs, math.MaxInt32))}
 }
 
 // weakPassword words a policy refusal. It says what was wrong with the

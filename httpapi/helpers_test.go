@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"regexp"
 	"strings"
 	"sync"
@@ -85,19 +86,45 @@ func (c *clock) Advance(d time.Duration) {
 	c.mu.Unlock()
 }
 
-// flakyStore is memstore with switches that make some methods fail, to
-// reach the API's internal-error and fail-closed paths.
+// flakyStore is memstore with switches that make some methods fail or
+// hang, to reach the API's internal-error, fail-closed and deadline paths.
 type flakyStore struct {
 	*memstore.Store
 	failLookup  atomic.Bool // UserByEmail fails
 	failSession atomic.Bool // SessionUser fails
+
+	// Blocking: the method waits until its context is done or release is
+	// closed; blocked counts the calls that waited.
+	blockLookup  atomic.Bool // UserByEmail
+	blockSession atomic.Bool // SessionUser
+	blockRuns    atomic.Bool // ListRuns
+	blocked      atomic.Int32
+	release      chan struct{}
 }
 
 var errStoreDown = errors.New("flaky store: connection refused to db-internal-7:5432")
 
+// wait blocks, when on, until ctx is done (returning its error) or the
+// store is released.
+func (s *flakyStore) wait(ctx context.Context, on *atomic.Bool) error {
+	if !on.Load() {
+		return nil
+	}
+	s.blocked.Add(1)
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-s.release:
+		return nil
+	}
+}
+
 func (s *flakyStore) UserByEmail(ctx context.Context, email string) (*store.User, error) {
 	if s.failLookup.Load() {
 		return nil, errStoreDown
+	}
+	if err := s.wait(ctx, &s.blockLookup); err != nil {
+		return nil, err
 	}
 	return s.Store.UserByEmail(ctx, email)
 }
@@ -106,14 +133,34 @@ func (s *flakyStore) SessionUser(ctx context.Context, id string) (*store.Session
 	if s.failSession.Load() {
 		return nil, nil, errStoreDown
 	}
+	if err := s.wait(ctx, &s.blockSession); err != nil {
+		return nil, nil, err
+	}
 	return s.Store.SessionUser(ctx, id)
+}
+
+func (s *flakyStore) ListRuns(ctx context.Context, q store.RunQuery) (*store.RunPage, error) {
+	if err := s.wait(ctx, &s.blockRuns); err != nil {
+		return nil, err
+	}
+	return s.Store.ListRuns(ctx, q)
 }
 
 // options vary an env.
 type options struct {
-	verify     bool // RequireEmailVerification
-	realHasher bool // the Manager's default argon2id instead of fastHasher
-	prefix     string
+	verify      bool // RequireEmailVerification
+	realHasher  bool // the Manager's default argon2id instead of fastHasher
+	prefix      string
+	baseURL     string // auth.Config.BaseURL
+	uniform     bool   // auth.Config.UniformRegistration
+	disableRuns bool   // auth.Config.DisableRuns
+	// trusted is httpapi.Config.TrustedProxies.
+	trusted []netip.Prefix
+	// wrap, when set, wraps the server's handler (a deadline, a timeout).
+	wrap func(http.Handler) http.Handler
+	// routes, when set, adds the application's own routes to the mux the
+	// API is mounted on.
+	routes func(e *env, mux *http.ServeMux)
 }
 
 // env is a running server: the real handlers over a Manager and memstore,
@@ -145,7 +192,7 @@ func newEnv(tb testing.TB, o options) *env {
 	key := make([]byte, 32)
 	rand.Read(key)
 	e := &env{
-		store: &flakyStore{Store: memstore.New()},
+		store: &flakyStore{Store: memstore.New(), release: make(chan struct{})},
 		mail:  mail.NewCapture(),
 		clock: &clock{t: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)},
 		logs:  &bytes.Buffer{},
@@ -159,6 +206,9 @@ func newEnv(tb testing.TB, o options) *env {
 		RequireEmailVerification: o.verify,
 		Now:                      e.clock.Now,
 		Logger:                   logger,
+		BaseURL:                  o.baseURL,
+		UniformRegistration:      o.uniform,
+		DisableRuns:              o.disableRuns,
 	}
 	if !o.realHasher {
 		cfg.Hasher = fastHasher{}
@@ -169,13 +219,24 @@ func newEnv(tb testing.TB, o options) *env {
 		tb.Fatal(err)
 	}
 	e.m = m
-	api, err := httpapi.New(m, httpapi.Config{Prefix: o.prefix, Logger: logger})
+	api, err := httpapi.New(m, httpapi.Config{Prefix: o.prefix, Logger: logger, TrustedProxies: o.trusted})
 	if err != nil {
 		tb.Fatal(err)
 	}
-	e.srv = httptest.NewServer(api)
+	var h http.Handler = api
+	if o.routes != nil {
+		mux := http.NewServeMux()
+		api.Mount(mux)
+		o.routes(e, mux)
+		h = mux
+	}
+	if o.wrap != nil {
+		h = o.wrap(h)
+	}
+	e.srv = httptest.NewServer(h)
 	tb.Cleanup(func() {
 		e.srv.Close()
+		close(e.store.release)
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
 		if err := m.Flush(ctx); err != nil {

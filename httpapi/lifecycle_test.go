@@ -139,21 +139,24 @@ func TestLifecycle(t *testing.T) {
 	for _, row := range rows {
 		emails = append(emails, row["email"].(string))
 		keys := slices.Sorted(maps.Keys(row))
-		want := []string{"created_at", "email", "is_active", "is_superuser", "is_verified", "last_login_at", "num_sessions", "updated_at", "user_id"}
+		want := []string{"created_at", "email", "failed_logins_24h", "is_active", "is_superuser", "is_verified", "last_login_at", "num_sessions", "updated_at", "user_id"}
 		if !slices.Equal(keys, want) {
 			t.Fatalf("row keys = %v, want %v", keys, want)
 		}
 		switch row["user_id"] {
 		case adminID:
-			if row["num_sessions"] != float64(1) || row["is_superuser"] != true || row["last_login_at"] == nil {
+			if row["num_sessions"] != float64(1) || row["is_superuser"] != true || row["last_login_at"] == nil || row["failed_logins_24h"] != float64(0) {
 				t.Fatalf("admin row = %v", row)
 			}
 		case bobID:
-			if row["num_sessions"] != float64(0) || row["last_login_at"] != nil || row["is_verified"] != false {
+			if row["num_sessions"] != float64(0) || row["last_login_at"] != nil || row["is_verified"] != false || row["failed_logins_24h"] != float64(0) {
 				t.Fatalf("bob row = %v", row)
 			}
 		case aliceID:
-			if row["num_sessions"] != float64(1) { // the reset purged the others, logout the last
+			// The reset purged the others, logout the last. Three failed
+			// logins: a wrong password and the right one before
+			// verification, and the old password after the reset.
+			if row["num_sessions"] != float64(1) || row["failed_logins_24h"] != float64(3) {
 				t.Fatalf("alice row = %v", row)
 			}
 		}

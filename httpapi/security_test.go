@@ -200,9 +200,10 @@ func TestIDOR(t *testing.T) {
 	wantOK(t, e.do(t, jsonReq("GET", "/user", "", bob.access)))
 }
 
-// TestSuperuserEndpoint: SECURITY.md #58 and #59. users_overview answers
-// 401/401/401/403/200 for no token, garbage, an expired token, a user and
-// a superuser; a demoted superuser's unexpired token gets 403 at once.
+// TestSuperuserEndpoint: SECURITY.md #58 and #59. users_overview, logs and
+// analytics answer 401/401/401/403/200 for no token, garbage, an expired
+// token, a user and a superuser; a demoted superuser's unexpired token gets
+// 403 at once.
 func TestSuperuserEndpoint(t *testing.T) {
 	e := newEnv(t, options{})
 	e.register(t, "alice@example.com", alicePW)
@@ -223,18 +224,29 @@ func TestSuperuserEndpoint(t *testing.T) {
 		{"user", user.access, 403, "forbidden", ""},
 		{"superuser", admin.access, 200, "", ""},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			r := e.do(t, jsonReq("GET", "/users_overview", "", tt.token))
-			if tt.status == 200 {
-				wantPage(t, r)
-				return
-			}
-			wantError(t, r, tt.status, tt.typ)
-			if got := r.header.Get("WWW-Authenticate"); got != tt.challenge {
-				t.Errorf("WWW-Authenticate = %q, want %q", got, tt.challenge)
-			}
-		})
+	endpoints := []string{
+		"/users_overview",
+		"/logs?run_type_filter=AUTH&max_runs=10",
+		"/analytics?filter_criteria=%7B%22o%22%3A%22outcome%22%7D&analysis_types=%7B%22o%22%3A%5B%22counts%22%5D%7D",
+	}
+	for _, path := range endpoints {
+		for _, tt := range tests {
+			t.Run(strings.SplitN(path, "?", 2)[0][1:]+"/"+tt.name, func(t *testing.T) {
+				r := e.do(t, jsonReq("GET", path, "", tt.token))
+				if tt.status == 200 {
+					if strings.HasPrefix(path, "/analytics") {
+						wantOK(t, r)
+					} else {
+						wantPage(t, r)
+					}
+					return
+				}
+				wantError(t, r, tt.status, tt.typ)
+				if got := r.header.Get("WWW-Authenticate"); got != tt.challenge {
+					t.Errorf("WWW-Authenticate = %q, want %q", got, tt.challenge)
+				}
+			})
+		}
 	}
 
 	t.Run("demotion takes effect at once", func(t *testing.T) {

@@ -165,6 +165,9 @@ type userRowJSON struct {
 	UpdatedAt   string  `json:"updated_at"`
 	NumSessions int     `json:"num_sessions"`
 	LastLoginAt *string `json:"last_login_at"`
+	// FailedLogins24h counts the failed logins with the user's email in
+	// the last 24 hours; null when the Manager keeps no audit runs.
+	FailedLogins24h *int `json:"failed_logins_24h"`
 }
 
 func newUserRowJSON(s store.UserSummary) userRowJSON {
