@@ -207,7 +207,10 @@ func (a *API) analytics(w http.ResponseWriter, r *http.Request) {
 	out := analyticsJSON{FilteredLogs: make(map[string][]loggedEntryJSON, len(res.FilteredLogs))}
 	if len(res.Analyses) > 0 {
 		// R2R answers null when nothing was analysed.
-		out.AnalyticsData = res.Analyses
+		out.AnalyticsData = make(map[string]auth.AnalysisResult, len(res.Analyses))
+		for name, an := range res.Analyses {
+			out.AnalyticsData[name] = finite(an)
+		}
 	}
 	for name, entries := range res.FilteredLogs {
 		list := make([]loggedEntryJSON, 0, len(entries))
@@ -220,6 +223,31 @@ func (a *API) analytics(w http.ResponseWriter, r *http.Request) {
 		out.FilteredLogs[name] = list
 	}
 	ok(w, out)
+}
+
+// finite returns r with every statistic that is not a finite number (the
+// mean or variance of values near the float64 limit overflows) as null:
+// JSON has no infinities, and an answer that cannot be encoded would be a
+// 500.
+func finite(r auth.AnalysisResult) auth.AnalysisResult {
+	clean := func(p **float64) {
+		if *p != nil && (math.IsInf(**p, 0) || math.IsNaN(**p)) {
+			*p = nil
+		}
+	}
+	switch v := r.(type) {
+	case *auth.BasicStatistics:
+		c := *v
+		for _, p := range []**float64{&c.Mean, &c.Median, &c.Mode, &c.StandardDeviation, &c.Variance} {
+			clean(p)
+		}
+		return &c
+	case *auth.Percentile:
+		c := *v
+		clean(&c.Value)
+		return &c
+	}
+	return r
 }
 
 // analyticsJSON is the answer of /analytics. The analyses encode

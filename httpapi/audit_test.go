@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse-go/gatehouse/auth"
 	"github.com/gatehouse-go/gatehouse/mail"
 	"github.com/gatehouse-go/gatehouse/middleware"
 )
@@ -482,4 +483,30 @@ func TestAuditNoSecrets(t *testing.T) {
 		}
 	}
 	scanBodies(t, e, secrets)
+}
+
+// TestAnalyticsOverflow: statistics of values near the float64 limit that
+// overflow (the mean and variance of 1.7e308, 1.7e308, -1.7e308) are null,
+// never a 500 for want of a JSON infinity.
+func TestAnalyticsOverflow(t *testing.T) {
+	e := newEnv(t, options{})
+	_, admin := e.superuser(t, "admin@example.com")
+	for _, v := range []float64{1.7e308, 1.7e308, -1.7e308} {
+		if _, err := e.m.RecordRun(context.Background(), "X", auth.Entry("v", v)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, _ := analyticsData(t, e.analytics(t, `{"p":"v"}`, `{"p":["basic_statistics","v"]}`, nil, admin.access), "p")
+	var stats map[string]*float64
+	if err := json.Unmarshal([]byte(got), &stats); err != nil {
+		t.Fatal(err)
+	}
+	// The sum of squares overflows: no variance, no deviation.
+	if len(stats) != 5 || stats["Mode"] == nil || *stats["Mode"] != 1.7e308 || stats["Variance"] != nil || stats["Standard Deviation"] != nil {
+		t.Fatalf("basic_statistics = %s", got)
+	}
+	got, _ = analyticsData(t, e.analytics(t, `{"p":"v"}`, `{"p":["percentile","v","0"]}`, nil, admin.access), "p")
+	if got != `{"percentile":0,"value":-1.7e+308}` {
+		t.Fatalf("percentile = %s", got)
+	}
 }

@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gatehouse-go/gatehouse/auth"
 )
@@ -45,6 +46,16 @@ func TestErrorFor(t *testing.T) {
 		{"not found", auth.ErrNotFound, opDefault, 404, typeNotFound, 0},
 		{"last superuser", auth.ErrLastSuperuser, opDefault, 400, typeLastSuperuser, 0},
 		{"busy", fmt.Errorf("%w: %w", auth.ErrBusy, context.DeadlineExceeded), opDefault, 503, typeUnavailable, 1},
+		{"deadline", fmt.Errorf("auth: login: %w", context.DeadlineExceeded), opDefault, 503, typeUnavailable, 1},
+		{"canceled", fmt.Errorf("auth: login: %w", context.Canceled), opDefault, 503, typeUnavailable, 1},
+		{"throttled 1.2 s", wrap(&auth.ThrottledError{RetryAfter: 1200 * time.Millisecond}), opDefault, 429, typeRateLimited, 2},
+		{"throttled 0.3 s", &auth.ThrottledError{RetryAfter: 300 * time.Millisecond}, opDefault, 429, typeRateLimited, 1},
+		{"throttled 0", &auth.ThrottledError{}, opDefault, 429, typeRateLimited, 1},
+		{"throttled exactly 60 s", &auth.ThrottledError{RetryAfter: time.Minute}, opDefault, 429, typeRateLimited, 60},
+		{"throttled 15 min + 1 ns", &auth.ThrottledError{RetryAfter: 15*time.Minute + 1}, opDefault, 429, typeRateLimited, 901},
+		{"throttled sentinel", wrap(auth.ErrThrottled), opDefault, 429, typeRateLimited, 1},
+		{"runs disabled", wrap(auth.ErrRunsDisabled), opDefault, 404, typeNotFound, 0},
+		{"invalid analysis", &auth.ValidationError{Field: "analysis_types.x", Reason: "unknown analysis \"y\"", Err: auth.ErrInvalidAnalysis}, opDefault, 400, typeInvalidRequest, 0},
 		{"validation", &auth.ValidationError{Field: "name", Reason: "must be at most 200 characters"}, opDefault, 422, typeInvalidRequest, 0},
 		{"store failure", errors.New("sqlstore: SELECT * FROM users: connection reset"), opDefault, 500, typeInternal, 0},
 		{"hash failure", wrap(auth.ErrInvalidHash), opDefault, 500, typeInternal, 0},

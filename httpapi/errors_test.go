@@ -3,6 +3,7 @@ package httpapi_test
 import (
 	"context"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -11,8 +12,8 @@ import (
 )
 
 // TestErrorTable sends one request for every row of the status table of
-// docs/http-api.md (except 429, which arrives with throttling) and checks
-// the exact status, error_type, error shape and headers.
+// docs/http-api.md and checks the exact status, error_type, error shape and
+// headers.
 func TestErrorTable(t *testing.T) {
 	e := newEnv(t, options{verify: true})
 	off := newEnv(t, options{}) // email verification not required
@@ -31,6 +32,12 @@ func TestErrorTable(t *testing.T) {
 	gone := e.login(t, "alice@example.com", alicePW)
 	wantOK(t, e.do(t, jsonReq("POST", "/logout", "", gone.access)))
 	off.register(t, "erin@example.com", bobPW)
+	for range 5 { // the next login attempt for this address is throttled
+		wantError(t, off.do(t, formLogin("throttled@example.com", alicePW)), 401, "invalid_credentials")
+	}
+	analytics := func(fc, at string) req {
+		return jsonReq("GET", "/analytics?filter_criteria="+url.QueryEscape(fc)+"&analysis_types="+url.QueryEscape(at), "", admin.access)
+	}
 	const unknownID = "5f0c8a52-3c57-4d4b-9c51-2b1f6a1e0b7d"
 	const randomToken = "QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVphYmNkZWY"
 	reg := func(body string) req { return jsonReq("POST", "/register", body, "") }
@@ -62,6 +69,14 @@ func TestErrorTable(t *testing.T) {
 		{"offset twice", e, overview("offset=1&offset=2"), 422, "invalid_request", ""},
 		{"bad uuid in user_ids", e, overview("user_ids=" + aliceID + "&user_ids=not-a-uuid"), 422, "invalid_request", ""},
 		{"bad uuid in delete path", e, jsonReq("DELETE", "/user/12345", "", admin.access), 422, "invalid_request", ""},
+		{"logs limit 1001", e, jsonReq("GET", "/logs?limit=1001", "", admin.access), 422, "invalid_request", ""},
+		{"logs max_runs 0", e, jsonReq("GET", "/logs?max_runs=0", "", admin.access), 422, "invalid_request", ""},
+		{"invalid JSON in filter_criteria", e, analytics(`{"x":`, `{}`), 422, "invalid_request", ""},
+		// 400 invalid_request (analytics)
+		{"analytics: undefined population", e, analytics(`{"a":"x"}`, `{"b":["basic_statistics","x"]}`), 400, "invalid_request", ""},
+		{"analytics: unknown analysis", e, analytics(`{"a":"x"}`, `{"a":["median","x"]}`), 400, "invalid_request", ""},
+		// 429
+		{"throttled login", off, formLogin("throttled@example.com", alicePW), 429, "rate_limited", ""},
 		// 413
 		{"body over the cap", e, reg(big), 413, "body_too_large", ""},
 		// 422 invalid_email
@@ -114,6 +129,8 @@ func TestErrorTable(t *testing.T) {
 		// 404
 		{"superuser deletes an unknown id", e, jsonReq("DELETE", "/user/"+unknownID, "", admin.access), 404, "not_found", ""},
 		{"superuser updates an unknown id", e, jsonReq("PUT", "/user", `{"user_id":"`+unknownID+`","name":"x"}`, admin.access), 404, "not_found", ""},
+		{"revoking an unknown session", e, jsonReq("DELETE", "/sessions/"+unknownID, "", alice.access), 404, "not_found", ""},
+		{"superuser ends an unknown user's sessions", e, jsonReq("DELETE", "/users/"+unknownID+"/sessions", "", admin.access), 404, "not_found", ""},
 		// 400 last_superuser
 		{"last superuser demotes itself", e, jsonReq("PUT", "/user", `{"user_id":"`+adminID+`","is_superuser":false}`, admin.access), 400, "last_superuser", ""},
 		{"last superuser deletes itself", e, jsonReq("DELETE", "/user/"+adminID, `{"password":"`+adminPW+`"}`, admin.access), 400, "last_superuser", ""},
@@ -134,6 +151,9 @@ func TestErrorTable(t *testing.T) {
 			}
 			if tt.status == 405 && r.header.Get("Allow") != "POST" {
 				t.Errorf("Allow = %q, want POST", r.header.Get("Allow"))
+			}
+			if tt.status == 429 && r.header.Get("Retry-After") != "1" {
+				t.Errorf("Retry-After = %q, want 1", r.header.Get("Retry-After"))
 			}
 		})
 	}

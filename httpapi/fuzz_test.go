@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"slices"
 	"testing"
 	"time"
@@ -28,6 +29,7 @@ import (
 type fuzzFixture struct {
 	api    http.Handler
 	user   string // access token of alice@example.com
+	admin  string // access token of a superuser
 	userID string
 	bobID  string
 }
@@ -58,21 +60,42 @@ func newFuzzFixture(f *testing.F) *fuzzFixture {
 	if err != nil {
 		f.Fatal(err)
 	}
+	if _, err := m.EnsureSuperuser(ctx, "admin@example.com", adminPW); err != nil {
+		f.Fatal(err)
+	}
+	adm, err := m.Login(ctx, "admin@example.com", adminPW)
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, v := range []any{0.1, "0.25", 7, "slow", 1.7e308, 1.7e308} {
+		if _, err := m.RecordRun(ctx, "RETRIEVAL", auth.Entry("search_latency", v)); err != nil {
+			f.Fatal(err)
+		}
+	}
 	api, err := httpapi.New(m, httpapi.Config{})
 	if err != nil {
 		f.Fatal(err)
 	}
-	return &fuzzFixture{api: api, user: res.Tokens.AccessToken, userID: alice.ID, bobID: bob.ID}
+	return &fuzzFixture{api: api, user: res.Tokens.AccessToken, admin: adm.Tokens.AccessToken, userID: alice.ID, bobID: bob.ID}
 }
 
 // check sends body and asserts the invariant.
 func (fx *fuzzFixture) check(t *testing.T, method, path, ctype string, withToken bool, body []byte, allowed ...int) {
+	token := ""
+	if withToken {
+		token = fx.user
+	}
+	fx.checkAs(t, token, method, path, ctype, body, allowed...)
+}
+
+// checkAs is check with a given bearer token ("" for none).
+func (fx *fuzzFixture) checkAs(t *testing.T, token, method, path, ctype string, body []byte, allowed ...int) {
 	r := httptest.NewRequest(method, "/v2"+path, bytes.NewReader(body))
 	if ctype != "" {
 		r.Header.Set("Content-Type", ctype)
 	}
-	if withToken {
-		r.Header.Set("Authorization", "Bearer "+fx.user)
+	if token != "" {
+		r.Header.Set("Authorization", "Bearer "+token)
 	}
 	rec := httptest.NewRecorder()
 	fx.api.ServeHTTP(rec, r)
@@ -244,5 +267,55 @@ func FuzzDeleteUserJSON(f *testing.F) {
 			path = "/user"
 		}
 		fx.check(t, "DELETE", path, "application/json", true, body, 200, 400, 401, 403, 404, 413, 422)
+	})
+}
+
+// FuzzAnalyticsQuery: the JSON query parameters of GET /analytics,
+// filter_criteria and analysis_types, as R2R's clients URL-encode them.
+func FuzzAnalyticsQuery(f *testing.F) {
+	for _, s := range [][2]string{
+		{`{"search_latencies": "search_latency"}`, `{"search_latencies": ["basic_statistics", "search_latency"]}`},
+		{`{"filters": {"p": "search_latency"}}`, `{"analysis_types": {"p": ["percentile", "search_latency", "90"]}}`},
+		{`{"p": {"key": "outcome", "where": {"event": "login"}}}`, `{"p": ["counts", "outcome"]}`},
+		{`{"p": "search_latency"}`, `{"p": ["histogram", "search_latency", "0.1", "1e308", 5]}`},
+		{`{"p": "search_latency"}`, `{"q": ["bar_chart"]}`},
+		{`{"p": "x", "p": "y"}`, `[]`},
+		{`{"\ud800": "x"}`, `{"p": ["mode", "x"]}`},
+		{``, ``},
+	} {
+		f.Add(s[0], s[1])
+	}
+	fx := newFuzzFixture(f)
+	f.Fuzz(func(t *testing.T, filterCriteria, analysisTypes string) {
+		q := url.Values{"filter_criteria": {filterCriteria}, "analysis_types": {analysisTypes}}
+		fx.checkAs(t, fx.admin, "GET", "/analytics?"+q.Encode(), "application/json", nil, 200, 400, 422)
+	})
+}
+
+// FuzzLogsQuery: the query string of GET /logs.
+func FuzzLogsQuery(f *testing.F) {
+	for _, s := range []string{
+		"offset=0&limit=10&run_type_filter=RETRIEVAL",
+		"run_type_filter=AUTH&max_runs=2",
+		"limit=1001",
+		"since=2026-03-01T00:00:00Z&until=2026-03-02T00:00:00%2B01:00&user_id=5f0c8a52-3c57-4d4b-9c51-2b1f6a1e0b7d",
+		"before=abc&offset=-1",
+		"run_type_filter=%ff&before=%00",
+	} {
+		f.Add(s)
+	}
+	fx := newFuzzFixture(f)
+	f.Fuzz(func(t *testing.T, query string) {
+		r := httptest.NewRequest("GET", "/v2/logs", nil)
+		r.URL.RawQuery = query
+		r.Header.Set("Authorization", "Bearer "+fx.admin)
+		rec := httptest.NewRecorder()
+		fx.api.ServeHTTP(rec, r)
+		if rec.Code != 200 && rec.Code != 422 {
+			t.Fatalf("%q: status %d: %s", query, rec.Code, rec.Body)
+		}
+		if !json.Valid(rec.Body.Bytes()) {
+			t.Fatalf("%q: not JSON: %s", query, rec.Body)
+		}
 	})
 }
