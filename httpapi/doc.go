@@ -31,7 +31,7 @@
 //
 // # The wire format
 //
-// Successes are 200 with {"results": ...}; users_overview adds
+// Successes are 200 with {"results": ...}; users_overview and logs add
 // "total_entries". Every error has one shape,
 //
 //	{"detail": {"message": M, "error_type": T}, "message": M, "error_type": T}
@@ -45,6 +45,18 @@
 // defines no charset parameter) and "Cache-Control: no-store". A 401
 // carries "WWW-Authenticate: Bearer", with error="invalid_token" when a bad
 // access token was sent.
+//
+// # Audit log, analytics and sessions
+//
+// Superusers read the Manager's audit runs with GET /logs and analyse them
+// with GET /analytics, in the query forms R2R's SDKs send (run_type_filter
+// with max_runs or offset and limit; filter_criteria and analysis_types as
+// URL-encoded JSON) and with filters of ours (a user, a time window, a
+// cursor). Beside R2R's endpoints, the API serves session endpoints of
+// ours: GET /sessions, DELETE /sessions/{session_id}, POST
+// /sessions/revoke_others and POST /logout_everywhere for users, and GET
+// and DELETE /users/{user_id}/sessions and POST
+// /users/{user_id}/force_password_reset for superusers.
 //
 // # Security
 //
@@ -62,6 +74,13 @@
 //     themselves (#57); superuser endpoints answer 401 without a valid
 //     token and 403 for other users, with the superuser flag read from the
 //     store on each request (#58, #59).
+//   - Throttled requests get 429 with Retry-After in seconds, the same for
+//     known and unknown accounts (SECURITY.md #19). Every route records the
+//     client's address for the Manager's per-IP limits from the connection,
+//     or from X-Forwarded-For when the peer is one of Config.TrustedProxies
+//     (#21).
+//   - A request whose context ends while the store is slow (a deadline set
+//     by the server or a middleware) is answered 503 at once (#75).
 //   - Logs name the route pattern, never the path (POST
 //     /reset_password/{token} carries a secret), a body, a token or a
 //     password (#63).
