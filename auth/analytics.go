@@ -390,7 +390,7 @@ func basicStatistics(agg *store.Aggregate) *BasicStatistics {
 	variance := agg.Summary.SumSquares / float64(n-1)
 	s := &BasicStatistics{
 		Mean:              round3(agg.Summary.Sum / float64(n)),
-		Median:            round3((agg.Quantiles[0].Lower + agg.Quantiles[0].Upper) / 2),
+		Median:            round3(agg.Quantiles[0].Lower/2 + agg.Quantiles[0].Upper/2), // no overflow near ±MaxFloat64
 		StandardDeviation: round3(math.Sqrt(variance)),
 		Variance:          round3(variance),
 	}
@@ -401,8 +401,12 @@ func basicStatistics(agg *store.Aggregate) *BasicStatistics {
 }
 
 // round3 rounds x to 3 decimals as Python's round(x, 3) does: correctly,
-// ties to even on the exact binary value.
+// ties to even on the exact binary value. A statistic that overflowed
+// (values near ±MaxFloat64) has no answer: nil.
 func round3(x float64) *float64 {
+	if math.IsInf(x, 0) || math.IsNaN(x) {
+		return nil
+	}
 	r, _ := strconv.ParseFloat(strconv.FormatFloat(x, 'f', 3, 64), 64)
 	return &r
 }

@@ -76,6 +76,10 @@ func TestBasicStatistics(t *testing.T) {
 		{"Negative", []any{-1.5, -0.5}, `{"Mean":-1,"Median":-1,"Mode":null,"Standard Deviation":0.707,"Variance":0.5}`},
 		// Large values with a small spread keep their variance.
 		{"LargeValues", []any{1e9 + 4, 1e9 + 7, 1e9 + 13, 1e9 + 16}, `{"Mean":1000000010,"Median":1000000010,"Mode":null,"Standard Deviation":5.477,"Variance":30}`},
+		// Near ±MaxFloat64 the mean and median still exist (the sum is kept
+		// exactly); the variance overflows and has no answer (null), never
+		// an infinity JSON cannot carry.
+		{"NearMaxFloat", []any{1.7e308, 1.7e308, -1.7e308}, `{"Mean":5.666666666666667e+307,"Median":1.7e+308,"Mode":1.7e+308,"Standard Deviation":null,"Variance":null}`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -174,6 +174,24 @@ type Config struct {
 	// attention. Secrets never reach it. Default: discard.
 	Logger *slog.Logger
 
+	// VerifiedTokenCacheSize is how many recently used access tokens
+	// [Manager.Authenticate] remembers as verified (a least-recently-used
+	// cache keyed by the SHA-256 of the exact token), so that a token
+	// presented again skips the signature check and claim decoding until
+	// its own expiry. Only the TokenIssuer's verdict is cached: the session
+	// and user are still read from the store on every call, so logout,
+	// revocation, password changes, deactivation and demotion take effect
+	// at once, as without the cache. An entry is never used at or after the
+	// token's ExpiresAt, and only tokens that verified are stored.
+	//
+	// Default: [DefaultVerifiedTokenCacheSize] when Tokens is not set (the
+	// built-in [JWT]'s verdict on a token cannot change before its expiry,
+	// since its keys are fixed), off when Tokens is set: give a size to opt
+	// in with an issuer whose verdict is as stable (NewJWT's is). A negative
+	// value turns the cache off. Each entry takes about 350 bytes; at most
+	// [MaxVerifiedTokenCacheSize].
+	VerifiedTokenCacheSize int
+
 	// OnEvent, when set, is called synchronously with every [Event] (after
 	// it is logged). It must be quick and must not call the Manager.
 	OnEvent func(ctx context.Context, e Event)
@@ -236,6 +254,7 @@ func (c *Config) fill() error {
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
+	builtInTokens := c.Tokens == nil
 	if c.Tokens == nil {
 		if len(c.SigningKey) == 0 {
 			return cfgErr("SigningKey", "is required when Tokens is not set")
@@ -324,6 +343,14 @@ func (c *Config) fill() error {
 	}
 	if c.MaxCodeAttempts < 1 || c.MaxCodeAttempts > 10 {
 		return cfgErr("MaxCodeAttempts", "must be between 1 and 10")
+	}
+	switch {
+	case c.VerifiedTokenCacheSize > MaxVerifiedTokenCacheSize:
+		return cfgErr("VerifiedTokenCacheSize", "must be at most "+strconv.Itoa(MaxVerifiedTokenCacheSize))
+	case c.VerifiedTokenCacheSize < 0:
+		c.VerifiedTokenCacheSize = 0 // off
+	case c.VerifiedTokenCacheSize == 0 && builtInTokens:
+		c.VerifiedTokenCacheSize = DefaultVerifiedTokenCacheSize
 	}
 	if c.MailAttempts == 0 {
 		c.MailAttempts = 4

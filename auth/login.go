@@ -223,7 +223,9 @@ func (m *Manager) issue(ctx context.Context, s *store.Session, refresh string, n
 // Authenticate verifies an access token and returns who it belongs to. The
 // session and user are read from the store on every call, so logout,
 // revocation, deactivation, deletion, password changes and superuser
-// demotion take effect immediately (SECURITY.md #40, #42, #59).
+// demotion take effect immediately (SECURITY.md #40, #42, #59). With
+// Config.VerifiedTokenCacheSize set, only the signature check and decoding
+// of a token seen before are skipped, until the token's expiry.
 //
 // Errors: [ErrTokenExpired] for a genuine but expired token, [ErrTokenInvalid]
 // for everything else wrong with it (malformed, forged, revoked, a user who
@@ -232,7 +234,7 @@ func (m *Manager) Authenticate(ctx context.Context, token string) (*Identity, er
 	if len(token) == 0 || len(token) > MaxTokenBytes {
 		return nil, ErrTokenInvalid
 	}
-	c, err := m.tokens.Verify(ctx, token)
+	c, err := m.verifyAccessToken(ctx, token)
 	if err != nil {
 		if errors.Is(err, ErrTokenExpired) {
 			return nil, ErrTokenExpired

@@ -43,6 +43,9 @@ type Manager struct {
 	logSalt [16]byte
 
 	outbox outbox
+
+	// tokenCache is the verified-token cache, nil when off.
+	tokenCache *tokenCache
 }
 
 // New validates cfg, fills in its defaults and returns a Manager. A missing
@@ -66,6 +69,9 @@ func New(cfg Config) (*Manager, error) {
 		return nil, fmt.Errorf("auth: reading Config.Rand: %w", err)
 	}
 	m.outbox.init(m)
+	if cfg.VerifiedTokenCacheSize > 0 {
+		m.tokenCache = newTokenCache(cfg.VerifiedTokenCacheSize)
+	}
 	return m, nil
 }
 

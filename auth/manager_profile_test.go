@@ -329,3 +329,13 @@ func TestUsersOverview(t *testing.T) {
 	_, err = e.m.UsersOverview(t.Context(), nil, auth.UsersQuery{})
 	wantErr(t, "anonymous", err, auth.ErrUnauthenticated)
 }
+
+func TestSessionsOfUnknownUser(t *testing.T) {
+	e := newEnv(t)
+	admin, _ := e.superuser(t, "root@example.com")
+	const unknown = "00000000-0000-4000-8000-000000000000"
+	_, err := e.m.Sessions(t.Context(), admin, unknown)
+	wantErr(t, "Sessions", err, auth.ErrNotFound)
+	_, err = e.m.RevokeOtherSessions(t.Context(), admin, unknown)
+	wantErr(t, "RevokeOtherSessions", err, auth.ErrNotFound)
+}

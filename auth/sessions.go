@@ -50,7 +50,8 @@ func (m *Manager) LogoutEverywhere(ctx context.Context, id *Identity) (int, erro
 // Sessions lists the live sessions of a user, newest first: the caller's
 // own when userID is empty or the caller's ID, anyone's for a superuser.
 //
-// Errors: [ErrUnauthenticated], [ErrForbidden].
+// Errors: [ErrUnauthenticated], [ErrForbidden], [ErrNotFound] for a
+// superuser naming an unknown user.
 func (m *Manager) Sessions(ctx context.Context, id *Identity, userID string) ([]store.Session, error) {
 	target, err := m.sessionTarget(ctx, id, userID)
 	if err != nil {
@@ -95,7 +96,8 @@ func (m *Manager) RevokeSession(ctx context.Context, id *Identity, userID, sessi
 // [Manager.RevokeSession]; for a superuser ending another user's sessions,
 // all of them end.
 //
-// Errors: [ErrUnauthenticated], [ErrForbidden].
+// Errors: [ErrUnauthenticated], [ErrForbidden], [ErrNotFound] for a
+// superuser naming an unknown user.
 func (m *Manager) RevokeOtherSessions(ctx context.Context, id *Identity, userID string) (int, error) {
 	target, err := m.sessionTarget(ctx, id, userID)
 	if err != nil {
@@ -130,6 +132,11 @@ func (m *Manager) sessionTarget(ctx context.Context, id *Identity, userID string
 	if !id.User.IsSuperuser {
 		m.forbidden(ctx, id, userID, "not_superuser")
 		return "", ErrForbidden
+	}
+	if _, err := m.store.UserByID(ctx, userID); errors.Is(err, store.ErrNotFound) {
+		return "", ErrNotFound
+	} else if err != nil {
+		return "", fmt.Errorf("auth: sessions: %w", err)
 	}
 	return userID, nil
 }
