@@ -78,12 +78,6 @@ func (c *tokenCache) put(key [sha256.Size]byte, claims *Claims) {
 	c.items[key] = c.order.PushFront(&tokenEntry{key: key, claims: *claims})
 }
 
-// len returns the number of entries.
-func (c *tokenCache) len() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.order.Len()
-}
 
 // verifyAccessToken checks an access token with the TokenIssuer, or, when
 // the verified-token cache is on, takes the claims it verified earlier for
