@@ -1,0 +1,303 @@
+package main_test
+
+import (
+	"bufio"
+	"encoding/json"
+	"io"
+	"mime"
+	"mime/multipart"
+	"mime/quotedprintable"
+	"net/http"
+	netmail "net/mail"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// server is a running example server.
+type server struct {
+	cmd    *exec.Cmd
+	url    string
+	stdout []string // lines printed before "listening on"
+	exited chan error
+}
+
+// buildServer compiles the example server once per test binary.
+func buildServer(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "server")
+	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// start runs the server on a free port and waits until it says it listens.
+func start(t *testing.T, bin string, env []string, args ...string) *server {
+	t.Helper()
+	cmd := exec.Command(bin, append([]string{"-addr", "127.0.0.1:0"}, args...)...)
+	cmd.Env = append(os.Environ(), env...)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = io.Discard
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	s := &server{cmd: cmd, exited: make(chan error, 1)}
+	lines := bufio.NewScanner(stdout)
+	for lines.Scan() {
+		line := lines.Text()
+		if addr, ok := strings.CutPrefix(line, "listening on "); ok {
+			s.url = addr
+			break
+		}
+		s.stdout = append(s.stdout, line)
+	}
+	if s.url == "" {
+		cmd.Process.Kill()
+		t.Fatalf("the server exited without listening; it printed %q", s.stdout)
+	}
+	go io.Copy(io.Discard, stdout)
+	go func() { s.exited <- cmd.Wait() }()
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		<-s.exited
+	})
+	return s
+}
+
+// stop sends SIGINT and waits for a clean exit.
+func (s *server) stop(t *testing.T) {
+	t.Helper()
+	if err := s.cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-s.exited:
+		if err != nil {
+			t.Fatalf("the server did not exit cleanly: %v", err)
+		}
+		s.exited <- nil
+	case <-time.After(30 * time.Second):
+		t.Fatal("the server did not stop after SIGINT")
+	}
+}
+
+type reply struct {
+	status int
+	header http.Header
+	body   map[string]any
+}
+
+func (s *server) call(t *testing.T, method, path, contentType, body, bearer string) reply {
+	t.Helper()
+	req, err := http.NewRequest(method, s.url+path, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	if bearer != "" {
+		req.Header.Set("Authorization", "Bearer "+bearer)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var r reply
+	r.status, r.header = resp.StatusCode, resp.Header
+	if err := json.NewDecoder(resp.Body).Decode(&r.body); err != nil {
+		t.Fatalf("%s %s: %d, body is not JSON: %v", method, path, resp.StatusCode, err)
+	}
+	return r
+}
+
+func (s *server) want(t *testing.T, r reply, status int) map[string]any {
+	t.Helper()
+	if r.status != status {
+		t.Fatalf("status %d, want %d: %v", r.status, status, r.body)
+	}
+	res, _ := r.body["results"].(map[string]any)
+	return res
+}
+
+// login logs in with the form R2R's clients send and returns the tokens.
+func (s *server) login(t *testing.T, email, password string) (access, refresh string) {
+	t.Helper()
+	form := url.Values{"username": {email}, "password": {password}, "grant_type": {"password"}}
+	res := s.want(t, s.call(t, "POST", "/v2/login", "application/x-www-form-urlencoded", form.Encode(), ""), 200)
+	return res["access_token"].(map[string]any)["token"].(string), res["refresh_token"].(map[string]any)["token"].(string)
+}
+
+// mailText returns the decoded text part of the newest .eml file in dir.
+func mailText(t *testing.T, dir string) string {
+	t.Helper()
+	var files []string
+	for range 100 {
+		files, _ = filepath.Glob(filepath.Join(dir, "*.eml"))
+		if len(files) > 0 {
+			break
+		}
+		time.Sleep(100 * time.Millisecond) // mail is written in the background
+	}
+	if len(files) == 0 {
+		t.Fatalf("no .eml file in %s", dir)
+	}
+	f, err := os.Open(files[len(files)-1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	msg, err := netmail.ReadMessage(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mediaType, params, err := mime.ParseMediaType(msg.Header.Get("Content-Type"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(mediaType, "multipart/") {
+		b, _ := io.ReadAll(quotedprintable.NewReader(msg.Body))
+		return string(b)
+	}
+	mr := multipart.NewReader(msg.Body, params["boundary"])
+	for {
+		p, err := mr.NextPart()
+		if err != nil {
+			t.Fatalf("no text part: %v", err)
+		}
+		if strings.HasPrefix(p.Header.Get("Content-Type"), "text/plain") {
+			b, _ := io.ReadAll(quotedprintable.NewReader(p))
+			return string(b)
+		}
+	}
+}
+
+const (
+	adminEmail = "root@example.com"
+	adminPW    = "a root passphrase for tests"
+	userEmail  = "ada@example.com"
+	userPW     = "correct horse battery staple"
+)
+
+// TestServerLifecycle builds and starts the real server on a free port
+// with a temporary database and mail folder and drives one full lifecycle
+// over HTTP, then restarts it on the same database.
+func TestServerLifecycle(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the server binary")
+	}
+	bin := buildServer(t)
+	dir := t.TempDir()
+	db, maildir := filepath.Join(dir, "gh.db"), filepath.Join(dir, "mail")
+	env := []string{"GATEHOUSE_ADMIN_EMAIL=" + adminEmail, "GATEHOUSE_ADMIN_PASSWORD=" + adminPW}
+	s := start(t, bin, env, "-db", db, "-maildir", maildir, "-require-email-verification")
+
+	s.want(t, s.call(t, "GET", "/v2/health", "", "", ""), 200)
+	user := s.want(t, s.call(t, "POST", "/v2/register", "application/json", `{"email":"`+userEmail+`","password":"`+userPW+`"}`, ""), 200)
+	if user["email"] != userEmail || user["is_verified"] != false {
+		t.Fatalf("registered user %v", user)
+	}
+	s.want(t, s.call(t, "POST", "/v2/login", "application/x-www-form-urlencoded", "username="+url.QueryEscape(userEmail)+"&password="+url.QueryEscape(userPW), ""), 401)
+
+	code := regexp.MustCompile(`\b[0-9]{6}\b`).FindString(mailText(t, maildir))
+	if code == "" {
+		t.Fatal("no code in the verification mail")
+	}
+	s.want(t, s.call(t, "POST", "/v2/verify_email", "application/json", `{"email":"`+userEmail+`","verification_code":"`+code+`"}`, ""), 200)
+
+	access, refresh := s.login(t, userEmail, userPW)
+	me := s.want(t, s.call(t, "GET", "/v2/user", "application/json", "", access), 200)
+	if me["email"] != userEmail || me["is_verified"] != true {
+		t.Fatalf("GET /v2/user: %v", me)
+	}
+	pair := s.want(t, s.call(t, "POST", "/v2/refresh_access_token", "application/json", `"`+refresh+`"`, ""), 200)
+	newAccess := pair["access_token"].(map[string]any)["token"].(string)
+	s.want(t, s.call(t, "POST", "/v2/refresh_access_token", "application/json", `"`+refresh+`"`, ""), 401)
+	// The reuse revoked the session: the new access token is dead too.
+	s.want(t, s.call(t, "GET", "/v2/user", "", "", newAccess), 401)
+
+	adminAccess, _ := s.login(t, adminEmail, adminPW)
+	overview := s.call(t, "GET", "/v2/users_overview", "application/json", "", adminAccess)
+	s.want(t, overview, 200)
+	if overview.body["total_entries"] != float64(2) {
+		t.Fatalf("users_overview total %v", overview.body["total_entries"])
+	}
+
+	access, _ = s.login(t, userEmail, userPW)
+	s.want(t, s.call(t, "POST", "/v2/logout", "application/json", "", access), 200)
+	s.want(t, s.call(t, "GET", "/v2/user", "", "", access), 401)
+	s.stop(t)
+
+	// A restart keeps the data and the signing key: the admin's session
+	// from before is still valid.
+	key, err := os.Stat(db + ".key")
+	if err != nil || key.Mode().Perm() != 0o600 {
+		t.Fatalf("signing key file: %v, mode %v", err, key.Mode())
+	}
+	s = start(t, bin, env, "-db", db, "-maildir", maildir)
+	s.want(t, s.call(t, "GET", "/v2/user", "", "", adminAccess), 200)
+	s.stop(t)
+}
+
+// TestServerRandomAdmin: without GATEHOUSE_ADMIN_*, an admin with a random
+// password is created and printed once; the next start prints nothing.
+func TestServerRandomAdmin(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the server binary")
+	}
+	bin := buildServer(t)
+	dir := t.TempDir()
+	db := filepath.Join(dir, "gh.db")
+	s := start(t, bin, nil, "-db", db, "-maildir", filepath.Join(dir, "mail"))
+	re := regexp.MustCompile(`^created superuser (\S+) with password (\S+) `)
+	var email, password string
+	for _, l := range s.stdout {
+		if m := re.FindStringSubmatch(l); m != nil {
+			email, password = m[1], m[2]
+		}
+	}
+	if email == "" || len(password) < 20 {
+		t.Fatalf("no admin password printed: %q", s.stdout)
+	}
+	access, _ := s.login(t, email, password)
+	res := s.want(t, s.call(t, "GET", "/v2/user", "", "", access), 200)
+	if res["is_superuser"] != true {
+		t.Fatalf("the printed admin is not a superuser: %v", res)
+	}
+	s.stop(t)
+	s = start(t, bin, nil, "-db", db, "-maildir", filepath.Join(dir, "mail"))
+	if len(s.stdout) != 0 {
+		t.Fatalf("the second start printed %q", s.stdout)
+	}
+	s.login(t, email, password)
+	s.stop(t)
+}
+
+func TestDatabaseFileIsPrivate(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the server binary")
+	}
+	bin := buildServer(t)
+	dir := t.TempDir()
+	db := filepath.Join(dir, "gh.db")
+	s := start(t, bin, nil, "-db", db, "-maildir", filepath.Join(dir, "mail"))
+	s.stop(t)
+	for _, p := range []string{db, db + ".key"} {
+		fi, err := os.Stat(p)
+		if err != nil || fi.Mode().Perm() != 0o600 {
+			t.Fatalf("%s: %v, mode %v; want 0600 (it holds password hashes or the signing key)", p, err, fi.Mode())
+		}
+	}
+}
