@@ -78,7 +78,6 @@ func (c *tokenCache) put(key [sha256.Size]byte, claims *Claims) {
 	c.items[key] = c.order.PushFront(&tokenEntry{key: key, claims: *claims})
 }
 
-
 // verifyAccessToken checks an access token with the TokenIssuer, or, when
 // the verified-token cache is on, takes the claims it verified earlier for
 // the same token bytes, as long as they have not expired. An expired token
