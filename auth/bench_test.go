@@ -14,11 +14,15 @@ import (
 
 // benchManager returns a Manager over memstore with the default hasher and
 // HS256 tokens, and a logged-in user.
-func benchManager(b *testing.B, hasher auth.Hasher) (*auth.Manager, *auth.LoginResult) {
+func benchManager(b *testing.B, hasher auth.Hasher, edit ...func(*auth.Config)) (*auth.Manager, *auth.LoginResult) {
 	b.Helper()
 	// The verified-token cache is off: BenchmarkAuthenticate measures the
 	// full check (BenchmarkAuthenticateCached the cached one).
-	m, err := auth.New(auth.Config{Store: memstore.New(), Mailer: mail.Discard{}, SigningKey: testKey, Hasher: hasher, VerifiedTokenCacheSize: -1})
+	cfg := auth.Config{Store: memstore.New(), Mailer: mail.Discard{}, SigningKey: testKey, Hasher: hasher, VerifiedTokenCacheSize: -1}
+	for _, f := range edit {
+		f(&cfg)
+	}
+	m, err := auth.New(cfg)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -91,9 +95,20 @@ func BenchmarkHashCompare(b *testing.B) {
 }
 
 // BenchmarkRefresh measures refresh-token rotation on memstore from many
-// goroutines, each rotating its own session's chain.
+// goroutines, each rotating its own session's chain: with the audit log
+// off (runs=off), and with every refresh recorded as a run (runs=on; memstore
+// keeps every run in memory, so the heap, and the garbage collector's work,
+// grow with b.N).
 func BenchmarkRefresh(b *testing.B) {
-	m, _ := benchManager(b, newSpyHasher())
+	for _, runs := range []string{"off", "on"} {
+		b.Run("runs="+runs, func(b *testing.B) {
+			benchRefresh(b, func(c *auth.Config) { c.DisableRuns = runs == "off" })
+		})
+	}
+}
+
+func benchRefresh(b *testing.B, edit func(*auth.Config)) {
+	m, _ := benchManager(b, newSpyHasher(), edit)
 	ctx := context.Background()
 	var failures atomic.Int64
 	b.ReportAllocs()
