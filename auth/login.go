@@ -9,10 +9,6 @@ import (
 	"github.com/gatehouse-go/gatehouse/store"
 )
 
-// MaxTokenBytes is the longest access token [Manager.Authenticate] looks
-// at; longer ones are refused before any parsing (SECURITY.md #33).
-const MaxTokenBytes = 8192
-
 // TokenPair is what a login or a refresh hands the client.
 type TokenPair struct {
 	// AccessToken is a signed JWT for the Authorization: Bearer header.
@@ -231,7 +227,7 @@ func (m *Manager) issue(ctx context.Context, s *store.Session, refresh string, n
 // for everything else wrong with it (malformed, forged, revoked, a user who
 // is gone or disabled). Other errors come from the store: fail closed.
 func (m *Manager) Authenticate(ctx context.Context, token string) (*Identity, error) {
-	if len(token) == 0 || len(token) > MaxTokenBytes {
+	if len(token) == 0 || len(token) > MaxTokenLen { // refused before any parsing (SECURITY.md #33)
 		return nil, ErrTokenInvalid
 	}
 	c, err := m.verifyAccessToken(ctx, token)

@@ -253,7 +253,7 @@ func TestAuthenticate(t *testing.T) {
 	})
 	t.Run("garbage and oversized", func(t *testing.T) {
 		e, _, _ := setup(t)
-		for _, tok := range []string{"", "garbage", "a.b.c", strings.Repeat("a", auth.MaxTokenBytes+1)} {
+		for _, tok := range []string{"", "garbage", "a.b.c", strings.Repeat("a", auth.MaxTokenLen+1)} {
 			_, err := e.m.Authenticate(t.Context(), tok)
 			wantErr(t, "Authenticate", err, auth.ErrTokenInvalid)
 		}
