@@ -2,47 +2,22 @@ package httpapi_test
 
 import (
 	"context"
-	"database/sql"
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"testing"
-
-	_ "modernc.org/sqlite"
 
 	"github.com/gatehouse-go/gatehouse/auth"
 	"github.com/gatehouse-go/gatehouse/httpapi"
 	"github.com/gatehouse-go/gatehouse/mail"
 	"github.com/gatehouse-go/gatehouse/store"
 	"github.com/gatehouse-go/gatehouse/store/memstore"
-	"github.com/gatehouse-go/gatehouse/store/sqlstore"
 )
 
 // benchAPI returns an API over memstore and the access token of a
 // logged-in user; cacheSize is auth.Config.VerifiedTokenCacheSize.
 func benchAPI(b *testing.B, cacheSize int) (*httpapi.API, string) {
 	return benchAPIOn(b, memstore.New(), cacheSize)
-}
-
-// benchSQLite returns a store on a fresh SQLite file with the settings
-// package sqlstore recommends.
-func benchSQLite(b *testing.B) store.Store {
-	b.Helper()
-	path := filepath.Join(b.TempDir(), "bench.db")
-	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_txlock=immediate")
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { db.Close() })
-	if err := sqlstore.Migrate(b.Context(), db, sqlstore.SQLite); err != nil {
-		b.Fatal(err)
-	}
-	s, err := sqlstore.New(db, sqlstore.SQLite)
-	if err != nil {
-		b.Fatal(err)
-	}
-	return s
 }
 
 func benchAPIOn(b *testing.B, st store.Store, cacheSize int) (*httpapi.API, string) {
@@ -94,7 +69,7 @@ func BenchmarkLoopback(b *testing.B) {
 			b.Run("store="+st+"/"+cache.name, func(b *testing.B) {
 				s := store.Store(memstore.New())
 				if st == "sqlite" {
-					s = benchSQLite(b)
+					s = openSQLite(b)
 				}
 				benchLoopback(b, s, cache.size)
 			})

@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
+	"database/sql"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -14,6 +15,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -21,11 +23,14 @@ import (
 	"testing"
 	"time"
 
+	_ "modernc.org/sqlite"
+
 	"github.com/gatehouse-go/gatehouse/auth"
 	"github.com/gatehouse-go/gatehouse/httpapi"
 	"github.com/gatehouse-go/gatehouse/mail"
 	"github.com/gatehouse-go/gatehouse/store"
 	"github.com/gatehouse-go/gatehouse/store/memstore"
+	"github.com/gatehouse-go/gatehouse/store/sqlstore"
 )
 
 // Passwords used throughout; long and unusual enough for the policy.
@@ -154,6 +159,9 @@ type options struct {
 	baseURL     string // auth.Config.BaseURL
 	uniform     bool   // auth.Config.UniformRegistration
 	disableRuns bool   // auth.Config.DisableRuns
+	// sql, when set, runs the Manager over this store (sqlstore) instead of
+	// the flaky memstore.
+	sql store.Store
 	// trusted is httpapi.Config.TrustedProxies.
 	trusted []netip.Prefix
 	// wrap, when set, wraps the server's handler (a deadline, a timeout).
@@ -199,8 +207,12 @@ func newEnv(tb testing.TB, o options) *env {
 		logMu: &sync.Mutex{},
 	}
 	logger := slog.New(slog.NewTextHandler(lockedWriter{e.logMu, e.logs}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	var st store.Store = e.store
+	if o.sql != nil {
+		st = o.sql
+	}
 	cfg := auth.Config{
-		Store:                    e.store,
+		Store:                    st,
 		Mailer:                   e.mail,
 		SigningKey:               key,
 		RequireEmailVerification: o.verify,
@@ -560,4 +572,24 @@ func (e *env) storedUser(tb testing.TB, id string) *store.User {
 		tb.Fatalf("user %s: %v", id, err)
 	}
 	return u
+}
+
+// openSQLite returns a store on a fresh SQLite file in a temporary
+// directory, with the settings package sqlstore recommends.
+func openSQLite(tb testing.TB) store.Store {
+	tb.Helper()
+	path := filepath.Join(tb.TempDir(), "gatehouse.db")
+	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_txlock=immediate")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { db.Close() })
+	if err := sqlstore.Migrate(context.Background(), db, sqlstore.SQLite); err != nil {
+		tb.Fatal(err)
+	}
+	s, err := sqlstore.New(db, sqlstore.SQLite)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return s
 }

@@ -14,10 +14,16 @@ import (
 )
 
 // TestLifecycle walks the whole account lifecycle over real HTTP the way an
-// R2R client does, checking exact statuses, headers and bodies, then scans
-// every response body of the run for secrets (SECURITY.md #61, #63).
+// R2R client does, over memstore and over SQLite (sqlstore), checking exact
+// statuses, headers and bodies, then scans every response body of the run
+// for secrets (SECURITY.md #61, #63).
 func TestLifecycle(t *testing.T) {
-	e := newEnv(t, options{verify: true})
+	t.Run("memstore", func(t *testing.T) { testLifecycle(t, options{verify: true}) })
+	t.Run("sqlite", func(t *testing.T) { testLifecycle(t, options{verify: true, sql: openSQLite(t)}) })
+}
+
+func testLifecycle(t *testing.T, o options) {
+	e := newEnv(t, o)
 	const alice = "alice@example.com"
 
 	// Register.
