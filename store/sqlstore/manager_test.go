@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"net/netip"
 	"regexp"
 	"strings"
 	"sync"
@@ -245,5 +246,78 @@ func TestConcurrentLoginsSQLite(t *testing.T) {
 		if sum.Sessions != rounds {
 			t.Errorf("%s has %d sessions, want %d", sum.User.Email, sum.Sessions, rounds)
 		}
+	}
+}
+
+// TestLimitsSharedAcrossInstances: two Managers, standing for two instances
+// of an application, on one database enforce one set of limits, because the
+// throttling counters live in the store (issue: shared state; SECURITY.md
+// #19, #21, #22).
+func TestLimitsSharedAcrossInstances(t *testing.T) {
+	for _, tdb := range dialects() {
+		if tdb.name == "SQLiteMemory" {
+			continue // one connection, one process: nothing to share
+		}
+		t.Run(tdb.name, func(t *testing.T) {
+			ctx := t.Context()
+			db := tdb.open(t)
+			now := time.Date(2026, 4, 1, 10, 0, 0, 0, time.UTC)
+			key := make([]byte, 32)
+			rand.Read(key)
+			instance := func() (*auth.Manager, *mail.Capture) {
+				capture := mail.NewCapture()
+				m, err := auth.New(auth.Config{
+					Store: newStore(t, db, tdb.dialect), Mailer: capture, SigningKey: key,
+					Hasher: fastHasher{}, LegacyHashers: []auth.Hasher{},
+					Now: func() time.Time { return now },
+				})
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { m.Flush(context.Background()) })
+				return m, capture
+			}
+			a, mailA := instance()
+			b, mailB := instance()
+			if _, err := a.Register(ctx, auth.Registration{Email: "ada@example.com", Password: "correct horse battery staple"}); err != nil {
+				t.Fatal(err)
+			}
+
+			// Per account: five failures on A, the sixth attempt on B waits.
+			for range 5 {
+				if _, err := a.Login(ctx, "ada@example.com", "wrong password here"); !errors.Is(err, auth.ErrInvalidCredentials) {
+					t.Fatalf("failure on A: %v", err)
+				}
+			}
+			if _, err := b.Login(ctx, "ada@example.com", "correct horse battery staple"); !errors.Is(err, auth.ErrThrottled) {
+				t.Fatalf("B after five failures on A: %v, want ErrThrottled", err)
+			}
+
+			// Per IP: twenty failures from one address on A, B refuses it.
+			ipCtx := auth.ContextWithClient(ctx, auth.Client{IP: netip.MustParseAddr("203.0.113.7")})
+			for i := range 20 {
+				a.Login(ipCtx, fmt.Sprintf("guess%d@example.com", i), "wrong password here")
+			}
+			if _, err := b.Login(ipCtx, "someone@example.com", "wrong password here"); !errors.Is(err, auth.ErrThrottled) {
+				t.Fatalf("B for an IP that failed 20 times on A: %v, want ErrThrottled", err)
+			}
+
+			// Per account mail: A sends a reset mail, B's request within the
+			// minute answers the same and sends nothing.
+			if err := a.RequestPasswordReset(ctx, "ada@example.com"); err != nil {
+				t.Fatal(err)
+			}
+			if err := b.RequestPasswordReset(ctx, "ada@example.com"); err != nil {
+				t.Fatal(err)
+			}
+			for _, m := range []*auth.Manager{a, b} {
+				if err := m.Flush(ctx); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if na, nb := len(mailA.Messages()), len(mailB.Messages()); na+nb != 1 {
+				t.Fatalf("%d reset messages from A and %d from B, want one in all", na, nb)
+			}
+		})
 	}
 }
