@@ -101,6 +101,31 @@ func TestMigrateConcurrent(t *testing.T) {
 	}
 }
 
+// TestMigrateRepeatableOnMySQL: MySQL commits after each DDL statement, so a
+// Migrate that fails between a file's statements and recording its version
+// leaves them applied; the files are written so that the next Migrate
+// applies them again without error. Here every version after the first is
+// forgotten and Migrate runs again.
+func TestMigrateRepeatableOnMySQL(t *testing.T) {
+	db := emptyMySQL(t)
+	migrate(t, db, sqlstore.MySQL)
+	if _, err := db.Exec("DELETE FROM gatehouse_schema_migrations WHERE version > 1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := sqlstore.Migrate(t.Context(), db, sqlstore.MySQL); err != nil {
+		t.Fatalf("Migrate over applied but unrecorded files: %v", err)
+	}
+	if got, want := versions(t, db), migrationNames(t, sqlstore.MySQL); !slices.Equal(got, want) {
+		t.Errorf("version table holds %q, want %q", got, want)
+	}
+	var n int
+	err := db.QueryRow("SELECT COUNT(DISTINCT index_name) FROM information_schema.statistics" +
+		" WHERE table_schema = DATABASE() AND table_name = 'gatehouse_run_entries' AND index_name = 'gatehouse_run_entries_number'").Scan(&n)
+	if err != nil || n != 1 {
+		t.Errorf("index gatehouse_run_entries_number: %d found (%v), want 1", n, err)
+	}
+}
+
 // TestMigrations: each dialect exports its files, starting with
 // 0001_init.sql, for users of other migration tools.
 func TestMigrations(t *testing.T) {

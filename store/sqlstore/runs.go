@@ -334,8 +334,20 @@ func (s *Store) aggregate(ctx context.Context, a store.Aggregation) (*store.Aggr
 	q := querier{s: s, tx: tx}
 
 	where, fargs := s.runWhere(a.RunFilter)
-	pop := " FROM gatehouse_run_entries e JOIN gatehouse_runs r ON r.seq = e.run_seq WHERE e.entry_key = ?" + where
 	args := append([]any{a.Key}, fargs...)
+	// The population's entries. The figures need nothing of a run but its
+	// selection, so they read an index alone (the one on (entry_key,
+	// run_seq) or, for numbers, the one on (entry_key, is_numeric, number,
+	// run_seq)) and, with a run filter, test each entry's run against the
+	// selected runs.
+	selected := func(seqCol string) string {
+		if where == "" {
+			return " WHERE e.entry_key = ?"
+		}
+		return " WHERE e.entry_key = ? AND " + seqCol + " IN (SELECT r.seq FROM gatehouse_runs r WHERE 1 = 1" + where + ")"
+	}
+	population := func(seqCol string) string { return " FROM gatehouse_run_entries e" + selected(seqCol) }
+	pop := population("e.run_seq")
 	numeric := pop + " AND e.is_numeric = TRUE"
 	out := &store.Aggregate{}
 
@@ -343,10 +355,12 @@ func (s *Store) aggregate(ctx context.Context, a store.Aggregation) (*store.Aggr
 		entries, numbers int64
 		sum, lo, hi      sql.NullFloat64
 	)
-	err = q.rawRow(ctx, "SELECT COUNT(*), COALESCE(SUM(CASE WHEN e.is_numeric = TRUE THEN 1 ELSE 0 END), 0),"+
-		" SUM(CASE WHEN e.is_numeric = TRUE THEN e.number END), MIN(CASE WHEN e.is_numeric = TRUE THEN e.number END),"+
-		" MAX(CASE WHEN e.is_numeric = TRUE THEN e.number END)"+pop, args...).Scan(&entries, &numbers, &sum, &lo, &hi)
-	if err != nil {
+	// Two counts, each over an index that covers it: the numeric entries
+	// are all that the index on numbers holds.
+	if err := q.rawRow(ctx, "SELECT COUNT(*)"+pop, args...).Scan(&entries); err != nil {
+		return nil, err
+	}
+	if err := q.rawRow(ctx, "SELECT COUNT(*), SUM(e.number), MIN(e.number), MAX(e.number)"+numeric, args...).Scan(&numbers, &sum, &lo, &hi); err != nil {
 		return nil, err
 	}
 	if a.Summary {
@@ -360,10 +374,28 @@ func (s *Store) aggregate(ctx context.Context, a store.Aggregation) (*store.Aggr
 			out.Summary.SumSquares = ss.Float64
 		}
 	}
+	// The figures that walk the numbers in order (quantiles, the mode)
+	// either walk the index, testing each entry's run, or look the
+	// selected entries up by run and sort them. PostgreSQL and MySQL weigh
+	// the two; SQLite's planner, without histograms, sorts even when the
+	// filter keeps most of the population, which costs seconds at a
+	// million entries. So on SQLite the walk is forced (the unary + keeps
+	// the run_seq index out) when the selection is at least a tenth of
+	// the key's numbers, which is about where sorting starts to cost more.
+	ordered := numeric
+	if s.d == SQLite && where != "" && numbers > 0 && (len(a.Quantiles) > 0 || a.TopNumbers > 0) {
+		var all int64
+		if err := q.rawRow(ctx, "SELECT COUNT(*) FROM gatehouse_run_entries e WHERE e.entry_key = ? AND e.is_numeric = TRUE", a.Key).Scan(&all); err != nil {
+			return nil, err
+		}
+		if numbers*10 >= all {
+			ordered = population("+e.run_seq") + " AND e.is_numeric = TRUE"
+		}
+	}
 	if len(a.Quantiles) > 0 && numbers > 0 {
 		for _, qt := range a.Quantiles {
 			r0, r1 := store.QuantileRanks(qt, int(numbers))
-			vals, err := floats(ctx, q, "SELECT e.number"+numeric+" ORDER BY e.number LIMIT ? OFFSET ?", append(args, r1-r0+1, r0)...)
+			vals, err := floats(ctx, q, "SELECT e.number"+ordered+" ORDER BY e.number LIMIT ? OFFSET ?", append(args, r1-r0+1, r0)...)
 			if err != nil {
 				return nil, err
 			}
@@ -374,7 +406,7 @@ func (s *Store) aggregate(ctx context.Context, a store.Aggregation) (*store.Aggr
 		}
 	}
 	if a.TopNumbers > 0 && numbers > 0 {
-		rows, err := q.rawQuery(ctx, "SELECT e.number, COUNT(*) AS c"+numeric+" GROUP BY e.number ORDER BY c DESC, e.number ASC LIMIT ?", append(args, a.TopNumbers)...)
+		rows, err := q.rawQuery(ctx, "SELECT e.number, COUNT(*) AS c"+ordered+" GROUP BY e.number ORDER BY c DESC, e.number ASC LIMIT ?", append(args, a.TopNumbers)...)
 		if err != nil {
 			return nil, err
 		}
@@ -438,7 +470,8 @@ func (s *Store) aggregate(ctx context.Context, a store.Aggregation) (*store.Aggr
 		}
 	}
 	if a.Latest > 0 && entries > 0 {
-		rows, err := q.rawQuery(ctx, "SELECT r.id, r.run_type, r.user_id, e.run_seq, e.idx, "+entryCols+pop+
+		rows, err := q.rawQuery(ctx, "SELECT r.id, r.run_type, r.user_id, e.run_seq, e.idx, "+entryCols+
+			" FROM gatehouse_run_entries e JOIN gatehouse_runs r ON r.seq = e.run_seq"+selected("e.run_seq")+
 			" ORDER BY e.run_seq DESC, e.idx DESC LIMIT ?", append(args, a.Latest)...)
 		if err != nil {
 			return nil, err

@@ -53,9 +53,18 @@ func (l *largeDBs) cleanup() {
 // on first use.
 func (l *largeDBs) get(b *testing.B, d sqlstore.Dialect, n int) *sql.DB {
 	b.Helper()
+	return l.open(b, d, "users="+strconv.Itoa(n), func(ctx context.Context, db *sql.DB) error {
+		return load(ctx, db, d, n)
+	})
+}
+
+// open returns the migrated database of dialect d that fill loaded, calling
+// fill on first use of name.
+func (l *largeDBs) open(b *testing.B, d sqlstore.Dialect, name string, fill func(context.Context, *sql.DB) error) *sql.DB {
+	b.Helper()
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	key := d.String() + "/" + strconv.Itoa(n)
+	key := d.String() + "/" + name
 	if db, ok := l.dbs[key]; ok {
 		return db
 	}
@@ -103,10 +112,10 @@ func (l *largeDBs) get(b *testing.B, d sqlstore.Dialect, n int) *sql.DB {
 		b.Fatal(err)
 	}
 	start := time.Now()
-	if err := load(context.Background(), db, d, n); err != nil {
-		b.Fatalf("loading %d users: %v", n, err)
+	if err := fill(context.Background(), db); err != nil {
+		b.Fatalf("loading %s: %v", name, err)
 	}
-	b.Logf("loaded %d users into %v in %v", n, d, time.Since(start).Round(time.Second))
+	b.Logf("loaded %s into %v in %v", name, d, time.Since(start).Round(time.Second))
 	if l.dbs == nil {
 		l.dbs = make(map[string]*sql.DB)
 	}
@@ -119,35 +128,8 @@ func (l *largeDBs) get(b *testing.B, d sqlstore.Dialect, n int) *sql.DB {
 // sets the user counter and refreshes the planner's statistics.
 func load(ctx context.Context, db *sql.DB, d sqlstore.Dialect, n int) error {
 	const rowsPerStmt, stmtsPerTx = 500, 20
-	ts := func(t time.Time) any {
-		if d == sqlstore.SQLite {
-			return t.UnixMicro()
-		}
-		return t
-	}
-	placeholders := func(rows, cols int) string {
-		var sb strings.Builder
-		p := 0
-		for r := range rows {
-			if r > 0 {
-				sb.WriteString(", ")
-			}
-			sb.WriteByte('(')
-			for c := range cols {
-				if c > 0 {
-					sb.WriteString(", ")
-				}
-				p++
-				if d == sqlstore.Postgres {
-					sb.WriteString("$" + strconv.Itoa(p))
-				} else {
-					sb.WriteByte('?')
-				}
-			}
-			sb.WriteByte(')')
-		}
-		return sb.String()
-	}
+	ts := func(t time.Time) any { return instant(d, t) }
+	placeholders := func(rows, cols int) string { return valuesList(d, rows, cols) }
 	const userCols = "id, email, pending_email, password_hash, name, bio, profile_picture, is_superuser, is_active, is_verified, created_at, updated_at"
 	const sessionCols = "id, user_id, created_at, authenticated_at, last_used_at, expires_at, idle_expires_at, ip, user_agent"
 	for first := 0; first < n; first += rowsPerStmt * stmtsPerTx {
@@ -188,6 +170,39 @@ func load(ctx context.Context, db *sql.DB, d sqlstore.Dialect, n int) error {
 	}
 	_, err := db.ExecContext(ctx, "ANALYZE")
 	return err
+}
+
+// instant is t as the dialect's schema stores an instant.
+func instant(d sqlstore.Dialect, t time.Time) any {
+	if d == sqlstore.SQLite {
+		return t.UnixMicro()
+	}
+	return t
+}
+
+// valuesList returns the placeholders of a multi-row VALUES list.
+func valuesList(d sqlstore.Dialect, rows, cols int) string {
+	var sb strings.Builder
+	p := 0
+	for r := range rows {
+		if r > 0 {
+			sb.WriteString(", ")
+		}
+		sb.WriteByte('(')
+		for c := range cols {
+			if c > 0 {
+				sb.WriteString(", ")
+			}
+			p++
+			if d == sqlstore.Postgres {
+				sb.WriteString("$" + strconv.Itoa(p))
+			} else {
+				sb.WriteByte('?')
+			}
+		}
+		sb.WriteByte(')')
+	}
+	return sb.String()
 }
 
 // BenchmarkScale compares the Manager's lookups at 10,000 and 1,000,000

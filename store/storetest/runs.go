@@ -521,6 +521,7 @@ func aggregateTests() []test {
 		test{name: "SumSquaresAccuracy", run: testSumSquaresAccuracy},
 		test{name: "SingleValue", run: testAggregateSingleValue},
 		test{name: "QuantileRanksAsR2R", run: testQuantileRanksAsR2R},
+		test{name: "FilterShare", run: testAggregateFilterShare},
 		test{name: "LatestWithinRun", run: testLatestWithinRun},
 		test{name: "NumericFlagDecides", run: testNumericFlagDecides},
 	)
@@ -593,6 +594,49 @@ func testQuantileRanksAsR2R(t *testing.T, s store.Store) {
 	got := mustAggregate(t, rs, store.Aggregation{Key: "x", Quantiles: []float64{0.29, 0.5, 0.95, 1}}).Quantiles
 	if want := []store.Quantile{quant(28, 29), quant(50, 50), quant(95, 95), quant(100, 100)}; !slices.Equal(got, want) {
 		t.Errorf("Quantiles = %v, want %v", got, want)
+	}
+}
+
+// testAggregateFilterShare: the ordered figures (quantiles, the most
+// frequent numbers) are the same whether a run filter keeps a small or a
+// large share of the key's entries (a SQL store may walk them differently
+// in the two cases). Runs 0…199 have x = their number; the first ten are
+// of type "A", the rest of type "B".
+func testAggregateFilterShare(t *testing.T, s store.Store) {
+	rs := runsOf(t, s)
+	for i := range 200 {
+		typ := "B"
+		if i < 10 {
+			typ = "A"
+		}
+		entries := []store.Entry{num("x", float64(i), base)}
+		if i%50 == 7 {
+			entries = append(entries, num("x", float64(i), base)) // one repeat per 50 runs
+		}
+		mustAppend(t, rs, &store.Run{ID: runID(i), Type: typ, Time: base.Add(time.Duration(i) * time.Second), Entries: entries})
+	}
+	for _, tc := range []struct {
+		name  string
+		f     store.RunFilter
+		quant []store.Quantile
+		top   []store.NumberCount
+	}{
+		// 11 values: 0…9 and a second 7.
+		{"Small", store.RunFilter{Types: []string{"A"}}, []store.Quantile{quant(0, 0), quant(5, 5), quant(9, 9)}, []store.NumberCount{numCount(7, 2), numCount(0, 1)}},
+		// 193 values: 10…199 and second 57, 107 and 157.
+		{"Large", store.RunFilter{Types: []string{"B"}}, []store.Quantile{quant(10, 10), quant(105, 105), quant(199, 199)}, []store.NumberCount{numCount(57, 2), numCount(107, 2)}},
+		// 105 values, within a time window: 97…199 and second 107 and 157.
+		{"Window", store.RunFilter{Since: base.Add(97 * time.Second), Until: base.Add(200 * time.Second)}, []store.Quantile{quant(97, 97), quant(148, 148), quant(199, 199)}, []store.NumberCount{numCount(107, 2), numCount(157, 2)}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := mustAggregate(t, rs, store.Aggregation{Key: "x", RunFilter: tc.f, Quantiles: []float64{0, 0.5, 1}, TopNumbers: 2})
+			if !slices.Equal(got.Quantiles, tc.quant) {
+				t.Errorf("Quantiles = %v, want %v", got.Quantiles, tc.quant)
+			}
+			if !slices.Equal(got.TopNumbers, tc.top) {
+				t.Errorf("TopNumbers = %v, want %v", got.TopNumbers, tc.top)
+			}
+		})
 	}
 }
 
