@@ -20,10 +20,11 @@ import (
 	"github.com/gatehouse-go/gatehouse/store/sqlstore"
 )
 
-// largeEnv switches on BenchmarkScale, which loads a million users.
+// largeEnv switches on BenchmarkScale and BenchmarkRunsScale, which load a
+// million users or a million audit-log entries.
 const largeEnv = "GATEHOUSE_BENCH_LARGE"
 
-// TestMain removes the databases BenchmarkScale loaded, which it keeps for
+// TestMain removes the databases the large benchmarks loaded, kept for
 // the whole run so that -count does not load them again.
 func TestMain(m *testing.M) {
 	code := m.Run()
