@@ -23,9 +23,7 @@ const (
 	scaleSearchRuns  = 125_000
 	scaleSearchEntry = 8
 	scaleAuthEvery   = 5
-	scaleAuthEntries = 4
 	scaleRuns        = scaleSearchRuns + scaleSearchRuns/scaleAuthEvery
-	scaleLatencies   = scaleSearchRuns * scaleSearchEntry
 )
 
 // scaleRun returns the i-th run of the log BenchmarkRunsScale loads, with
