@@ -9,6 +9,7 @@ import (
 
 	"github.com/gatehouse-go/gatehouse/auth"
 	"github.com/gatehouse-go/gatehouse/httpapi"
+	"github.com/gatehouse-go/gatehouse/internal/testhash"
 	"github.com/gatehouse-go/gatehouse/mail"
 	"github.com/gatehouse-go/gatehouse/store"
 	"github.com/gatehouse-go/gatehouse/store/memstore"
@@ -25,7 +26,7 @@ func benchAPIOn(b *testing.B, st store.Store, cacheSize int) (*httpapi.API, stri
 	m, err := auth.New(auth.Config{
 		Store: st, Mailer: mail.Discard{},
 		SigningKey: key,
-		Hasher:     fastHasher{}, LegacyHashers: []auth.Hasher{},
+		Hasher:     testhash.Fast{}, LegacyHashers: []auth.Hasher{},
 		VerifiedTokenCacheSize: cacheSize,
 	})
 	if err != nil {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/gatehouse-go/gatehouse/auth"
 	"github.com/gatehouse-go/gatehouse/httpapi"
+	"github.com/gatehouse-go/gatehouse/internal/testhash"
 	"github.com/gatehouse-go/gatehouse/mail"
 	"github.com/gatehouse-go/gatehouse/store/memstore"
 )
@@ -40,7 +41,7 @@ func newFuzzFixture(f *testing.F) *fuzzFixture {
 	m, err := auth.New(auth.Config{
 		Store: memstore.New(), Mailer: mail.Discard{},
 		SigningKey: key,
-		Hasher:     fastHasher{}, LegacyHashers: []auth.Hasher{},
+		Hasher:     testhash.Fast{}, LegacyHashers: []auth.Hasher{},
 		Now: func() time.Time { return now },
 		// The clock stands still, so rate limits would soon answer every
 		// input with 429 and fuzzing would stop reaching the handlers

@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
-	"crypto/subtle"
 	"database/sql"
 	"encoding/hex"
 	"encoding/json"
@@ -27,6 +25,7 @@ import (
 
 	"github.com/gatehouse-go/gatehouse/auth"
 	"github.com/gatehouse-go/gatehouse/httpapi"
+	"github.com/gatehouse-go/gatehouse/internal/testhash"
 	"github.com/gatehouse-go/gatehouse/mail"
 	"github.com/gatehouse-go/gatehouse/store"
 	"github.com/gatehouse-go/gatehouse/store/memstore"
@@ -41,37 +40,6 @@ const (
 	newPW   = "maple frost harbour lantern"
 	resetPW = "quiet copper meadow engine"
 )
-
-// fastHasher stands in for argon2id so that tests run quickly; one test
-// uses the real default hasher.
-type fastHasher struct{}
-
-const fastPrefix = "$fast$"
-
-func (fastHasher) Hash(pw string) (string, error) {
-	salt := make([]byte, 8)
-	rand.Read(salt)
-	sum := sha256.Sum256(append(salt, pw...))
-	return fastPrefix + hex.EncodeToString(salt) + "$" + hex.EncodeToString(sum[:]), nil
-}
-
-func (fastHasher) Compare(hash, pw string) error {
-	rest, ok := strings.CutPrefix(hash, fastPrefix)
-	if !ok {
-		return auth.ErrUnsupportedHash
-	}
-	saltHex, sumHex, ok := strings.Cut(rest, "$")
-	salt, err1 := hex.DecodeString(saltHex)
-	want, err2 := hex.DecodeString(sumHex)
-	if !ok || err1 != nil || err2 != nil {
-		return auth.ErrInvalidHash
-	}
-	sum := sha256.Sum256(append(salt, pw...))
-	if subtle.ConstantTimeCompare(sum[:], want) != 1 {
-		return auth.ErrMismatchedHash
-	}
-	return nil
-}
 
 // clock is a settable fake clock.
 type clock struct {
@@ -223,7 +191,7 @@ func newEnv(tb testing.TB, o options) *env {
 		DisableRuns:              o.disableRuns,
 	}
 	if !o.realHasher {
-		cfg.Hasher = fastHasher{}
+		cfg.Hasher = testhash.Fast{}
 		cfg.LegacyHashers = []auth.Hasher{}
 	}
 	m, err := auth.New(cfg)

@@ -3,8 +3,6 @@ package mail_test
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"log/slog"
 	"regexp"
 	"strings"
@@ -13,6 +11,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-go/gatehouse/auth"
+	"github.com/gatehouse-go/gatehouse/internal/testhash"
 	"github.com/gatehouse-go/gatehouse/mail"
 	"github.com/gatehouse-go/gatehouse/store"
 	"github.com/gatehouse-go/gatehouse/store/memstore"
@@ -21,27 +20,6 @@ import (
 // End to end: an auth.Manager whose Mailer is a mail.SMTP pointed at the
 // in-process SMTP server. The tests read codes and tokens from the mail the
 // server received, as a user would.
-
-// fastHasher stands in for a password hasher: these tests are about mail,
-// and argon2id would spend most of their time.
-type fastHasher struct{}
-
-func (fastHasher) Hash(pw string) (string, error) {
-	sum := sha256.Sum256([]byte(pw))
-	return "$fake$" + hex.EncodeToString(sum[:]), nil
-}
-
-func (fastHasher) Compare(hash, pw string) error {
-	rest, ok := strings.CutPrefix(hash, "$fake$")
-	if !ok {
-		return auth.ErrUnsupportedHash
-	}
-	sum := sha256.Sum256([]byte(pw))
-	if rest != hex.EncodeToString(sum[:]) {
-		return auth.ErrMismatchedHash
-	}
-	return nil
-}
 
 // syncBuffer is a bytes.Buffer safe for concurrent writers.
 type syncBuffer struct {
@@ -92,7 +70,7 @@ func newE2E(tb testing.TB, opt sinkOptions, edit func(*auth.Config)) *e2e {
 		Mailer:                   newSMTP(tb, cfg),
 		MailFrom:                 mail.Address{Name: "Wonderland", Email: "no-reply@example.org"},
 		SigningKey:               e2eKey,
-		Hasher:                   fastHasher{},
+		Hasher:                   testhash.Fast{},
 		LegacyHashers:            []auth.Hasher{},
 		RequireEmailVerification: true,
 		ServiceName:              "Wonderland",

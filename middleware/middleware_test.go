@@ -3,9 +3,6 @@ package middleware_test
 import (
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
-	"crypto/subtle"
-	"encoding/hex"
 	"errors"
 	"io"
 	"net/http"
@@ -17,30 +14,12 @@ import (
 	"time"
 
 	"github.com/gatehouse-go/gatehouse/auth"
+	"github.com/gatehouse-go/gatehouse/internal/testhash"
 	"github.com/gatehouse-go/gatehouse/mail"
 	"github.com/gatehouse-go/gatehouse/middleware"
 	"github.com/gatehouse-go/gatehouse/store"
 	"github.com/gatehouse-go/gatehouse/store/memstore"
 )
-
-// fastHasher keeps these tests quick; the real hashers are tested in auth.
-type fastHasher struct{}
-
-func (fastHasher) Hash(pw string) (string, error) {
-	sum := sha256.Sum256([]byte(pw))
-	return "$fast$" + hex.EncodeToString(sum[:]), nil
-}
-
-func (fastHasher) Compare(hash, pw string) error {
-	if !strings.HasPrefix(hash, "$fast$") {
-		return auth.ErrUnsupportedHash
-	}
-	want, _ := fastHasher{}.Hash(pw)
-	if subtle.ConstantTimeCompare([]byte(hash), []byte(want)) != 1 {
-		return auth.ErrMismatchedHash
-	}
-	return nil
-}
 
 var key = func() []byte { k := make([]byte, 32); rand.Read(k); return k }()
 
@@ -61,7 +40,7 @@ func newFixture(t *testing.T) *fixture {
 	start := time.Date(2026, 5, 1, 9, 0, 0, 0, time.UTC)
 	f.now.Store(&start)
 	m, err := auth.New(auth.Config{
-		Store: f.store, Mailer: mail.Discard{}, SigningKey: key, Hasher: fastHasher{},
+		Store: f.store, Mailer: mail.Discard{}, SigningKey: key, Hasher: testhash.Fast{},
 		Now: func() time.Time { return *f.now.Load() },
 	})
 	if err != nil {
@@ -219,7 +198,7 @@ func (brokenStore) SessionUser(context.Context, string) (*store.Session, *store.
 func TestStoreFailureFailsClosed(t *testing.T) {
 	// SECURITY.md #44: the handler never runs and the answer is 503.
 	f := newFixture(t)
-	m, err := auth.New(auth.Config{Store: brokenStore{f.store}, Limiter: f.store, Runs: f.store, Mailer: mail.Discard{}, SigningKey: key, Hasher: fastHasher{}, Now: func() time.Time { return *f.now.Load() }})
+	m, err := auth.New(auth.Config{Store: brokenStore{f.store}, Limiter: f.store, Runs: f.store, Mailer: mail.Discard{}, SigningKey: key, Hasher: testhash.Fast{}, Now: func() time.Time { return *f.now.Load() }})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,58 +1,22 @@
 package sqlstore_test
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/netip"
 	"regexp"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/gatehouse-go/gatehouse/auth"
+	"github.com/gatehouse-go/gatehouse/internal/testhash"
 	"github.com/gatehouse-go/gatehouse/mail"
 	"github.com/gatehouse-go/gatehouse/store"
 	"github.com/gatehouse-go/gatehouse/store/sqlstore"
 )
-
-// fastHasher is a quick stand-in for a password hasher: salted SHA-256.
-// These tests are about the store, not about hashing.
-type fastHasher struct{}
-
-const fastPrefix = "$fast$"
-
-func (fastHasher) Hash(pw string) (string, error) {
-	salt := make([]byte, 8)
-	if _, err := rand.Read(salt); err != nil {
-		return "", err
-	}
-	sum := sha256.Sum256(append(salt, pw...))
-	return fastPrefix + hex.EncodeToString(salt) + "$" + hex.EncodeToString(sum[:]), nil
-}
-
-func (fastHasher) Compare(hash, pw string) error {
-	rest, ok := strings.CutPrefix(hash, fastPrefix)
-	if !ok {
-		return auth.ErrUnsupportedHash
-	}
-	saltHex, sumHex, ok := strings.Cut(rest, "$")
-	salt, err1 := hex.DecodeString(saltHex)
-	want, err2 := hex.DecodeString(sumHex)
-	if !ok || err1 != nil || err2 != nil {
-		return auth.ErrInvalidHash
-	}
-	sum := sha256.Sum256(append(salt, pw...))
-	if !bytes.Equal(sum[:], want) {
-		return auth.ErrMismatchedHash
-	}
-	return nil
-}
 
 // newManager returns a Manager over s with the fast hasher and a capturing
 // mailer.
@@ -67,7 +31,7 @@ func newManager(tb testing.TB, s store.Store) (*auth.Manager, *mail.Capture) {
 		Store:         s,
 		Mailer:        capture,
 		SigningKey:    key,
-		Hasher:        fastHasher{},
+		Hasher:        testhash.Fast{},
 		LegacyHashers: []auth.Hasher{},
 	})
 	if err != nil {
@@ -268,7 +232,7 @@ func TestLimitsSharedAcrossInstances(t *testing.T) {
 				capture := mail.NewCapture()
 				m, err := auth.New(auth.Config{
 					Store: newStore(t, db, tdb.dialect), Mailer: capture, SigningKey: key,
-					Hasher: fastHasher{}, LegacyHashers: []auth.Hasher{},
+					Hasher: testhash.Fast{}, LegacyHashers: []auth.Hasher{},
 					Now: func() time.Time { return now },
 				})
 				if err != nil {
