@@ -129,10 +129,10 @@ func (m *Manager) RequestPasswordReset(ctx context.Context, email string) error 
 		m.emit(ctx, Event{Type: EventResetRequested, Outcome: OutcomeFailure, Reason: "throttled"}, m.cfg.Now())
 		return err
 	}
-	start := m.cfg.Now()
+	start, now := m.cfg.Now(), m.now()
 	m.outbox.background(ctx, "password reset request", func(ctx context.Context) {
 		ev := Event{Type: EventResetRequested, Outcome: OutcomeFailure}
-		if err := m.requestReset(ctx, norm, &ev); err != nil {
+		if err := m.requestReset(ctx, now, norm, &ev); err != nil {
 			m.log.ErrorContext(ctx, "gatehouse: password reset request failed", "user_id", ev.UserID, "error", err.Error())
 		} else if ev.Reason == "" {
 			ev.Outcome = OutcomeSuccess
@@ -142,7 +142,10 @@ func (m *Manager) RequestPasswordReset(ctx context.Context, email string) error 
 	return nil
 }
 
-func (m *Manager) requestReset(ctx context.Context, email string, ev *Event) error {
+// requestReset mails a reset link to the account of email, if there is one
+// that may have it, for a request made at now (the work runs in the
+// background; limits and expiries count from the request).
+func (m *Manager) requestReset(ctx context.Context, now time.Time, email string, ev *Event) error {
 	u, err := m.store.UserByEmail(ctx, email)
 	if errors.Is(err, store.ErrNotFound) {
 		ev.Reason = "unknown_email"
@@ -153,19 +156,23 @@ func (m *Manager) requestReset(ctx context.Context, email string, ev *Event) err
 		return err
 	}
 	ev.UserID = u.ID
+	ev.Reason, err = m.sendReset(ctx, now, u)
+	return err
+}
+
+// sendReset stores a reset secret for u and mails its link, unless u is
+// disabled or its mail limit is reached; it returns the reason it did not.
+func (m *Manager) sendReset(ctx context.Context, now time.Time, u *store.User) (reason string, err error) {
 	if !u.IsActive {
-		ev.Reason = "disabled"
-		return nil
+		return "disabled", nil
 	}
-	if !m.mayMail(ctx, u.ID, store.PurposeResetPassword) {
-		ev.Reason = "mail_throttled"
-		return nil
+	if !m.mayMail(ctx, now, u.ID, store.PurposeResetPassword) {
+		return "mail_throttled", nil
 	}
 	token, hash, err := m.newToken()
 	if err != nil {
-		return err
+		return "", err
 	}
-	now := m.now()
 	err = m.store.PutSecret(ctx, &store.Secret{
 		Hash:      hash,
 		Purpose:   store.PurposeResetPassword,
@@ -175,8 +182,7 @@ func (m *Manager) requestReset(ctx context.Context, email string, ev *Event) err
 		ExpiresAt: now.Add(m.cfg.ResetTokenTTL),
 	})
 	if err != nil {
-		ev.Reason = "store_error"
-		return err
+		return "store_error", err
 	}
 	m.outbox.mail(ctx, u, mail.Data{
 		Kind:      mail.KindResetPassword,
@@ -186,7 +192,7 @@ func (m *Manager) requestReset(ctx context.Context, email string, ev *Event) err
 		ExpiresIn: m.cfg.ResetTokenTTL,
 		Time:      now,
 	})
-	return nil
+	return "", nil
 }
 
 // ResetPassword sets a new password with a token from a reset message. The
@@ -297,7 +303,7 @@ func (m *Manager) ForcePasswordReset(ctx context.Context, id *Identity, userID s
 		m.emit(ctx, ev, start)
 		return fmt.Errorf("auth: force password reset: %w", err)
 	}
-	if err := m.requestReset(ctx, u.Email, &Event{}); err != nil {
+	if _, err := m.sendReset(ctx, now, u); err != nil {
 		m.log.ErrorContext(ctx, "gatehouse: mailing a forced reset failed", "user_id", u.ID, "error", err.Error())
 	}
 	ev.Outcome = OutcomeSuccess

@@ -173,7 +173,7 @@ func (m *Manager) updateProfile(ctx context.Context, id *Identity, p ProfileUpda
 			if err := m.reauthenticate(ctx, id, target, p.CurrentPassword, ev); err != nil {
 				return nil, err
 			}
-			if !m.mayMail(ctx, target.ID, store.PurposeChangeEmail) {
+			if !m.mayMail(ctx, now, target.ID, store.PurposeChangeEmail) {
 				ev.Reason = "mail_throttled"
 				return nil, &ThrottledError{RetryAfter: time.Minute}
 			}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/gatehouse-go/gatehouse/mail"
 	"github.com/gatehouse-go/gatehouse/store"
@@ -91,7 +92,7 @@ func (m *Manager) register(ctx context.Context, r Registration, ev *Event) (*sto
 		if errors.Is(err, store.ErrConflict) {
 			ev.UserID, ev.Reason = "", "email_taken"
 			if m.cfg.UniformRegistration {
-				m.signupAttempt(ctx, email)
+				m.signupAttempt(ctx, now, email)
 				// The same answer as a success: this record is never stored.
 				u.PasswordHash = ""
 				return u, nil
@@ -102,7 +103,7 @@ func (m *Manager) register(ctx context.Context, r Registration, ev *Event) (*sto
 		return nil, fmt.Errorf("auth: register: %w", err)
 	}
 	if m.cfg.RequireEmailVerification {
-		if err := m.sendVerification(ctx, u); err != nil {
+		if err := m.sendVerification(ctx, now, u); err != nil {
 			// The account exists; the user can ask for another code.
 			m.log.ErrorContext(ctx, "gatehouse: sending verification failed", "user_id", u.ID, "error", err.Error())
 		}
@@ -122,8 +123,8 @@ func (m *Manager) checkNewPassword(password, email string) (string, error) {
 }
 
 // signupAttempt tells the owner of email, in the background, that someone
-// tried to register it again.
-func (m *Manager) signupAttempt(ctx context.Context, email string) {
+// tried to register it again at now.
+func (m *Manager) signupAttempt(ctx context.Context, now time.Time, email string) {
 	m.outbox.background(ctx, "signup attempt notice", func(ctx context.Context) {
 		owner, err := m.store.UserByEmail(ctx, email)
 		if err != nil {
@@ -132,23 +133,25 @@ func (m *Manager) signupAttempt(ctx context.Context, email string) {
 			}
 			return
 		}
-		if !m.mayMail(ctx, owner.ID, "signup_attempt") {
+		if !m.mayMail(ctx, now, owner.ID, "signup_attempt") {
 			return
 		}
 		m.outbox.mail(ctx, owner, mail.Data{
 			Kind: mail.KindSignupAttempt,
 			To:   mail.Address{Name: owner.Name, Email: owner.Email},
-			Time: m.now(),
+			Time: now,
 		})
 	})
 }
 
 // sendVerification stores a fresh verification secret for u (replacing any
 // older one) and mails its code and link to u's stored address, unless the
-// per-account mail limit is reached.
-func (m *Manager) sendVerification(ctx context.Context, u *store.User) error {
-	if !m.mayMail(ctx, u.ID, store.PurposeVerifyEmail) {
-		m.emit(ctx, Event{Type: EventVerificationSent, Outcome: OutcomeFailure, Reason: "mail_throttled", UserID: u.ID}, m.cfg.Now())
+// per-account mail limit is reached. now is the time of the request it
+// serves, which may run in the background: limits and expiries count from
+// the request, not from when the work got its turn.
+func (m *Manager) sendVerification(ctx context.Context, now time.Time, u *store.User) error {
+	if !m.mayMail(ctx, now, u.ID, store.PurposeVerifyEmail) {
+		m.emit(ctx, Event{Type: EventVerificationSent, Outcome: OutcomeFailure, Reason: "mail_throttled", UserID: u.ID}, now)
 		return nil
 	}
 	token, hash, err := m.newToken()
@@ -159,7 +162,6 @@ func (m *Manager) sendVerification(ctx context.Context, u *store.User) error {
 	if err != nil {
 		return err
 	}
-	now := m.now()
 	s := &store.Secret{
 		Hash:          hash,
 		CodeHash:      codeHash(hash, code),
@@ -375,7 +377,7 @@ func (m *Manager) ResendVerification(ctx context.Context, email string) error {
 		m.emit(ctx, Event{Type: EventVerificationSent, Outcome: OutcomeFailure, Reason: "throttled"}, m.cfg.Now())
 		return err
 	}
-	start := m.cfg.Now()
+	start, now := m.cfg.Now(), m.now()
 	m.outbox.background(ctx, "resend verification", func(ctx context.Context) {
 		u, err := m.store.UserByEmail(ctx, norm)
 		switch {
@@ -387,7 +389,7 @@ func (m *Manager) ResendVerification(ctx context.Context, email string) error {
 		case u.IsVerified:
 			m.emit(ctx, Event{Type: EventVerificationSent, Outcome: OutcomeFailure, Reason: "already_verified", UserID: u.ID}, start)
 		default:
-			if err := m.sendVerification(ctx, u); err != nil {
+			if err := m.sendVerification(ctx, now, u); err != nil {
 				m.log.ErrorContext(ctx, "gatehouse: resend verification failed", "user_id", u.ID, "error", err.Error())
 				m.emit(ctx, Event{Type: EventVerificationSent, Outcome: OutcomeFailure, Reason: "store_error", UserID: u.ID}, start)
 			}

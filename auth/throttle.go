@@ -299,12 +299,11 @@ func (m *Manager) hitIP(ctx context.Context, kind string, limit int) {
 // mayMail counts a message of a purpose to a user and reports whether it
 // is within the per-account limits (SECURITY.md #22). A failing limiter
 // allows the mail: limits must not stop legitimate mail when they break.
-func (m *Manager) mayMail(ctx context.Context, userID string, purpose store.Purpose) bool {
+func (m *Manager) mayMail(ctx context.Context, now time.Time, userID string, purpose store.Purpose) bool {
 	if m.limiter == nil {
 		return true
 	}
 	l := &m.cfg.Limits
-	now := m.now()
 	for _, w := range []struct {
 		name   string
 		limit  int
