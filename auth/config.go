@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"runtime"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gatehouse-go/gatehouse/mail"
@@ -298,12 +299,7 @@ func (c *Config) fill() error {
 	if err := c.Password.Validate(); err != nil {
 		return err
 	}
-	if c.Password.MinLength == 0 {
-		c.Password.MinLength = 8
-	}
-	if c.Password.MaxLength == 0 {
-		c.Password.MaxLength = 256
-	}
+	c.Password.MinLength, c.Password.MaxLength = c.Password.bounds()
 	durations := []struct {
 		field    string
 		v        *time.Duration
@@ -366,7 +362,7 @@ func (c *Config) fill() error {
 		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
 			return cfgErr("BaseURL", "must be an absolute http(s) URL without query or fragment")
 		}
-		c.BaseURL = trimSlash(u.String())
+		c.BaseURL = strings.TrimRight(u.String(), "/")
 	}
 	if c.Templates == nil {
 		c.Templates = mail.DefaultTemplates()
@@ -387,11 +383,4 @@ func (c *Config) fill() error {
 
 func cfgErr(field, reason string) error {
 	return &ValidationError{Field: "Config." + field, Reason: reason}
-}
-
-func trimSlash(s string) string {
-	for len(s) > 0 && s[len(s)-1] == '/' {
-		s = s[:len(s)-1]
-	}
-	return s
 }

@@ -244,8 +244,7 @@ func (m *Manager) Authenticate(ctx context.Context, token string) (*Identity, er
 	if err != nil {
 		return nil, fmt.Errorf("auth: authenticate: %w", err)
 	}
-	if s.UserID != c.UserID || u.ID != c.UserID || !u.IsActive ||
-		!m.now().Before(s.ExpiresAt) || s.AuthenticatedAt.Before(u.TokensValidAfter) {
+	if s.UserID != c.UserID || u.ID != c.UserID || !m.now().Before(s.ExpiresAt) || !credentialsCurrent(s, u) {
 		return nil, ErrTokenInvalid
 	}
 	return &Identity{User: u, Session: s, Claims: c}, nil
@@ -308,7 +307,7 @@ func (m *Manager) refresh(ctx context.Context, refreshToken string, ev *Event) (
 		return nil, fmt.Errorf("auth: refresh: %w", err)
 	}
 	ev.UserID, ev.SessionID = u.ID, s.ID
-	if !u.IsActive || s.AuthenticatedAt.Before(u.TokensValidAfter) {
+	if !credentialsCurrent(s, u) {
 		// The session outlived its credentials; end it.
 		ev.Reason = "session_invalidated"
 		if err := m.store.RevokeSession(ctx, u.ID, s.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
@@ -317,4 +316,11 @@ func (m *Manager) refresh(ctx context.Context, refreshToken string, ev *Event) (
 		return nil, ErrTokenInvalid
 	}
 	return m.issue(ctx, s, next, now)
+}
+
+// credentialsCurrent reports whether session s still stands for its user u:
+// the account is active and no password change, reset or "log out
+// everywhere" happened after the session's login.
+func credentialsCurrent(s *store.Session, u *store.User) bool {
+	return u.IsActive && !s.AuthenticatedAt.Before(u.TokensValidAfter)
 }

@@ -35,6 +35,9 @@ type Manager struct {
 	limiter store.Counters
 
 	hashSlots chan struct{}
+	// hashers are Config.Hasher and then Config.LegacyHashers, the order
+	// in which a stored hash is offered to them.
+	hashers []Hasher
 
 	dummyOnce sync.Once
 	dummyHash string
@@ -64,6 +67,7 @@ func New(cfg Config) (*Manager, error) {
 		log:       cfg.Logger,
 		limiter:   cfg.Limiter,
 		hashSlots: make(chan struct{}, cfg.MaxConcurrentHashes),
+		hashers:   append([]Hasher{cfg.Hasher}, cfg.LegacyHashers...),
 	}
 	if _, err := io.ReadFull(cfg.Rand, m.logSalt[:]); err != nil {
 		return nil, fmt.Errorf("auth: reading Config.Rand: %w", err)
@@ -207,7 +211,7 @@ func (m *Manager) comparePassword(ctx context.Context, hash, password string) (c
 	}
 	var res compareResult
 	err := m.withHashSlot(ctx, func() error {
-		for i, h := range m.hashers() {
+		for i, h := range m.hashers {
 			err := h.Compare(hash, password)
 			if errors.Is(err, ErrUnsupportedHash) {
 				continue
@@ -232,10 +236,6 @@ func (m *Manager) comparePassword(ctx context.Context, hash, password string) (c
 		return nil
 	})
 	return res, err
-}
-
-func (m *Manager) hashers() []Hasher {
-	return append([]Hasher{m.cfg.Hasher}, m.cfg.LegacyHashers...)
 }
 
 // dummyCompare runs one hash comparison that always fails, so that a login

@@ -292,7 +292,7 @@ func (m *Manager) DeleteUser(ctx context.Context, id *Identity, userID, password
 		m.forbidden(ctx, id, userID, "delete_other_user")
 		return ErrForbidden
 	}
-	err := m.deleteUser(ctx, id, self, ev.UserID, password, &ev)
+	err := m.deleteUser(ctx, self, ev.UserID, password, &ev)
 	if err == nil {
 		ev.Outcome = OutcomeSuccess
 	}
@@ -300,7 +300,7 @@ func (m *Manager) DeleteUser(ctx context.Context, id *Identity, userID, password
 	return err
 }
 
-func (m *Manager) deleteUser(ctx context.Context, id *Identity, self bool, target, password string, ev *Event) error {
+func (m *Manager) deleteUser(ctx context.Context, self bool, target, password string, ev *Event) error {
 	if self {
 		u, err := m.store.UserByID(ctx, target)
 		if errors.Is(err, store.ErrNotFound) {

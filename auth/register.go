@@ -409,7 +409,7 @@ func (m *Manager) ResendVerification(ctx context.Context, email string) error {
 func (m *Manager) EnsureSuperuser(ctx context.Context, email, password string) (*store.User, error) {
 	start := m.cfg.Now()
 	ev := Event{Type: EventEnsureSuperuser, Outcome: OutcomeFailure}
-	u, err := m.ensureSuperuser(ctx, email, password, &ev)
+	u, err := m.ensureSuperuser(ctx, email, password)
 	if err == nil {
 		ev.Outcome, ev.UserID = OutcomeSuccess, u.ID
 	}
@@ -417,7 +417,7 @@ func (m *Manager) EnsureSuperuser(ctx context.Context, email, password string) (
 	return u, err
 }
 
-func (m *Manager) ensureSuperuser(ctx context.Context, email, password string, ev *Event) (*store.User, error) {
+func (m *Manager) ensureSuperuser(ctx context.Context, email, password string) (*store.User, error) {
 	norm, err := NormalizeEmail(email)
 	if err != nil {
 		return nil, err

@@ -159,8 +159,10 @@ func clientAddr(ctx context.Context) (netip.Addr, bool) {
 type passwordGate struct {
 	m   *Manager
 	key string
-	ip  netip.Addr
-	now time.Time
+	// ipMinute and ipHour are the client IP's failure counters, empty when
+	// the IP is unknown or not limited.
+	ipMinute, ipHour string
+	now              time.Time
 }
 
 // openPasswordGate checks the per-IP and per-account limits before a
@@ -174,11 +176,11 @@ func (m *Manager) openPasswordGate(ctx context.Context, email string, perIP bool
 	}
 	l := &m.cfg.Limits
 	if ip, ok := clientAddr(ctx); ok && perIP {
-		g.ip = ip
-		if err := m.checkCounter(ctx, counterKey("ip-login-m", ip.String()), l.IPLoginFailuresPerMinute, g.now); err != nil {
+		g.ipMinute, g.ipHour = counterKey("ip-login-m", ip.String()), counterKey("ip-login-h", ip.String())
+		if err := m.checkCounter(ctx, g.ipMinute, l.IPLoginFailuresPerMinute, g.now); err != nil {
 			return nil, err
 		}
-		if err := m.checkCounter(ctx, counterKey("ip-login-h", ip.String()), l.IPLoginFailuresPerHour, g.now); err != nil {
+		if err := m.checkCounter(ctx, g.ipHour, l.IPLoginFailuresPerHour, g.now); err != nil {
 			return nil, err
 		}
 	}
@@ -217,12 +219,12 @@ func (g *passwordGate) succeeded(ctx context.Context) {
 // failed counts a wrong password against the client's IP (the account's
 // failure was counted when the gate opened).
 func (g *passwordGate) failed(ctx context.Context) {
-	if g.m.limiter == nil || !g.ip.IsValid() {
+	if g.m.limiter == nil || g.ipMinute == "" {
 		return
 	}
 	l := &g.m.cfg.Limits
-	g.m.hitCounter(ctx, counterKey("ip-login-m", g.ip.String()), l.IPLoginFailuresPerMinute, time.Minute, g.now)
-	g.m.hitCounter(ctx, counterKey("ip-login-h", g.ip.String()), l.IPLoginFailuresPerHour, time.Hour, g.now)
+	g.m.hitCounter(ctx, g.ipMinute, l.IPLoginFailuresPerMinute, time.Minute, g.now)
+	g.m.hitCounter(ctx, g.ipHour, l.IPLoginFailuresPerHour, time.Hour, g.now)
 }
 
 // checkCounter refuses when the counter named key has reached limit (a
@@ -255,15 +257,12 @@ func (m *Manager) hitCounter(ctx context.Context, key string, limit int, window 
 // window and refuses it when over limit. Requests without a known IP are
 // not limited here (they never share a bucket).
 func (m *Manager) limitIP(ctx context.Context, kind string, limit int) error {
-	if m.limiter == nil || limit < 0 {
-		return nil
-	}
-	ip, ok := clientAddr(ctx)
+	key, ok := m.ipCounter(ctx, kind, limit)
 	if !ok {
 		return nil
 	}
 	now := m.now()
-	c, err := m.limiter.IncrementCounter(ctx, counterKey("ip-"+kind, ip.String()), now, time.Hour, false)
+	c, err := m.limiter.IncrementCounter(ctx, key, now, time.Hour, false)
 	if err != nil {
 		return fmt.Errorf("auth: updating a rate-limit counter: %w", err)
 	}
@@ -276,24 +275,32 @@ func (m *Manager) limitIP(ctx context.Context, kind string, limit int) error {
 // checkIP refuses a request of a kind when the client's IP has already used
 // up its hourly limit, without counting it.
 func (m *Manager) checkIP(ctx context.Context, kind string, limit int) error {
-	if m.limiter == nil || limit < 0 {
-		return nil
-	}
-	ip, ok := clientAddr(ctx)
+	key, ok := m.ipCounter(ctx, kind, limit)
 	if !ok {
 		return nil
 	}
-	return m.checkCounter(ctx, counterKey("ip-"+kind, ip.String()), limit, m.now())
+	return m.checkCounter(ctx, key, limit, m.now())
 }
 
 // hitIP counts one request of a kind from the client's IP.
 func (m *Manager) hitIP(ctx context.Context, kind string, limit int) {
+	if key, ok := m.ipCounter(ctx, kind, limit); ok {
+		m.hitCounter(ctx, key, limit, time.Hour, m.now())
+	}
+}
+
+// ipCounter returns the hourly counter of a kind of request from the
+// client's IP, or false when there is none: throttling off, the limit off
+// (negative) or the IP unknown.
+func (m *Manager) ipCounter(ctx context.Context, kind string, limit int) (string, bool) {
 	if m.limiter == nil || limit < 0 {
-		return
+		return "", false
 	}
-	if ip, ok := clientAddr(ctx); ok {
-		m.hitCounter(ctx, counterKey("ip-"+kind, ip.String()), limit, time.Hour, m.now())
+	ip, ok := clientAddr(ctx)
+	if !ok {
+		return "", false
 	}
+	return counterKey("ip-"+kind, ip.String()), true
 }
 
 // mayMail counts a message of a purpose to a user and reports whether it
