@@ -80,6 +80,7 @@ var (
 	errNotFound     = &apiError{status: http.StatusNotFound, typ: typeNotFound, msg: "Not found"}
 	errInternal     = &apiError{status: http.StatusInternalServerError, typ: typeInternal, msg: "Internal server error"}
 	errUnavailable  = &apiError{status: http.StatusServiceUnavailable, typ: typeUnavailable, msg: "Service temporarily unavailable, try again", retryAfter: 1}
+	errInvalidToken = &apiError{status: http.StatusUnauthorized, typ: typeInvalidToken, msg: "Invalid token", challenge: middleware.Challenge(auth.ErrTokenInvalid)}
 )
 
 // errorFor maps an error from the Manager (or from input parsing) to its
@@ -138,10 +139,10 @@ func errorFor(err error, o op) *apiError {
 		case opReset:
 			return &apiError{status: http.StatusBadRequest, typ: typeInvalidToken, msg: "Invalid or expired reset token"}
 		}
-		return &apiError{status: http.StatusUnauthorized, typ: typeInvalidToken, msg: "Invalid token", challenge: middleware.Challenge(auth.ErrTokenInvalid)}
+		return errInvalidToken
 	case errors.Is(err, auth.ErrUnauthenticated):
 		// The token was good a moment ago but its user or session is gone.
-		return &apiError{status: http.StatusUnauthorized, typ: typeInvalidToken, msg: "Invalid token", challenge: middleware.Challenge(auth.ErrTokenInvalid)}
+		return errInvalidToken
 	case errors.Is(err, auth.ErrInvalidPassword):
 		return &apiError{status: http.StatusBadRequest, typ: typeInvalidPassword, msg: "Invalid password"}
 	case errors.Is(err, auth.ErrReauthRequired):

@@ -28,6 +28,27 @@ func required(name string) error {
 	return invalidRequest("Field %q is required", name)
 }
 
+// decodeBody reads the request body as one JSON object of fields (see
+// [decodeObject]), then checks that each of need, names of string fields
+// among fields, was given, in that order. On failure it has answered the
+// request and returns false.
+func (a *API) decodeBody(w http.ResponseWriter, r *http.Request, fields []field, need ...string) bool {
+	body, err := readBody(w, r, a.maxBody)
+	if err == nil {
+		err = decodeObject(body, fields)
+	}
+	for i := 0; err == nil && i < len(need); i++ {
+		if f, _ := lookup(fields, need[i]); !f.dst.(*optString).set {
+			err = required(need[i])
+		}
+	}
+	if err != nil {
+		a.fail(w, r, err, opDefault)
+		return false
+	}
+	return true
+}
+
 // health answers GET /health.
 func (a *API) health(w http.ResponseWriter, r *http.Request) {
 	ok(w, struct {
@@ -39,28 +60,14 @@ func (a *API) health(w http.ResponseWriter, r *http.Request) {
 // addition of ours, the optional profile fields "name", "bio" and
 // "profile_picture".
 func (a *API) register(w http.ResponseWriter, r *http.Request) {
-	body, err := readBody(w, r, a.maxBody)
-	if err != nil {
-		a.fail(w, r, err, opDefault)
-		return
-	}
 	var email, password, name, bio, picture optString
-	err = decodeObject(body, []field{
+	if !a.decodeBody(w, r, []field{
 		{"email", kindEmail, &email},
 		{"password", kindString, &password},
 		{"name", kindString, &name},
 		{"bio", kindString, &bio},
 		{"profile_picture", kindString, &picture},
-	})
-	switch {
-	case err != nil:
-	case !email.set:
-		err = required("email")
-	case !password.set:
-		err = required("password")
-	}
-	if err != nil {
-		a.fail(w, r, err, opDefault)
+	}, "email", "password") {
 		return
 	}
 	u, err := a.m.Register(r.Context(), auth.Registration{
@@ -193,14 +200,9 @@ func (a *API) getUser(w http.ResponseWriter, r *http.Request) {
 // "profile_picture" and, an addition of ours, "current_password" to
 // confirm a change of one's own email.
 func (a *API) putUser(w http.ResponseWriter, r *http.Request) {
-	body, err := readBody(w, r, a.maxBody)
-	if err != nil {
-		a.fail(w, r, err, opDefault)
-		return
-	}
 	var userID, email, name, bio, picture, current optString
 	var super optBool
-	err = decodeObject(body, []field{
+	if !a.decodeBody(w, r, []field{
 		{"user_id", kindUUID, &userID},
 		{"email", kindEmail, &email},
 		{"is_superuser", kindBool, &super},
@@ -208,9 +210,7 @@ func (a *API) putUser(w http.ResponseWriter, r *http.Request) {
 		{"bio", kindString, &bio},
 		{"profile_picture", kindString, &picture},
 		{"current_password", kindString, &current},
-	})
-	if err != nil {
-		a.fail(w, r, err, opDefault)
+	}) {
 		return
 	}
 	p := auth.ProfileUpdate{
@@ -245,9 +245,9 @@ func strPtr(s optString) *string {
 // password, a superuser anyone else without it. delete_vector_data is
 // accepted for R2R clients and has nothing to act on here.
 func (a *API) deleteUser(w http.ResponseWriter, r *http.Request) {
-	target, err := parseUUID(r.PathValue("user_id"))
+	target, err := pathUserID(r)
 	if err != nil {
-		a.fail(w, r, invalidRequest("The user id in the path must be a UUID"), opDefault)
+		a.fail(w, r, err, opDefault)
 		return
 	}
 	a.deleteCommon(w, r, target, false)
@@ -347,25 +347,11 @@ func (a *API) refresh(w http.ResponseWriter, r *http.Request) {
 // {"current_password", "new_password"}. The caller's session goes on; the
 // user's other sessions end.
 func (a *API) changePassword(w http.ResponseWriter, r *http.Request) {
-	body, err := readBody(w, r, a.maxBody)
-	if err != nil {
-		a.fail(w, r, err, opDefault)
-		return
-	}
 	var current, next optString
-	err = decodeObject(body, []field{
+	if !a.decodeBody(w, r, []field{
 		{"current_password", kindString, &current},
 		{"new_password", kindString, &next},
-	})
-	switch {
-	case err != nil:
-	case !current.set:
-		err = required("current_password")
-	case !next.set:
-		err = required("new_password")
-	}
-	if err != nil {
-		a.fail(w, r, err, opDefault)
+	}, "current_password", "new_password") {
 		return
 	}
 	id, _ := auth.IdentityFromContext(r.Context())
@@ -409,25 +395,11 @@ func (a *API) requestPasswordReset(w http.ResponseWriter, r *http.Request) {
 // resetPassword answers POST /reset_password: {"reset_token",
 // "new_password"}.
 func (a *API) resetPassword(w http.ResponseWriter, r *http.Request) {
-	body, err := readBody(w, r, a.maxBody)
-	if err != nil {
-		a.fail(w, r, err, opDefault)
-		return
-	}
 	var token, next optString
-	err = decodeObject(body, []field{
+	if !a.decodeBody(w, r, []field{
 		{"reset_token", kindString, &token},
 		{"new_password", kindString, &next},
-	})
-	switch {
-	case err != nil:
-	case !token.set:
-		err = required("reset_token")
-	case !next.set:
-		err = required("new_password")
-	}
-	if err != nil {
-		a.fail(w, r, err, opDefault)
+	}, "reset_token", "new_password") {
 		return
 	}
 	a.reset(w, r, token.v, next.v)
@@ -436,18 +408,8 @@ func (a *API) resetPassword(w http.ResponseWriter, r *http.Request) {
 // resetPasswordByPath answers POST /reset_password/{token}:
 // {"new_password"}, the form older clients send.
 func (a *API) resetPasswordByPath(w http.ResponseWriter, r *http.Request) {
-	body, err := readBody(w, r, a.maxBody)
-	if err != nil {
-		a.fail(w, r, err, opDefault)
-		return
-	}
 	var next optString
-	err = decodeObject(body, []field{{"new_password", kindString, &next}})
-	if err == nil && !next.set {
-		err = required("new_password")
-	}
-	if err != nil {
-		a.fail(w, r, err, opDefault)
+	if !a.decodeBody(w, r, []field{{"new_password", kindString, &next}}, "new_password") {
 		return
 	}
 	a.reset(w, r, r.PathValue("token"), next.v)
@@ -525,29 +487,28 @@ func overviewQuery(raw string) (auth.UsersQuery, error) {
 	if q.Limit, err = intParam(vals, "limit", auth.DefaultPageSize, 1, auth.MaxPageSize); err != nil {
 		return q, err
 	}
-	switch after := vals["after"]; {
-	case len(after) > 1:
-		return q, invalidRequest(`Query parameter "after" must be given once`)
-	case len(after) == 1:
-		if len(after[0]) > maxAfterBytes || !utf8.ValidString(after[0]) {
-			return q, invalidRequest(`Query parameter "after" must be an email address`)
-		}
-		q.After = after[0]
+	after, err := oneParam(vals, "after")
+	if err != nil {
+		return q, err
 	}
+	if len(after) > maxAfterBytes || !utf8.ValidString(after) {
+		return q, invalidRequest(`Query parameter "after" must be an email address`)
+	}
+	q.After = after
 	return q, nil
 }
 
 // intParam reads an optional integer query parameter within [lo, hi]; an
 // empty value counts as absent.
 func intParam(vals url.Values, name string, def, lo, hi int) (int, error) {
-	vs := vals[name]
-	switch {
-	case len(vs) == 0 || len(vs) == 1 && vs[0] == "":
-		return def, nil
-	case len(vs) > 1:
-		return 0, invalidRequest("Query parameter %q must be given once", name)
+	v, err := oneParam(vals, name)
+	if err != nil {
+		return 0, err
 	}
-	n, err := strconv.Atoi(vs[0])
+	if v == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(v)
 	if err != nil || n < lo || n > hi {
 		return 0, invalidRequest("Query parameter %q must be an integer from %d to %d", name, lo, hi)
 	}

@@ -107,9 +107,9 @@ func (a *API) logoutEverywhere(w http.ResponseWriter, r *http.Request) {
 	ok(w, revokedJSON{Message: "Logged out everywhere", Revoked: n})
 }
 
-// targetUser reads the {user_id} of a superuser route. The Manager's
-// session operations answer ErrNotFound for an unknown user.
-func (a *API) targetUser(r *http.Request, _ *auth.Identity) (string, error) {
+// pathUserID reads the {user_id} of a route, in canonical form. The
+// Manager answers ErrNotFound for an unknown user.
+func pathUserID(r *http.Request) (string, error) {
 	uid, err := parseUUID(r.PathValue("user_id"))
 	if err != nil {
 		return "", invalidRequest("The user id in the path must be a UUID")
@@ -120,7 +120,7 @@ func (a *API) targetUser(r *http.Request, _ *auth.Identity) (string, error) {
 // userSessions answers GET /users/{user_id}/sessions for superusers.
 func (a *API) userSessions(w http.ResponseWriter, r *http.Request) {
 	id, _ := auth.IdentityFromContext(r.Context())
-	uid, err := a.targetUser(r, id)
+	uid, err := pathUserID(r)
 	if err != nil {
 		a.fail(w, r, err, opDefault)
 		return
@@ -138,7 +138,7 @@ func (a *API) userSessions(w http.ResponseWriter, r *http.Request) {
 // when they name themselves).
 func (a *API) endUserSessions(w http.ResponseWriter, r *http.Request) {
 	id, _ := auth.IdentityFromContext(r.Context())
-	uid, err := a.targetUser(r, id)
+	uid, err := pathUserID(r)
 	if err != nil {
 		a.fail(w, r, err, opDefault)
 		return
@@ -161,9 +161,9 @@ func (a *API) endUserSessions(w http.ResponseWriter, r *http.Request) {
 // user ends, and a reset link goes to the account's address. Any body is
 // ignored.
 func (a *API) forcePasswordReset(w http.ResponseWriter, r *http.Request) {
-	uid, err := parseUUID(r.PathValue("user_id"))
+	uid, err := pathUserID(r)
 	if err != nil {
-		a.fail(w, r, invalidRequest("The user id in the path must be a UUID"), opDefault)
+		a.fail(w, r, err, opDefault)
 		return
 	}
 	id, _ := auth.IdentityFromContext(r.Context())

@@ -36,6 +36,10 @@ func (a Address) String() string {
 	return encodeName(a.Name) + " " + addr
 }
 
+// quotedPairs escapes the backslashes and double quotes of a display name
+// for a quoted-string (RFC 5322 §3.2.4).
+var quotedPairs = strings.NewReplacer(`\`, `\\`, `"`, `\"`)
+
 // encodeName returns a display name as a quoted-string when it is printable
 // ASCII, and otherwise as encoded-words that use only the characters RFC
 // 2047 §5(3) allows in a phrase. (net/mail.Address.String lets some others
@@ -49,7 +53,7 @@ func encodeName(name string) string {
 		}
 	}
 	if ascii {
-		return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(name) + `"`
+		return `"` + quotedPairs.Replace(name) + `"`
 	}
 	return encodeWords(name, func(r rune) bool {
 		return r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' ||

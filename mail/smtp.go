@@ -12,6 +12,7 @@ import (
 	"net/smtp"
 	"net/textproto"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -409,9 +410,9 @@ func (st *sendState) auth(remote net.Addr) error {
 	if ok {
 		mechs := strings.Fields(strings.ToUpper(list))
 		switch {
-		case contains(mechs, "PLAIN"):
+		case slices.Contains(mechs, "PLAIN"):
 			a = &plainAuth{username: s.username, password: s.password, plainText: plainText}
-		case contains(mechs, "LOGIN"):
+		case slices.Contains(mechs, "LOGIN"):
 			a = &loginAuth{username: s.username, password: s.password, plainText: plainText}
 		}
 	}
@@ -558,15 +559,6 @@ func (a *loginAuth) Next(_ []byte, more bool) ([]byte, error) {
 		return []byte(a.password), nil
 	}
 	return nil, errors.New("mail: smtp: unexpected AUTH LOGIN challenge")
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 func isASCII(s string) bool {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	htmltemplate "html/template"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -93,25 +94,18 @@ type subjectData struct {
 	Time          time.Time
 }
 
-// allKinds returns every Kind the package knows, in declaration order.
-func allKinds() []Kind {
-	return []Kind{
-		KindVerifyEmail,
-		KindResetPassword,
-		KindPasswordChanged,
-		KindChangeEmail,
-		KindEmailChangeNotice,
-		KindSignupAttempt,
-	}
+// kinds lists every Kind the package knows, in declaration order.
+var kinds = [...]Kind{
+	KindVerifyEmail,
+	KindResetPassword,
+	KindPasswordChanged,
+	KindChangeEmail,
+	KindEmailChangeNotice,
+	KindSignupAttempt,
 }
 
 func knownKind(k Kind) bool {
-	switch k {
-	case KindVerifyEmail, KindResetPassword, KindPasswordChanged,
-		KindChangeEmail, KindEmailChangeNotice, KindSignupAttempt:
-		return true
-	}
-	return false
+	return slices.Contains(kinds[:], k)
 }
 
 // DefaultTemplates returns new [Templates] holding the built-in templates
@@ -121,7 +115,7 @@ func knownKind(k Kind) bool {
 // users.
 func DefaultTemplates() *Templates {
 	t := &Templates{}
-	for _, k := range allKinds() {
+	for _, k := range kinds {
 		for locale, tpl := range map[string]Template{DefaultLocale: defaultTemplate(k), GermanLocale: germanTemplate(k)} {
 			if err := t.Set(locale, k, tpl); err != nil {
 				// The built-in templates are tested; this cannot happen.
@@ -238,8 +232,8 @@ func fallbacks(dst []string, locale, def string) []string {
 	for _, l := range [...]string{locale, def} {
 		if key, ok := normalizeLocale(l); ok {
 			dst = append(dst, key)
-			if i := strings.IndexByte(key, '-'); i > 0 {
-				dst = append(dst, key[:i])
+			if lang := language(key); lang != key {
+				dst = append(dst, lang)
 			}
 		}
 	}

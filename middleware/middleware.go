@@ -106,6 +106,10 @@ type attempt struct {
 	err error // nil: authenticated or anonymous
 }
 
+// noFailure is the attempt of every request that was authenticated or sent
+// no token. It is shared, so it must never be modified.
+var noFailure = &attempt{}
+
 // Authenticate loads the caller's identity into the request context when
 // the request carries a valid access token; read it with
 // [auth.IdentityFromContext] or [auth.UserFromContext]. It never refuses a
@@ -124,26 +128,23 @@ func (g *Guard) authenticate(w http.ResponseWriter, r *http.Request) *http.Reque
 		return r
 	}
 	w.Header().Add("Vary", "Authorization")
-	ctx := r.Context()
-	if _, ok := auth.ClientFromContext(ctx); !ok {
-		ctx = auth.ContextWithClient(ctx, g.Client(r))
-	}
-	a := &attempt{}
+	ctx, _ := g.clientContext(r)
+	a := noFailure
 	token, err := g.cfg.Extractor(r)
 	switch {
 	case errors.Is(err, ErrNoToken):
 	case err != nil:
-		a.err = auth.ErrTokenInvalid
+		a = &attempt{err: auth.ErrTokenInvalid}
 	default:
-		id, err := g.m.Authenticate(ctx, token)
-		switch {
-		case err == nil:
+		if id, err := g.m.Authenticate(ctx, token); err == nil {
 			ctx = auth.ContextWithIdentity(ctx, id)
-		case errors.Is(err, auth.ErrTokenExpired), errors.Is(err, auth.ErrTokenInvalid):
-			a.err = err
-		default:
-			g.cfg.Logger.ErrorContext(ctx, "gatehouse: authenticating a request failed", "error", err.Error())
-			a.err = err
+		} else {
+			// A bad token is the client's; anything else is the check
+			// failing, worth a log line.
+			if !errors.Is(err, auth.ErrTokenExpired) && !errors.Is(err, auth.ErrTokenInvalid) {
+				g.cfg.Logger.ErrorContext(ctx, "gatehouse: authenticating a request failed", "error", err.Error())
+			}
+			a = &attempt{err: err}
 		}
 	}
 	return r.WithContext(context.WithValue(ctx, attemptKey{}, a))
@@ -301,9 +302,20 @@ func (g *Guard) trusted(ip netip.Addr) bool {
 // so that their per-IP limits see the real client.
 func (g *Guard) WithClient(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if _, ok := auth.ClientFromContext(r.Context()); !ok {
-			r = r.WithContext(auth.ContextWithClient(r.Context(), g.Client(r)))
+		if ctx, added := g.clientContext(r); added {
+			r = r.WithContext(ctx)
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// clientContext returns the context of r with the client of r recorded
+// (see [Guard.Client]), and whether it added it: false, and the context
+// unchanged, when one is already there.
+func (g *Guard) clientContext(r *http.Request) (context.Context, bool) {
+	ctx := r.Context()
+	if _, ok := auth.ClientFromContext(ctx); ok {
+		return ctx, false
+	}
+	return auth.ContextWithClient(ctx, g.Client(r)), true
 }
