@@ -377,18 +377,8 @@ func (s *Store) DeleteRunsBefore(ctx context.Context, before time.Time) (int, er
 	}
 	clear(l.runs[:n])
 	l.runs = dropFront(l.runs, n)
-	for t := range types {
-		l.byType[t] = trimRuns(l.byType[t], cut)
-		if len(l.byType[t]) == 0 {
-			delete(l.byType, t)
-		}
-	}
-	for u := range users {
-		l.byUser[u] = trimRuns(l.byUser[u], cut)
-		if len(l.byUser[u]) == 0 {
-			delete(l.byUser, u)
-		}
-	}
+	trimIndex(l.byType, types, cut)
+	trimIndex(l.byUser, users, cut)
 	for k := range keys {
 		refs := l.byKey[k]
 		i, _ := slices.BinarySearchFunc(refs, cut, func(r entryRef, seq int64) int { return cmp.Compare(r.run.seq, seq) })
@@ -400,6 +390,17 @@ func (s *Store) DeleteRunsBefore(ctx context.Context, before time.Time) (int, er
 		}
 	}
 	return n, nil
+}
+
+// trimIndex trims the runs of each of keys in index with trimRuns, and
+// deletes the keys left with none.
+func trimIndex(index map[string][]*runRec, keys map[string]bool, cut int64) {
+	for k := range keys {
+		index[k] = trimRuns(index[k], cut)
+		if len(index[k]) == 0 {
+			delete(index, k)
+		}
+	}
 }
 
 // trimRuns drops the runs whose seq is below cut from the front of recs.

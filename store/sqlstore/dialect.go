@@ -72,7 +72,7 @@ func (d Dialect) rebind(q string) string {
 
 // forUpdate is the clause that write-locks the rows a SELECT returns.
 // SQLite locks the whole database for a write transaction instead (see
-// writeLock).
+// qWriteLock).
 func (d Dialect) forUpdate() string {
 	if d == SQLite {
 		return ""

@@ -58,7 +58,7 @@ func (s *Store) listUsers(ctx context.Context, uq store.UserQuery) (*store.UserP
 	}
 	in := "u.id IN (" + inList(len(ids)) + ")"
 	var total int64
-	if err := s.db.QueryRowContext(ctx, s.d.rebind("SELECT COUNT(*) FROM gatehouse_users u WHERE "+in), args...).Scan(&total); err != nil {
+	if err := q.rawRow(ctx, "SELECT COUNT(*) FROM gatehouse_users u WHERE "+in, args...).Scan(&total); err != nil {
 		return nil, err
 	}
 	page.Total = int(total)
@@ -70,7 +70,7 @@ func (s *Store) listUsers(ctx context.Context, uq store.UserQuery) (*store.UserP
 	args = append(args, limit, offset)
 	query := "SELECT " + prefixed("u", userCols) + ", " + sessionCountCol +
 		" FROM gatehouse_users u" + where + " ORDER BY u.email LIMIT ? OFFSET ?"
-	rows, err := s.db.QueryContext(ctx, s.d.rebind(query), args...)
+	rows, err := q.rawQuery(ctx, query, args...)
 	return s.fillPage(page, rows, err)
 }
 

@@ -54,6 +54,7 @@ const (
 	qCounterUpdate
 	qCounterDelete
 	qExpireCounters
+	qWriteLock
 	numQueries
 )
 
@@ -117,8 +118,8 @@ var templates = [numQueries]string{
 		" FROM gatehouse_refresh_tokens t JOIN gatehouse_users u ON u.id = ? WHERE t.hash = ?",
 	qMarkRotated:          "UPDATE gatehouse_refresh_tokens SET rotated_at = ? WHERE hash = ?",
 	qUpdateRotatedSession: "UPDATE gatehouse_sessions SET last_used_at = ?, idle_expires_at = ?, ip = ?, user_agent = ? WHERE id = ?",
-	// qRotateLockJoin and qRotateApply have a version only for the
-	// dialects in dialectTemplates.
+	// qRotateLockJoin, qRotateApply and qWriteLock have a version only
+	// for the dialects in dialectTemplates.
 	qDeleteSessionTokens: "DELETE FROM gatehouse_refresh_tokens WHERE session_id = ?",
 	qDeleteSession:       "DELETE FROM gatehouse_sessions WHERE id = ?",
 	qDeleteSecretPurpose: "DELETE FROM gatehouse_secrets WHERE user_id = ? AND purpose = ?",
@@ -148,9 +149,17 @@ var templates = [numQueries]string{
 	qExpireCounters: "DELETE FROM gatehouse_counters WHERE expires_at <= ?",
 }
 
-// dialectTemplates are the queries that only some dialects have: each
-// saves round trips on the hot path of RotateRefreshToken.
+// dialectTemplates are the queries that only some dialects have (most
+// save round trips on the hot path of RotateRefreshToken), and some
+// dialects' own versions of templates.
 var dialectTemplates = map[Dialect]map[qid]string{
+	SQLite: {
+		// The first statement of every write transaction: it takes the
+		// database's write lock at once (as BEGIN IMMEDIATE would), so that
+		// concurrent writers queue on the busy timeout instead of failing
+		// to upgrade a read lock.
+		qWriteLock: "UPDATE gatehouse_user_count SET n = n WHERE 0",
+	},
 	Postgres: {
 		// Locks the session, then the token (in the order the OF list
 		// gives), and reads the user, in one statement. After waiting for

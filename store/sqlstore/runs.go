@@ -170,10 +170,10 @@ func (s *Store) ListRuns(ctx context.Context, rq store.RunQuery) (*store.RunPage
 }
 
 func (s *Store) listRuns(ctx context.Context, rq store.RunQuery) (*store.RunPage, error) {
-	if err := s.prepare(ctx); err != nil {
+	q, err := s.read(ctx)
+	if err != nil {
 		return nil, err
 	}
-	q := querier{s: s}
 	limit := rq.Limit
 	if limit <= 0 {
 		limit = defaultLimit
@@ -196,10 +196,7 @@ func (s *Store) listRuns(ctx context.Context, rq store.RunQuery) (*store.RunPage
 	types := slices.Compact(slices.Sorted(slices.Values(f.Types)))
 	plain := len(f.UserIDs) == 0 && f.Since.IsZero() && f.Until.IsZero() && len(f.Has) == 0
 	page := &store.RunPage{Runs: []store.Run{}}
-	var (
-		rows *sql.Rows
-		err  error
-	)
+	var rows *sql.Rows
 	switch {
 	case plain && len(types) == 0:
 		var lo, hi sql.NullInt64
@@ -356,12 +353,15 @@ func (s *Store) aggregate(ctx context.Context, a store.Aggregation) (*store.Aggr
 		sum, lo, hi      sql.NullFloat64
 	)
 	// Two counts, each over an index that covers it: the numeric entries
-	// are all that the index on numbers holds.
+	// are all that the index on numbers holds. Only the summary, the
+	// quantiles and the top numbers need the second.
 	if err := q.rawRow(ctx, "SELECT COUNT(*)"+pop, args...).Scan(&entries); err != nil {
 		return nil, err
 	}
-	if err := q.rawRow(ctx, "SELECT COUNT(*), SUM(e.number), MIN(e.number), MAX(e.number)"+numeric, args...).Scan(&numbers, &sum, &lo, &hi); err != nil {
-		return nil, err
+	if a.Summary || len(a.Quantiles) > 0 || a.TopNumbers > 0 {
+		if err := q.rawRow(ctx, "SELECT COUNT(*), SUM(e.number), MIN(e.number), MAX(e.number)"+numeric, args...).Scan(&numbers, &sum, &lo, &hi); err != nil {
+			return nil, err
+		}
 	}
 	if a.Summary {
 		out.Summary = store.Summary{Entries: int(entries), Numbers: int(numbers), Sum: sum.Float64, Min: lo.Float64, Max: hi.Float64}
@@ -395,7 +395,8 @@ func (s *Store) aggregate(ctx context.Context, a store.Aggregation) (*store.Aggr
 	if len(a.Quantiles) > 0 && numbers > 0 {
 		for _, qt := range a.Quantiles {
 			r0, r1 := store.QuantileRanks(qt, int(numbers))
-			vals, err := floats(ctx, q, "SELECT e.number"+ordered+" ORDER BY e.number LIMIT ? OFFSET ?", append(args, r1-r0+1, r0)...)
+			rows, err := q.rawQuery(ctx, "SELECT e.number"+ordered+" ORDER BY e.number LIMIT ? OFFSET ?", append(args, r1-r0+1, r0)...)
+			vals, err := scanAll(rows, err, func(rows *sql.Rows, x *float64) error { return rows.Scan(x) })
 			if err != nil {
 				return nil, err
 			}
@@ -407,35 +408,19 @@ func (s *Store) aggregate(ctx context.Context, a store.Aggregation) (*store.Aggr
 	}
 	if a.TopNumbers > 0 && numbers > 0 {
 		rows, err := q.rawQuery(ctx, "SELECT e.number, COUNT(*) AS c"+ordered+" GROUP BY e.number ORDER BY c DESC, e.number ASC LIMIT ?", append(args, a.TopNumbers)...)
+		out.TopNumbers, err = scanAll(rows, err, func(rows *sql.Rows, nc *store.NumberCount) error {
+			return rows.Scan(&nc.Number, &nc.Count)
+		})
 		if err != nil {
-			return nil, err
-		}
-		for rows.Next() {
-			var nc store.NumberCount
-			if err := rows.Scan(&nc.Number, &nc.Count); err != nil {
-				rows.Close()
-				return nil, err
-			}
-			out.TopNumbers = append(out.TopNumbers, nc)
-		}
-		if err := closeRows(rows); err != nil {
 			return nil, err
 		}
 	}
 	if a.TopValues > 0 && entries > 0 {
 		rows, err := q.rawQuery(ctx, "SELECT e.entry_value, COUNT(*) AS c"+pop+" GROUP BY e.entry_value ORDER BY c DESC, e.entry_value ASC LIMIT ?", append(args, a.TopValues)...)
+		out.TopValues, err = scanAll(rows, err, func(rows *sql.Rows, vc *store.ValueCount) error {
+			return rows.Scan(&vc.Value, &vc.Count)
+		})
 		if err != nil {
-			return nil, err
-		}
-		for rows.Next() {
-			var vc store.ValueCount
-			if err := rows.Scan(&vc.Value, &vc.Count); err != nil {
-				rows.Close()
-				return nil, err
-			}
-			out.TopValues = append(out.TopValues, vc)
-		}
-		if err := closeRows(rows); err != nil {
 			return nil, err
 		}
 	}
@@ -473,25 +458,15 @@ func (s *Store) aggregate(ctx context.Context, a store.Aggregation) (*store.Aggr
 		rows, err := q.rawQuery(ctx, "SELECT r.id, r.run_type, r.user_id, e.run_seq, e.idx, "+entryCols+
 			" FROM gatehouse_run_entries e JOIN gatehouse_runs r ON r.seq = e.run_seq"+selected("e.run_seq")+
 			" ORDER BY e.run_seq DESC, e.idx DESC LIMIT ?", append(args, a.Latest)...)
-		if err != nil {
-			return nil, err
-		}
 		type ranked struct {
 			seq int64
 			idx int
 			le  store.LoggedEntry
 		}
-		var latest []ranked
-		for rows.Next() {
-			var r ranked
-			dest := append([]any{&r.le.RunID, &r.le.RunType, &r.le.UserID, &r.seq, &r.idx}, s.entryDest(&r.le.Entry)...)
-			if err := rows.Scan(dest...); err != nil {
-				rows.Close()
-				return nil, err
-			}
-			latest = append(latest, r)
-		}
-		if err := closeRows(rows); err != nil {
+		latest, err := scanAll(rows, err, func(rows *sql.Rows, r *ranked) error {
+			return rows.Scan(append([]any{&r.le.RunID, &r.le.RunType, &r.le.UserID, &r.seq, &r.idx}, s.entryDest(&r.le.Entry)...)...)
+		})
+		if err != nil {
 			return nil, err
 		}
 		// Newest run first; within a run, the run's own order.
@@ -508,16 +483,17 @@ func (s *Store) aggregate(ctx context.Context, a store.Aggregation) (*store.Aggr
 	return out, tx.Commit()
 }
 
-// floats reads a column of numbers.
-func floats(ctx context.Context, q querier, query string, args ...any) ([]float64, error) {
-	rows, err := q.rawQuery(ctx, query, args...)
+// scanAll reads every row of a query's result (rows and err, as the query
+// returned them) with scan, and closes rows. The result is nil when there
+// are no rows.
+func scanAll[T any](rows *sql.Rows, err error, scan func(*sql.Rows, *T) error) ([]T, error) {
 	if err != nil {
 		return nil, err
 	}
-	var out []float64
+	var out []T
 	for rows.Next() {
-		var x float64
-		if err := rows.Scan(&x); err != nil {
+		var x T
+		if err := scan(rows, &x); err != nil {
 			rows.Close()
 			return nil, err
 		}
@@ -544,10 +520,10 @@ func (s *Store) CountRunsByUser(ctx context.Context, f store.RunFilter) (map[str
 }
 
 func (s *Store) countRunsByUser(ctx context.Context, f store.RunFilter) (map[string]int, error) {
-	if err := s.prepare(ctx); err != nil {
+	q, err := s.read(ctx)
+	if err != nil {
 		return nil, err
 	}
-	q := querier{s: s}
 	where, args := s.runWhere(f)
 	rows, err := q.rawQuery(ctx, "SELECT r.user_id, COUNT(*) FROM gatehouse_runs r WHERE r.user_id <> ''"+where+" GROUP BY r.user_id", args...)
 	if err != nil {

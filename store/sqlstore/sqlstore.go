@@ -45,11 +45,6 @@ type Store struct {
 	q  [numQueries]string
 	// txOpts are the options of every write transaction.
 	txOpts *sql.TxOptions
-	// writeLock, when set, is the first statement of every write
-	// transaction: on SQLite it takes the database's write lock at once
-	// (as BEGIN IMMEDIATE would), so that concurrent writers queue on the
-	// busy timeout instead of failing to upgrade a read lock.
-	writeLock string
 	// writers, on SQLite, lets one write transaction of this Store run at
 	// a time: the others wait here, woken at once, rather than in SQLite's
 	// busy handler, which polls with sleeps of a millisecond and more.
@@ -79,7 +74,6 @@ func New(db *sql.DB, d Dialect) (*Store, error) {
 	s := &Store{db: db, d: d, q: queries(d)}
 	switch d {
 	case SQLite:
-		s.writeLock = "UPDATE gatehouse_user_count SET n = n WHERE 0"
 		s.writers = make(chan struct{}, 1)
 	case MySQL:
 		// READ COMMITTED: reads inside a transaction see the latest
@@ -221,12 +215,14 @@ func (s *Store) tryWrite(ctx context.Context, fn func(q querier) error) error {
 		return err
 	}
 	defer tx.Rollback() // a no-op after Commit
-	if s.writeLock != "" {
-		if _, err := tx.ExecContext(ctx, s.writeLock); err != nil {
+	q := querier{s: s, tx: tx}
+	// On SQLite, take the write lock first (see qWriteLock).
+	if s.q[qWriteLock] != "" {
+		if _, err := q.exec(ctx, qWriteLock); err != nil {
 			return err
 		}
 	}
-	if err := fn(querier{s: s, tx: tx}); err != nil {
+	if err := fn(q); err != nil {
 		return err
 	}
 	return tx.Commit()
