@@ -59,6 +59,7 @@ func New(cfg Config) (*Manager, error) {
 		return nil, err
 	}
 	cfg.LegacyHashers = append([]Hasher(nil), cfg.LegacyHashers...)
+	cfg.Password.Blocklist = append([]string(nil), cfg.Password.Blocklist...)
 	cfg.SigningKey = nil // the issuer holds its own copy
 	m := &Manager{
 		cfg:       cfg,

@@ -92,3 +92,19 @@ func TestNewDoesNotKeepCallerConfig(t *testing.T) {
 		t.Fatalf("Authenticate after the caller zeroed its key: %v", err)
 	}
 }
+
+// TestNewCopiesBlocklist: the policy's extra blocklist is the caller's
+// slice; changing it after New must not change what the Manager refuses.
+func TestNewCopiesBlocklist(t *testing.T) {
+	cfg := auth.Config{Store: memstore.New(), Mailer: mail.Discard{}, SigningKey: testKey, Hasher: newSpyHasher(),
+		Password: auth.PasswordPolicy{Blocklist: []string{"wonderland"}}}
+	m, err := auth.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Password.Blocklist[0] = "unrelated"
+	_, err = m.Register(t.Context(), auth.Registration{Email: "a@example.com", Password: "wonderland"})
+	if !errors.Is(err, auth.ErrWeakPassword) {
+		t.Fatalf("Register with the blocked word after the caller changed its slice: %v, want ErrWeakPassword", err)
+	}
+}
