@@ -55,6 +55,9 @@ const (
 	qCounterDelete
 	qExpireCounters
 	qWriteLock
+	qRunInsert
+	qRunSeq
+	qRunTypeSeq
 	numQueries
 )
 
@@ -147,6 +150,12 @@ var templates = [numQueries]string{
 	qCounterUpdate:  "UPDATE gatehouse_counters SET count = ?, start_at = ?, last_at = ?, expires_at = ? WHERE name = ?",
 	qCounterDelete:  "DELETE FROM gatehouse_counters WHERE name = ?",
 	qExpireCounters: "DELETE FROM gatehouse_counters WHERE expires_at <= ?",
+
+	// The audit log (runs.go). qRunSeq and qRunTypeSeq hand out the next
+	// place in the log and among the runs of a type, locking their rows.
+	qRunInsert:  "INSERT INTO gatehouse_runs (seq, id, run_type, type_seq, user_id, at) VALUES (?, ?, ?, ?, ?, ?)",
+	qRunSeq:     "UPDATE gatehouse_run_seqs SET last = last + 1 WHERE run_type = '' RETURNING last",
+	qRunTypeSeq: "INSERT INTO gatehouse_run_seqs (run_type, last) VALUES (?, 1) ON CONFLICT (run_type) DO UPDATE SET last = gatehouse_run_seqs.last + 1 RETURNING last",
 }
 
 // dialectTemplates are the queries that only some dialects have (most
@@ -176,6 +185,9 @@ var dialectTemplates = map[Dialect]map[qid]string{
 			" UPDATE gatehouse_sessions SET last_used_at = ?, idle_expires_at = ?, ip = ?, user_agent = ? WHERE id = ?",
 	},
 	MySQL: {
+		// No RETURNING: the new value comes back as LAST_INSERT_ID.
+		qRunSeq:     "UPDATE gatehouse_run_seqs SET last = LAST_INSERT_ID(last + 1) WHERE run_type = ''",
+		qRunTypeSeq: "INSERT INTO gatehouse_run_seqs (run_type, last) VALUES (?, LAST_INSERT_ID(1)) ON DUPLICATE KEY UPDATE last = LAST_INSERT_ID(last + 1)",
 		qCounterEnsure: "INSERT INTO gatehouse_counters (name, count, start_at, last_at, expires_at) VALUES (?, 0, ?, ?, ?)" +
 			" ON DUPLICATE KEY UPDATE name = name",
 		// Marks the old token rotated and updates the session in one

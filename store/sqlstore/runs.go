@@ -60,15 +60,14 @@ func (s *Store) AppendRun(ctx context.Context, r *store.Run) error {
 		if err != nil {
 			return err
 		}
-		insertRun := "INSERT INTO gatehouse_runs (seq, id, run_type, type_seq, user_id, at) VALUES (?, ?, ?, ?, ?, ?)"
 		runArgs := []any{seq, run.ID, run.Type, typeSeq, run.UserID, s.d.instant(run.Time)}
 		if s.d == Postgres && len(run.Entries) > 0 && len(run.Entries) <= 100 {
 			// One statement for the run and its entries.
 			query, args := s.insertEntries(seq, run.Entries, 0)
-			_, err := q.rawExec(ctx, "WITH run AS ("+insertRun+") "+query, append(runArgs, args...)...)
+			_, err := q.rawExec(ctx, "WITH run AS ("+templates[qRunInsert]+") "+query, append(runArgs, args...)...)
 			return conflict(err)
 		}
-		if _, err := q.rawExec(ctx, insertRun, runArgs...); err != nil {
+		if _, err := q.exec(ctx, qRunInsert, runArgs...); err != nil {
 			return conflict(err)
 		}
 		const perStmt = 100
@@ -106,25 +105,23 @@ func (s *Store) insertEntries(seq int64, entries []store.Entry, first int) (stri
 // and SQLite, with LAST_INSERT_ID(expr) on MySQL.
 func (s *Store) nextRunSeqs(ctx context.Context, q querier, typ string) (seq, typeSeq int64, err error) {
 	if s.d == MySQL {
-		res, err := q.rawExec(ctx, "UPDATE gatehouse_run_seqs SET last = LAST_INSERT_ID(last + 1) WHERE run_type = ''")
+		res, err := q.exec(ctx, qRunSeq)
 		if err == nil {
 			seq, err = res.LastInsertId()
 		}
 		if err != nil {
 			return 0, 0, err
 		}
-		res, err = q.rawExec(ctx, "INSERT INTO gatehouse_run_seqs (run_type, last) VALUES (?, LAST_INSERT_ID(1))"+
-			" ON DUPLICATE KEY UPDATE last = LAST_INSERT_ID(last + 1)", typ)
+		res, err = q.exec(ctx, qRunTypeSeq, typ)
 		if err == nil {
 			typeSeq, err = res.LastInsertId()
 		}
 		return seq, typeSeq, err
 	}
-	if err := q.rawRow(ctx, "UPDATE gatehouse_run_seqs SET last = last + 1 WHERE run_type = '' RETURNING last").Scan(&seq); err != nil {
+	if err := q.row(ctx, qRunSeq).Scan(&seq); err != nil {
 		return 0, 0, err
 	}
-	err = q.rawRow(ctx, "INSERT INTO gatehouse_run_seqs (run_type, last) VALUES (?, 1)"+
-		" ON CONFLICT (run_type) DO UPDATE SET last = gatehouse_run_seqs.last + 1 RETURNING last", typ).Scan(&typeSeq)
+	err = q.row(ctx, qRunTypeSeq, typ).Scan(&typeSeq)
 	return seq, typeSeq, err
 }
 
