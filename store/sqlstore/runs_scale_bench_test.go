@@ -52,8 +52,7 @@ func scaleRun(i int, rng *rand.Rand) (r *store.Run, typeSeq int) {
 
 // loadRuns inserts the log scaleRun describes with multi-row INSERTs (what
 // AppendRun would write, a hundred times faster), sets the sequence rows
-// as AppendRun would have left them and refreshes the planner's
-// statistics.
+// as AppendRun would have left them and settles the database.
 func loadRuns(ctx context.Context, db *sql.DB, d sqlstore.Dialect) error {
 	const runsPerStmt, stmtsPerTx = 500, 10
 	rng := rand.New(rand.NewPCG(1, 2))
@@ -95,15 +94,7 @@ func loadRuns(ctx context.Context, db *sql.DB, d sqlstore.Dialect) error {
 		"", scaleRuns, "RETRIEVAL", scaleSearchRuns, "AUTH", scaleSearchRuns/scaleAuthEvery); err != nil {
 		return err
 	}
-	// The statistics for the planner; on PostgreSQL also the visibility
-	// map that index-only scans need, which autovacuum keeps up to date on
-	// a log that is only appended to.
-	analyze := "ANALYZE"
-	if d == sqlstore.Postgres {
-		analyze = "VACUUM ANALYZE"
-	}
-	_, err := db.ExecContext(ctx, analyze)
-	return err
+	return settle(ctx, db, d)
 }
 
 // BenchmarkRunsScale measures the superuser's audit-log reads through the
