@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/gatehouse-go/gatehouse/mail"
@@ -221,12 +222,14 @@ func (m *Manager) resetPassword(ctx context.Context, token, newPassword string, 
 		return ErrTokenInvalid
 	}
 	// The policy's context words need the user, known only inside the
-	// consume; everything else is checked before the (slow) hash.
+	// consume; everything else is checked before the (slow) hash, and
+	// only the user's email is left for inside.
 	if err := m.cfg.Password.Check(newPassword, m.cfg.ServiceName); err != nil {
 		ev.Reason = "weak_password"
 		return err
 	}
 	pw := NormalizePassword(newPassword)
+	folded := []rune(strings.ToLower(pw))
 	pwHash, err := m.hashPassword(ctx, pw)
 	if err != nil {
 		ev.Reason = "hash_failed"
@@ -239,7 +242,7 @@ func (m *Manager) resetPassword(ctx context.Context, token, newPassword string, 
 			if s.Email != u.Email {
 				return nil, errUnbound
 			}
-			if _, err := m.checkNewPassword(newPassword, u.Email); err != nil {
+			if err := m.cfg.Password.checkContext(folded, []string{u.Email}); err != nil {
 				return nil, err
 			}
 			t := true

@@ -173,10 +173,15 @@ func (p PasswordPolicy) Check(password string, context ...string) error {
 			return refuse(PasswordCommon)
 		}
 	}
-	if len(context) > 0 {
-		if contextWords(context).refuses(folded) {
-			return refuse(PasswordContext)
-		}
+	return p.checkContext(folded, context)
+}
+
+// checkContext is Check's last rule alone: it refuses a password, given
+// normalized and lower-cased, that contains one of the context words.
+func (p PasswordPolicy) checkContext(folded []rune, context []string) error {
+	if len(context) > 0 && contextWords(context).refuses(folded) {
+		minLen, maxLen := p.bounds()
+		return &PasswordError{Reason: PasswordContext, Min: minLen, Max: maxLen}
 	}
 	return nil
 }

@@ -115,8 +115,9 @@ func (m *Manager) register(ctx context.Context, r Registration, ev *Event) (*sto
 // its local part and the service name as context words) and returns it
 // normalized, ready to hash.
 func (m *Manager) checkNewPassword(password, email string) (string, error) {
-	local, _, _ := strings.Cut(email, "@")
-	if err := m.cfg.Password.Check(password, email, local, m.cfg.ServiceName); err != nil {
+	// The email's local part and its pieces count as context words too
+	// (contextWords splits them off).
+	if err := m.cfg.Password.Check(password, email, m.cfg.ServiceName); err != nil {
 		return "", err
 	}
 	return NormalizePassword(password), nil
