@@ -139,7 +139,7 @@
 // it exact where Σx²−(Σx)²/n would cancel. An index on (entry_key,
 // is_numeric, number, run_seq) holds a key's numbers in order, so a median
 // or a mode is a walk along it, not a sort: over a million entries of one
-// key, R2R's basic_statistics takes about 0.5 s on SQLite and 0.35 s on
+// key, R2R's basic_statistics takes 0.5–0.6 s on SQLite and 0.35 s on
 // PostgreSQL (BenchmarkRunsScale); a run filter (a time window, a user)
 // adds a test of each entry's run. Each AppendRun takes the lock on
 // the log's sequence row, so appends are serialized: one short
