@@ -80,15 +80,8 @@ func logsQuery(raw string) (auth.LogsQuery, error) {
 	case q.Limit == 0:
 		q.Limit = auth.DefaultPageSize
 	}
-	before, err := oneParam(vals, "before")
-	if err != nil {
-		return q, err
-	}
-	if len(before) > maxCursorBytes || !utf8.ValidString(before) {
-		return q, invalidRequest(`Query parameter "before" must be a run ID`)
-	}
-	q.Before = before
-	return q, nil
+	q.Before, err = textParam(vals, "before", maxCursorBytes, "a run ID")
+	return q, err
 }
 
 // commonRunFilter reads the run filters /logs and /analytics share:
@@ -136,6 +129,19 @@ func oneParam(vals url.Values, name string) (string, error) {
 	default:
 		return "", invalidRequest("Query parameter %q must be given once", name)
 	}
+}
+
+// textParam reads an optional query parameter of at most maxBytes of valid
+// UTF-8; what says what it must be in the error.
+func textParam(vals url.Values, name string, maxBytes int, what string) (string, error) {
+	v, err := oneParam(vals, name)
+	if err != nil {
+		return "", err
+	}
+	if len(v) > maxBytes || !utf8.ValidString(v) {
+		return "", invalidRequest("Query parameter %q must be %s", name, what)
+	}
+	return v, nil
 }
 
 // timeParam reads an optional RFC 3339 time.

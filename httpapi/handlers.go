@@ -487,15 +487,8 @@ func overviewQuery(raw string) (auth.UsersQuery, error) {
 	if q.Limit, err = intParam(vals, "limit", auth.DefaultPageSize, 1, auth.MaxPageSize); err != nil {
 		return q, err
 	}
-	after, err := oneParam(vals, "after")
-	if err != nil {
-		return q, err
-	}
-	if len(after) > maxAfterBytes || !utf8.ValidString(after) {
-		return q, invalidRequest(`Query parameter "after" must be an email address`)
-	}
-	q.After = after
-	return q, nil
+	q.After, err = textParam(vals, "after", maxAfterBytes, "an email address")
+	return q, err
 }
 
 // intParam reads an optional integer query parameter within [lo, hi]; an

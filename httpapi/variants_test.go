@@ -346,3 +346,28 @@ func TestClientRecorded(t *testing.T) {
 		t.Fatalf("session client = %q %q", ss[0].IP, ss[0].UserAgent)
 	}
 }
+
+// TestCursorParams: the keyset cursors ("after" of /users_overview,
+// "before" of /logs) refuse a repeated, over-long or non-UTF-8 value with
+// 422 and a message naming the parameter; nothing else is read.
+func TestCursorParams(t *testing.T) {
+	e := newEnv(t, options{})
+	_, admin := e.superuser(t, "admin@example.com")
+	long := strings.Repeat("a", 2000)
+	for _, tc := range []struct{ path, msg string }{
+		{"/users_overview?after=a%40example.com&after=b%40example.com", `Query parameter "after" must be given once`},
+		{"/users_overview?after=%ff%40example.com", `Query parameter "after" must be an email address`},
+		{"/users_overview?after=" + long, `Query parameter "after" must be an email address`},
+		{"/logs?before=x&before=y", `Query parameter "before" must be given once`},
+		{"/logs?before=%ff", `Query parameter "before" must be a run ID`},
+		{"/logs?before=" + long, `Query parameter "before" must be a run ID`},
+	} {
+		t.Run(tc.path[:min(len(tc.path), 60)], func(t *testing.T) {
+			r := e.do(t, jsonReq("GET", tc.path, "", admin.access))
+			wantError(t, r, 422, "invalid_request")
+			if msg, _ := r.json(t)["message"].(string); msg != tc.msg {
+				t.Fatalf("message %q, want %q", msg, tc.msg)
+			}
+		})
+	}
+}
