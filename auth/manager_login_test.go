@@ -161,7 +161,7 @@ func TestPasswordHashUpgrade(t *testing.T) {
 	// SECURITY.md #2: a hash from a legacy hasher is replaced after a
 	// successful login, and only then.
 	legacy := newSpyHasher()
-	legacy.prefix = "$legacy$"
+	legacy.Prefix = "$legacy$"
 	e := newEnv(t, func(c *auth.Config) { c.LegacyHashers = []auth.Hasher{legacy} })
 	u := e.register(t, "old@example.com")
 	oldHash, _ := legacy.Hash(goodPassword)

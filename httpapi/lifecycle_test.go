@@ -196,7 +196,7 @@ func testLifecycle(t *testing.T, o options) {
 	if err := e.m.Flush(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	secrets := []string{alicePW, newPW, resetPW, bobPW, adminPW, testhash.Prefix, code, confirm, token}
+	secrets := []string{alicePW, newPW, resetPW, bobPW, adminPW, testhash.DefaultPrefix, code, confirm, token}
 	for _, m := range e.mail.Messages() {
 		if s := codeRE.FindStringSubmatch(m.Text); s != nil {
 			secrets = append(secrets, s[1])

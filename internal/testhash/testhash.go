@@ -14,30 +14,42 @@ import (
 	"github.com/gatehouse-go/gatehouse/auth"
 )
 
-// Prefix starts every hash Fast makes, so that a test can search responses
-// and logs for it to prove no hash leaked.
-const Prefix = "$fast$"
+// DefaultPrefix starts every hash a Fast with no Prefix makes, so that a
+// test can search responses and logs for it to prove no hash leaked.
+const DefaultPrefix = "$fast$"
 
-// Fast is an [auth.Hasher]: Prefix, 8 random bytes of salt in hex, "$", and
-// the hex SHA-256 of salt and password.
-type Fast struct{}
+// Fast is an [auth.Hasher]: its prefix, 8 random bytes of salt in hex, "$",
+// and the hex SHA-256 of salt and password.
+type Fast struct {
+	// Prefix names the scheme, DefaultPrefix when empty. Two Fasts with
+	// different prefixes refuse each other's hashes as unsupported, as a
+	// Manager's current and legacy hashers do.
+	Prefix string
+}
+
+func (f Fast) prefix() string {
+	if f.Prefix == "" {
+		return DefaultPrefix
+	}
+	return f.Prefix
+}
 
 // Hash returns a fresh salted hash of pw.
-func (Fast) Hash(pw string) (string, error) {
+func (f Fast) Hash(pw string) (string, error) {
 	salt := make([]byte, 8)
 	if _, err := rand.Read(salt); err != nil {
 		return "", err
 	}
 	sum := sha256.Sum256(append(salt, pw...))
-	return Prefix + hex.EncodeToString(salt) + "$" + hex.EncodeToString(sum[:]), nil
+	return f.prefix() + hex.EncodeToString(salt) + "$" + hex.EncodeToString(sum[:]), nil
 }
 
-// Compare reports whether hash is Fast's hash of pw, with the errors
-// [auth.Hasher] documents: [auth.ErrUnsupportedHash] without Prefix,
+// Compare reports whether hash is this Fast's hash of pw, with the errors
+// [auth.Hasher] documents: [auth.ErrUnsupportedHash] without the prefix,
 // [auth.ErrInvalidHash] when malformed, [auth.ErrMismatchedHash] for
 // another password.
-func (Fast) Compare(hash, pw string) error {
-	rest, ok := strings.CutPrefix(hash, Prefix)
+func (f Fast) Compare(hash, pw string) error {
+	rest, ok := strings.CutPrefix(hash, f.prefix())
 	if !ok {
 		return auth.ErrUnsupportedHash
 	}
