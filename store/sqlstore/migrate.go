@@ -127,7 +127,11 @@ func Migrate(ctx context.Context, db *sql.DB, d Dialect) error {
 	if err != nil {
 		return fmt.Errorf("sqlstore: migrate: %w", err)
 	}
-	if err := migrate(ctx, db, d, files); err != nil {
+	// Processes starting together may find SQLite busy: a connection that
+	// read the schema before another created the version table cannot then
+	// write, and is told so at once rather than made to wait. Migrate is
+	// idempotent, so it runs again.
+	if err := retry(ctx, func() error { return migrate(ctx, db, d, files) }); err != nil {
 		return fmt.Errorf("sqlstore: migrate: %w", err)
 	}
 	return nil

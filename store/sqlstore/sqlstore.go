@@ -176,8 +176,15 @@ func (s *Store) write(ctx context.Context, fn func(q querier) error) error {
 	if err := s.prepare(ctx); err != nil {
 		return err
 	}
+	return retry(ctx, func() error { return s.tryWrite(ctx, fn) })
+}
+
+// retry runs try until it succeeds, fails with an error that running it
+// again cannot cure (see classify), has run maxAttempts times or ctx is
+// done, pausing a little longer, at random, after each failure.
+func retry(ctx context.Context, try func() error) error {
 	for attempt := 1; ; attempt++ {
-		err := s.tryWrite(ctx, fn)
+		err := try()
 		if err == nil || attempt == maxAttempts || classify(err) != errRetryable {
 			return err
 		}
