@@ -547,7 +547,7 @@ func (e *env) storedUser(tb testing.TB, id string) *store.User {
 func openSQLite(tb testing.TB) store.Store {
 	tb.Helper()
 	path := filepath.Join(tb.TempDir(), "gatehouse.db")
-	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_txlock=immediate")
+	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_txlock=immediate")
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -30,7 +30,7 @@ const (
 // database: WAL, a busy timeout, foreign keys, synchronous=NORMAL, memory
 // mapped reads and BEGIN IMMEDIATE transactions.
 func sqliteDSN(path string) string {
-	return "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)" +
+	return "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)" +
 		"&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_pragma=mmap_size(1073741824)&_txlock=immediate"
 }
 

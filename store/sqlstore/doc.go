@@ -11,7 +11,7 @@
 //
 // # Quick start
 //
-//	db, err := sql.Open("sqlite", "file:gatehouse.db?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_txlock=immediate")
+//	db, err := sql.Open("sqlite", "file:gatehouse.db?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_txlock=immediate")
 //	if err != nil { … }
 //	if err := sqlstore.Migrate(ctx, db, sqlstore.SQLite); err != nil { … }
 //	s, err := sqlstore.New(db, sqlstore.SQLite)
@@ -27,7 +27,7 @@
 //
 //	import _ "modernc.org/sqlite"
 //
-//	db, err := sql.Open("sqlite", "file:gatehouse.db?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_txlock=immediate")
+//	db, err := sql.Open("sqlite", "file:gatehouse.db?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_txlock=immediate")
 //	err = sqlstore.Migrate(ctx, db, sqlstore.SQLite)
 //	s, err := sqlstore.New(db, sqlstore.SQLite)
 //
@@ -57,12 +57,16 @@
 // # SQLite settings that matter
 //
 // SQLite allows one writer at a time. Set these in the DSN (modernc's
-// _pragma parameters apply them to every connection of the pool):
+// _pragma parameters apply them, in the order given, to every connection of
+// the pool):
 //
+//   - busy_timeout(10000), first: a writer that finds the database locked
+//     waits up to 10 s instead of failing at once with "database is
+//     locked". It must come before journal_mode: switching a new database
+//     to WAL takes a lock, and connections opening together would
+//     otherwise fail on it without waiting.
 //   - journal_mode(WAL): readers never wait for the writer, nor it for
 //     them.
-//   - busy_timeout(10000): a writer that finds the database locked waits
-//     up to 10 s instead of failing at once with "database is locked".
 //   - _txlock=immediate: transactions start with BEGIN IMMEDIATE, so they
 //     queue for the write lock up front (the store also takes it with its
 //     first statement, and runs a transaction again if it still finds the

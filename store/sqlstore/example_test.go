@@ -27,7 +27,7 @@ func ExampleNew() {
 	defer os.RemoveAll(dir)
 
 	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "gatehouse.db")+
-		"?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_txlock=immediate")
+		"?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_txlock=immediate")
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -60,7 +60,7 @@ func ExampleNew() {
 // goroutine of its own, which stops with the application; the Store itself
 // never starts one.
 func ExampleStore_DeleteExpired() {
-	db, err := sql.Open("sqlite", "file:gatehouse.db?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_txlock=immediate")
+	db, err := sql.Open("sqlite", "file:gatehouse.db?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_txlock=immediate")
 	if err != nil {
 		log.Fatal(err)
 	}
