@@ -444,11 +444,26 @@ type accessClaims struct {
 	Issuer    string           `json:"iss"`
 	Subject   string           `json:"sub"`
 	Audience  jwt.ClaimStrings `json:"aud"`
-	ExpiresAt jwt.NumericDate  `json:"exp"`
-	NotBefore jwt.NumericDate  `json:"nbf"`
-	IssuedAt  jwt.NumericDate  `json:"iat"`
+	ExpiresAt numericDate      `json:"exp"`
+	NotBefore numericDate      `json:"nbf"`
+	IssuedAt  numericDate      `json:"iat"`
 	ID        string           `json:"jti"`
 	SessionID string           `json:"sid"`
+}
+
+// numericDate is a jwt.NumericDate that decodes only from a JSON number.
+// RFC 7519 §2 defines NumericDate as a JSON numeric value; golang-jwt's
+// own type also takes a string that spells a number ("exp": "2796559616"),
+// which no issuer of ours writes and a verifier must not accept.
+type numericDate struct{ jwt.NumericDate }
+
+var errDateNotNumber = errors.New("auth: a NumericDate claim must be a JSON number")
+
+func (d *numericDate) UnmarshalJSON(b []byte) error {
+	if len(b) == 0 || (b[0] != '-' && (b[0] < '0' || b[0] > '9')) {
+		return errDateNotNumber
+	}
+	return d.NumericDate.UnmarshalJSON(b)
 }
 
 func presentDate(d *jwt.NumericDate) *jwt.NumericDate {
@@ -462,15 +477,15 @@ func presentDate(d *jwt.NumericDate) *jwt.NumericDate {
 // here: decoding has already refused those.
 
 func (c *accessClaims) GetExpirationTime() (*jwt.NumericDate, error) {
-	return presentDate(&c.ExpiresAt), nil
+	return presentDate(&c.ExpiresAt.NumericDate), nil
 }
 
 func (c *accessClaims) GetIssuedAt() (*jwt.NumericDate, error) {
-	return presentDate(&c.IssuedAt), nil
+	return presentDate(&c.IssuedAt.NumericDate), nil
 }
 
 func (c *accessClaims) GetNotBefore() (*jwt.NumericDate, error) {
-	return presentDate(&c.NotBefore), nil
+	return presentDate(&c.NotBefore.NumericDate), nil
 }
 
 func (c *accessClaims) GetIssuer() (string, error) { return c.Issuer, nil }

@@ -18,6 +18,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -342,6 +343,13 @@ func TestJWTVerifyCorpus(t *testing.T) {
 		{name: "#27 no exp", j: mixed, token: craft(t, hdr, with(good, "exp", nil), hs), want: wantInvalid, reason: "missing required claim"},
 		{name: "#27 exp null", j: mixed, token: craft(t, hdr, with(good, "exp", json.RawMessage("null")), hs), want: wantInvalid, reason: "malformed"},
 		{name: "#27 exp not a number", j: mixed, token: craft(t, hdr, with(good, "exp", true), hs), want: wantInvalid, reason: "malformed"},
+		// RFC 7519 §2: a NumericDate is a JSON number, never a string,
+		// even one that spells a number (golang-jwt accepts those).
+		{name: "#27 exp as a string", j: mixed, token: craft(t, hdr, with(good, "exp", strconv.FormatInt(unix(time.Hour), 10)), hs), want: wantInvalid, reason: "malformed"},
+		{name: "#27 far exp as a string", j: mixed, token: craft(t, hdr, with(good, "exp", "2796559616"), hs), want: wantInvalid, reason: "malformed"},
+		{name: "#27 nbf as a string", j: mixed, token: craft(t, hdr, with(good, "nbf", strconv.FormatInt(unix(-time.Minute), 10)), hs), want: wantInvalid, reason: "malformed"},
+		{name: "#27 iat as a string", j: mixed, token: craft(t, hdr, with(good, "iat", strconv.FormatInt(unix(-time.Minute), 10)), hs), want: wantInvalid, reason: "malformed"},
+		{name: "#27 exp as a fraction", j: mixed, token: craft(t, hdr, with(good, "exp", json.Number(strconv.FormatInt(unix(time.Hour), 10)+".5")), hs)},
 		{name: "#28 no iss", j: mixed, token: craft(t, hdr, with(good, "iss", nil), hs), want: wantInvalid, reason: "missing required claim"},
 		{name: "#28 wrong iss", j: mixed, token: craft(t, hdr, with(good, "iss", "https://other.test"), hs), want: wantInvalid, reason: "wrong issuer"},
 		{name: "#28 no aud", j: mixed, token: craft(t, hdr, with(good, "aud", nil), hs), want: wantInvalid, reason: "missing required claim"},
