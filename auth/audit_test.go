@@ -103,7 +103,7 @@ func TestEveryEventBecomesARun(t *testing.T) {
 	step(func() error { return e.m.ChangePassword(ctx, id, pw, pw2) })
 	step(func() error { _, err := e.m.UpdateProfile(ctx, id, auth.ProfileUpdate{Name: ptr("Ada")}); return err })
 	step(func() error {
-		_, err := e.m.UpdateProfile(ctx, id, auth.ProfileUpdate{Email: ptr("ada2@example.com")})
+		_, err := e.m.UpdateProfile(ctx, id, auth.ProfileUpdate{Email: ptr("ada2@example.com"), CurrentPassword: pw2})
 		return err
 	})
 	change := tokenIn(t, e.lastMailTo(t, "ada2@example.com", mail.KindChangeEmail))

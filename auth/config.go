@@ -98,11 +98,6 @@ type Config struct {
 	// minutes; at most 24 hours.
 	ResetTokenTTL time.Duration
 
-	// ReauthWindow is how long after a login an email change may be made
-	// without giving the current password. Default 10 minutes; a negative
-	// value always requires the password.
-	ReauthWindow time.Duration
-
 	// DisableEmailChange refuses email changes by users themselves
 	// (superusers can still change other users' addresses).
 	DisableEmailChange bool
@@ -225,7 +220,6 @@ const (
 	DefaultVerificationLinkTTL = 24 * time.Hour
 	DefaultResetTokenTTL       = 30 * time.Minute
 	DefaultMaxCodeAttempts     = 5
-	DefaultReauthWindow        = 10 * time.Minute
 	DefaultPageSize            = 100
 	MaxPageSize                = 1000
 )
@@ -330,9 +324,6 @@ func (c *Config) fill() error {
 	}
 	if c.RefreshReuseGrace < 0 || c.RefreshReuseGrace > time.Minute {
 		return cfgErr("RefreshReuseGrace", "must be between 0 and 1m0s")
-	}
-	if c.ReauthWindow == 0 {
-		c.ReauthWindow = DefaultReauthWindow
 	}
 	if c.MaxCodeAttempts == 0 {
 		c.MaxCodeAttempts = DefaultMaxCodeAttempts

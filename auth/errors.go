@@ -75,8 +75,8 @@ var (
 	// ErrLastSuperuser: the action would leave no active superuser.
 	ErrLastSuperuser = errors.New("auth: cannot remove the last superuser")
 
-	// ErrReauthRequired: the action needs a recent login or the current
-	// password.
+	// ErrReauthRequired: the action needs proof beyond the access token
+	// (the current password) and none was given.
 	ErrReauthRequired = errors.New("auth: re-authentication required")
 
 	// ErrBusy: too many password hashes are running and the context ended

@@ -260,7 +260,7 @@ func TestStoreFaults(t *testing.T) {
 			}
 		}},
 		{"verify email change", func(t *testing.T, f *fixture) {
-			if _, err := f.e.m.UpdateProfile(context.Background(), f.id, auth.ProfileUpdate{Email: ptr("new@example.com")}); err != nil {
+			if _, err := f.e.m.UpdateProfile(context.Background(), f.id, auth.ProfileUpdate{Email: ptr("new@example.com"), CurrentPassword: goodPassword}); err != nil {
 				t.Fatal(err)
 			}
 			f.token = tokenIn(t, f.e.lastMailTo(t, "new@example.com", mail.KindChangeEmail))

@@ -88,7 +88,7 @@ func TestEveryOperationReportsOneEvent(t *testing.T) {
 		return err
 	})
 	step(auth.EventEmailChangeRequested, auth.OutcomeSuccess, func() error {
-		_, err := e.m.UpdateProfile(ctx, id, auth.ProfileUpdate{Email: ptr("ada2@example.com")})
+		_, err := e.m.UpdateProfile(ctx, id, auth.ProfileUpdate{Email: ptr("ada2@example.com"), CurrentPassword: pw2})
 		return err
 	})
 	change := tokenIn(t, e.lastMailTo(t, "ada2@example.com", mail.KindChangeEmail))

@@ -275,7 +275,7 @@ func TestMailLocale(t *testing.T) {
 				t.Fatal(err)
 			}
 			newEmail := "new." + email
-			if _, err := e.m.UpdateProfile(t.Context(), e.identity(t, res.Tokens.AccessToken), auth.ProfileUpdate{Email: &newEmail}); err != nil {
+			if _, err := e.m.UpdateProfile(t.Context(), e.identity(t, res.Tokens.AccessToken), auth.ProfileUpdate{Email: &newEmail, CurrentPassword: "a brand new passphrase"}); err != nil {
 				t.Fatal(err)
 			}
 			confirm := e.lastMailTo(t, newEmail, mail.KindChangeEmail)

@@ -2,6 +2,7 @@ package auth_test
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -127,7 +128,7 @@ func TestEmailChange(t *testing.T) {
 	t.Run("pending until the new address confirms", func(t *testing.T) {
 		// SECURITY.md #54.
 		e, id := setup(t)
-		u, err := e.m.UpdateProfile(t.Context(), id, auth.ProfileUpdate{Email: ptr("New@Example.com")})
+		u, err := e.m.UpdateProfile(t.Context(), id, auth.ProfileUpdate{Email: ptr("New@Example.com"), CurrentPassword: goodPassword})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -154,28 +155,41 @@ func TestEmailChange(t *testing.T) {
 			t.Fatalf("events %+v", e.events.all())
 		}
 	})
-	t.Run("needs re-authentication", func(t *testing.T) {
-		e := newEnv(t)
-		e.register(t, "old@example.com")
-		res := e.login(t, "old@example.com")
-		e.clock.Advance(auth.DefaultReauthWindow + time.Second)
-		id := e.identity(t, res.Tokens.AccessToken) // still valid, but its login is too old
-		_, err := e.m.UpdateProfile(t.Context(), id, auth.ProfileUpdate{Email: ptr("new@example.com")})
-		wantErr(t, "stale session without password", err, auth.ErrReauthRequired)
-		_, err = e.m.UpdateProfile(t.Context(), id, auth.ProfileUpdate{Email: ptr("new@example.com"), CurrentPassword: "wrong password here"})
-		wantErr(t, "wrong password", err, auth.ErrInvalidPassword)
-		u, err := e.m.UpdateProfile(t.Context(), id, auth.ProfileUpdate{Email: ptr("new@example.com"), CurrentPassword: goodPassword})
-		if err != nil || u.PendingEmail != "new@example.com" {
-			t.Fatalf("with the password: %v %+v", err, u)
+	t.Run("always needs the current password", func(t *testing.T) {
+		// SECURITY.md #54: an access token alone, even one from a login a
+		// second old, never changes the email (the stolen-token takeover).
+		for _, age := range []time.Duration{0, time.Second, 11 * time.Minute} {
+			e := newEnv(t)
+			e.register(t, "old@example.com")
+			res := e.login(t, "old@example.com")
+			e.clock.Advance(age)
+			id := e.identity(t, res.Tokens.AccessToken)
+			e.flush(t)
+			sent := len(e.mail.Messages())
+			_, err := e.m.UpdateProfile(t.Context(), id, auth.ProfileUpdate{Email: ptr("new@example.com")})
+			wantErr(t, fmt.Sprintf("login %v old, no password", age), err, auth.ErrReauthRequired)
+			_, err = e.m.UpdateProfile(t.Context(), id, auth.ProfileUpdate{Email: ptr("new@example.com"), CurrentPassword: "wrong password here"})
+			wantErr(t, fmt.Sprintf("login %v old, wrong password", age), err, auth.ErrInvalidPassword)
+			if u, err := e.store.UserByID(t.Context(), res.User.ID); err != nil || u.Email != "old@example.com" || u.PendingEmail != "" {
+				t.Fatalf("refused changes changed the user: %v %+v", err, u)
+			}
+			e.flush(t)
+			if n := len(e.mail.Messages()); n != sent {
+				t.Fatalf("refused changes sent %d mails", n-sent)
+			}
+			u, err := e.m.UpdateProfile(t.Context(), id, auth.ProfileUpdate{Email: ptr("new@example.com"), CurrentPassword: goodPassword})
+			if err != nil || u.PendingEmail != "new@example.com" {
+				t.Fatalf("login %v old, with the password: %v %+v", age, err, u)
+			}
 		}
 	})
 	t.Run("only the latest requested address can be confirmed", func(t *testing.T) {
 		// SECURITY.md #50: a token is bound to the address it was sent to.
 		e, id := setup(t)
-		e.m.UpdateProfile(t.Context(), id, auth.ProfileUpdate{Email: ptr("first@example.com")})
+		e.m.UpdateProfile(t.Context(), id, auth.ProfileUpdate{Email: ptr("first@example.com"), CurrentPassword: goodPassword})
 		first := tokenIn(t, e.lastMailTo(t, "first@example.com", mail.KindChangeEmail))
 		e.clock.Advance(time.Minute) // past the per-account mail limit
-		e.m.UpdateProfile(t.Context(), id, auth.ProfileUpdate{Email: ptr("second@example.com")})
+		e.m.UpdateProfile(t.Context(), id, auth.ProfileUpdate{Email: ptr("second@example.com"), CurrentPassword: goodPassword})
 		second := tokenIn(t, e.lastMailTo(t, "second@example.com", mail.KindChangeEmail))
 		_, err := e.m.VerifyEmail(t.Context(), auth.Verification{Code: first})
 		if err == nil {
@@ -191,18 +205,18 @@ func TestEmailChange(t *testing.T) {
 		e, id := setup(t)
 		e.m.RequestPasswordReset(t.Context(), "old@example.com")
 		reset := tokenIn(t, e.lastMailTo(t, "old@example.com", mail.KindResetPassword))
-		e.m.UpdateProfile(t.Context(), id, auth.ProfileUpdate{Email: ptr("new@example.com")})
+		e.m.UpdateProfile(t.Context(), id, auth.ProfileUpdate{Email: ptr("new@example.com"), CurrentPassword: goodPassword})
 		wantErr(t, "reset token after an email change", e.m.ResetPassword(t.Context(), reset, newPassword), auth.ErrTokenInvalid)
 	})
 	t.Run("taken address", func(t *testing.T) {
 		e, id := setup(t)
 		e.register(t, "taken@example.com")
-		_, err := e.m.UpdateProfile(t.Context(), id, auth.ProfileUpdate{Email: ptr("Taken@example.com")})
+		_, err := e.m.UpdateProfile(t.Context(), id, auth.ProfileUpdate{Email: ptr("Taken@example.com"), CurrentPassword: goodPassword})
 		wantErr(t, "UpdateProfile", err, auth.ErrEmailTaken)
 	})
 	t.Run("taken while pending", func(t *testing.T) {
 		e, id := setup(t)
-		e.m.UpdateProfile(t.Context(), id, auth.ProfileUpdate{Email: ptr("new@example.com")})
+		e.m.UpdateProfile(t.Context(), id, auth.ProfileUpdate{Email: ptr("new@example.com"), CurrentPassword: goodPassword})
 		token := tokenIn(t, e.lastMailTo(t, "new@example.com", mail.KindChangeEmail))
 		e.register(t, "new@example.com")
 		_, err := e.m.VerifyEmail(t.Context(), auth.Verification{Code: token})
@@ -212,7 +226,7 @@ func TestEmailChange(t *testing.T) {
 		e := newEnv(t, func(c *auth.Config) { c.DisableEmailChange = true })
 		e.register(t, "old@example.com")
 		id := e.identity(t, e.login(t, "old@example.com").Tokens.AccessToken)
-		_, err := e.m.UpdateProfile(t.Context(), id, auth.ProfileUpdate{Email: ptr("new@example.com")})
+		_, err := e.m.UpdateProfile(t.Context(), id, auth.ProfileUpdate{Email: ptr("new@example.com"), CurrentPassword: goodPassword})
 		wantErr(t, "UpdateProfile", err, auth.ErrForbidden)
 	})
 	t.Run("superuser changes another user's address directly", func(t *testing.T) {

@@ -33,13 +33,16 @@ type ProfileUpdate struct {
 	Bio            *string
 	ProfilePicture *string // an absolute http(s) URL, or "" to clear
 
-	// Email changes the address. For a user changing their own address it
-	// needs re-authentication (CurrentPassword, or a login within
-	// Config.ReauthWindow) and only becomes the account's email once the
-	// link mailed to the new address is used; the old address is told. A
-	// superuser changing someone else's address changes it directly.
+	// Email changes the address. A user changing their own address must
+	// give CurrentPassword, however recent their login: an access token
+	// alone, stolen or not, never moves the account to another mailbox
+	// (SECURITY.md #54). The new address becomes the account's email only
+	// once the link mailed to it is used; until then it is the user's
+	// PendingEmail, and the old address is told. A superuser changing
+	// someone else's address changes it directly.
 	Email *string
-	// CurrentPassword re-authenticates an email change.
+	// CurrentPassword re-authenticates an email change; it is required for
+	// a user's own email change and ignored otherwise.
 	CurrentPassword string
 
 	// IsSuperuser and IsActive may only be set by a superuser. The last
@@ -92,9 +95,9 @@ func checkText(field, v string, max int, multiline bool) error {
 // Errors: [ErrUnauthenticated]; [ErrForbidden] for a non-superuser naming
 // another user or setting IsSuperuser or IsActive; [ErrNotFound] for a
 // superuser naming an unknown user; a *[ValidationError] for a bad field;
-// [ErrInvalidEmail]; [ErrEmailTaken]; [ErrReauthRequired] /
-// [ErrInvalidPassword] for an email change without a valid
-// re-authentication; [ErrForbidden] when Config.DisableEmailChange forbids
+// [ErrInvalidEmail]; [ErrEmailTaken]; [ErrReauthRequired] for a user's
+// own email change without CurrentPassword, [ErrInvalidPassword] when it
+// is wrong; [ErrForbidden] when Config.DisableEmailChange forbids
 // it; [ErrLastSuperuser].
 func (m *Manager) UpdateProfile(ctx context.Context, id *Identity, p ProfileUpdate) (*store.User, error) {
 	start := m.cfg.Now()
@@ -170,7 +173,7 @@ func (m *Manager) updateProfile(ctx context.Context, id *Identity, p ProfileUpda
 				m.forbidden(ctx, id, actor.ID, "email_change_disabled")
 				return nil, ErrForbidden
 			}
-			if err := m.reauthenticate(ctx, id, target, p.CurrentPassword, ev); err != nil {
+			if err := m.reauthenticate(ctx, target, p.CurrentPassword, ev); err != nil {
 				return nil, err
 			}
 			if !m.mayMail(ctx, now, target.ID, store.PurposeChangeEmail) {
@@ -230,14 +233,11 @@ func (m *Manager) updateProfile(ctx context.Context, id *Identity, p ProfileUpda
 	return u, nil
 }
 
-// reauthenticate accepts an email change from a session that logged in
-// within Config.ReauthWindow, or with the current password (SECURITY.md
-// #54).
-func (m *Manager) reauthenticate(ctx context.Context, id *Identity, u *store.User, password string, ev *Event) error {
+// reauthenticate accepts a user's own email change only with their
+// current password (SECURITY.md #54). A recent login is not enough: the
+// bearer of a stolen access token has a session as recent as its owner's.
+func (m *Manager) reauthenticate(ctx context.Context, u *store.User, password string, ev *Event) error {
 	if password == "" {
-		if id.Session != nil && m.cfg.ReauthWindow > 0 && m.now().Sub(id.Session.AuthenticatedAt) <= m.cfg.ReauthWindow {
-			return nil
-		}
 		ev.Reason = "reauth_required"
 		return ErrReauthRequired
 	}

@@ -146,7 +146,7 @@ func errorFor(err error, o op) *apiError {
 	case errors.Is(err, auth.ErrInvalidPassword):
 		return &apiError{status: http.StatusBadRequest, typ: typeInvalidPassword, msg: "Invalid password"}
 	case errors.Is(err, auth.ErrReauthRequired):
-		return &apiError{status: http.StatusBadRequest, typ: typeReauthRequired, msg: "Changing the email address needs current_password (or a recent login)"}
+		return &apiError{status: http.StatusBadRequest, typ: typeReauthRequired, msg: "Changing the email address needs current_password"}
 	case errors.Is(err, auth.ErrForbidden):
 		return &apiError{status: http.StatusForbidden, typ: typeForbidden, msg: "Not allowed"}
 	case errors.Is(err, auth.ErrNotFound):

@@ -168,7 +168,8 @@ func TestErrorTable(t *testing.T) {
 
 // TestExpiry covers the rows of the status table that need time to pass:
 // expired access, refresh, reset and verification secrets, and the
-// re-authentication an email change needs once a login is not recent.
+// re-authentication an email change needs (here with a login that is no
+// longer recent; TestStolenAccessTokenCannotTakeOverByEmail has a fresh one).
 func TestExpiry(t *testing.T) {
 	e := newEnv(t, options{verify: true})
 	e.verified(t, "alice@example.com", alicePW)

@@ -341,3 +341,51 @@ func TestNoSecretsInBodies(t *testing.T) {
 	}
 	scanBodies(t, e, []string{e.storedUser(t, id).PasswordHash, alicePW, adminPW})
 }
+
+// TestStolenAccessTokenCannotTakeOverByEmail: SECURITY.md #54. The
+// takeover a hostile probe found: with an access token alone, a second
+// after its owner logged in, change the account's email to a mailbox the
+// attacker reads, confirm it, then reset the password there. Every step of
+// that chain must fail without the current password, change nothing and
+// send the attacker nothing.
+func TestStolenAccessTokenCannotTakeOverByEmail(t *testing.T) {
+	e := newEnv(t, options{verify: true})
+	aliceID := e.verified(t, "alice@example.com", alicePW)
+	stolen := e.login(t, "alice@example.com", alicePW) // no time passes: the login is as fresh as it gets
+	const attacker = "attacker@example.com"
+
+	for _, body := range []string{
+		`{"email":"` + attacker + `"}`,
+		`{"email":"` + attacker + `","current_password":""}`,
+		`{"user_id":"` + aliceID + `","email":"` + attacker + `"}`,
+		`{"email":"` + attacker + `","name":"Mallory"}`,
+	} {
+		wantError(t, e.do(t, jsonReq("PUT", "/user", body, stolen.access)), 400, "reauth_required")
+	}
+	wantError(t, e.do(t, jsonReq("PUT", "/user", `{"email":"`+attacker+`","current_password":"a guessed password"}`, stolen.access)), 400, "invalid_password")
+
+	// The next steps of the chain find nothing to work with.
+	wantOK(t, e.do(t, jsonReq("POST", "/request_password_reset", `{"email":"`+attacker+`"}`, "")))
+	if err := e.m.Flush(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range e.mail.Messages() {
+		for _, to := range m.To {
+			if to.Email == attacker {
+				t.Fatalf("the attacker's mailbox got a %s message:\n%s", m.Kind, m.Text)
+			}
+		}
+	}
+	if u := e.storedUser(t, aliceID); u.Email != "alice@example.com" || u.PendingEmail != "" || u.Name != "" {
+		t.Fatalf("refused requests changed the account: %+v", u)
+	}
+	wantError(t, e.do(t, formLogin(attacker, alicePW)), 401, "invalid_credentials")
+	e.login(t, "alice@example.com", alicePW)
+
+	// The owner, who knows the password, still can.
+	wantOK(t, e.do(t, jsonReq("PUT", "/user", `{"email":"alice2@example.com","current_password":`+quote(alicePW)+`}`, stolen.access)))
+	e.mailTo(t, "alice2@example.com", "change_email", 1)
+	if u := e.storedUser(t, aliceID); u.Email != "alice@example.com" || u.PendingEmail != "alice2@example.com" {
+		t.Fatalf("after a change with the password: %+v", u)
+	}
+}
