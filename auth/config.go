@@ -109,8 +109,10 @@ type Config struct {
 	// BaseURL is the application's public base URL (for example
 	// "https://app.example.com"). When set, verification, reset and
 	// email-change mail carry links built from it: BaseURL + "/verify-email?token=…",
-	// "/reset-password?token=…" and "/confirm-email?token=…". Links never use
-	// a request's Host header.
+	// "/reset-password?token=…", "/confirm-email?token=…" and, in the notice
+	// to the old address, "/cancel-email-change?token=…" (the application
+	// serves these pages; [Manager.CancelEmailChange] takes the last token).
+	// Links never use a request's Host header.
 	BaseURL string
 
 	// Templates renders mail. Default mail.DefaultTemplates().

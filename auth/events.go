@@ -29,6 +29,7 @@ const (
 	EventProfileUpdate        EventType = "profile_update"
 	EventEmailChangeRequested EventType = "email_change_requested"
 	EventEmailChanged         EventType = "email_changed"
+	EventEmailChangeCancelled EventType = "email_change_cancelled"
 	EventDeleteUser           EventType = "delete_user"
 	EventUsersOverview        EventType = "users_overview"
 	EventEnsureSuperuser      EventType = "ensure_superuser"

@@ -9,6 +9,7 @@ import (
 
 	"github.com/gatehouse-go/gatehouse/auth"
 	"github.com/gatehouse-go/gatehouse/mail"
+	"github.com/gatehouse-go/gatehouse/store"
 )
 
 func TestUpdateProfile(t *testing.T) {
@@ -238,6 +239,95 @@ func TestEmailChange(t *testing.T) {
 			t.Fatalf("%v %+v", err, u)
 		}
 		e.lastMailTo(t, "b@example.com", mail.KindEmailChangeNotice)
+	})
+}
+
+// TestCancelEmailChange: SECURITY.md #54. The notice to the old address
+// carries a token that stops the change and signs every device out.
+func TestCancelEmailChange(t *testing.T) {
+	request := func(t *testing.T, e *env, id *auth.Identity, to string) (cancel, confirm string) {
+		t.Helper()
+		if _, err := e.m.UpdateProfile(t.Context(), id, auth.ProfileUpdate{Email: ptr(to), CurrentPassword: goodPassword}); err != nil {
+			t.Fatal(err)
+		}
+		return tokenIn(t, e.lastMailTo(t, "old@example.com", mail.KindEmailChangeNotice)),
+			tokenIn(t, e.lastMailTo(t, to, mail.KindChangeEmail))
+	}
+	setup := func(t *testing.T, edit ...func(*auth.Config)) (*env, *auth.Identity, *store.User) {
+		e := newEnv(t, edit...)
+		u := e.register(t, "old@example.com")
+		return e, e.identity(t, e.login(t, "old@example.com").Tokens.AccessToken), u
+	}
+	t.Run("stops the change and ends every session", func(t *testing.T) {
+		e, id, u := setup(t)
+		other := e.login(t, "old@example.com")
+		cancel, confirm := request(t, e, id, "new@example.com")
+		if err := e.m.CancelEmailChange(t.Context(), cancel); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := e.store.UserByID(t.Context(), u.ID); got.Email != "old@example.com" || got.PendingEmail != "" {
+			t.Fatalf("after cancelling: %+v", got)
+		}
+		if _, err := e.m.VerifyEmail(t.Context(), auth.Verification{Code: confirm}); err == nil {
+			t.Fatal("the confirmation link still works after cancelling")
+		}
+		if _, err := e.m.Authenticate(t.Context(), other.Tokens.AccessToken); err == nil {
+			t.Fatal("a session survived the cancellation")
+		}
+		if _, err := e.m.Refresh(t.Context(), other.Tokens.RefreshToken); err == nil {
+			t.Fatal("a refresh token survived the cancellation")
+		}
+		wantErr(t, "second use", e.m.CancelEmailChange(t.Context(), cancel), auth.ErrTokenInvalid)
+		e.login(t, "old@example.com") // the password still works
+		evs := e.events.ofType(auth.EventEmailChangeCancelled)
+		if len(evs) != 2 || evs[0].Outcome != auth.OutcomeSuccess || evs[0].UserID != u.ID || evs[1].Outcome != auth.OutcomeFailure {
+			t.Fatalf("events %+v", evs)
+		}
+	})
+	t.Run("too late once confirmed", func(t *testing.T) {
+		e, id, u := setup(t)
+		cancel, confirm := request(t, e, id, "new@example.com")
+		if _, err := e.m.VerifyEmail(t.Context(), auth.Verification{Code: confirm}); err != nil {
+			t.Fatal(err)
+		}
+		wantErr(t, "cancel after confirmation", e.m.CancelEmailChange(t.Context(), cancel), auth.ErrTokenInvalid)
+		if got, _ := e.store.UserByID(t.Context(), u.ID); got.Email != "new@example.com" {
+			t.Fatalf("a refused cancel changed the user: %+v", got)
+		}
+	})
+	t.Run("only the latest notice", func(t *testing.T) {
+		e, id, u := setup(t)
+		first, _ := request(t, e, id, "first@example.com")
+		e.clock.Advance(time.Minute) // past the per-account mail limit
+		second, _ := request(t, e, id, "second@example.com")
+		wantErr(t, "the superseded notice", e.m.CancelEmailChange(t.Context(), first), auth.ErrTokenInvalid)
+		if got, _ := e.store.UserByID(t.Context(), u.ID); got.PendingEmail != "second@example.com" {
+			t.Fatalf("a refused cancel changed the user: %+v", got)
+		}
+		if err := e.m.CancelEmailChange(t.Context(), second); err != nil {
+			t.Fatal(err)
+		}
+	})
+	t.Run("expires with the confirmation", func(t *testing.T) {
+		e, id, _ := setup(t)
+		cancel, _ := request(t, e, id, "new@example.com")
+		e.clock.Advance(auth.DefaultVerificationLinkTTL)
+		wantErr(t, "expired", e.m.CancelEmailChange(t.Context(), cancel), auth.ErrTokenInvalid)
+	})
+	t.Run("bad tokens", func(t *testing.T) {
+		e, id, _ := setup(t)
+		_, confirm := request(t, e, id, "new@example.com")
+		for _, tok := range []string{"", "short", strings.Repeat("A", 43), confirm} {
+			wantErr(t, fmt.Sprintf("token %q", tok), e.m.CancelEmailChange(t.Context(), tok), auth.ErrTokenInvalid)
+		}
+	})
+	t.Run("the notice links to the cancel page", func(t *testing.T) {
+		e, id, _ := setup(t, func(c *auth.Config) { c.BaseURL = "https://app.example.com" })
+		cancel, _ := request(t, e, id, "new@example.com")
+		notice := e.lastMailTo(t, "old@example.com", mail.KindEmailChangeNotice)
+		if want := "https://app.example.com/cancel-email-change?token=" + cancel; !strings.Contains(notice.Text, want) || !strings.Contains(notice.HTML, want) {
+			t.Fatalf("notice lacks %s:\n%s", want, notice.Text)
+		}
 	})
 }
 

@@ -200,6 +200,9 @@ func (a *API) routes() []route {
 		{"GET", "/users/{user_id}/sessions", superuser, a.userSessions},
 		{"DELETE", "/users/{user_id}/sessions", superuser, a.endUserSessions},
 		{"POST", "/users/{user_id}/force_password_reset", superuser, a.forcePasswordReset},
+
+		// Ours: stopping an email change from the old address.
+		{"POST", "/cancel_email_change", public, a.cancelEmailChange},
 	}
 }
 

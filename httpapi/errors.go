@@ -65,6 +65,7 @@ const (
 	opDefault op = iota
 	opRefresh    // ErrTokenInvalid is about the refresh token: 401
 	opReset      // ErrTokenInvalid is about the reset token: 400
+	opCancel     // ErrTokenInvalid is about an email-change cancellation token: 400
 )
 
 func invalidRequest(format string, args ...any) *apiError {
@@ -138,6 +139,8 @@ func errorFor(err error, o op) *apiError {
 			return &apiError{status: http.StatusUnauthorized, typ: typeInvalidRefreshToken, msg: "Invalid refresh token", challenge: "Bearer"}
 		case opReset:
 			return &apiError{status: http.StatusBadRequest, typ: typeInvalidToken, msg: "Invalid or expired reset token"}
+		case opCancel:
+			return &apiError{status: http.StatusBadRequest, typ: typeInvalidToken, msg: "Invalid or expired token, or no email change is pending"}
 		}
 		return errInvalidToken
 	case errors.Is(err, auth.ErrUnauthenticated):

@@ -19,6 +19,8 @@ const (
 	msgPasswordSet = "Password changed successfully"
 	msgResetSent   = "If the email exists, a reset link has been sent"
 	msgResetDone   = "Password reset successfully"
+	// Ours.
+	msgEmailChangeCancelled = "Email change cancelled; every session has been signed out"
 )
 
 // maxAfterBytes bounds the users_overview "after" cursor (an email).
@@ -421,6 +423,20 @@ func (a *API) reset(w http.ResponseWriter, r *http.Request, token, password stri
 		return
 	}
 	ok(w, message{msgResetDone})
+}
+
+// cancelEmailChange answers POST /cancel_email_change, ours: {"token"},
+// the token from the notice mailed to the old address.
+func (a *API) cancelEmailChange(w http.ResponseWriter, r *http.Request) {
+	var token optString
+	if !a.decodeBody(w, r, []field{{"token", kindString, &token}}, "token") {
+		return
+	}
+	if err := a.m.CancelEmailChange(r.Context(), token.v); err != nil {
+		a.fail(w, r, err, opCancel)
+		return
+	}
+	ok(w, message{msgEmailChangeCancelled})
 }
 
 // usersOverview answers GET /users_overview for superusers, each row with

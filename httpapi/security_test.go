@@ -384,8 +384,22 @@ func TestStolenAccessTokenCannotTakeOverByEmail(t *testing.T) {
 
 	// The owner, who knows the password, still can.
 	wantOK(t, e.do(t, jsonReq("PUT", "/user", `{"email":"alice2@example.com","current_password":`+quote(alicePW)+`}`, stolen.access)))
-	e.mailTo(t, "alice2@example.com", "change_email", 1)
+	confirm := mailToken(t, e.mailTo(t, "alice2@example.com", "change_email", 1))
 	if u := e.storedUser(t, aliceID); u.Email != "alice@example.com" || u.PendingEmail != "alice2@example.com" {
 		t.Fatalf("after a change with the password: %+v", u)
+	}
+
+	// Had someone else known the password, the notice to the old address
+	// stops the change and throws everyone out.
+	notice := e.mailTo(t, "alice@example.com", "email_change_notice", 1)
+	cancel := mailToken(t, notice)
+	wantError(t, e.do(t, jsonReq("POST", "/cancel_email_change", `{"token":"`+confirm+`"}`, "")), 400, "invalid_token")
+	wantMessage(t, e.do(t, jsonReq("POST", "/cancel_email_change", `{"token":"`+cancel+`"}`, "")), "Email change cancelled; every session has been signed out")
+	wantError(t, e.do(t, jsonReq("POST", "/cancel_email_change", `{"token":"`+cancel+`"}`, "")), 400, "invalid_token")
+	wantError(t, e.do(t, jsonReq("POST", "/cancel_email_change", `{}`, "")), 422, "invalid_request")
+	wantError(t, e.do(t, jsonReq("GET", "/user", "", stolen.access)), 401, "invalid_token")
+	wantError(t, e.do(t, jsonReq("POST", "/verify_email", `{"verification_code":"`+confirm+`"}`, "")), 400, "invalid_code")
+	if u := e.storedUser(t, aliceID); u.Email != "alice@example.com" || u.PendingEmail != "" {
+		t.Fatalf("after cancelling: %+v", u)
 	}
 }

@@ -26,7 +26,8 @@ const (
 	// confirms it.
 	KindChangeEmail Kind = "change_email"
 	// KindEmailChangeNotice goes to the old address when a change to another
-	// address is requested or made.
+	// address is requested or made. For a pending change it carries the
+	// token and link that cancel it.
 	KindEmailChangeNotice Kind = "email_change_notice"
 	// KindSignupAttempt goes to an account's owner when someone tries to
 	// register their address again (uniform registration mode).

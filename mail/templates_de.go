@@ -136,11 +136,24 @@ Falls Sie das nicht angefordert haben, ignorieren Sie diese E-Mail: Die Adresse 
 
 Wenn Sie das waren, müssen Sie nichts weiter tun.
 
-Wenn nicht, ändern Sie sofort Ihr Passwort und wenden Sie sich an uns: Möglicherweise hat jemand anderes Zugriff auf Ihr Konto.`,
+Wenn nicht, kennt jemand anderes Ihr Passwort.
+{{- if or .Link .Token}} Brechen Sie die Änderung ab: Damit wird sie gestoppt und jedes Gerät abgemeldet.
+{{- else}} Setzen Sie Ihr Passwort sofort zurück und wenden Sie sich an uns.
+{{- end}}` + secretsTextBlockDE + `
+{{- if or .Link .Token}}
+
+Setzen Sie danach Ihr Passwort zurück und wenden Sie sich an uns.
+{{- end}}`,
 			HTML: htmlHeadDE +
 				`<p>jemand hat` + whenTextDE + ` angefordert, die E-Mail-Adresse Ihres Kontos{{with .AppName}} bei {{.}}{{end}} von {{.To.Email}}{{with .NewEmail}} in {{.}}{{end}} zu ändern.</p>
 <p>Wenn Sie das waren, müssen Sie nichts weiter tun.</p>
-<p>Wenn nicht, ändern Sie sofort Ihr Passwort und wenden Sie sich an uns: Möglicherweise hat jemand anderes Zugriff auf Ihr Konto.</p>` + htmlFoot,
+{{- if or .Link .Token}}
+<p>Wenn nicht, kennt jemand anderes Ihr Passwort. Brechen Sie die Änderung ab: Damit wird sie gestoppt und jedes Gerät abgemeldet.</p>` +
+				secretsHTMLDE("Änderung abbrechen") + `
+<p>Setzen Sie danach Ihr Passwort zurück und wenden Sie sich an uns.</p>
+{{- else}}
+<p>Wenn nicht, kennt jemand anderes Ihr Passwort: Setzen Sie es sofort zurück und wenden Sie sich an uns.</p>
+{{- end}}` + htmlFoot,
 		}
 	case KindSignupAttempt:
 		return Template{

@@ -141,11 +141,24 @@ If you did not ask for this, ignore this email: the account's address will not c
 
 If this was you, you need not do anything.
 
-If it was not, change your password at once and contact us: someone else may have access to your account.`,
+If it was not, someone else knows your password.
+{{- if or .Link .Token}} Cancel the change: that stops it and signs every device out.
+{{- else}} Reset your password at once and contact us.
+{{- end}}` + secretsTextBlock + `
+{{- if or .Link .Token}}
+
+Then reset your password and contact us.
+{{- end}}`,
 			HTML: htmlHead +
 				`<p>Someone asked to change the email address of your account{{with .AppName}} at {{.}}{{end}} from {{.To.Email}}{{with .NewEmail}} to {{.}}{{end}}` + whenText + `.</p>
 <p>If this was you, you need not do anything.</p>
-<p>If it was not, change your password at once and contact us: someone else may have access to your account.</p>` + htmlFoot,
+{{- if or .Link .Token}}
+<p>If it was not, someone else knows your password. Cancel the change: that stops it and signs every device out.</p>` +
+				secretsHTML("Cancel the change") + `
+<p>Then reset your password and contact us.</p>
+{{- else}}
+<p>If it was not, someone else knows your password: reset it at once and contact us.</p>
+{{- end}}` + htmlFoot,
 		}
 	case KindSignupAttempt:
 		return Template{

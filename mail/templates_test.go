@@ -391,3 +391,32 @@ func TestTemplatesConcurrentUse(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// The notice of a pending email change offers cancelling only when it
+// carries the token (and link) that does it, in both languages.
+func TestEmailChangeNoticeCancel(t *testing.T) {
+	tpl := mail.DefaultTemplates()
+	for _, tc := range []struct{ locale, cancel string }{{"en", "Cancel the change"}, {"de", "Brechen Sie die Änderung ab"}} {
+		t.Run(tc.locale, func(t *testing.T) {
+			with := fullData(mail.KindEmailChangeNotice)
+			with.Locale = tc.locale
+			m := render(t, tpl, with)
+			for _, part := range []string{m.Text, m.HTML} {
+				if !strings.Contains(part, tc.cancel) || !strings.Contains(part, sentinelLink) {
+					t.Errorf("notice with a token does not offer cancelling:\n%s", part)
+				}
+			}
+			if !strings.Contains(m.Text, sentinelToken) {
+				t.Errorf("notice text lacks the token:\n%s", m.Text)
+			}
+			without := with
+			without.Token, without.Link = "", ""
+			m = render(t, tpl, without)
+			for _, part := range []string{m.Text, m.HTML} {
+				if strings.Contains(part, tc.cancel) || strings.Contains(strings.ToLower(part), "link") {
+					t.Errorf("notice without a token offers cancelling or names a link:\n%s", part)
+				}
+			}
+		})
+	}
+}

@@ -75,6 +75,9 @@ const (
 	PurposeVerifyEmail   Purpose = "verify_email"
 	PurposeResetPassword Purpose = "reset_password"
 	PurposeChangeEmail   Purpose = "change_email"
+	// PurposeCancelEmailChange is mailed to the old address with the
+	// notice of a pending email change, to stop it.
+	PurposeCancelEmailChange Purpose = "cancel_email_change"
 )
 
 // Secret is a one-time secret mailed to a user: an email verification, a
