@@ -4,7 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
+	"github.com/gatehouse-go/gatehouse/auth/password"
 	"time"
 
 	"github.com/gatehouse-go/gatehouse/mail"
@@ -76,8 +76,8 @@ func (m *Manager) changePassword(ctx context.Context, id *Identity, current, nex
 // checkCurrentPassword confirms the caller knows the account's password.
 // Wrong guesses count toward the account's throttling like failed logins
 // (SECURITY.md #53).
-func (m *Manager) checkCurrentPassword(ctx context.Context, u *store.User, password string, ev *Event) error {
-	if password == "" || len(password) > MaxPasswordBytes {
+func (m *Manager) checkCurrentPassword(ctx context.Context, u *store.User, pass string, ev *Event) error {
+	if pass == "" || len(pass) > password.MaxBytes {
 		ev.Reason = "wrong_password"
 		return ErrInvalidPassword
 	}
@@ -86,7 +86,7 @@ func (m *Manager) checkCurrentPassword(ctx context.Context, u *store.User, passw
 		ev.Reason = "throttled"
 		return err
 	}
-	res, err := m.comparePassword(ctx, u.PasswordHash, NormalizePassword(password))
+	res, err := m.comparePassword(ctx, u.PasswordHash, password.Normalize(pass))
 	if err != nil {
 		ev.Reason = "hash_failed"
 		return err
@@ -228,8 +228,7 @@ func (m *Manager) resetPassword(ctx context.Context, token, newPassword string, 
 		ev.Reason = "weak_password"
 		return err
 	}
-	pw := NormalizePassword(newPassword)
-	folded := []rune(strings.ToLower(pw))
+	pw := password.Normalize(newPassword)
 	pwHash, err := m.hashPassword(ctx, pw)
 	if err != nil {
 		ev.Reason = "hash_failed"
@@ -242,7 +241,7 @@ func (m *Manager) resetPassword(ctx context.Context, token, newPassword string, 
 			if s.Email != u.Email {
 				return nil, errUnbound
 			}
-			if err := m.cfg.Password.checkContext(folded, []string{u.Email}); err != nil {
+			if err := m.cfg.Password.CheckContext(pw, u.Email); err != nil {
 				return nil, err
 			}
 			t := true
@@ -256,7 +255,7 @@ func (m *Manager) resetPassword(ctx context.Context, token, newPassword string, 
 			}, nil
 		},
 	})
-	var perr *PasswordError
+	var perr *password.PolicyError
 	switch {
 	case err == nil:
 	case errors.As(err, &perr):

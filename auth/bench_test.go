@@ -2,6 +2,7 @@ package auth_test
 
 import (
 	"context"
+	"github.com/gatehouse-go/gatehouse/auth/password"
 	"sync/atomic"
 	"testing"
 
@@ -79,7 +80,7 @@ func BenchmarkLogin(b *testing.B) {
 // BenchmarkHashCompare is the baseline: one comparison with the default
 // hasher.
 func BenchmarkHashCompare(b *testing.B) {
-	h, err := auth.NewArgon2id(auth.Argon2Params{})
+	h, err := password.NewArgon2id(password.Argon2Params{})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -3,6 +3,8 @@ package auth
 import (
 	"context"
 	"crypto/rand"
+	"errors"
+	"github.com/gatehouse-go/gatehouse/auth/password"
 	"io"
 	"log/slog"
 	"net/url"
@@ -42,13 +44,13 @@ type Config struct {
 	Audience string
 
 	// Hasher hashes new passwords. Default: argon2id with t=3, m=64 MiB,
-	// p=4 ([NewArgon2id] with zero params).
+	// p=4 ([password.NewArgon2id] with zero params).
 	Hasher Hasher
 
 	// LegacyHashers verify stored hashes the Hasher does not recognise;
 	// after a successful login such a password is re-hashed with Hasher.
 	// Default: bcrypt (cost 12) — so imported bcrypt hashes keep working
-	// and are upgraded — unless Hasher is itself a *Bcrypt.
+	// and are upgraded — unless Hasher is itself a *password.Bcrypt.
 	LegacyHashers []Hasher
 
 	// MaxConcurrentHashes bounds how many password hashes run at once
@@ -58,7 +60,7 @@ type Config struct {
 
 	// Password is the policy for every new password (register, change,
 	// reset, first superuser).
-	Password PasswordPolicy
+	Password password.Policy
 
 	// AccessTokenTTL is the lifetime of access tokens. Default 15 minutes;
 	// allowed 1 minute to 1 hour.
@@ -266,15 +268,15 @@ func (c *Config) fill() error {
 		}
 	}
 	if c.Hasher == nil {
-		h, err := NewArgon2id(Argon2Params{})
+		h, err := password.NewArgon2id(password.Argon2Params{})
 		if err != nil {
 			return err
 		}
 		c.Hasher = h
 	}
 	if c.LegacyHashers == nil {
-		if _, isBcrypt := c.Hasher.(*Bcrypt); !isBcrypt {
-			b, err := NewBcrypt(0)
+		if _, isBcrypt := c.Hasher.(*password.Bcrypt); !isBcrypt {
+			b, err := password.NewBcrypt(0)
 			if err != nil {
 				return err
 			}
@@ -293,9 +295,13 @@ func (c *Config) fill() error {
 		return cfgErr("MaxConcurrentHashes", "must not be negative")
 	}
 	if err := c.Password.Validate(); err != nil {
+		var ce *password.ConfigError
+		if errors.As(err, &ce) {
+			return cfgErr("Password."+strings.TrimPrefix(ce.Field, "Policy."), ce.Reason)
+		}
 		return err
 	}
-	c.Password.MinLength, c.Password.MaxLength = c.Password.bounds()
+	c.Password.MinLength, c.Password.MaxLength = c.Password.Bounds()
 	durations := []struct {
 		field    string
 		v        *time.Duration

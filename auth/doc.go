@@ -23,7 +23,7 @@
 //
 // The Manager consumes four small interfaces: [store.Store] (memstore,
 // sqlstore or your own, checked by storetest), [Mailer] (see package mail),
-// [Hasher] ([NewArgon2id], the default, and [NewBcrypt]) and [TokenIssuer]
+// [Hasher] ([password.NewArgon2id], the default, and [password.NewBcrypt]) and [TokenIssuer]
 // ([NewJWT]: HS256 or Ed25519 with key rotation by kid). [Hasher] takes no
 // context because it is pure CPU work; every other method that may do I/O
 // takes a context first. Every operation reports one [Event] to the logger
@@ -45,7 +45,7 @@
 // # Errors
 //
 // Operations return the sentinels of this package (test them with
-// [errors.Is]) or, for bad input, a *[ValidationError] or *[PasswordError]
+// [errors.Is]) or, for bad input, a *[ValidationError] or *[password.PolicyError]
 // (use [errors.As]). Anything else is an internal failure, typically the
 // store's: answer it generically and log it. Errors never contain secrets.
 //

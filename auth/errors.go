@@ -3,6 +3,8 @@ package auth
 import (
 	"errors"
 	"fmt"
+
+	"github.com/gatehouse-go/gatehouse/auth/password"
 )
 
 // Errors returned by the [Manager]. Each method's documentation lists the
@@ -21,12 +23,14 @@ var (
 	ErrInvalidEmail = errors.New("auth: invalid email")
 
 	// ErrWeakPassword: the new password is refused by the policy. The error
-	// is a *[PasswordError] with the reason.
-	ErrWeakPassword = errors.New("auth: password refused by the policy")
+	// is a *[password.PolicyError] with the reason. It is
+	// [password.ErrWeak].
+	ErrWeakPassword = password.ErrWeak
 
 	// ErrPasswordTooLong: the password is over the hard cap (and, for bcrypt,
-	// over 72 bytes). It also matches [ErrWeakPassword].
-	ErrPasswordTooLong = errors.New("auth: password too long")
+	// over 72 bytes). It also matches [ErrWeakPassword]. It is
+	// [password.ErrTooLong].
+	ErrPasswordTooLong = password.ErrTooLong
 
 	// ErrEmailNotVerified: the password was right but the email is not
 	// verified and the Manager requires verification.
@@ -84,16 +88,16 @@ var (
 	ErrBusy = errors.New("auth: too many concurrent password hashes")
 
 	// ErrInvalidHash: a stored password hash is malformed or has parameters
-	// outside the accepted bounds.
-	ErrInvalidHash = errors.New("auth: invalid password hash")
+	// outside the accepted bounds. It is [password.ErrInvalidHash].
+	ErrInvalidHash = password.ErrInvalidHash
 
 	// ErrUnsupportedHash: a [Hasher] does not recognise the stored hash's
-	// format (another Hasher may).
-	ErrUnsupportedHash = errors.New("auth: unsupported password hash format")
+	// format (another Hasher may). It is [password.ErrUnsupportedHash].
+	ErrUnsupportedHash = password.ErrUnsupportedHash
 
 	// ErrMismatchedHash: the password does not match the hash. Hashers
-	// return it from Compare.
-	ErrMismatchedHash = errors.New("auth: password does not match")
+	// return it from Compare. It is [password.ErrMismatch].
+	ErrMismatchedHash = password.ErrMismatch
 )
 
 // ValidationError reports a bad configuration value or request field.
@@ -110,45 +114,3 @@ func (e *ValidationError) Error() string {
 }
 
 func (e *ValidationError) Unwrap() error { return e.Err }
-
-// PasswordReason says why the policy refused a password.
-type PasswordReason string
-
-// The reasons a [PasswordPolicy] refuses a password.
-const (
-	PasswordTooShort PasswordReason = "too_short"
-	PasswordTooLong  PasswordReason = "too_long"
-	PasswordCommon   PasswordReason = "common"  // on the blocklist
-	PasswordContext  PasswordReason = "context" // the email, its local part or the service name
-	PasswordInvalid  PasswordReason = "invalid" // not valid UTF-8, or control characters
-)
-
-// PasswordError is returned when a new password is refused. It matches
-// [ErrWeakPassword], and [ErrPasswordTooLong] when Reason is
-// [PasswordTooLong].
-type PasswordError struct {
-	Reason PasswordReason
-	// Min and Max are the policy's bounds in code points, for messages.
-	Min, Max int
-}
-
-func (e *PasswordError) Error() string {
-	switch e.Reason {
-	case PasswordTooShort:
-		return fmt.Sprintf("auth: password must be at least %d characters", e.Min)
-	case PasswordTooLong:
-		return fmt.Sprintf("auth: password must be at most %d characters", e.Max)
-	case PasswordCommon:
-		return "auth: password is too common"
-	case PasswordContext:
-		return "auth: password must not be the email address or the service name"
-	default:
-		return "auth: password contains invalid characters"
-	}
-}
-
-// Is makes a PasswordError match [ErrWeakPassword] and, when too long,
-// [ErrPasswordTooLong].
-func (e *PasswordError) Is(target error) bool {
-	return target == ErrWeakPassword || (target == ErrPasswordTooLong && e.Reason == PasswordTooLong)
-}

@@ -2,6 +2,7 @@ package auth
 
 import (
 	"context"
+	"github.com/gatehouse-go/gatehouse/auth/password"
 	"time"
 
 	"github.com/gatehouse-go/gatehouse/mail"
@@ -12,15 +13,15 @@ import (
 // Hashing is pure CPU work, so Hasher takes no context; the [Manager] bounds
 // how many hashes run at once (Config.MaxConcurrentHashes) and waits for a
 // slot under the caller's context. Implementations must be safe for
-// concurrent use. [NewArgon2id] and [NewBcrypt] build the two supplied ones.
+// concurrent use. [password.NewArgon2id] and [password.NewBcrypt] build the two supplied ones.
 type Hasher interface {
 	// Hash returns a new hash of password with a fresh random salt.
-	Hash(password string) (string, error)
+	Hash(pass string) (string, error)
 	// Compare returns nil when password matches hash, [ErrMismatchedHash]
 	// when it does not, [ErrUnsupportedHash] (without hashing) when hash is
 	// not in this Hasher's format, and [ErrInvalidHash] (without hashing)
 	// when it is in this format but malformed or out of bounds.
-	Compare(hash, password string) error
+	Compare(hash, pass string) error
 }
 
 // RehashChecker is implemented by hashers that can tell whether a hash they
@@ -29,6 +30,14 @@ type Hasher interface {
 type RehashChecker interface {
 	NeedsRehash(hash string) bool
 }
+
+// The hashers of package password are the ones New uses by default.
+var (
+	_ Hasher        = (*password.Argon2id)(nil)
+	_ RehashChecker = (*password.Argon2id)(nil)
+	_ Hasher        = (*password.Bcrypt)(nil)
+	_ RehashChecker = (*password.Bcrypt)(nil)
+)
 
 // Claims is what an access token asserts.
 type Claims struct {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/gatehouse-go/gatehouse/auth/password"
 	"time"
 
 	"github.com/gatehouse-go/gatehouse/store"
@@ -55,10 +56,10 @@ type Challenge struct {
 // alike; [ErrInvalidEmail] for a malformed email; [ErrThrottled] (a
 // *[ThrottledError]) for known and unknown emails alike; only after a
 // correct password, [ErrAccountDisabled] or [ErrEmailNotVerified]; [ErrBusy].
-func (m *Manager) Login(ctx context.Context, email, password string) (*LoginResult, error) {
+func (m *Manager) Login(ctx context.Context, email, pass string) (*LoginResult, error) {
 	start := m.cfg.Now()
 	ev := Event{Type: EventLogin, Outcome: OutcomeFailure}
-	res, err := m.login(ctx, email, password, &ev)
+	res, err := m.login(ctx, email, pass, &ev)
 	if err == nil {
 		ev.Outcome = OutcomeSuccess
 	}
@@ -66,11 +67,11 @@ func (m *Manager) Login(ctx context.Context, email, password string) (*LoginResu
 	return res, err
 }
 
-func (m *Manager) login(ctx context.Context, email, password string, ev *Event) (*LoginResult, error) {
+func (m *Manager) login(ctx context.Context, email, pass string, ev *Event) (*LoginResult, error) {
 	// Taken before the user is read: a password change that lands after
 	// this read is newer than the session, which then dies (SECURITY.md #72).
 	authAt := m.now()
-	if len(password) > MaxPasswordBytes {
+	if len(pass) > password.MaxBytes {
 		ev.Reason = "password_too_long"
 		return nil, ErrInvalidCredentials
 	}
@@ -79,7 +80,7 @@ func (m *Manager) login(ctx context.Context, email, password string, ev *Event) 
 		ev.Reason = "invalid_email"
 		return nil, err
 	}
-	password = NormalizePassword(password)
+	pass = password.Normalize(pass)
 	gate, err := m.openPasswordGate(ctx, norm, true)
 	if err != nil {
 		ev.Reason = "throttled"
@@ -91,7 +92,7 @@ func (m *Manager) login(ctx context.Context, email, password string, ev *Event) 
 	u, err := m.store.UserByEmail(ctx, norm)
 	if errors.Is(err, store.ErrNotFound) {
 		ev.Reason = "unknown_email"
-		if err := m.dummyCompare(ctx, password); err != nil {
+		if err := m.dummyCompare(ctx, pass); err != nil {
 			return nil, err
 		}
 		gate.failed(ctx)
@@ -102,7 +103,7 @@ func (m *Manager) login(ctx context.Context, email, password string, ev *Event) 
 		return nil, fmt.Errorf("auth: login: %w", err)
 	}
 	ev.UserID = u.ID
-	res, err := m.comparePassword(ctx, u.PasswordHash, password)
+	res, err := m.comparePassword(ctx, u.PasswordHash, pass)
 	if err != nil {
 		ev.Reason = "hash_failed"
 		return nil, err
@@ -122,7 +123,7 @@ func (m *Manager) login(ctx context.Context, email, password string, ev *Event) 
 		return nil, ErrEmailNotVerified
 	}
 	if res.rehash {
-		m.rehash(ctx, u, password)
+		m.rehash(ctx, u, pass)
 	}
 	s, pair, err := m.startSession(ctx, u, authAt)
 	if err != nil {
@@ -136,8 +137,8 @@ func (m *Manager) login(ctx context.Context, email, password string, ev *Event) 
 
 // rehash replaces u's password hash with one from the current Hasher. A
 // failure is logged; the login goes on (SECURITY.md #2).
-func (m *Manager) rehash(ctx context.Context, u *store.User, password string) {
-	hash, err := m.hashPassword(ctx, password)
+func (m *Manager) rehash(ctx context.Context, u *store.User, pass string) {
+	hash, err := m.hashPassword(ctx, pass)
 	if err == nil {
 		var nu *store.User
 		nu, err = m.store.UpdateUser(ctx, u.ID, store.UserUpdate{PasswordHash: &hash, UpdatedAt: m.now()})

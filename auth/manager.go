@@ -8,6 +8,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"github.com/gatehouse-go/gatehouse/auth/password"
 	"io"
 	"log/slog"
 	"sync"
@@ -181,15 +182,15 @@ func (m *Manager) withHashSlot(ctx context.Context, f func() error) error {
 
 // hashPassword hashes an already normalized password with the current
 // Hasher.
-func (m *Manager) hashPassword(ctx context.Context, password string) (string, error) {
+func (m *Manager) hashPassword(ctx context.Context, pass string) (string, error) {
 	var hash string
 	err := m.withHashSlot(ctx, func() error {
 		var err error
-		hash, err = m.cfg.Hasher.Hash(password)
+		hash, err = m.cfg.Hasher.Hash(pass)
 		return err
 	})
 	if errors.Is(err, ErrPasswordTooLong) {
-		return "", &PasswordError{Reason: PasswordTooLong, Min: m.cfg.Password.MinLength, Max: m.cfg.Password.MaxLength}
+		return "", &password.PolicyError{Reason: password.TooLong, Min: m.cfg.Password.MinLength, Max: m.cfg.Password.MaxLength}
 	}
 	return hash, err
 }
@@ -206,14 +207,14 @@ type compareResult struct {
 // hasher recognises it, running exactly one hash. An empty hash is compared
 // against the dummy hash so that accounts without a password cost the same
 // as others. Mismatches and unusable hashes are not errors: ok is false.
-func (m *Manager) comparePassword(ctx context.Context, hash, password string) (compareResult, error) {
+func (m *Manager) comparePassword(ctx context.Context, hash, pass string) (compareResult, error) {
 	if hash == "" {
-		return compareResult{}, m.dummyCompare(ctx, password)
+		return compareResult{}, m.dummyCompare(ctx, pass)
 	}
 	var res compareResult
 	err := m.withHashSlot(ctx, func() error {
 		for i, h := range m.hashers {
-			err := h.Compare(hash, password)
+			err := h.Compare(hash, pass)
 			if errors.Is(err, ErrUnsupportedHash) {
 				continue
 			}
@@ -241,7 +242,7 @@ func (m *Manager) comparePassword(ctx context.Context, hash, password string) (c
 
 // dummyCompare runs one hash comparison that always fails, so that a login
 // for an unknown account costs what a real one does (SECURITY.md #14).
-func (m *Manager) dummyCompare(ctx context.Context, password string) error {
+func (m *Manager) dummyCompare(ctx context.Context, pass string) error {
 	m.dummyOnce.Do(func() {
 		pw, err := m.randomBytes(16)
 		if err != nil {
@@ -258,7 +259,7 @@ func (m *Manager) dummyCompare(ctx context.Context, password string) error {
 		return m.dummyErr
 	}
 	return m.withHashSlot(ctx, func() error {
-		err := m.cfg.Hasher.Compare(m.dummyHash, password)
+		err := m.cfg.Hasher.Compare(m.dummyHash, pass)
 		if err == nil || errors.Is(err, ErrMismatchedHash) || errors.Is(err, ErrPasswordTooLong) {
 			return nil
 		}

@@ -3,6 +3,7 @@ package auth_test
 import (
 	"context"
 	"errors"
+	"github.com/gatehouse-go/gatehouse/auth/password"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -57,8 +58,8 @@ func TestChangePassword(t *testing.T) {
 		// SECURITY.md #8: same reason as at registration.
 		e, a, _ := setup(t)
 		err := e.m.ChangePassword(t.Context(), e.identity(t, a.Tokens.AccessToken), goodPassword, "password1234567")
-		var pe *auth.PasswordError
-		if !errors.As(err, &pe) || pe.Reason != auth.PasswordCommon {
+		var pe *password.PolicyError
+		if !errors.As(err, &pe) || pe.Reason != password.Common {
 			t.Fatalf("error %v, want a PasswordError with reason common", err)
 		}
 	})

@@ -2,6 +2,7 @@ package auth_test
 
 import (
 	"errors"
+	"github.com/gatehouse-go/gatehouse/auth/password"
 	"testing"
 	"time"
 
@@ -35,7 +36,7 @@ func TestNewValidatesConfig(t *testing.T) {
 		{"base URL with query", func(c *auth.Config) { c.BaseURL = "https://app.example.com/?x=1" }, "Config.BaseURL"},
 		{"relative base URL", func(c *auth.Config) { c.BaseURL = "/app" }, "Config.BaseURL"},
 		// SECURITY.md #5: a minimum under 8 is a configuration error.
-		{"password minimum 7", func(c *auth.Config) { c.Password.MinLength = 7 }, "PasswordPolicy.MinLength"},
+		{"password minimum 7", func(c *auth.Config) { c.Password.MinLength = 7 }, "Config.Password.MinLength"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -61,10 +62,10 @@ func TestNewValidatesConfig(t *testing.T) {
 	})
 	t.Run("argon2 below floor", func(t *testing.T) {
 		// SECURITY.md #2: configuration below the floor is refused.
-		_, err := auth.NewArgon2id(auth.Argon2Params{Time: 1, MemoryKiB: 8192})
-		var ve *auth.ValidationError
-		if !errors.As(err, &ve) {
-			t.Fatalf("NewArgon2id(t=1, m=8192) = %v, want a *ValidationError", err)
+		_, err := password.NewArgon2id(password.Argon2Params{Time: 1, MemoryKiB: 8192})
+		var ce *password.ConfigError
+		if !errors.As(err, &ce) || ce.Field != "Argon2Params.MemoryKiB" {
+			t.Fatalf("NewArgon2id(t=1, m=8192) = %v, want a *password.ConfigError naming Argon2Params.MemoryKiB", err)
 		}
 	})
 }
@@ -97,7 +98,7 @@ func TestNewDoesNotKeepCallerConfig(t *testing.T) {
 // slice; changing it after New must not change what the Manager refuses.
 func TestNewCopiesBlocklist(t *testing.T) {
 	cfg := auth.Config{Store: memstore.New(), Mailer: mail.Discard{}, SigningKey: testKey, Hasher: newSpyHasher(),
-		Password: auth.PasswordPolicy{Blocklist: []string{"wonderland"}}}
+		Password: password.Policy{Blocklist: []string{"wonderland"}}}
 	m, err := auth.New(cfg)
 	if err != nil {
 		t.Fatal(err)

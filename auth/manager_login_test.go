@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
+	"github.com/gatehouse-go/gatehouse/auth/password"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -181,11 +182,11 @@ func TestPasswordHashUpgrade(t *testing.T) {
 }
 
 func TestRehashWhenParametersAreBelowPolicy(t *testing.T) {
-	weak, err := auth.NewBcrypt(10)
+	weak, err := password.NewBcrypt(10)
 	if err != nil {
 		t.Fatal(err)
 	}
-	strong, err := auth.NewBcrypt(11)
+	strong, err := password.NewBcrypt(11)
 	if err != nil {
 		t.Fatal(err)
 	}

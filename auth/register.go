@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/gatehouse-go/gatehouse/auth/password"
 	"strings"
 	"time"
 
@@ -31,7 +32,7 @@ type Registration struct {
 // a taken email answers like a success (the returned user is never stored)
 // and the owner of the address is told instead.
 //
-// Errors: [ErrInvalidEmail], [ErrWeakPassword] (a *[PasswordError]),
+// Errors: [ErrInvalidEmail], [ErrWeakPassword] (a *[password.PolicyError]),
 // [ErrEmailTaken], a *[ValidationError] for a bad profile field,
 // [ErrThrottled], [ErrBusy].
 func (m *Manager) Register(ctx context.Context, r Registration) (*store.User, error) {
@@ -60,12 +61,12 @@ func (m *Manager) register(ctx context.Context, r Registration, ev *Event) (*sto
 		ev.Reason = "invalid_profile"
 		return nil, err
 	}
-	password, err := m.checkNewPassword(r.Password, email)
+	pass, err := m.checkNewPassword(r.Password, email)
 	if err != nil {
 		ev.Reason = "weak_password"
 		return nil, err
 	}
-	hash, err := m.hashPassword(ctx, password)
+	hash, err := m.hashPassword(ctx, pass)
 	if err != nil {
 		ev.Reason = "hash_failed"
 		return nil, err
@@ -114,13 +115,13 @@ func (m *Manager) register(ctx context.Context, r Registration, ev *Event) (*sto
 // checkNewPassword applies the policy to a new password (with the email,
 // its local part and the service name as context words) and returns it
 // normalized, ready to hash.
-func (m *Manager) checkNewPassword(password, email string) (string, error) {
+func (m *Manager) checkNewPassword(pass, email string) (string, error) {
 	// The email's local part and its pieces count as context words too
 	// (contextWords splits them off).
-	if err := m.cfg.Password.Check(password, email, m.cfg.ServiceName); err != nil {
+	if err := m.cfg.Password.Check(pass, email, m.cfg.ServiceName); err != nil {
 		return "", err
 	}
-	return NormalizePassword(password), nil
+	return password.Normalize(pass), nil
 }
 
 // signupAttempt tells the owner of email, in the background, that someone
@@ -407,10 +408,10 @@ func (m *Manager) ResendVerification(ctx context.Context, email string) error {
 // must pass the policy.
 //
 // Errors: [ErrInvalidEmail], [ErrWeakPassword].
-func (m *Manager) EnsureSuperuser(ctx context.Context, email, password string) (*store.User, error) {
+func (m *Manager) EnsureSuperuser(ctx context.Context, email, pass string) (*store.User, error) {
 	start := m.cfg.Now()
 	ev := Event{Type: EventEnsureSuperuser, Outcome: OutcomeFailure}
-	u, err := m.ensureSuperuser(ctx, email, password)
+	u, err := m.ensureSuperuser(ctx, email, pass)
 	if err == nil {
 		ev.Outcome, ev.UserID = OutcomeSuccess, u.ID
 	}
@@ -418,7 +419,7 @@ func (m *Manager) EnsureSuperuser(ctx context.Context, email, password string) (
 	return u, err
 }
 
-func (m *Manager) ensureSuperuser(ctx context.Context, email, password string) (*store.User, error) {
+func (m *Manager) ensureSuperuser(ctx context.Context, email, pass string) (*store.User, error) {
 	norm, err := NormalizeEmail(email)
 	if err != nil {
 		return nil, err
@@ -442,7 +443,7 @@ func (m *Manager) ensureSuperuser(ctx context.Context, email, password string) (
 		if !errors.Is(err, store.ErrNotFound) {
 			return nil, fmt.Errorf("auth: ensure superuser: %w", err)
 		}
-		pw, err := m.checkNewPassword(password, norm)
+		pw, err := m.checkNewPassword(pass, norm)
 		if err != nil {
 			return nil, err
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/gatehouse-go/gatehouse/auth/password"
 	"log/slog"
 	"math"
 	"net/http"
@@ -92,7 +93,7 @@ func errorFor(err error, o op) *apiError {
 	if errors.As(err, &ae) {
 		return ae
 	}
-	var pe *auth.PasswordError
+	var pe *password.PolicyError
 	if errors.As(err, &pe) {
 		return weakPassword(pe)
 	}
@@ -177,16 +178,16 @@ func rateLimited(wait time.Duration) *apiError {
 
 // weakPassword words a policy refusal. It says what was wrong with the
 // password, never which characters to use (there are no composition rules).
-func weakPassword(pe *auth.PasswordError) *apiError {
+func weakPassword(pe *password.PolicyError) *apiError {
 	var msg string
 	switch pe.Reason {
-	case auth.PasswordTooShort:
+	case password.TooShort:
 		msg = "Password must be at least " + strconv.Itoa(pe.Min) + " characters long"
-	case auth.PasswordTooLong:
+	case password.TooLong:
 		msg = "Password must be at most " + strconv.Itoa(pe.Max) + " characters long"
-	case auth.PasswordCommon:
+	case password.Common:
 		msg = "Password is too common, choose another"
-	case auth.PasswordContext:
+	case password.Contextual:
 		msg = "Password must not be the email address or the service name"
 	default:
 		msg = "Password contains characters that are not allowed"

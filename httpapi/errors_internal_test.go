@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/gatehouse-go/gatehouse/auth/password"
 	"net/http/httptest"
 	"regexp"
 	"strings"
@@ -27,7 +28,7 @@ func TestErrorFor(t *testing.T) {
 		retryAfter int
 	}{
 		{"invalid email", &auth.ValidationError{Field: "email", Reason: "bad", Err: auth.ErrInvalidEmail}, opDefault, 422, typeInvalidEmail, 0},
-		{"weak password", &auth.PasswordError{Reason: auth.PasswordCommon}, opDefault, 400, typeWeakPassword, 0},
+		{"weak password", &password.PolicyError{Reason: password.Common}, opDefault, 400, typeWeakPassword, 0},
 		{"weak password sentinel", wrap(auth.ErrWeakPassword), opDefault, 400, typeWeakPassword, 0},
 		{"credentials", auth.ErrInvalidCredentials, opDefault, 401, typeInvalidCredentials, 0},
 		{"not verified", auth.ErrEmailNotVerified, opDefault, 401, typeEmailNotVerified, 0},
@@ -83,13 +84,13 @@ func TestErrorFor(t *testing.T) {
 // asks for character classes (there are no composition rules).
 func TestWeakPasswordMessages(t *testing.T) {
 	rules := regexp.MustCompile(`(?i)digit|number|upper|lower|symbol|special|letter`)
-	for _, r := range []auth.PasswordReason{auth.PasswordTooShort, auth.PasswordTooLong, auth.PasswordCommon, auth.PasswordContext, auth.PasswordInvalid} {
-		e := weakPassword(&auth.PasswordError{Reason: r, Min: 8, Max: 256})
+	for _, r := range []password.Reason{password.TooShort, password.TooLong, password.Common, password.Contextual, password.Invalid} {
+		e := weakPassword(&password.PolicyError{Reason: r, Min: 8, Max: 256})
 		if e.msg == "" || rules.MatchString(e.msg) {
 			t.Errorf("%s: message %q", r, e.msg)
 		}
 	}
-	if e := weakPassword(&auth.PasswordError{Reason: auth.PasswordTooShort, Min: 12}); !strings.Contains(e.msg, "12") {
+	if e := weakPassword(&password.PolicyError{Reason: password.TooShort, Min: 12}); !strings.Contains(e.msg, "12") {
 		t.Errorf("too short: %q does not give the minimum", e.msg)
 	}
 }

@@ -1,4 +1,4 @@
-package auth
+package password
 
 import (
 	_ "embed" // for the built-in blocklist

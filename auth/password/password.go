@@ -1,4 +1,4 @@
-package auth
+package password
 
 import (
 	"fmt"
@@ -9,35 +9,35 @@ import (
 	"golang.org/x/text/unicode/norm"
 )
 
-// MaxPasswordBytes is the hard cap on a password's length in bytes, as
-// received and before any normalization. [PasswordPolicy.Check] and both
+// MaxBytes is the hard cap on a password's length in bytes, as
+// received and before any normalization. [Policy.Check] and both
 // supplied hashers refuse longer input before doing any other work, so a
 // huge password cannot be used to burn CPU (SECURITY.md #6).
-const MaxPasswordBytes = 1024
+const MaxBytes = 1024
 
-// Bounds of [PasswordPolicy], in code points after NFKC normalization.
+// Bounds of [Policy], in code points after NFKC normalization.
 const (
 	defaultMinPasswordLength = 8   // NIST SP 800-63B-4 §3.1.1.2 SHALL floor
-	defaultMaxPasswordLength = 256 // with ≤4 bytes per code point, ≤ MaxPasswordBytes
+	defaultMaxPasswordLength = 256 // with ≤4 bytes per code point, ≤ MaxBytes
 	lowestMaxPasswordLength  = 64  // NIST: at least 64 characters SHOULD be accepted
 )
 
-// PasswordPolicy decides whether a new password is acceptable. It is used on
+// Policy decides whether a new password is acceptable. It is used on
 // every path that sets a password (registration, change and reset), so they
 // all refuse the same passwords for the same reasons.
 //
 // The policy has no composition rules and never will: it does not ask for
 // upper case, lower case, digits or symbols, and accepts spaces, any
 // printable ASCII and any Unicode (SECURITY.md #7). It checks, in order: the
-// hard byte cap [MaxPasswordBytes]; that the password is valid UTF-8 without
+// hard byte cap [MaxBytes]; that the password is valid UTF-8 without
 // control characters; its length in code points after NFKC normalization
-// (see [NormalizePassword]); and a blocklist of common passwords together
-// with words from the context of the account (see [PasswordPolicy.Check]).
+// (see [Normalize]); and a blocklist of common passwords together
+// with words from the context of the account (see [Policy.Check]).
 //
 // The zero value is the default policy: 8 to 256 code points and the
-// built-in blocklist. A PasswordPolicy is a plain value and safe for
+// built-in blocklist. A Policy is a plain value and safe for
 // concurrent use.
-type PasswordPolicy struct {
+type Policy struct {
 	// MinLength is the minimum length in code points, counted after NFKC
 	// normalization. Zero means 8, the lowest value allowed. NIST recommends
 	// 15 where a password is the only factor.
@@ -46,7 +46,7 @@ type PasswordPolicy struct {
 	// MaxLength is the maximum length in code points, counted after NFKC
 	// normalization. Zero means 256. It must be between 64 and 256: at least
 	// 64 characters must be accepted, and 256 code points of at most 4 bytes
-	// each keep a normalized password within [MaxPasswordBytes].
+	// each keep a normalized password within [MaxBytes].
 	MaxLength int
 
 	// Blocklist holds extra words to refuse, such as the product's name.
@@ -57,36 +57,36 @@ type PasswordPolicy struct {
 }
 
 // Validate checks the policy's configuration. It returns a
-// *[ValidationError] naming the offending field, e.g.
-// "PasswordPolicy.MinLength", or nil.
-func (p PasswordPolicy) Validate() error {
-	minLen, maxLen := p.bounds()
+// *[ConfigError] naming the offending field, e.g.
+// "Policy.MinLength", or nil.
+func (p Policy) Validate() error {
+	minLen, maxLen := p.Bounds()
 	if p.MinLength != 0 && p.MinLength < defaultMinPasswordLength {
-		return &ValidationError{
-			Field:  "PasswordPolicy.MinLength",
+		return &ConfigError{
+			Field:  "Policy.MinLength",
 			Reason: fmt.Sprintf("must be at least %d (or 0 for the default)", defaultMinPasswordLength),
 		}
 	}
 	if p.MaxLength != 0 && (p.MaxLength < lowestMaxPasswordLength || p.MaxLength > defaultMaxPasswordLength) {
-		return &ValidationError{
-			Field: "PasswordPolicy.MaxLength",
+		return &ConfigError{
+			Field: "Policy.MaxLength",
 			Reason: fmt.Sprintf("must be between %d and %d (or 0 for the default)",
 				lowestMaxPasswordLength, defaultMaxPasswordLength),
 		}
 	}
 	if minLen > maxLen {
-		return &ValidationError{
-			Field:  "PasswordPolicy.MinLength",
+		return &ConfigError{
+			Field:  "Policy.MinLength",
 			Reason: fmt.Sprintf("must not exceed MaxLength (%d)", maxLen),
 		}
 	}
 	return nil
 }
 
-// bounds returns the effective length bounds: defaults for zero fields, and
-// never looser than the allowed range, so that Check stays safe even on a
-// policy that was never validated.
-func (p PasswordPolicy) bounds() (minLen, maxLen int) {
+// Bounds returns the effective length bounds in code points: defaults for
+// zero fields, and never looser than the allowed range, so that Check stays
+// safe even on a policy that was never validated.
+func (p Policy) Bounds() (minLen, maxLen int) {
 	minLen, maxLen = p.MinLength, p.MaxLength
 	if minLen < defaultMinPasswordLength {
 		minLen = defaultMinPasswordLength
@@ -101,18 +101,18 @@ func (p PasswordPolicy) bounds() (minLen, maxLen int) {
 }
 
 // Check returns nil when password is acceptable as a new password, and
-// otherwise a *[PasswordError] (which matches [ErrWeakPassword]) whose
+// otherwise a *[PolicyError] (which matches [ErrWeak]) whose
 // Reason is one of:
 //
-//   - [PasswordTooLong]: over [MaxPasswordBytes] bytes as given (checked
+//   - [TooLong]: over [MaxBytes] bytes as given (checked
 //     first, before any other work), or over MaxLength code points after
-//     normalization. The error also matches [ErrPasswordTooLong].
-//   - [PasswordInvalid]: not valid UTF-8, or contains a control character
+//     normalization. The error also matches [ErrTooLong].
+//   - [Invalid]: not valid UTF-8, or contains a control character
 //     (U+0000–U+001F, U+007F–U+009F). Spaces are fine.
-//   - [PasswordTooShort]: under MinLength code points after normalization.
-//   - [PasswordCommon]: the whole password is a common password, a word of
+//   - [TooShort]: under MinLength code points after normalization.
+//   - [Common]: the whole password is a common password, a word of
 //     the policy's Blocklist, or a trivial pattern.
-//   - [PasswordContext]: the whole password is one of the context words.
+//   - [Contextual]: the whole password is one of the context words.
 //
 // Context words describe the account and the service: pass the email
 // address, the user's name, the service name and the like. Empty words and
@@ -135,34 +135,34 @@ func (p PasswordPolicy) bounds() (minLen, maxLen int) {
 // Check applies no rule about which kinds of characters a password
 // contains. It does not consult any breached-password service; callers who
 // want one can check the password before or after Check.
-func (p PasswordPolicy) Check(password string, context ...string) error {
-	minLen, maxLen := p.bounds()
-	refuse := func(r PasswordReason) error {
-		return &PasswordError{Reason: r, Min: minLen, Max: maxLen}
+func (p Policy) Check(password string, context ...string) error {
+	minLen, maxLen := p.Bounds()
+	refuse := func(r Reason) error {
+		return &PolicyError{Reason: r, Min: minLen, Max: maxLen}
 	}
-	if len(password) > MaxPasswordBytes {
-		return refuse(PasswordTooLong)
+	if len(password) > MaxBytes {
+		return refuse(TooLong)
 	}
 	if !utf8.ValidString(password) {
-		return refuse(PasswordInvalid)
+		return refuse(Invalid)
 	}
 	for _, r := range password {
 		if unicode.IsControl(r) {
-			return refuse(PasswordInvalid)
+			return refuse(Invalid)
 		}
 	}
-	normalized := NormalizePassword(password)
+	normalized := Normalize(password)
 	n := utf8.RuneCountInString(normalized)
 	if n > maxLen {
-		return refuse(PasswordTooLong)
+		return refuse(TooLong)
 	}
 	if n < minLen {
-		return refuse(PasswordTooShort)
+		return refuse(TooShort)
 	}
 
 	folded := []rune(strings.ToLower(normalized))
 	if builtinBlocklist().refuses(folded) || isTrivial(folded) {
-		return refuse(PasswordCommon)
+		return refuse(Common)
 	}
 	if len(p.Blocklist) > 0 {
 		extra := newWordList(len(p.Blocklist))
@@ -170,47 +170,54 @@ func (p PasswordPolicy) Check(password string, context ...string) error {
 			extra.add(w)
 		}
 		if extra.refuses(folded) {
-			return refuse(PasswordCommon)
+			return refuse(Common)
 		}
 	}
 	return p.checkContext(folded, context)
 }
 
-// checkContext is Check's last rule alone: it refuses a password, given
-// normalized and lower-cased, that contains one of the context words.
-func (p PasswordPolicy) checkContext(folded []rune, context []string) error {
+// CheckContext is Check's last rule alone: it refuses a password that is
+// one of the context words, as Check does. It is for a caller that checked
+// the rest of the policy before it knew the account (a password reset, say).
+func (p Policy) CheckContext(password string, context ...string) error {
+	return p.checkContext([]rune(strings.ToLower(Normalize(password))), context)
+}
+
+// checkContext is CheckContext on a password already normalized and
+// lower-cased.
+func (p Policy) checkContext(folded []rune, context []string) error {
 	if len(context) > 0 && contextWords(context).refuses(folded) {
-		minLen, maxLen := p.bounds()
-		return &PasswordError{Reason: PasswordContext, Min: minLen, Max: maxLen}
+		minLen, maxLen := p.Bounds()
+		return &PolicyError{Reason: Contextual, Min: minLen, Max: maxLen}
 	}
 	return nil
 }
 
-// NormalizePassword returns password in Unicode Normalization Form KC, so
+// Normalize returns password in Unicode Normalization Form KC, so
 // that the same password typed on different keyboards or systems (U+00C5
 // "Å" or "A" followed by U+030A) gives the same bytes (SECURITY.md #9). It
 // does not change case and does not trim spaces: "Pw", "pw" and " pw" stay
 // three different passwords. NFKC also folds compatibility characters, so
 // the ligature "ﬁ" becomes "fi" and a full-width "Ａ" becomes "A".
 //
-// The [Manager] applies it before hashing and before comparing; callers of a
-// [Hasher] used on its own must do the same on both paths.
-func NormalizePassword(password string) string {
+// The auth.Manager applies it before hashing and before comparing; callers
+// of a hasher used on its own must do the same on both paths.
+func Normalize(password string) string {
 	return norm.NFKC.String(password)
 }
 
 // byteLimitError reports a password over a hasher's byte limit. As
-// documented on [ErrPasswordTooLong], it matches both that and
-// [ErrWeakPassword].
+// documented on [ErrTooLong], it matches both that and
+// [ErrWeak].
 type byteLimitError struct {
 	hasher string
 	limit  int
 }
 
 func (e *byteLimitError) Error() string {
-	return fmt.Sprintf("auth: password too long: %s accepts at most %d bytes", e.hasher, e.limit)
+	return fmt.Sprintf("password: too long: %s accepts at most %d bytes", e.hasher, e.limit)
 }
 
 func (e *byteLimitError) Is(target error) bool {
-	return target == ErrPasswordTooLong || target == ErrWeakPassword
+	return target == ErrTooLong || target == ErrWeak
 }

@@ -1,4 +1,4 @@
-package auth_test
+package password_test
 
 import (
 	"errors"
@@ -7,23 +7,23 @@ import (
 	"testing"
 	"unicode/utf8"
 
-	"github.com/gatehouse-go/gatehouse/auth"
+	"github.com/gatehouse-go/gatehouse/auth/password"
 )
 
 // checkReason runs policy.Check and returns the refusal's reason, or "" for
-// acceptance. Any error that is not a *PasswordError fails the test.
-func checkReason(tb testing.TB, p auth.PasswordPolicy, password string, context ...string) auth.PasswordReason {
+// acceptance. Any error that is not a *PolicyError fails the test.
+func checkReason(tb testing.TB, p password.Policy, pw string, context ...string) password.Reason {
 	tb.Helper()
-	err := p.Check(password, context...)
+	err := p.Check(pw, context...)
 	if err == nil {
 		return ""
 	}
-	var pe *auth.PasswordError
+	var pe *password.PolicyError
 	if !errors.As(err, &pe) {
-		tb.Fatalf("Check(%q) = %v (%T), want a *PasswordError", password, err, err)
+		tb.Fatalf("Check(%q) = %v (%T), want a *PolicyError", pw, err, err)
 	}
-	if !errors.Is(err, auth.ErrWeakPassword) {
-		tb.Errorf("Check(%q) = %v does not match ErrWeakPassword", password, err)
+	if !errors.Is(err, password.ErrWeak) {
+		tb.Errorf("Check(%q) = %v does not match ErrWeak", pw, err)
 	}
 	return pe.Reason
 }
@@ -41,23 +41,23 @@ func distinct(n int) string {
 func TestPasswordPolicyValidate(t *testing.T) {
 	tests := []struct {
 		name  string
-		p     auth.PasswordPolicy
+		p     password.Policy
 		field string // "" when valid
 	}{
-		{"zero value", auth.PasswordPolicy{}, ""},
-		{"NIST single-factor", auth.PasswordPolicy{MinLength: 15}, ""},
-		{"min 8 max 64", auth.PasswordPolicy{MinLength: 8, MaxLength: 64}, ""},
-		{"min 64 max 64", auth.PasswordPolicy{MinLength: 64, MaxLength: 64}, ""},
-		{"max 256", auth.PasswordPolicy{MaxLength: 256}, ""},
-		{"with blocklist", auth.PasswordPolicy{Blocklist: []string{"gatehouse", ""}}, ""},
+		{"zero value", password.Policy{}, ""},
+		{"NIST single-factor", password.Policy{MinLength: 15}, ""},
+		{"min 8 max 64", password.Policy{MinLength: 8, MaxLength: 64}, ""},
+		{"min 64 max 64", password.Policy{MinLength: 64, MaxLength: 64}, ""},
+		{"max 256", password.Policy{MaxLength: 256}, ""},
+		{"with blocklist", password.Policy{Blocklist: []string{"gatehouse", ""}}, ""},
 		// SECURITY.md #5: configuring a minimum under 8 is an error.
-		{"min 7", auth.PasswordPolicy{MinLength: 7}, "PasswordPolicy.MinLength"},
-		{"min negative", auth.PasswordPolicy{MinLength: -1}, "PasswordPolicy.MinLength"},
-		{"max 63", auth.PasswordPolicy{MaxLength: 63}, "PasswordPolicy.MaxLength"},
-		{"max 257", auth.PasswordPolicy{MaxLength: 257}, "PasswordPolicy.MaxLength"},
-		{"max negative", auth.PasswordPolicy{MaxLength: -1}, "PasswordPolicy.MaxLength"},
-		{"min over max", auth.PasswordPolicy{MinLength: 100, MaxLength: 64}, "PasswordPolicy.MinLength"},
-		{"min over default max", auth.PasswordPolicy{MinLength: 300}, "PasswordPolicy.MinLength"},
+		{"min 7", password.Policy{MinLength: 7}, "Policy.MinLength"},
+		{"min negative", password.Policy{MinLength: -1}, "Policy.MinLength"},
+		{"max 63", password.Policy{MaxLength: 63}, "Policy.MaxLength"},
+		{"max 257", password.Policy{MaxLength: 257}, "Policy.MaxLength"},
+		{"max negative", password.Policy{MaxLength: -1}, "Policy.MaxLength"},
+		{"min over max", password.Policy{MinLength: 100, MaxLength: 64}, "Policy.MinLength"},
+		{"min over default max", password.Policy{MinLength: 300}, "Policy.MinLength"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -68,9 +68,9 @@ func TestPasswordPolicyValidate(t *testing.T) {
 				}
 				return
 			}
-			var ve *auth.ValidationError
+			var ve *password.ConfigError
 			if !errors.As(err, &ve) {
-				t.Fatalf("Validate() = %v, want a *ValidationError", err)
+				t.Fatalf("Validate() = %v, want a *ConfigError", err)
 			}
 			if ve.Field != tc.field {
 				t.Errorf("Field = %q, want %q", ve.Field, tc.field)
@@ -85,80 +85,80 @@ func TestPasswordPolicyLength(t *testing.T) {
 	accented := "éàèùâêîôûëïüçœæ" // 15 code points, 30 bytes
 	decomposed := strings.Repeat("e\u0301", 15)
 	tests := []struct {
-		name     string
-		p        auth.PasswordPolicy
-		password string
-		want     auth.PasswordReason
+		name string
+		p    password.Policy
+		pw   string
+		want password.Reason
 	}{
-		{"7 code points", auth.PasswordPolicy{}, "zqxwvbn", auth.PasswordTooShort},
-		{"8 code points", auth.PasswordPolicy{}, "zqxjvbnm", ""},
-		{"min 15: 14 code points", auth.PasswordPolicy{MinLength: 15}, accented[:len(accented)-2], auth.PasswordTooShort},
-		{"min 15: 15 two-byte code points", auth.PasswordPolicy{MinLength: 15}, accented, ""},
-		{"min 16: 15 two-byte code points", auth.PasswordPolicy{MinLength: 16}, accented, auth.PasswordTooShort},
-		{"min 15: 15 composed after NFKC", auth.PasswordPolicy{MinLength: 15}, decomposed, auth.PasswordCommon},
-		{"min 16: 30 code points, 15 after NFKC", auth.PasswordPolicy{MinLength: 16}, decomposed, auth.PasswordTooShort},
-		{"ligature counts as two", auth.PasswordPolicy{}, "\ufb01zqxjvb", ""}, // "ﬁ" is "fi" after NFKC
-		{"64 three-byte code points", auth.PasswordPolicy{MaxLength: 64}, distinct(64), ""},
-		{"65 code points over max 64", auth.PasswordPolicy{MaxLength: 64}, distinct(65), auth.PasswordTooLong},
-		{"256 code points", auth.PasswordPolicy{}, distinct(256), ""},
-		{"257 code points", auth.PasswordPolicy{}, distinct(257), auth.PasswordTooLong},
-		{"1 MB", auth.PasswordPolicy{}, strings.Repeat("a", 1<<20), auth.PasswordTooLong},
+		{"7 code points", password.Policy{}, "zqxwvbn", password.TooShort},
+		{"8 code points", password.Policy{}, "zqxjvbnm", ""},
+		{"min 15: 14 code points", password.Policy{MinLength: 15}, accented[:len(accented)-2], password.TooShort},
+		{"min 15: 15 two-byte code points", password.Policy{MinLength: 15}, accented, ""},
+		{"min 16: 15 two-byte code points", password.Policy{MinLength: 16}, accented, password.TooShort},
+		{"min 15: 15 composed after NFKC", password.Policy{MinLength: 15}, decomposed, password.Common},
+		{"min 16: 30 code points, 15 after NFKC", password.Policy{MinLength: 16}, decomposed, password.TooShort},
+		{"ligature counts as two", password.Policy{}, "\ufb01zqxjvb", ""}, // "ﬁ" is "fi" after NFKC
+		{"64 three-byte code points", password.Policy{MaxLength: 64}, distinct(64), ""},
+		{"65 code points over max 64", password.Policy{MaxLength: 64}, distinct(65), password.TooLong},
+		{"256 code points", password.Policy{}, distinct(256), ""},
+		{"257 code points", password.Policy{}, distinct(257), password.TooLong},
+		{"1 MB", password.Policy{}, strings.Repeat("a", 1<<20), password.TooLong},
 		// The byte cap comes first: an oversized input is not even decoded.
-		{"1 MB of invalid UTF-8", auth.PasswordPolicy{}, strings.Repeat("\xff", 1<<20), auth.PasswordTooLong},
-		{"1025 bytes", auth.PasswordPolicy{}, strings.Repeat("ab", 512) + "c", auth.PasswordTooLong},
+		{"1 MB of invalid UTF-8", password.Policy{}, strings.Repeat("\xff", 1<<20), password.TooLong},
+		{"1025 bytes", password.Policy{}, strings.Repeat("ab", 512) + "c", password.TooLong},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := checkReason(t, tc.p, tc.password); got != tc.want {
+			if got := checkReason(t, tc.p, tc.pw); got != tc.want {
 				t.Errorf("Check(%d code points, %d bytes) reason = %q, want %q",
-					utf8.RuneCountInString(tc.password), len(tc.password), got, tc.want)
+					utf8.RuneCountInString(tc.pw), len(tc.pw), got, tc.want)
 			}
 		})
 	}
 
-	t.Run("too long matches ErrPasswordTooLong", func(t *testing.T) {
-		err := auth.PasswordPolicy{}.Check(strings.Repeat("a", 1<<20))
-		if !errors.Is(err, auth.ErrPasswordTooLong) || !errors.Is(err, auth.ErrWeakPassword) {
-			t.Errorf("Check(1 MB) = %v, want ErrPasswordTooLong and ErrWeakPassword", err)
+	t.Run("too long matches ErrTooLong", func(t *testing.T) {
+		err := password.Policy{}.Check(strings.Repeat("a", 1<<20))
+		if !errors.Is(err, password.ErrTooLong) || !errors.Is(err, password.ErrWeak) {
+			t.Errorf("Check(1 MB) = %v, want ErrTooLong and ErrWeak", err)
 		}
-		var pe *auth.PasswordError
+		var pe *password.PolicyError
 		if errors.As(err, &pe) && (pe.Min != 8 || pe.Max != 256) {
-			t.Errorf("PasswordError bounds = %d..%d, want 8..256", pe.Min, pe.Max)
+			t.Errorf("PolicyError bounds = %d..%d, want 8..256", pe.Min, pe.Max)
 		}
 	})
 
 	// 64 × "€" passes the length rules; it is refused only as a repeated
 	// character. (The hashers accept it: see TestArgon2idPasswordLength.)
 	t.Run("64 euro signs", func(t *testing.T) {
-		if got := checkReason(t, auth.PasswordPolicy{MaxLength: 64}, strings.Repeat("€", 64)); got != auth.PasswordCommon {
-			t.Errorf("reason = %q, want %q (length accepted, pattern refused)", got, auth.PasswordCommon)
+		if got := checkReason(t, password.Policy{MaxLength: 64}, strings.Repeat("€", 64)); got != password.Common {
+			t.Errorf("reason = %q, want %q (length accepted, pattern refused)", got, password.Common)
 		}
-		if got := checkReason(t, auth.PasswordPolicy{MaxLength: 64}, strings.Repeat("€", 65)); got != auth.PasswordTooLong {
-			t.Errorf("65 × €: reason = %q, want %q", got, auth.PasswordTooLong)
+		if got := checkReason(t, password.Policy{MaxLength: 64}, strings.Repeat("€", 65)); got != password.TooLong {
+			t.Errorf("65 × €: reason = %q, want %q", got, password.TooLong)
 		}
 	})
 }
 
 func TestPasswordPolicyInvalidCharacters(t *testing.T) {
 	tests := []struct {
-		name     string
-		password string
-		want     auth.PasswordReason
+		name string
+		pw   string
+		want password.Reason
 	}{
-		{"invalid UTF-8", "zqxjvbnm\xff", auth.PasswordInvalid},
-		{"truncated UTF-8", "zqxjvbnm\xe2\x82", auth.PasswordInvalid},
-		{"NUL", "zqxj\x00vbnm", auth.PasswordInvalid},
-		{"newline", "zqxjvbnm\n", auth.PasswordInvalid},
-		{"tab", "zqxj\tvbnm", auth.PasswordInvalid},
-		{"DEL", "zqxj\x7fvbnm", auth.PasswordInvalid},
-		{"C1 control NEL", "zqxj\u0085vbnm", auth.PasswordInvalid},
+		{"invalid UTF-8", "zqxjvbnm\xff", password.Invalid},
+		{"truncated UTF-8", "zqxjvbnm\xe2\x82", password.Invalid},
+		{"NUL", "zqxj\x00vbnm", password.Invalid},
+		{"newline", "zqxjvbnm\n", password.Invalid},
+		{"tab", "zqxj\tvbnm", password.Invalid},
+		{"DEL", "zqxj\x7fvbnm", password.Invalid},
+		{"C1 control NEL", "zqxj\u0085vbnm", password.Invalid},
 		{"spaces", "  zq xj vb nm  ", ""},
 		{"no-break space", "zqxj\u00a0vbnm", ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := checkReason(t, auth.PasswordPolicy{}, tc.password); got != tc.want {
-				t.Errorf("Check(%q) reason = %q, want %q", tc.password, got, tc.want)
+			if got := checkReason(t, password.Policy{}, tc.pw); got != tc.want {
+				t.Errorf("Check(%q) reason = %q, want %q", tc.pw, got, tc.want)
 			}
 		})
 	}
@@ -170,7 +170,7 @@ func TestPasswordPolicyNoCompositionRules(t *testing.T) {
 	for c := byte(' '); c <= '~'; c++ {
 		printable = append(printable, c)
 	}
-	accepted := []struct{ name, password string }{
+	accepted := []struct{ name, pw string }{
 		{"passphrase", "correct horse battery staple"},
 		{"passphrase with a listed word", "my dragon is purple today"},
 		{"lower case only", "zebrafountainmagic"},
@@ -187,16 +187,16 @@ func TestPasswordPolicyNoCompositionRules(t *testing.T) {
 	}
 	for _, tc := range accepted {
 		t.Run(tc.name, func(t *testing.T) {
-			if err := (auth.PasswordPolicy{}).Check(tc.password); err != nil {
-				t.Errorf("Check(%q) = %v, want nil", tc.password, err)
+			if err := (password.Policy{}).Check(tc.pw); err != nil {
+				t.Errorf("Check(%q) = %v, want nil", tc.pw, err)
 			}
 		})
 	}
 	t.Run("no reason mentions character classes", func(t *testing.T) {
-		reasons := []auth.PasswordReason{auth.PasswordTooShort, auth.PasswordTooLong,
-			auth.PasswordCommon, auth.PasswordContext, auth.PasswordInvalid}
+		reasons := []password.Reason{password.TooShort, password.TooLong,
+			password.Common, password.Contextual, password.Invalid}
 		for _, r := range reasons {
-			msg := strings.ToLower((&auth.PasswordError{Reason: r, Min: 8, Max: 256}).Error())
+			msg := strings.ToLower((&password.PolicyError{Reason: r, Min: 8, Max: 256}).Error())
 			for _, word := range []string{"upper", "lower", "digit", "number", "symbol", "special"} {
 				if strings.Contains(msg, word) {
 					t.Errorf("reason %q: message %q mentions %q", r, msg, word)
@@ -228,8 +228,8 @@ func TestPasswordPolicyBlocklist(t *testing.T) {
 	}
 	for _, pw := range refused {
 		t.Run("refuses "+pw, func(t *testing.T) {
-			if got := checkReason(t, auth.PasswordPolicy{}, pw); got != auth.PasswordCommon {
-				t.Errorf("reason = %q, want %q", got, auth.PasswordCommon)
+			if got := checkReason(t, password.Policy{}, pw); got != password.Common {
+				t.Errorf("reason = %q, want %q", got, password.Common)
 			}
 		})
 	}
@@ -245,7 +245,7 @@ func TestPasswordPolicyBlocklist(t *testing.T) {
 	}
 	for _, pw := range accepted {
 		t.Run("accepts "+pw, func(t *testing.T) {
-			if got := checkReason(t, auth.PasswordPolicy{}, pw); got != "" {
+			if got := checkReason(t, password.Policy{}, pw); got != "" {
 				t.Errorf("reason = %q, want acceptance", got)
 			}
 		})
@@ -253,26 +253,26 @@ func TestPasswordPolicyBlocklist(t *testing.T) {
 }
 
 func TestPasswordPolicyExtraBlocklist(t *testing.T) {
-	p := auth.PasswordPolicy{Blocklist: []string{" Gatehouse ", "", "ＡＣＭＥ Corp"}}
+	p := password.Policy{Blocklist: []string{" Gatehouse ", "", "ＡＣＭＥ Corp"}}
 	tests := []struct {
-		password string
-		want     auth.PasswordReason
+		pw   string
+		want password.Reason
 	}{
-		{"gatehouse", auth.PasswordCommon},
-		{"Gatehouse2024!", auth.PasswordCommon},
-		{"G@teh0use", auth.PasswordCommon},
-		{"gatehousegatehouse", auth.PasswordCommon},
-		{"acme corp 2024", auth.PasswordCommon}, // NFKC folds the full-width entry
+		{"gatehouse", password.Common},
+		{"Gatehouse2024!", password.Common},
+		{"G@teh0use", password.Common},
+		{"gatehousegatehouse", password.Common},
+		{"acme corp 2024", password.Common}, // NFKC folds the full-width entry
 		{"gatehouse is where I work", ""},
 	}
 	for _, tc := range tests {
-		t.Run(tc.password, func(t *testing.T) {
-			if got := checkReason(t, p, tc.password); got != tc.want {
+		t.Run(tc.pw, func(t *testing.T) {
+			if got := checkReason(t, p, tc.pw); got != tc.want {
 				t.Errorf("reason = %q, want %q", got, tc.want)
 			}
 		})
 	}
-	if got := checkReason(t, auth.PasswordPolicy{}, "Gatehouse2024!"); got != "" {
+	if got := checkReason(t, password.Policy{}, "Gatehouse2024!"); got != "" {
 		t.Errorf("without the extra list: reason = %q, want acceptance", got)
 	}
 }
@@ -282,37 +282,37 @@ func TestPasswordPolicyExtraBlocklist(t *testing.T) {
 func TestPasswordPolicyContext(t *testing.T) {
 	ctx := []string{"Alice.Smith+news@Example.com", "Gatehouse", "", "fig"}
 	tests := []struct {
-		password string
-		want     auth.PasswordReason
+		pw   string
+		want password.Reason
 	}{
-		{"alice.smith+news@example.com", auth.PasswordContext},
-		{"ALICE.SMITH+NEWS@EXAMPLE.COM", auth.PasswordContext},
-		{"alice.smith+news", auth.PasswordContext},
-		{"alice2024", auth.PasswordContext},
-		{"Smith1985!", auth.PasswordContext},
-		{"@lice.sm1th+news", auth.PasswordContext},
-		{"Gatehouse1!", auth.PasswordContext},
-		{"gatehouse gatehouse", auth.PasswordContext},
+		{"alice.smith+news@example.com", password.Contextual},
+		{"ALICE.SMITH+NEWS@EXAMPLE.COM", password.Contextual},
+		{"alice.smith+news", password.Contextual},
+		{"alice2024", password.Contextual},
+		{"Smith1985!", password.Contextual},
+		{"@lice.sm1th+news", password.Contextual},
+		{"Gatehouse1!", password.Contextual},
+		{"gatehouse gatehouse", password.Contextual},
 		{"fig83920174", ""},                     // words under 4 code points are ignored
 		{"alice in wonderland", ""},             // contains, does not equal
 		{"news from example.com every day", ""}, // idem
 		{"correct horse battery staple", ""},    // unrelated
 	}
 	for _, tc := range tests {
-		t.Run(tc.password, func(t *testing.T) {
-			if got := checkReason(t, auth.PasswordPolicy{}, tc.password, ctx...); got != tc.want {
+		t.Run(tc.pw, func(t *testing.T) {
+			if got := checkReason(t, password.Policy{}, tc.pw, ctx...); got != tc.want {
 				t.Errorf("reason = %q, want %q", got, tc.want)
 			}
 		})
 	}
 	t.Run("local part with digits", func(t *testing.T) {
-		if got := checkReason(t, auth.PasswordPolicy{}, "zoltan2024!", "zoltan1985@example.org"); got != auth.PasswordContext {
-			t.Errorf("reason = %q, want %q", got, auth.PasswordContext)
+		if got := checkReason(t, password.Policy{}, "zoltan2024!", "zoltan1985@example.org"); got != password.Contextual {
+			t.Errorf("reason = %q, want %q", got, password.Contextual)
 		}
 	})
 	t.Run("four code points count", func(t *testing.T) {
-		if got := checkReason(t, auth.PasswordPolicy{}, "xqzw83920174", "xqzw"); got != auth.PasswordContext {
-			t.Errorf("reason = %q, want %q", got, auth.PasswordContext)
+		if got := checkReason(t, password.Policy{}, "xqzw83920174", "xqzw"); got != password.Contextual {
+			t.Errorf("reason = %q, want %q", got, password.Contextual)
 		}
 	})
 }
@@ -334,20 +334,20 @@ func TestNormalizePassword(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			na, nb := auth.NormalizePassword(tc.a), auth.NormalizePassword(tc.b)
+			na, nb := password.Normalize(tc.a), password.Normalize(tc.b)
 			if (na == nb) != tc.equal {
-				t.Errorf("NormalizePassword(%q) = %q, NormalizePassword(%q) = %q; equal = %v, want %v",
+				t.Errorf("Normalize(%q) = %q, Normalize(%q) = %q; equal = %v, want %v",
 					tc.a, na, tc.b, nb, na == nb, tc.equal)
 			}
-			if auth.NormalizePassword(na) != na {
-				t.Errorf("NormalizePassword is not idempotent on %q", na)
+			if password.Normalize(na) != na {
+				t.Errorf("Normalize is not idempotent on %q", na)
 			}
 		})
 	}
 }
 
-func ExamplePasswordPolicy_Check() {
-	policy := auth.PasswordPolicy{MinLength: 12, Blocklist: []string{"Gatehouse"}}
+func ExamplePolicy_Check() {
+	policy := password.Policy{MinLength: 12, Blocklist: []string{"Gatehouse"}}
 	for _, pw := range []string{
 		"short",
 		"Password123!",
@@ -356,7 +356,7 @@ func ExamplePasswordPolicy_Check() {
 		"correct horse battery staple",
 	} {
 		err := policy.Check(pw, "alice.smith@example.com")
-		var pe *auth.PasswordError
+		var pe *password.PolicyError
 		switch {
 		case err == nil:
 			fmt.Printf("%q: accepted\n", pw)
@@ -365,10 +365,10 @@ func ExamplePasswordPolicy_Check() {
 		}
 	}
 	// Output:
-	// "short": too_short (auth: password must be at least 12 characters)
-	// "Password123!": common (auth: password is too common)
-	// "gatehouse2024": common (auth: password is too common)
-	// "alice.smith1": context (auth: password must not be the email address or the service name)
+	// "short": too_short (password: must be at least 12 characters)
+	// "Password123!": common (password: too common)
+	// "gatehouse2024": common (password: too common)
+	// "alice.smith1": context (password: must not be the email address or the service name)
 	// "correct horse battery staple": accepted
 }
 
@@ -376,16 +376,16 @@ func ExamplePasswordPolicy_Check() {
 // adversarial input (long runs of affix characters).
 func BenchmarkPasswordPolicyCheck(b *testing.B) {
 	ctx := []string{"alice.smith@example.com", "Gatehouse"}
-	for _, bc := range []struct{ name, password string }{
+	for _, bc := range []struct{ name, pw string }{
 		{"passphrase", "correct horse battery staple"},
 		{"common", "P@ssw0rd2024!"},
 		{"256 digits", strings.Repeat("1", 128) + strings.Repeat("83920174", 16)},
 		{"affixes around a letter", strings.Repeat("!", 127) + "a" + strings.Repeat("7", 128)},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
-			var p auth.PasswordPolicy
+			var p password.Policy
 			for b.Loop() {
-				_ = p.Check(bc.password, ctx...)
+				_ = p.Check(bc.pw, ctx...)
 			}
 		})
 	}

@@ -1,4 +1,4 @@
-package auth_test
+package password_test
 
 import (
 	"encoding/base64"
@@ -11,16 +11,16 @@ import (
 
 	"golang.org/x/crypto/argon2"
 
-	"github.com/gatehouse-go/gatehouse/auth"
+	"github.com/gatehouse-go/gatehouse/auth/password"
 )
 
 // owaspArgon2 are the cheapest parameters NewArgon2id accepts (OWASP's
 // minimum, about 45 ms); tests that do not care about cost use them.
-var owaspArgon2 = auth.Argon2Params{Time: 2, MemoryKiB: 19456, Threads: 1}
+var owaspArgon2 = password.Argon2Params{Time: 2, MemoryKiB: 19456, Threads: 1}
 
-func newArgon2id(tb testing.TB, p auth.Argon2Params) *auth.Argon2id {
+func newArgon2id(tb testing.TB, p password.Argon2Params) *password.Argon2id {
 	tb.Helper()
-	h, err := auth.NewArgon2id(p)
+	h, err := password.NewArgon2id(p)
 	if err != nil {
 		tb.Fatalf("NewArgon2id(%+v): %v", p, err)
 	}
@@ -29,8 +29,8 @@ func newArgon2id(tb testing.TB, p auth.Argon2Params) *auth.Argon2id {
 
 // phc builds an argon2id PHC string directly with x/crypto, for parameters
 // NewArgon2id would refuse or to control every field.
-func phc(password, salt string, t, m uint32, p uint8, keyLen uint32) string {
-	key := argon2.IDKey([]byte(password), []byte(salt), t, m, p, keyLen)
+func phc(pw, salt string, t, m uint32, p uint8, keyLen uint32) string {
+	key := argon2.IDKey([]byte(pw), []byte(salt), t, m, p, keyLen)
 	return fmt.Sprintf("$argon2id$v=19$m=%d,t=%d,p=%d$%s$%s", m, t, p,
 		base64.RawStdEncoding.EncodeToString([]byte(salt)), base64.RawStdEncoding.EncodeToString(key))
 }
@@ -40,7 +40,7 @@ var phcPattern = regexp.MustCompile(`^\$argon2id\$v=19\$m=(\d+),t=(\d+),p=(\d+)\
 // SECURITY.md #1: PHC string, 16-byte salt, unique salt per hash.
 func TestArgon2idHashFormat(t *testing.T) {
 	t.Run("default parameters", func(t *testing.T) {
-		h := newArgon2id(t, auth.Argon2Params{})
+		h := newArgon2id(t, password.Argon2Params{})
 		hash, err := h.Hash("correct horse battery staple")
 		if err != nil {
 			t.Fatal(err)
@@ -87,8 +87,8 @@ func TestArgon2idHashFormat(t *testing.T) {
 			if err := h.Compare(hash, "same password"); err != nil {
 				t.Errorf("Compare(%q, right) = %v", hash, err)
 			}
-			if err := h.Compare(hash, "same passwore"); !errors.Is(err, auth.ErrMismatchedHash) {
-				t.Errorf("Compare(%q, wrong) = %v, want ErrMismatchedHash", hash, err)
+			if err := h.Compare(hash, "same passwore"); !errors.Is(err, password.ErrMismatch) {
+				t.Errorf("Compare(%q, wrong) = %v, want ErrMismatch", hash, err)
 			}
 		}
 	})
@@ -115,8 +115,8 @@ func TestArgon2idKnownAnswer(t *testing.T) {
 	if err := h.Compare(refPHC, "password"); err != nil {
 		t.Errorf("Compare(reference hash, right) = %v, want nil", err)
 	}
-	if err := h.Compare(refPHC, "Password"); !errors.Is(err, auth.ErrMismatchedHash) {
-		t.Errorf("Compare(reference hash, wrong) = %v, want ErrMismatchedHash", err)
+	if err := h.Compare(refPHC, "Password"); !errors.Is(err, password.ErrMismatch) {
+		t.Errorf("Compare(reference hash, wrong) = %v, want ErrMismatch", err)
 	}
 	if !h.NeedsRehash(refPHC) {
 		t.Error("NeedsRehash(t=2,m=64 hash) = false, want true")
@@ -127,32 +127,32 @@ func TestArgon2idKnownAnswer(t *testing.T) {
 func TestNewArgon2id(t *testing.T) {
 	refused := []struct {
 		name  string
-		p     auth.Argon2Params
+		p     password.Argon2Params
 		field string
 	}{
-		{"t=1 m=8192", auth.Argon2Params{Time: 1, MemoryKiB: 8192}, "Argon2Params.MemoryKiB"},
-		{"t=1 m=47103", auth.Argon2Params{Time: 1, MemoryKiB: 47103}, "Argon2Params.MemoryKiB"},
-		{"t=2 m=19455", auth.Argon2Params{Time: 2, MemoryKiB: 19455}, "Argon2Params.MemoryKiB"},
-		{"t=3 m=12287", auth.Argon2Params{Time: 3, MemoryKiB: 12287}, "Argon2Params.MemoryKiB"},
-		{"default t, m=12287", auth.Argon2Params{MemoryKiB: 12287}, "Argon2Params.MemoryKiB"},
-		{"m over 1 GiB", auth.Argon2Params{MemoryKiB: 1<<20 + 1}, "Argon2Params.MemoryKiB"},
-		{"t=17", auth.Argon2Params{Time: 17}, "Argon2Params.Time"},
-		{"t·m over the cap", auth.Argon2Params{Time: 2, MemoryKiB: 1 << 20}, "Argon2Params.Time"},
-		{"t·m just over the cap", auth.Argon2Params{Time: 4, MemoryKiB: 1<<18 + 1}, "Argon2Params.Time"},
+		{"t=1 m=8192", password.Argon2Params{Time: 1, MemoryKiB: 8192}, "Argon2Params.MemoryKiB"},
+		{"t=1 m=47103", password.Argon2Params{Time: 1, MemoryKiB: 47103}, "Argon2Params.MemoryKiB"},
+		{"t=2 m=19455", password.Argon2Params{Time: 2, MemoryKiB: 19455}, "Argon2Params.MemoryKiB"},
+		{"t=3 m=12287", password.Argon2Params{Time: 3, MemoryKiB: 12287}, "Argon2Params.MemoryKiB"},
+		{"default t, m=12287", password.Argon2Params{MemoryKiB: 12287}, "Argon2Params.MemoryKiB"},
+		{"m over 1 GiB", password.Argon2Params{MemoryKiB: 1<<20 + 1}, "Argon2Params.MemoryKiB"},
+		{"t=17", password.Argon2Params{Time: 17}, "Argon2Params.Time"},
+		{"t·m over the cap", password.Argon2Params{Time: 2, MemoryKiB: 1 << 20}, "Argon2Params.Time"},
+		{"t·m just over the cap", password.Argon2Params{Time: 4, MemoryKiB: 1<<18 + 1}, "Argon2Params.Time"},
 	}
 	for _, tc := range refused {
 		t.Run("refuses "+tc.name, func(t *testing.T) {
-			h, err := auth.NewArgon2id(tc.p)
-			var ve *auth.ValidationError
+			h, err := password.NewArgon2id(tc.p)
+			var ve *password.ConfigError
 			if !errors.As(err, &ve) {
-				t.Fatalf("NewArgon2id(%+v) = %v, %v; want a *ValidationError", tc.p, h, err)
+				t.Fatalf("NewArgon2id(%+v) = %v, %v; want a *ConfigError", tc.p, h, err)
 			}
 			if ve.Field != tc.field {
 				t.Errorf("Field = %q, want %q", ve.Field, tc.field)
 			}
 		})
 	}
-	accepted := []auth.Argon2Params{
+	accepted := []password.Argon2Params{
 		{},
 		{Time: 1, MemoryKiB: 47104, Threads: 1},
 		{Time: 2, MemoryKiB: 19456, Threads: 1},
@@ -163,7 +163,7 @@ func TestNewArgon2id(t *testing.T) {
 	}
 	for _, p := range accepted {
 		t.Run(fmt.Sprintf("accepts %+v", p), func(t *testing.T) {
-			if _, err := auth.NewArgon2id(p); err != nil {
+			if _, err := password.NewArgon2id(p); err != nil {
 				t.Errorf("NewArgon2id(%+v) = %v, want nil", p, err)
 			}
 		})
@@ -172,7 +172,7 @@ func TestNewArgon2id(t *testing.T) {
 
 // SECURITY.md #2: a hash made with weaker parameters asks to be re-hashed.
 func TestArgon2idNeedsRehash(t *testing.T) {
-	h := newArgon2id(t, auth.Argon2Params{Time: 3, MemoryKiB: 12288, Threads: 2})
+	h := newArgon2id(t, password.Argon2Params{Time: 3, MemoryKiB: 12288, Threads: 2})
 	const salt16 = "0123456789abcdef"
 	tests := []struct {
 		name string
@@ -268,7 +268,7 @@ func TestArgon2idCompareRefusesHostileHashes(t *testing.T) {
 	for _, tc := range hostileArgon2() {
 		t.Run(tc.name, func(t *testing.T) {
 			err := h.Compare(tc.hash, "password")
-			if !errors.Is(err, auth.ErrInvalidHash) {
+			if !errors.Is(err, password.ErrInvalidHash) {
 				t.Errorf("Compare = %v, want ErrInvalidHash", err)
 			}
 			if !h.NeedsRehash(tc.hash) {
@@ -287,17 +287,17 @@ func TestArgon2idCompareRefusesHostileHashes(t *testing.T) {
 	}
 	for _, tc := range unsupported {
 		t.Run("unsupported "+tc.name, func(t *testing.T) {
-			if err := h.Compare(tc.hash, "password"); !errors.Is(err, auth.ErrUnsupportedHash) {
+			if err := h.Compare(tc.hash, "password"); !errors.Is(err, password.ErrUnsupportedHash) {
 				t.Errorf("Compare = %v, want ErrUnsupportedHash", err)
 			}
 		})
 	}
 }
 
-// SECURITY.md #6: the hasher itself refuses input over MaxPasswordBytes.
+// SECURITY.md #6: the hasher itself refuses input over MaxBytes.
 func TestArgon2idPasswordLength(t *testing.T) {
 	h := newArgon2id(t, owaspArgon2)
-	atCap := strings.Repeat("x", auth.MaxPasswordBytes)
+	atCap := strings.Repeat("x", password.MaxBytes)
 	hash, err := h.Hash(atCap)
 	if err != nil {
 		t.Fatalf("Hash(%d bytes) = %v", len(atCap), err)
@@ -306,11 +306,11 @@ func TestArgon2idPasswordLength(t *testing.T) {
 		t.Errorf("Compare(%d bytes) = %v, want nil", len(atCap), err)
 	}
 	over := atCap + "x"
-	if _, err := h.Hash(over); !errors.Is(err, auth.ErrPasswordTooLong) || !errors.Is(err, auth.ErrWeakPassword) {
-		t.Errorf("Hash(%d bytes) = %v, want ErrPasswordTooLong and ErrWeakPassword", len(over), err)
+	if _, err := h.Hash(over); !errors.Is(err, password.ErrTooLong) || !errors.Is(err, password.ErrWeak) {
+		t.Errorf("Hash(%d bytes) = %v, want ErrTooLong and ErrWeak", len(over), err)
 	}
-	if err := h.Compare(hash, over); !errors.Is(err, auth.ErrPasswordTooLong) {
-		t.Errorf("Compare(%d bytes) = %v, want ErrPasswordTooLong", len(over), err)
+	if err := h.Compare(hash, over); !errors.Is(err, password.ErrTooLong) {
+		t.Errorf("Compare(%d bytes) = %v, want ErrTooLong", len(over), err)
 	}
 	// SECURITY.md #6: 64 × "€" (192 bytes) hashes and verifies.
 	euros := strings.Repeat("€", 64)
@@ -321,8 +321,8 @@ func TestArgon2idPasswordLength(t *testing.T) {
 	if err := h.Compare(hash, euros); err != nil {
 		t.Errorf("Compare(64 × €) = %v, want nil", err)
 	}
-	if err := h.Compare(hash, euros[:189]); !errors.Is(err, auth.ErrMismatchedHash) {
-		t.Errorf("Compare(63 × €) = %v, want ErrMismatchedHash", err)
+	if err := h.Compare(hash, euros[:189]); !errors.Is(err, password.ErrMismatch) {
+		t.Errorf("Compare(63 × €) = %v, want ErrMismatch", err)
 	}
 }
 
@@ -331,11 +331,11 @@ func TestArgon2idPasswordLength(t *testing.T) {
 // documented errors, and must succeed only for the genuine hashes seeded
 // below: no mutation of a hash may verify.
 func FuzzParsePHC(f *testing.F) {
-	const password = "fuzz password"
+	const pw = "fuzz password"
 	h := newArgon2id(f, owaspArgon2)
 	genuine := map[string]bool{
-		phc(password, "0123456789abcdef", 2, 64, 1, 32): true,
-		phc(password, "saltsalt", 1, 8, 1, 16):          true,
+		phc(pw, "0123456789abcdef", 2, 64, 1, 32): true,
+		phc(pw, "saltsalt", 1, 8, 1, 16):          true,
 	}
 	for g := range genuine {
 		f.Add(g)
@@ -348,14 +348,14 @@ func FuzzParsePHC(f *testing.F) {
 	f.Add(bcryptTest2b)
 	f.Add("")
 	f.Fuzz(func(t *testing.T, hash string) {
-		err := h.Compare(hash, password)
+		err := h.Compare(hash, pw)
 		switch {
 		case err == nil:
 			if !genuine[hash] {
 				t.Fatalf("Compare accepted a hash that was never produced: %q", hash)
 			}
-		case errors.Is(err, auth.ErrInvalidHash), errors.Is(err, auth.ErrUnsupportedHash),
-			errors.Is(err, auth.ErrMismatchedHash):
+		case errors.Is(err, password.ErrInvalidHash), errors.Is(err, password.ErrUnsupportedHash),
+			errors.Is(err, password.ErrMismatch):
 		default:
 			t.Fatalf("Compare(%q) = %v, not a documented error", hash, err)
 		}
@@ -368,7 +368,7 @@ func FuzzParsePHC(f *testing.F) {
 // BenchmarkArgon2idDefault measures one hash at the default parameters
 // (t=3, 64 MiB, p=4).
 func BenchmarkArgon2idDefault(b *testing.B) {
-	h := newArgon2id(b, auth.Argon2Params{})
+	h := newArgon2id(b, password.Argon2Params{})
 	for b.Loop() {
 		if _, err := h.Hash("correct horse battery staple"); err != nil {
 			b.Fatal(err)
@@ -379,10 +379,10 @@ func BenchmarkArgon2idDefault(b *testing.B) {
 // BenchmarkArgon2idCompareHostile measures refusing a hostile stored hash,
 // which must cost no hashing (SECURITY.md #3).
 func BenchmarkArgon2idCompareHostile(b *testing.B) {
-	h := newArgon2id(b, auth.Argon2Params{})
+	h := newArgon2id(b, password.Argon2Params{})
 	const hostile = "$argon2id$v=19$m=4294967297,t=2,p=1$c29tZXNhbHQ$Bo1ismRVk2qm6+YAYLCmWHDb+j3fjUH3"
 	for b.Loop() {
-		if err := h.Compare(hostile, "password"); !errors.Is(err, auth.ErrInvalidHash) {
+		if err := h.Compare(hostile, "password"); !errors.Is(err, password.ErrInvalidHash) {
 			b.Fatal(err)
 		}
 	}

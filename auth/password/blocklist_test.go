@@ -1,4 +1,4 @@
-package auth_test
+package password_test
 
 import (
 	"os"
@@ -7,7 +7,7 @@ import (
 
 	"golang.org/x/text/unicode/norm"
 
-	"github.com/gatehouse-go/gatehouse/auth"
+	"github.com/gatehouse-go/gatehouse/auth/password"
 )
 
 // listEntries reads the embedded list's source file.
@@ -53,7 +53,7 @@ func TestBlocklistFile(t *testing.T) {
 // SECURITY.md #8: every entry is effective: with a year and punctuation
 // appended, as people do to reach a minimum length, it is refused.
 func TestBlocklistEveryEntryRefused(t *testing.T) {
-	var p auth.PasswordPolicy
+	var p password.Policy
 	for _, e := range listEntries(t) {
 		r := []rune(e)
 		capitalized := strings.ToUpper(string(r[:1])) + string(r[1:])
@@ -61,8 +61,8 @@ func TestBlocklistEveryEntryRefused(t *testing.T) {
 			for len([]rune(pw)) < 8 {
 				pw += "!"
 			}
-			if got := checkReason(t, p, pw); got != auth.PasswordCommon {
-				t.Errorf("Check(%q) reason = %q, want %q", pw, got, auth.PasswordCommon)
+			if got := checkReason(t, p, pw); got != password.Common {
+				t.Errorf("Check(%q) reason = %q, want %q", pw, got, password.Common)
 			}
 		}
 	}

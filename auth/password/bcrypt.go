@@ -1,4 +1,4 @@
-package auth
+package password
 
 import (
 	"encoding/base64"
@@ -28,13 +28,13 @@ const (
 	bcryptMaxBytes = 72
 )
 
-// Bcrypt is a [Hasher] and [RehashChecker] using bcrypt, for compatibility
+// Bcrypt is an auth.Hasher and auth.RehashChecker using bcrypt, for compatibility
 // with existing bcrypt hashes and for deployments that cannot afford
 // argon2id's memory. Prefer [Argon2id].
 //
 // bcrypt reads at most 72 bytes of a password. Bcrypt never truncates
 // silently: Hash and Compare both refuse a longer password with an error
-// matching [ErrPasswordTooLong], so a password and its 72-byte prefix are
+// matching [ErrTooLong], so a password and its 72-byte prefix are
 // never interchangeable (SECURITY.md #4, §5 decision 1). 72 bytes are 72
 // ASCII characters but only 24 characters of most Asian scripts, fewer than
 // the 64 that NIST asks to accept; use [Argon2id] where that matters.
@@ -44,21 +44,16 @@ type Bcrypt struct {
 	cost int
 }
 
-var (
-	_ Hasher        = (*Bcrypt)(nil)
-	_ RehashChecker = (*Bcrypt)(nil)
-)
-
 // NewBcrypt returns a bcrypt hasher using cost (log2 of the rounds) for new
 // hashes. Zero means 12. The cost must be between 10 (OWASP ASVS 5.0
-// appendix C) and 14; anything else gives a *[ValidationError]. 14 is also
+// appendix C) and 14; anything else gives a *[ConfigError]. 14 is also
 // the highest cost Compare accepts from a stored hash.
 func NewBcrypt(cost int) (*Bcrypt, error) {
 	if cost == 0 {
 		cost = defaultBcryptCost
 	}
 	if cost < minBcryptCost || cost > maxBcryptCost {
-		return nil, &ValidationError{
+		return nil, &ConfigError{
 			Field:  "bcrypt cost",
 			Reason: fmt.Sprintf("must be between %d and %d", minBcryptCost, maxBcryptCost),
 		}
@@ -68,7 +63,7 @@ func NewBcrypt(cost int) (*Bcrypt, error) {
 
 // Hash returns a "$2a$" bcrypt hash of password with a fresh random salt.
 // It applies no password policy, but refuses a password over 72 bytes with
-// an error matching [ErrPasswordTooLong] (and [ErrWeakPassword]) before
+// an error matching [ErrTooLong] (and [ErrWeak]) before
 // hashing.
 func (b *Bcrypt) Hash(password string) (string, error) {
 	if len(password) > bcryptMaxBytes {
@@ -76,7 +71,7 @@ func (b *Bcrypt) Hash(password string) (string, error) {
 	}
 	h, err := bcrypt.GenerateFromPassword([]byte(password), b.cost)
 	if err != nil {
-		return "", fmt.Errorf("auth: bcrypt: %w", err)
+		return "", fmt.Errorf("password: bcrypt: %w", err)
 	}
 	return string(h), nil
 }
@@ -91,9 +86,9 @@ func (b *Bcrypt) Hash(password string) (string, error) {
 //     or $2y$, a cost under 4 or over 14 (the cap guards against a hostile
 //     stored hash costing hours), a length other than 60, or a salt or hash
 //     that is not canonical bcrypt base64;
-//   - an error matching [ErrPasswordTooLong] if password is over 72 bytes:
+//   - an error matching [ErrTooLong] if password is over 72 bytes:
 //     bcrypt would compare only its first 72 bytes;
-//   - [ErrMismatchedHash] if password does not match;
+//   - [ErrMismatch] if password does not match;
 //   - nil if it does. The comparison, done by golang.org/x/crypto/bcrypt,
 //     is constant-time.
 func (b *Bcrypt) Compare(hash, password string) error {
@@ -108,7 +103,7 @@ func (b *Bcrypt) Compare(hash, password string) error {
 	case err == nil:
 		return nil
 	case errors.Is(err, bcrypt.ErrMismatchedHashAndPassword):
-		return ErrMismatchedHash
+		return ErrMismatch
 	default:
 		return fmt.Errorf("%w: bcrypt: %v", ErrInvalidHash, err)
 	}

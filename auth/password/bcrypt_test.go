@@ -1,4 +1,4 @@
-package auth_test
+package password_test
 
 import (
 	"errors"
@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/gatehouse-go/gatehouse/auth"
+	"github.com/gatehouse-go/gatehouse/auth/password"
 )
 
 // bcrypt hashes of "test" at cost 10 made by other implementations: $2a$
@@ -18,9 +18,9 @@ const (
 	bcryptTest2y = "$2y$10$LFNvvP3Sog3T55BEPKLJZ.zu1Vfxx31WAJuuaTXYa/hOHKX8mOJBK"
 )
 
-func newBcrypt(tb testing.TB, cost int) *auth.Bcrypt {
+func newBcrypt(tb testing.TB, cost int) *password.Bcrypt {
 	tb.Helper()
-	h, err := auth.NewBcrypt(cost)
+	h, err := password.NewBcrypt(cost)
 	if err != nil {
 		tb.Fatalf("NewBcrypt(%d): %v", cost, err)
 	}
@@ -36,10 +36,10 @@ func withCost(cost int) string {
 func TestNewBcrypt(t *testing.T) {
 	for _, cost := range []int{-1, 1, 4, 9, 15, 31, 100} {
 		t.Run(fmt.Sprintf("refuses cost %d", cost), func(t *testing.T) {
-			h, err := auth.NewBcrypt(cost)
-			var ve *auth.ValidationError
+			h, err := password.NewBcrypt(cost)
+			var ve *password.ConfigError
 			if !errors.As(err, &ve) {
-				t.Fatalf("NewBcrypt(%d) = %v, %v; want a *ValidationError", cost, h, err)
+				t.Fatalf("NewBcrypt(%d) = %v, %v; want a *ConfigError", cost, h, err)
 			}
 		})
 	}
@@ -70,8 +70,8 @@ func TestBcryptKnownAnswer(t *testing.T) {
 			if err := h.Compare(hash, "test"); err != nil {
 				t.Errorf("Compare(right) = %v, want nil", err)
 			}
-			if err := h.Compare(hash, "Test"); !errors.Is(err, auth.ErrMismatchedHash) {
-				t.Errorf("Compare(wrong) = %v, want ErrMismatchedHash", err)
+			if err := h.Compare(hash, "Test"); !errors.Is(err, password.ErrMismatch) {
+				t.Errorf("Compare(wrong) = %v, want ErrMismatch", err)
 			}
 			if h.NeedsRehash(hash) {
 				t.Error("NeedsRehash(cost 10) = true for a cost-10 hasher")
@@ -99,8 +99,8 @@ func TestBcryptRoundTrip(t *testing.T) {
 	if err := h.Compare(a, "same password"); err != nil {
 		t.Errorf("Compare(right) = %v", err)
 	}
-	if err := h.Compare(a, "same passwore"); !errors.Is(err, auth.ErrMismatchedHash) {
-		t.Errorf("Compare(wrong) = %v, want ErrMismatchedHash", err)
+	if err := h.Compare(a, "same passwore"); !errors.Is(err, password.ErrMismatch) {
+		t.Errorf("Compare(wrong) = %v, want ErrMismatch", err)
 	}
 }
 
@@ -119,14 +119,14 @@ func TestBcrypt72Bytes(t *testing.T) {
 
 	// x/crypto's CompareHashAndPassword would accept this (golang/go#36546).
 	longer := p + "x"
-	if err := h.Compare(hash, longer); !errors.Is(err, auth.ErrPasswordTooLong) {
-		t.Errorf("Compare(P[:72]+\"x\") = %v, want ErrPasswordTooLong", err)
+	if err := h.Compare(hash, longer); !errors.Is(err, password.ErrTooLong) {
+		t.Errorf("Compare(P[:72]+\"x\") = %v, want ErrTooLong", err)
 	}
-	if _, err := h.Hash(longer); !errors.Is(err, auth.ErrPasswordTooLong) || !errors.Is(err, auth.ErrWeakPassword) {
-		t.Errorf("Hash(73 bytes) = %v, want ErrPasswordTooLong and ErrWeakPassword", err)
+	if _, err := h.Hash(longer); !errors.Is(err, password.ErrTooLong) || !errors.Is(err, password.ErrWeak) {
+		t.Errorf("Hash(73 bytes) = %v, want ErrTooLong and ErrWeak", err)
 	}
-	if _, err := h.Hash(strings.Repeat("x", 1<<20)); !errors.Is(err, auth.ErrPasswordTooLong) {
-		t.Errorf("Hash(1 MiB) = %v, want ErrPasswordTooLong", err)
+	if _, err := h.Hash(strings.Repeat("x", 1<<20)); !errors.Is(err, password.ErrTooLong) {
+		t.Errorf("Hash(1 MiB) = %v, want ErrTooLong", err)
 	}
 
 	// The limit is in bytes: 24 three-byte characters fit, 25 do not.
@@ -134,8 +134,8 @@ func TestBcrypt72Bytes(t *testing.T) {
 	if _, err := h.Hash(cjk); err != nil {
 		t.Errorf("Hash(24 × 日, 72 bytes) = %v, want nil", err)
 	}
-	if _, err := h.Hash(cjk + "日"); !errors.Is(err, auth.ErrPasswordTooLong) {
-		t.Errorf("Hash(25 × 日, 75 bytes) = %v, want ErrPasswordTooLong", err)
+	if _, err := h.Hash(cjk + "日"); !errors.Is(err, password.ErrTooLong) {
+		t.Errorf("Hash(25 × 日, 75 bytes) = %v, want ErrTooLong", err)
 	}
 }
 
@@ -174,7 +174,7 @@ func TestBcryptCompareRefusesHostileHashes(t *testing.T) {
 	h := newBcrypt(t, 10)
 	for _, tc := range hostileBcrypt() {
 		t.Run(tc.name, func(t *testing.T) {
-			if err := h.Compare(tc.hash, "test"); !errors.Is(err, auth.ErrInvalidHash) {
+			if err := h.Compare(tc.hash, "test"); !errors.Is(err, password.ErrInvalidHash) {
 				t.Errorf("Compare = %v, want ErrInvalidHash", err)
 			}
 			if !h.NeedsRehash(tc.hash) {
@@ -192,14 +192,14 @@ func TestBcryptCompareRefusesHostileHashes(t *testing.T) {
 	}
 	for _, tc := range unsupported {
 		t.Run("unsupported "+tc.name, func(t *testing.T) {
-			if err := h.Compare(tc.hash, "test"); !errors.Is(err, auth.ErrUnsupportedHash) {
+			if err := h.Compare(tc.hash, "test"); !errors.Is(err, password.ErrUnsupportedHash) {
 				t.Errorf("Compare = %v, want ErrUnsupportedHash", err)
 			}
 		})
 	}
 	// The format check comes before the length check: a hostile hash is
 	// reported as such whatever the password.
-	if err := h.Compare(withCost(31), strings.Repeat("x", 100)); !errors.Is(err, auth.ErrInvalidHash) {
+	if err := h.Compare(withCost(31), strings.Repeat("x", 100)); !errors.Is(err, password.ErrInvalidHash) {
 		t.Errorf("Compare(cost 31, 100 bytes) = %v, want ErrInvalidHash", err)
 	}
 }
@@ -230,8 +230,8 @@ func FuzzParseBcrypt(f *testing.F) {
 			if !genuine[hash] {
 				t.Fatalf("Compare accepted a hash that was never produced: %q", hash)
 			}
-		case errors.Is(err, auth.ErrInvalidHash), errors.Is(err, auth.ErrUnsupportedHash),
-			errors.Is(err, auth.ErrMismatchedHash):
+		case errors.Is(err, password.ErrInvalidHash), errors.Is(err, password.ErrUnsupportedHash),
+			errors.Is(err, password.ErrMismatch):
 		default:
 			t.Fatalf("Compare(%q) = %v, not a documented error", hash, err)
 		}

@@ -1,4 +1,4 @@
-package auth
+package password
 
 import (
 	"crypto/rand"
@@ -62,30 +62,25 @@ type Argon2Params struct {
 	Threads uint8
 }
 
-// Argon2id is a [Hasher] and [RehashChecker] using argon2id (RFC 9106), the
+// Argon2id is an auth.Hasher and auth.RehashChecker using argon2id (RFC 9106), the
 // recommended default. Hashes are PHC strings:
 //
 //	$argon2id$v=19$m=65536,t=3,p=4$<salt>$<key>
 //
 // with a 16-byte random salt and a 32-byte key, both in standard base64
-// without padding. Passwords of any length up to [MaxPasswordBytes] are
+// without padding. Passwords of any length up to [MaxBytes] are
 // hashed whole.
 //
 // An Argon2id is immutable and safe for concurrent use. Each Hash or Compare
 // call allocates the configured memory (64 MiB by default), so the
-// [Manager] bounds how many run at once.
+// auth.Manager bounds how many run at once.
 type Argon2id struct {
 	p Argon2Params
 }
 
-var (
-	_ Hasher        = (*Argon2id)(nil)
-	_ RehashChecker = (*Argon2id)(nil)
-)
-
 // NewArgon2id returns an argon2id hasher with parameters p, zero fields
 // taking their defaults (see [Argon2Params]). Parameters below the ASVS
-// floor or above the verification caps give a *[ValidationError] naming the
+// floor or above the verification caps give a *[ConfigError] naming the
 // field, such as "Argon2Params.MemoryKiB".
 func NewArgon2id(p Argon2Params) (*Argon2id, error) {
 	if p.Time == 0 {
@@ -98,7 +93,7 @@ func NewArgon2id(p Argon2Params) (*Argon2id, error) {
 		p.Threads = defaultArgon2Threads
 	}
 	if p.Time > maxArgon2Time {
-		return nil, &ValidationError{
+		return nil, &ConfigError{
 			Field:  "Argon2Params.Time",
 			Reason: fmt.Sprintf("must be at most %d", maxArgon2Time),
 		}
@@ -111,20 +106,20 @@ func NewArgon2id(p Argon2Params) (*Argon2id, error) {
 		floor = 19456
 	}
 	if p.MemoryKiB < floor {
-		return nil, &ValidationError{
+		return nil, &ConfigError{
 			Field: "Argon2Params.MemoryKiB",
 			Reason: fmt.Sprintf("must be at least %d KiB with Time %d (OWASP ASVS 5.0 appendix C)",
 				floor, p.Time),
 		}
 	}
 	if p.MemoryKiB > maxArgon2MemoryKiB {
-		return nil, &ValidationError{
+		return nil, &ConfigError{
 			Field:  "Argon2Params.MemoryKiB",
 			Reason: fmt.Sprintf("must be at most %d KiB", maxArgon2MemoryKiB),
 		}
 	}
 	if uint64(p.Time)*uint64(p.MemoryKiB) > maxArgon2Work {
-		return nil, &ValidationError{
+		return nil, &ConfigError{
 			Field:  "Argon2Params.Time",
 			Reason: fmt.Sprintf("Time × MemoryKiB must be at most %d", maxArgon2Work),
 		}
@@ -134,11 +129,11 @@ func NewArgon2id(p Argon2Params) (*Argon2id, error) {
 
 // Hash returns a PHC-format argon2id hash of password with a fresh random
 // salt. It applies no password policy, but refuses a password over
-// [MaxPasswordBytes] with an error matching [ErrPasswordTooLong] before
+// [MaxBytes] with an error matching [ErrTooLong] before
 // hashing.
 func (h *Argon2id) Hash(password string) (string, error) {
-	if len(password) > MaxPasswordBytes {
-		return "", &byteLimitError{hasher: "argon2id", limit: MaxPasswordBytes}
+	if len(password) > MaxBytes {
+		return "", &byteLimitError{hasher: "argon2id", limit: MaxBytes}
 	}
 	salt := make([]byte, argon2SaltLen)
 	rand.Read(salt) // never returns an error; on failure the program crashes
@@ -161,21 +156,21 @@ func (h *Argon2id) Hash(password string) (string, error) {
 //     t of 0 or over 16, t·m over 1 GiB (of passes), p of 0 or over 255, a salt under 8
 //     or over 64 bytes, a key under 16 or over 64 bytes, non-canonical
 //     base64 (padding, stray bits, line breaks), or any trailing data;
-//   - an error matching [ErrPasswordTooLong] if password is over
-//     [MaxPasswordBytes];
-//   - [ErrMismatchedHash] if password does not match;
+//   - an error matching [ErrTooLong] if password is over
+//     [MaxBytes];
+//   - [ErrMismatch] if password does not match;
 //   - nil if it does. The keys are compared in constant time.
 func (h *Argon2id) Compare(hash, password string) error {
 	phc, err := parseArgon2id(hash)
 	if err != nil {
 		return err
 	}
-	if len(password) > MaxPasswordBytes {
-		return &byteLimitError{hasher: "argon2id", limit: MaxPasswordBytes}
+	if len(password) > MaxBytes {
+		return &byteLimitError{hasher: "argon2id", limit: MaxBytes}
 	}
 	key := argon2.IDKey([]byte(password), phc.salt, phc.time, phc.memory, phc.threads, uint32(len(phc.key)))
 	if subtle.ConstantTimeCompare(key, phc.key) != 1 {
-		return ErrMismatchedHash
+		return ErrMismatch
 	}
 	return nil
 }
