@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
+	"github.com/gatehouse-go/gatehouse/auth/jwt"
 	"github.com/gatehouse-go/gatehouse/auth/password"
 	"io"
 	"log/slog"
@@ -33,9 +34,9 @@ type Config struct {
 	// bytes, never a human password. Required unless Tokens is set.
 	SigningKey []byte
 
-	// Tokens signs and verifies access tokens. Default: an HS256 [JWT] built
-	// from SigningKey, Issuer and Audience. Set it for Ed25519 keys or key
-	// rotation (see [NewJWT]).
+	// Tokens signs and verifies access tokens. Default: an HS256 jwt.Issuer
+	// built from SigningKey, Issuer and Audience. For Ed25519 keys or key
+	// rotation build one with jwt.New and pass it through [JWT].
 	Tokens TokenIssuer
 
 	// Issuer and Audience go into, and are required from, every access token
@@ -184,10 +185,11 @@ type Config struct {
 	// at once, as without the cache. An entry is never used at or after the
 	// token's ExpiresAt, and only tokens that verified are stored.
 	//
-	// Default: [DefaultVerifiedTokenCacheSize] when Tokens is not set (the
-	// built-in [JWT]'s verdict on a token cannot change before its expiry,
-	// since its keys are fixed), off when Tokens is set: give a size to opt
-	// in with an issuer whose verdict is as stable (NewJWT's is). A negative
+	// Default: [DefaultVerifiedTokenCacheSize] when Tokens is not set or is
+	// a jwt.Issuer through [JWT] (its verdict on a token cannot change
+	// before its expiry, since its keys are fixed), off for any other
+	// TokenIssuer: give a size to opt in with one whose verdict is as
+	// stable. A negative
 	// value turns the cache off. Each entry takes about 350 bytes; at most
 	// [MaxVerifiedTokenCacheSize].
 	VerifiedTokenCacheSize int
@@ -253,19 +255,24 @@ func (c *Config) fill() error {
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
-	builtInTokens := c.Tokens == nil
+	ji, isJWT := c.Tokens.(jwtIssuer)
+	if isJWT && ji.j == nil {
+		return cfgErr("Tokens", "is auth.JWT(nil); build the issuer with jwt.New")
+	}
+	builtInTokens := c.Tokens == nil || isJWT
 	if c.Tokens == nil {
 		if len(c.SigningKey) == 0 {
 			return cfgErr("SigningKey", "is required when Tokens is not set")
 		}
-		key, err := HS256Key("", c.SigningKey)
+		key, err := jwt.HS256Key("", c.SigningKey)
 		if err != nil {
 			return cfgErr("SigningKey", "must be at least 32 random bytes")
 		}
-		c.Tokens, err = NewJWT(JWTConfig{Issuer: c.Issuer, Audience: c.Audience, SigningKey: key, Now: c.Now})
+		j, err := jwt.New(jwt.Config{Issuer: c.Issuer, Audience: c.Audience, SigningKey: key, Now: c.Now})
 		if err != nil {
 			return err
 		}
+		c.Tokens = JWT(j)
 	}
 	if c.Hasher == nil {
 		h, err := password.NewArgon2id(password.Argon2Params{})

@@ -24,7 +24,8 @@
 // The Manager consumes four small interfaces: [store.Store] (memstore,
 // sqlstore or your own, checked by storetest), [Mailer] (see package mail),
 // [Hasher] ([password.NewArgon2id], the default, and [password.NewBcrypt]) and [TokenIssuer]
-// ([NewJWT]: HS256 or Ed25519 with key rotation by kid). [Hasher] takes no
+// ([JWT] over package auth/jwt: HS256 or Ed25519 with key rotation by
+// kid). [Hasher] takes no
 // context because it is pure CPU work; every other method that may do I/O
 // takes a context first. Every operation reports one [Event] to the logger
 // and to Config.OnEvent, the seam for audit logs and metrics.

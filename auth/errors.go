@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/gatehouse-go/gatehouse/auth/jwt"
 	"github.com/gatehouse-go/gatehouse/auth/password"
 )
 
@@ -41,11 +42,11 @@ var (
 
 	// ErrTokenInvalid: a token (access, refresh, verification or reset) is
 	// malformed, forged, unknown, revoked or used up.
-	ErrTokenInvalid = errors.New("auth: invalid token")
+	ErrTokenInvalid = jwt.ErrInvalid
 
 	// ErrTokenExpired: an access token is genuine but past its expiry. It is
 	// only returned once the signature has been verified.
-	ErrTokenExpired = errors.New("auth: token expired")
+	ErrTokenExpired = jwt.ErrExpired
 
 	// ErrRefreshTokenReused: a refresh token that had already been rotated
 	// was presented again; the session has been revoked. It also matches

@@ -53,8 +53,8 @@ type Claims struct {
 	ExpiresAt time.Time
 }
 
-// TokenIssuer signs and verifies access tokens. [NewJWT] builds the supplied
-// one. Implementations must be safe for concurrent use.
+// TokenIssuer signs and verifies access tokens. [JWT] adapts the supplied
+// one, a *jwt.Issuer of package auth/jwt. Implementations must be safe for concurrent use.
 type TokenIssuer interface {
 	// Issue returns a signed access token asserting c. It refuses claims
 	// with an empty UserID, SessionID or ID, or an ExpiresAt not after

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/gatehouse-go/gatehouse/auth/jwt"
 	"github.com/gatehouse-go/gatehouse/auth/password"
 	"time"
 
@@ -228,7 +229,7 @@ func (m *Manager) issue(ctx context.Context, s *store.Session, refresh string, n
 // for everything else wrong with it (malformed, forged, revoked, a user who
 // is gone or disabled). Other errors come from the store: fail closed.
 func (m *Manager) Authenticate(ctx context.Context, token string) (*Identity, error) {
-	if len(token) == 0 || len(token) > MaxTokenLen { // refused before any parsing (SECURITY.md #33)
+	if len(token) == 0 || len(token) > jwt.MaxTokenLen { // refused before any parsing (SECURITY.md #33)
 		return nil, ErrTokenInvalid
 	}
 	c, err := m.verifyAccessToken(ctx, token)

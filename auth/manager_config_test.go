@@ -37,6 +37,7 @@ func TestNewValidatesConfig(t *testing.T) {
 		{"relative base URL", func(c *auth.Config) { c.BaseURL = "/app" }, "Config.BaseURL"},
 		// SECURITY.md #5: a minimum under 8 is a configuration error.
 		{"password minimum 7", func(c *auth.Config) { c.Password.MinLength = 7 }, "Config.Password.MinLength"},
+		{"JWT of nil", func(c *auth.Config) { c.Tokens = auth.JWT(nil) }, "Config.Tokens"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

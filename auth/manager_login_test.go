@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
+	"github.com/gatehouse-go/gatehouse/auth/jwt"
 	"github.com/gatehouse-go/gatehouse/auth/password"
 	"strings"
 	"sync"
@@ -254,7 +255,7 @@ func TestAuthenticate(t *testing.T) {
 	})
 	t.Run("garbage and oversized", func(t *testing.T) {
 		e, _, _ := setup(t)
-		for _, tok := range []string{"", "garbage", "a.b.c", strings.Repeat("a", auth.MaxTokenLen+1)} {
+		for _, tok := range []string{"", "garbage", "a.b.c", strings.Repeat("a", jwt.MaxTokenLen+1)} {
 			_, err := e.m.Authenticate(t.Context(), tok)
 			wantErr(t, "Authenticate", err, auth.ErrTokenInvalid)
 		}

@@ -3,22 +3,25 @@ package auth
 import (
 	"testing"
 
+	"github.com/gatehouse-go/gatehouse/auth/jwt"
 	"github.com/gatehouse-go/gatehouse/mail"
 	"github.com/gatehouse-go/gatehouse/store/memstore"
 )
 
 // TestVerifiedTokenCacheDefault: the cache is on by default with the
-// built-in JWT, off by default with a custom issuer, and off when asked.
+// built-in JWT and with a jwt.Issuer through JWT, off by default with any
+// other issuer, and off when asked.
 func TestVerifiedTokenCacheDefault(t *testing.T) {
 	key := []byte("0123456789abcdef0123456789abcdef")
-	hs, err := HS256Key("", key)
+	hs, err := jwt.HS256Key("", key)
 	if err != nil {
 		t.Fatal(err)
 	}
-	custom, err := NewJWT(JWTConfig{Issuer: "gatehouse", Audience: "gatehouse", SigningKey: hs})
+	j, err := jwt.New(jwt.Config{Issuer: "gatehouse", Audience: "gatehouse", SigningKey: hs})
 	if err != nil {
 		t.Fatal(err)
 	}
+	custom := struct{ TokenIssuer }{JWT(j)} // same verdicts, but not known to be stable
 	tests := []struct {
 		name   string
 		tokens TokenIssuer
@@ -28,6 +31,8 @@ func TestVerifiedTokenCacheDefault(t *testing.T) {
 		{"built-in, default", nil, 0, DefaultVerifiedTokenCacheSize},
 		{"built-in, sized", nil, 10, 10},
 		{"built-in, off", nil, -1, 0},
+		{"jwt.Issuer, default", JWT(j), 0, DefaultVerifiedTokenCacheSize},
+		{"jwt.Issuer, off", JWT(j), -1, 0},
 		{"custom, default", custom, 0, 0},
 		{"custom, sized", custom, 10, 10},
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/gatehouse-go/gatehouse/auth/jwt"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -31,15 +32,15 @@ func cachedEnv(t testing.TB, size int) (*env, *countingIssuer) {
 	t.Helper()
 	issuer := &countingIssuer{}
 	e := newEnv(t, func(c *auth.Config) {
-		key, err := auth.HS256Key("", testKey)
+		key, err := jwt.HS256Key("", testKey)
 		if err != nil {
 			t.Fatal(err)
 		}
-		j, err := auth.NewJWT(auth.JWTConfig{Issuer: "gatehouse", Audience: "gatehouse", SigningKey: key, Now: c.Now})
+		j, err := jwt.New(jwt.Config{Issuer: "gatehouse", Audience: "gatehouse", SigningKey: key, Now: c.Now})
 		if err != nil {
 			t.Fatal(err)
 		}
-		issuer.TokenIssuer = j
+		issuer.TokenIssuer = auth.JWT(j)
 		c.Tokens = issuer
 		c.VerifiedTokenCacheSize = size
 	})
@@ -81,7 +82,7 @@ func TestVerifiedTokenCache(t *testing.T) {
 		e.register(t, "alice@example.com")
 		res := e.login(t, "alice@example.com")
 		e.identity(t, res.Tokens.AccessToken)
-		e.clock.Advance(res.Tokens.AccessTokenExpiresAt.Sub(e.clock.Now()) + auth.DefaultJWTLeeway + time.Second)
+		e.clock.Advance(res.Tokens.AccessTokenExpiresAt.Sub(e.clock.Now()) + jwt.DefaultLeeway + time.Second)
 		_, err := e.m.Authenticate(ctx, res.Tokens.AccessToken)
 		wantErr(t, "Authenticate after expiry", err, auth.ErrTokenExpired)
 		if n := issuer.verifies.Load(); n != 2 {

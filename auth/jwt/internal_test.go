@@ -1,4 +1,4 @@
-package auth
+package jwt
 
 import (
 	"crypto/ed25519"
@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/golang-jwt/jwt/v5"
+	gojwt "github.com/golang-jwt/jwt/v5"
 )
 
 // The example JWS of RFC 7515 Appendix A.1 (HS256). The key is the
@@ -25,7 +25,7 @@ const (
 )
 
 // TestRFC7515A1 runs the RFC 7515 A.1 vector through golang-jwt with the
-// parser options NewJWT uses (the vector has no typ, aud or sid, so only
+// parser options New uses (the vector has no typ, aud or sid, so only
 // the library configuration is under test here): it verifies before its
 // exp, and with the real clock it fails as expired, not as forged.
 func TestRFC7515A1(t *testing.T) {
@@ -41,10 +41,10 @@ func TestRFC7515A1(t *testing.T) {
 		t.Fatalf("HMAC of the vector = %s", got)
 	}
 
-	keyfunc := func(*jwt.Token) (any, error) { return key, nil }
+	keyfunc := func(*gojwt.Token) (any, error) { return key, nil }
 	parseAt := func(token string, now func() time.Time) error {
-		opts := append(baseParserOptions([]string{"HS256"}, DefaultJWTLeeway, now), jwt.WithIssuer("joe"))
-		_, err := jwt.NewParser(opts...).ParseWithClaims(token, jwt.MapClaims{}, keyfunc)
+		opts := append(baseParserOptions([]string{"HS256"}, DefaultLeeway, now), gojwt.WithIssuer("joe"))
+		_, err := gojwt.NewParser(opts...).ParseWithClaims(token, gojwt.MapClaims{}, keyfunc)
 		return err
 	}
 	parse := func(now func() time.Time) error { return parseAt(rfc7515A1Token, now) }
@@ -56,13 +56,13 @@ func TestRFC7515A1(t *testing.T) {
 		}
 	})
 	t.Run("within leeway", func(t *testing.T) {
-		if err := parse(at(rfc7515A1Exp + int64(DefaultJWTLeeway/time.Second) - 1)); err != nil {
+		if err := parse(at(rfc7515A1Exp + int64(DefaultLeeway/time.Second) - 1)); err != nil {
 			t.Fatal(err)
 		}
 	})
 	t.Run("real clock", func(t *testing.T) {
 		err := parse(time.Now)
-		if !errors.Is(err, jwt.ErrTokenExpired) || errors.Is(err, jwt.ErrTokenSignatureInvalid) {
+		if !errors.Is(err, gojwt.ErrTokenExpired) || errors.Is(err, gojwt.ErrTokenSignatureInvalid) {
 			t.Fatalf("err = %v, want expired with a good signature", err)
 		}
 		if got := mapParseError(err); got != errTokenExpired { //nolint:errorlint // identity of our own value
@@ -81,7 +81,7 @@ func TestRFC7515A1(t *testing.T) {
 			t.Fatal("tampering did not change the payload")
 		}
 		bad := parts[0] + "." + base64.RawURLEncoding.EncodeToString([]byte(later)) + "." + parts[2]
-		if err := parseAt(bad, time.Now); !errors.Is(err, jwt.ErrTokenSignatureInvalid) {
+		if err := parseAt(bad, time.Now); !errors.Is(err, gojwt.ErrTokenSignatureInvalid) {
 			t.Fatalf("err = %v, want a bad signature", err)
 		}
 	})
@@ -100,16 +100,16 @@ func TestLookupKeyReturnsTypedKeys(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	j, err := NewJWT(JWTConfig{Issuer: "i", Audience: "a", SigningKey: hs, VerifyKeys: []JWTKey{ed}})
+	j, err := New(Config{Issuer: "i", Audience: "a", SigningKey: hs, VerifyKeys: []Key{ed}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	tok := func(alg, kid string) *jwt.Token {
+	tok := func(alg, kid string) *gojwt.Token {
 		h := map[string]any{"alg": alg, "typ": "at+jwt"}
 		if kid != "" {
 			h["kid"] = kid
 		}
-		return &jwt.Token{Header: h, Method: jwt.GetSigningMethod(alg)}
+		return &gojwt.Token{Header: h, Method: gojwt.GetSigningMethod(alg)}
 	}
 
 	got, err := j.lookupKey(tok("EdDSA", "ed"))
@@ -130,7 +130,7 @@ func TestLookupKeyReturnsTypedKeys(t *testing.T) {
 		}
 	}
 	for _, k := range j.keys {
-		if _, isBytes := k.verify.([]byte); isBytes != (k.method == jwt.SigningMethodHS256) {
+		if _, isBytes := k.verify.([]byte); isBytes != (k.method == gojwt.SigningMethodHS256) {
 			t.Errorf("key %q (%s) verifies with %T", k.id, k.method.Alg(), k.verify)
 		}
 	}
@@ -140,20 +140,20 @@ func TestLookupKeyReturnsTypedKeys(t *testing.T) {
 // is expired only when expiry is its sole failure. SECURITY.md #26.
 func TestOnlyExpired(t *testing.T) {
 	claims := func(errs ...error) error {
-		return fmt.Errorf("%w: %w", jwt.ErrTokenInvalidClaims, errors.Join(errs...))
+		return fmt.Errorf("%w: %w", gojwt.ErrTokenInvalidClaims, errors.Join(errs...))
 	}
 	tests := []struct {
 		name string
 		err  error
 		want bool
 	}{
-		{"expired", claims(jwt.ErrTokenExpired), true},
-		{"expired twice wrapped", fmt.Errorf("x: %w", claims(jwt.ErrTokenExpired)), true},
-		{"expired and audience", claims(jwt.ErrTokenExpired, jwt.ErrTokenInvalidAudience), false},
-		{"expired and a wrapped unknown error", claims(jwt.ErrTokenExpired, fmt.Errorf("y: %w", errors.New("z"))), false},
-		{"audience", claims(jwt.ErrTokenInvalidAudience), false},
-		{"claims only", jwt.ErrTokenInvalidClaims, false},
-		{"bad signature", fmt.Errorf("%w: %w", jwt.ErrTokenSignatureInvalid, jwt.ErrSignatureInvalid), false},
+		{"expired", claims(gojwt.ErrTokenExpired), true},
+		{"expired twice wrapped", fmt.Errorf("x: %w", claims(gojwt.ErrTokenExpired)), true},
+		{"expired and audience", claims(gojwt.ErrTokenExpired, gojwt.ErrTokenInvalidAudience), false},
+		{"expired and a wrapped unknown error", claims(gojwt.ErrTokenExpired, fmt.Errorf("y: %w", errors.New("z"))), false},
+		{"audience", claims(gojwt.ErrTokenInvalidAudience), false},
+		{"claims only", gojwt.ErrTokenInvalidClaims, false},
+		{"bad signature", fmt.Errorf("%w: %w", gojwt.ErrTokenSignatureInvalid, gojwt.ErrSignatureInvalid), false},
 		{"nil", nil, false},
 	}
 	for _, tc := range tests {

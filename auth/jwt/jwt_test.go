@@ -1,4 +1,4 @@
-package auth_test
+package jwt_test
 
 import (
 	"context"
@@ -24,9 +24,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/golang-jwt/jwt/v5"
+	gojwt "github.com/golang-jwt/jwt/v5"
 
-	"github.com/gatehouse-go/gatehouse/auth"
+	"github.com/gatehouse-go/gatehouse/auth/jwt"
 )
 
 const (
@@ -50,27 +50,27 @@ func testEd25519(label string) ed25519.PrivateKey {
 	return ed25519.NewKeyFromSeed(testSecret(label))
 }
 
-func hsKey(tb testing.TB, id, label string) auth.JWTKey {
+func hsKey(tb testing.TB, id, label string) jwt.Key {
 	tb.Helper()
-	k, err := auth.HS256Key(id, testSecret(label))
+	k, err := jwt.HS256Key(id, testSecret(label))
 	if err != nil {
 		tb.Fatalf("HS256Key(%q): %v", id, err)
 	}
 	return k
 }
 
-func edKey(tb testing.TB, id, label string) auth.JWTKey {
+func edKey(tb testing.TB, id, label string) jwt.Key {
 	tb.Helper()
-	k, err := auth.Ed25519Key(id, testEd25519(label))
+	k, err := jwt.Ed25519Key(id, testEd25519(label))
 	if err != nil {
 		tb.Fatalf("Ed25519Key(%q): %v", id, err)
 	}
 	return k
 }
 
-func edPublicKey(tb testing.TB, id, label string) auth.JWTKey {
+func edPublicKey(tb testing.TB, id, label string) jwt.Key {
 	tb.Helper()
-	k, err := auth.Ed25519PublicKey(id, testEd25519(label).Public().(ed25519.PublicKey))
+	k, err := jwt.Ed25519PublicKey(id, testEd25519(label).Public().(ed25519.PublicKey))
 	if err != nil {
 		tb.Fatalf("Ed25519PublicKey(%q): %v", id, err)
 	}
@@ -79,7 +79,7 @@ func edPublicKey(tb testing.TB, id, label string) auth.JWTKey {
 
 // newJWT builds a JWT from cfg, filling in the test issuer, audience and
 // fixed clock when they are unset.
-func newJWT(tb testing.TB, cfg auth.JWTConfig) *auth.JWT {
+func newJWT(tb testing.TB, cfg jwt.Config) *jwt.Issuer {
 	tb.Helper()
 	if cfg.Issuer == "" {
 		cfg.Issuer = testIssuer
@@ -90,15 +90,15 @@ func newJWT(tb testing.TB, cfg auth.JWTConfig) *auth.JWT {
 	if cfg.Now == nil {
 		cfg.Now = fixedNow
 	}
-	j, err := auth.NewJWT(cfg)
+	j, err := jwt.New(cfg)
 	if err != nil {
 		tb.Fatalf("NewJWT: %v", err)
 	}
 	return j
 }
 
-func testClaims(now time.Time) auth.Claims {
-	return auth.Claims{
+func testClaims(now time.Time) jwt.Claims {
+	return jwt.Claims{
 		UserID:    "user-1",
 		SessionID: "sess-1",
 		ID:        "tok-1",
@@ -107,7 +107,7 @@ func testClaims(now time.Time) auth.Claims {
 	}
 }
 
-func issue(tb testing.TB, j *auth.JWT, c auth.Claims) string {
+func issue(tb testing.TB, j *jwt.Issuer, c jwt.Claims) string {
 	tb.Helper()
 	tok, err := j.Issue(context.Background(), c)
 	if err != nil {
@@ -240,7 +240,7 @@ const (
 // checkVerify runs Verify and checks the outcome. For an invalid token,
 // reason must appear in the error text, so that a case cannot pass for a
 // reason other than the one it tests.
-func checkVerify(t *testing.T, j *auth.JWT, token string, want verifyWant, reason string) *auth.Claims {
+func checkVerify(t *testing.T, j *jwt.Issuer, token string, want verifyWant, reason string) *jwt.Claims {
 	t.Helper()
 	c, err := j.Verify(context.Background(), token)
 	switch want {
@@ -253,11 +253,11 @@ func checkVerify(t *testing.T, j *auth.JWT, token string, want verifyWant, reaso
 		}
 		return c
 	case wantExpired:
-		if !errors.Is(err, auth.ErrTokenExpired) || errors.Is(err, auth.ErrTokenInvalid) {
+		if !errors.Is(err, jwt.ErrExpired) || errors.Is(err, jwt.ErrInvalid) {
 			t.Fatalf("Verify: %v, want only ErrTokenExpired", err)
 		}
 	case wantInvalid:
-		if !errors.Is(err, auth.ErrTokenInvalid) || errors.Is(err, auth.ErrTokenExpired) {
+		if !errors.Is(err, jwt.ErrInvalid) || errors.Is(err, jwt.ErrExpired) {
 			t.Fatalf("Verify: %v, want only ErrTokenInvalid", err)
 		}
 		if !strings.Contains(err.Error(), reason) {
@@ -281,19 +281,19 @@ func TestJWTVerifyCorpus(t *testing.T) {
 	attackerEd := testEd25519("attacker")
 
 	// mixed signs with HS256 "k1" and also accepts Ed25519 "ed1".
-	mixed := newJWT(t, auth.JWTConfig{
+	mixed := newJWT(t, jwt.Config{
 		SigningKey: hsKey(t, "k1", "k1"),
-		VerifyKeys: []auth.JWTKey{edPublicKey(t, "ed1", "ed1")},
+		VerifyKeys: []jwt.Key{edPublicKey(t, "ed1", "ed1")},
 	})
-	hsOnly := newJWT(t, auth.JWTConfig{SigningKey: hsKey(t, "k1", "k1")})
-	edOnly := newJWT(t, auth.JWTConfig{SigningKey: edKey(t, "ed1", "ed1")})
-	anonOnly := newJWT(t, auth.JWTConfig{SigningKey: hsKey(t, "", "k1")})
+	hsOnly := newJWT(t, jwt.Config{SigningKey: hsKey(t, "k1", "k1")})
+	edOnly := newJWT(t, jwt.Config{SigningKey: edKey(t, "ed1", "ed1")})
+	anonOnly := newJWT(t, jwt.Config{SigningKey: hsKey(t, "", "k1")})
 
 	hs := hsSigner(hsSecret)
 	ed := edSigner(edPriv)
 	good := payload(t0)
 	hdr := header("HS256", "k1")
-	leeway := auth.DefaultJWTLeeway
+	leeway := jwt.DefaultLeeway
 	unix := func(d time.Duration) int64 { return t0.Add(d).Unix() }
 	valid := craft(t, hdr, good, hs)
 	validInput := valid[:strings.LastIndexByte(valid, '.')]
@@ -308,7 +308,7 @@ func TestJWTVerifyCorpus(t *testing.T) {
 
 	tests := []struct {
 		name   string
-		j      *auth.JWT
+		j      *jwt.Issuer
 		token  string
 		want   verifyWant
 		reason string
@@ -436,7 +436,7 @@ func TestJWTVerifyCorpus(t *testing.T) {
 		{name: "#33 empty", j: mixed, token: "", want: wantInvalid, reason: "not three segments"},
 		{name: "#33 three dots", j: mixed, token: "...", want: wantInvalid, reason: "not three segments"},
 		{name: "#33 two dots", j: mixed, token: "..", want: wantInvalid, reason: "malformed"},
-		{name: "#33 over the cap", j: mixed, token: strings.Repeat("A", auth.MaxTokenLen+1), want: wantInvalid, reason: "too long"},
+		{name: "#33 over the cap", j: mixed, token: strings.Repeat("A", jwt.MaxTokenLen+1), want: wantInvalid, reason: "too long"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -454,20 +454,20 @@ func TestJWTVerifyCorpus(t *testing.T) {
 func TestJWTStrictDecodingMatters(t *testing.T) {
 	secret := testSecret("k1")
 	tok := flipUnusedBits(t, craft(t, header("HS256", "k1"), payload(t0), hsSigner(secret)))
-	lax := jwt.NewParser(jwt.WithValidMethods([]string{"HS256"}), jwt.WithTimeFunc(fixedNow))
-	if _, err := lax.Parse(tok, func(*jwt.Token) (any, error) { return secret, nil }); err != nil {
+	lax := gojwt.NewParser(gojwt.WithValidMethods([]string{"HS256"}), gojwt.WithTimeFunc(fixedNow))
+	if _, err := lax.Parse(tok, func(*gojwt.Token) (any, error) { return secret, nil }); err != nil {
 		t.Fatalf("lax parser: %v; the flipped token should only differ in unused bits", err)
 	}
-	j := newJWT(t, auth.JWTConfig{SigningKey: hsKey(t, "k1", "k1")})
+	j := newJWT(t, jwt.Config{SigningKey: hsKey(t, "k1", "k1")})
 	checkVerify(t, j, tok, wantInvalid, "malformed")
 }
 
 // TestJWTVerifyReturnsClaims checks that Verify gives back what Issue was
 // given, for both algorithms.
 func TestJWTVerifyReturnsClaims(t *testing.T) {
-	for _, key := range []auth.JWTKey{hsKey(t, "k1", "k1"), edKey(t, "ed1", "ed1")} {
+	for _, key := range []jwt.Key{hsKey(t, "k1", "k1"), edKey(t, "ed1", "ed1")} {
 		t.Run(key.ID(), func(t *testing.T) {
-			j := newJWT(t, auth.JWTConfig{SigningKey: key})
+			j := newJWT(t, jwt.Config{SigningKey: key})
 			want := testClaims(t0.Add(-time.Minute))
 			c := checkVerify(t, j, issue(t, j, want), wantValid, "")
 			if c.UserID != want.UserID || c.SessionID != want.SessionID || c.ID != want.ID ||
@@ -482,7 +482,7 @@ func TestJWTVerifyReturnsClaims(t *testing.T) {
 // as expired, and as nothing else. SECURITY.md #26, #27.
 func TestJWTExpiredGenuineToken(t *testing.T) {
 	now := t0
-	j := newJWT(t, auth.JWTConfig{SigningKey: hsKey(t, "k1", "k1"), Leeway: 10 * time.Second, Now: func() time.Time { return now }})
+	j := newJWT(t, jwt.Config{SigningKey: hsKey(t, "k1", "k1"), Leeway: 10 * time.Second, Now: func() time.Time { return now }})
 	tok := issue(t, j, testClaims(t0))
 	steps := []struct {
 		at   time.Duration
@@ -507,7 +507,7 @@ func TestJWTIssueShape(t *testing.T) {
 	edPriv := testEd25519("ed1")
 	tests := []struct {
 		name       string
-		key        auth.JWTKey
+		key        jwt.Key
 		wantHeader obj
 		checkSig   func(input string, sig []byte) bool
 	}{
@@ -542,7 +542,7 @@ func TestJWTIssueShape(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			j := newJWT(t, auth.JWTConfig{SigningKey: tc.key})
+			j := newJWT(t, jwt.Config{SigningKey: tc.key})
 			c := testClaims(t0)
 			tok := issue(t, j, c)
 			if strings.ContainsAny(tok, "=+/ ") {
@@ -585,7 +585,7 @@ func jsonInt(n int64) string {
 // the allowed set, and each jti is the ID asked for. SECURITY.md #34.
 func TestJWTPayloadIsMinimal(t *testing.T) {
 	allowed := []string{"aud", "exp", "iat", "iss", "jti", "sid", "sub"}
-	j := newJWT(t, auth.JWTConfig{SigningKey: hsKey(t, "k1", "k1")})
+	j := newJWT(t, jwt.Config{SigningKey: hsKey(t, "k1", "k1")})
 	const n = 10_000
 	seen := make(map[string]bool, n)
 	for range n {
@@ -611,9 +611,9 @@ func TestJWTPayloadIsMinimal(t *testing.T) {
 func TestJWTRotation(t *testing.T) {
 	tests := []struct {
 		name   string
-		k1, k2 auth.JWTKey
+		k1, k2 jwt.Key
 		// k1Verify is k1 as kept for verification after the rotation.
-		k1Verify auth.JWTKey
+		k1Verify jwt.Key
 	}{
 		{"HS256 to HS256", hsKey(t, "k1", "k1"), hsKey(t, "k2", "k2"), hsKey(t, "k1", "k1")},
 		{"HS256 to EdDSA", hsKey(t, "k1", "k1"), edKey(t, "k2", "k2"), hsKey(t, "k1", "k1")},
@@ -621,13 +621,13 @@ func TestJWTRotation(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			before := newJWT(t, auth.JWTConfig{SigningKey: tc.k1})
+			before := newJWT(t, jwt.Config{SigningKey: tc.k1})
 			old := issue(t, before, testClaims(t0))
 			if kid := decodeSegment(t, old, 0)["kid"]; kid != "k1" {
 				t.Fatalf("old token kid = %v, want k1", kid)
 			}
 
-			during := newJWT(t, auth.JWTConfig{SigningKey: tc.k2, VerifyKeys: []auth.JWTKey{tc.k1Verify}})
+			during := newJWT(t, jwt.Config{SigningKey: tc.k2, VerifyKeys: []jwt.Key{tc.k1Verify}})
 			checkVerify(t, during, old, wantValid, "")
 			fresh := issue(t, during, testClaims(t0))
 			if kid := decodeSegment(t, fresh, 0)["kid"]; kid != "k2" {
@@ -637,7 +637,7 @@ func TestJWTRotation(t *testing.T) {
 			// An instance still on the old configuration does not know k2.
 			checkVerify(t, before, fresh, wantInvalid, "")
 
-			after := newJWT(t, auth.JWTConfig{SigningKey: tc.k2})
+			after := newJWT(t, jwt.Config{SigningKey: tc.k2})
 			checkVerify(t, after, old, wantInvalid, "") // retired kid
 			checkVerify(t, after, fresh, wantValid, "")
 		})
@@ -648,7 +648,7 @@ func TestJWTRotation(t *testing.T) {
 // the signing key only, never against the verification keys.
 // SECURITY.md #32.
 func TestJWTMissingKidUsesSigningKey(t *testing.T) {
-	j := newJWT(t, auth.JWTConfig{SigningKey: hsKey(t, "k2", "k2"), VerifyKeys: []auth.JWTKey{hsKey(t, "k1", "k1")}})
+	j := newJWT(t, jwt.Config{SigningKey: hsKey(t, "k2", "k2"), VerifyKeys: []jwt.Key{hsKey(t, "k1", "k1")}})
 	noKid := header("HS256", "")
 	checkVerify(t, j, craft(t, noKid, payload(t0), hsSigner(testSecret("k2"))), wantValid, "")
 	checkVerify(t, j, craft(t, noKid, payload(t0), hsSigner(testSecret("k1"))), wantInvalid, "bad signature")
@@ -657,15 +657,15 @@ func TestJWTMissingKidUsesSigningKey(t *testing.T) {
 // TestJWTOversizedTokenCostsNothing: huge inputs are refused before any
 // decoding, without allocating. SECURITY.md #33, CVE-2025-30204.
 func TestJWTOversizedTokenCostsNothing(t *testing.T) {
-	j := newJWT(t, auth.JWTConfig{SigningKey: hsKey(t, "k1", "k1")})
+	j := newJWT(t, jwt.Config{SigningKey: hsKey(t, "k1", "k1")})
 	valid := issue(t, j, testClaims(t0))
 	tests := []struct {
 		name, token, reason string
 	}{
 		{"100 kB of dots", strings.Repeat(".", 100_000), "too long"},
 		{"1 MB token", valid + strings.Repeat("A", 1<<20), "too long"},
-		{"8 KiB of dots", strings.Repeat(".", auth.MaxTokenLen), "not three segments"},
-		{"one byte over the cap", "a.b." + strings.Repeat("A", auth.MaxTokenLen-3), "too long"},
+		{"8 KiB of dots", strings.Repeat(".", jwt.MaxTokenLen), "not three segments"},
+		{"one byte over the cap", "a.b." + strings.Repeat("A", jwt.MaxTokenLen-3), "too long"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -682,7 +682,7 @@ func TestJWTOversizedTokenCostsNothing(t *testing.T) {
 		})
 	}
 	t.Run("exactly at the cap is parsed", func(t *testing.T) {
-		tok := "a.b." + strings.Repeat("A", auth.MaxTokenLen-4)
+		tok := "a.b." + strings.Repeat("A", jwt.MaxTokenLen-4)
 		checkVerify(t, j, tok, wantInvalid, "malformed")
 	})
 }
@@ -708,14 +708,14 @@ func TestHS256KeyStrength(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			k, err := auth.HS256Key(tc.id, tc.secret)
+			k, err := jwt.HS256Key(tc.id, tc.secret)
 			if tc.ok {
 				if err != nil || k.ID() != tc.id {
 					t.Fatalf("HS256Key = %q, %v", k.ID(), err)
 				}
 				return
 			}
-			var ve *auth.ValidationError
+			var ve *jwt.ConfigError
 			if !errors.As(err, &ve) {
 				t.Fatalf("HS256Key: %v, want a *ValidationError", err)
 			}
@@ -727,11 +727,11 @@ func TestHS256KeyStrength(t *testing.T) {
 // change the key.
 func TestHS256KeyCopiesSecret(t *testing.T) {
 	secret := testSecret("k1")
-	k, err := auth.HS256Key("k1", secret)
+	k, err := jwt.HS256Key("k1", secret)
 	if err != nil {
 		t.Fatal(err)
 	}
-	j := newJWT(t, auth.JWTConfig{SigningKey: k})
+	j := newJWT(t, jwt.Config{SigningKey: k})
 	tok := issue(t, j, testClaims(t0))
 	secret[0] ^= 0xff
 	checkVerify(t, j, tok, wantValid, "")
@@ -745,16 +745,16 @@ func TestEd25519Keys(t *testing.T) {
 	copy(mismatched[32:], testEd25519("other").Public().(ed25519.PublicKey))
 	tests := []struct {
 		name string
-		make func() (auth.JWTKey, error)
+		make func() (jwt.Key, error)
 		ok   bool
 	}{
-		{"private", func() (auth.JWTKey, error) { return auth.Ed25519Key("e", priv) }, true},
-		{"private nil", func() (auth.JWTKey, error) { return auth.Ed25519Key("e", nil) }, false},
-		{"private seed only", func() (auth.JWTKey, error) { return auth.Ed25519Key("e", priv[:32]) }, false},
-		{"private with a foreign public half", func() (auth.JWTKey, error) { return auth.Ed25519Key("e", mismatched) }, false},
-		{"public", func() (auth.JWTKey, error) { return auth.Ed25519PublicKey("e", pub) }, true},
-		{"public short", func() (auth.JWTKey, error) { return auth.Ed25519PublicKey("e", pub[:31]) }, false},
-		{"public nil", func() (auth.JWTKey, error) { return auth.Ed25519PublicKey("e", nil) }, false},
+		{"private", func() (jwt.Key, error) { return jwt.Ed25519Key("e", priv) }, true},
+		{"private nil", func() (jwt.Key, error) { return jwt.Ed25519Key("e", nil) }, false},
+		{"private seed only", func() (jwt.Key, error) { return jwt.Ed25519Key("e", priv[:32]) }, false},
+		{"private with a foreign public half", func() (jwt.Key, error) { return jwt.Ed25519Key("e", mismatched) }, false},
+		{"public", func() (jwt.Key, error) { return jwt.Ed25519PublicKey("e", pub) }, true},
+		{"public short", func() (jwt.Key, error) { return jwt.Ed25519PublicKey("e", pub[:31]) }, false},
+		{"public nil", func() (jwt.Key, error) { return jwt.Ed25519PublicKey("e", nil) }, false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -765,7 +765,7 @@ func TestEd25519Keys(t *testing.T) {
 				}
 				return
 			}
-			var ve *auth.ValidationError
+			var ve *jwt.ConfigError
 			if !errors.As(err, &ve) {
 				t.Fatalf("got %v, want a *ValidationError", err)
 			}
@@ -780,37 +780,37 @@ func TestNewJWTValidation(t *testing.T) {
 	pubOnly := edPublicKey(t, "ed", "ed")
 	tests := []struct {
 		name      string
-		cfg       auth.JWTConfig
+		cfg       jwt.Config
 		wantField string // "" means the config is accepted
 	}{
-		{"minimal", auth.JWTConfig{Issuer: "i", Audience: "a", SigningKey: k1}, ""},
-		{"single key without id", auth.JWTConfig{Issuer: "i", Audience: "a", SigningKey: anon}, ""},
-		{"rotation", auth.JWTConfig{Issuer: "i", Audience: "a", SigningKey: k2, VerifyKeys: []auth.JWTKey{k1, pubOnly}}, ""},
-		{"signing key repeated in VerifyKeys", auth.JWTConfig{Issuer: "i", Audience: "a", SigningKey: k2, VerifyKeys: []auth.JWTKey{k1, k2}}, ""},
-		{"leeway 30s", auth.JWTConfig{Issuer: "i", Audience: "a", SigningKey: k1, Leeway: 30 * time.Second}, ""},
-		{"no issuer", auth.JWTConfig{Audience: "a", SigningKey: k1}, "JWTConfig.Issuer"},
-		{"issuer not UTF-8", auth.JWTConfig{Issuer: "\xff", Audience: "a", SigningKey: k1}, "JWTConfig.Issuer"},
-		{"no audience", auth.JWTConfig{Issuer: "i", SigningKey: k1}, "JWTConfig.Audience"},
-		{"no signing key", auth.JWTConfig{Issuer: "i", Audience: "a"}, "JWTConfig.SigningKey"},
-		{"verification-only signing key", auth.JWTConfig{Issuer: "i", Audience: "a", SigningKey: pubOnly}, "JWTConfig.SigningKey"},
-		{"zero verify key", auth.JWTConfig{Issuer: "i", Audience: "a", SigningKey: k1, VerifyKeys: []auth.JWTKey{{}}}, "JWTConfig.VerifyKeys[0]"},
-		{"duplicate id", auth.JWTConfig{Issuer: "i", Audience: "a", SigningKey: k1, VerifyKeys: []auth.JWTKey{hsKey(t, "k1", "other")}}, "JWTConfig.VerifyKeys[0]"},
-		{"duplicate verify ids", auth.JWTConfig{Issuer: "i", Audience: "a", SigningKey: k1, VerifyKeys: []auth.JWTKey{k2, k2}}, "JWTConfig.VerifyKeys[1]"},
-		{"signing key without id among several", auth.JWTConfig{Issuer: "i", Audience: "a", SigningKey: anon, VerifyKeys: []auth.JWTKey{k1}}, "JWTConfig.SigningKey"},
-		{"verify key without id", auth.JWTConfig{Issuer: "i", Audience: "a", SigningKey: k1, VerifyKeys: []auth.JWTKey{anon}}, "JWTConfig.VerifyKeys[0]"},
-		{"negative leeway", auth.JWTConfig{Issuer: "i", Audience: "a", SigningKey: k1, Leeway: -time.Second}, "JWTConfig.Leeway"},
-		{"leeway over 30s", auth.JWTConfig{Issuer: "i", Audience: "a", SigningKey: k1, Leeway: 31 * time.Second}, "JWTConfig.Leeway"},
+		{"minimal", jwt.Config{Issuer: "i", Audience: "a", SigningKey: k1}, ""},
+		{"single key without id", jwt.Config{Issuer: "i", Audience: "a", SigningKey: anon}, ""},
+		{"rotation", jwt.Config{Issuer: "i", Audience: "a", SigningKey: k2, VerifyKeys: []jwt.Key{k1, pubOnly}}, ""},
+		{"signing key repeated in VerifyKeys", jwt.Config{Issuer: "i", Audience: "a", SigningKey: k2, VerifyKeys: []jwt.Key{k1, k2}}, ""},
+		{"leeway 30s", jwt.Config{Issuer: "i", Audience: "a", SigningKey: k1, Leeway: 30 * time.Second}, ""},
+		{"no issuer", jwt.Config{Audience: "a", SigningKey: k1}, "Config.Issuer"},
+		{"issuer not UTF-8", jwt.Config{Issuer: "\xff", Audience: "a", SigningKey: k1}, "Config.Issuer"},
+		{"no audience", jwt.Config{Issuer: "i", SigningKey: k1}, "Config.Audience"},
+		{"no signing key", jwt.Config{Issuer: "i", Audience: "a"}, "Config.SigningKey"},
+		{"verification-only signing key", jwt.Config{Issuer: "i", Audience: "a", SigningKey: pubOnly}, "Config.SigningKey"},
+		{"zero verify key", jwt.Config{Issuer: "i", Audience: "a", SigningKey: k1, VerifyKeys: []jwt.Key{{}}}, "Config.VerifyKeys[0]"},
+		{"duplicate id", jwt.Config{Issuer: "i", Audience: "a", SigningKey: k1, VerifyKeys: []jwt.Key{hsKey(t, "k1", "other")}}, "Config.VerifyKeys[0]"},
+		{"duplicate verify ids", jwt.Config{Issuer: "i", Audience: "a", SigningKey: k1, VerifyKeys: []jwt.Key{k2, k2}}, "Config.VerifyKeys[1]"},
+		{"signing key without id among several", jwt.Config{Issuer: "i", Audience: "a", SigningKey: anon, VerifyKeys: []jwt.Key{k1}}, "Config.SigningKey"},
+		{"verify key without id", jwt.Config{Issuer: "i", Audience: "a", SigningKey: k1, VerifyKeys: []jwt.Key{anon}}, "Config.VerifyKeys[0]"},
+		{"negative leeway", jwt.Config{Issuer: "i", Audience: "a", SigningKey: k1, Leeway: -time.Second}, "Config.Leeway"},
+		{"leeway over 30s", jwt.Config{Issuer: "i", Audience: "a", SigningKey: k1, Leeway: 31 * time.Second}, "Config.Leeway"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			j, err := auth.NewJWT(tc.cfg)
+			j, err := jwt.New(tc.cfg)
 			if tc.wantField == "" {
 				if err != nil || j == nil {
 					t.Fatalf("NewJWT: %v", err)
 				}
 				return
 			}
-			var ve *auth.ValidationError
+			var ve *jwt.ConfigError
 			if !errors.As(err, &ve) || ve.Field != tc.wantField {
 				t.Fatalf("NewJWT: %v, want a *ValidationError for %s", err, tc.wantField)
 			}
@@ -822,32 +822,32 @@ func TestNewJWTValidation(t *testing.T) {
 }
 
 func TestJWTIssueRefuses(t *testing.T) {
-	j := newJWT(t, auth.JWTConfig{SigningKey: hsKey(t, "k1", "k1")})
-	edit := func(f func(*auth.Claims)) auth.Claims {
+	j := newJWT(t, jwt.Config{SigningKey: hsKey(t, "k1", "k1")})
+	edit := func(f func(*jwt.Claims)) jwt.Claims {
 		c := testClaims(t0)
 		f(&c)
 		return c
 	}
 	tests := []struct {
 		name      string
-		c         auth.Claims
+		c         jwt.Claims
 		wantField string
 	}{
-		{"no UserID", edit(func(c *auth.Claims) { c.UserID = "" }), "Claims.UserID"},
-		{"UserID not UTF-8", edit(func(c *auth.Claims) { c.UserID = "u\xff" }), "Claims.UserID"},
-		{"no SessionID", edit(func(c *auth.Claims) { c.SessionID = "" }), "Claims.SessionID"},
-		{"no ID", edit(func(c *auth.Claims) { c.ID = "" }), "Claims.ID"},
-		{"no IssuedAt", edit(func(c *auth.Claims) { c.IssuedAt = time.Time{} }), "Claims.IssuedAt"},
-		{"no ExpiresAt", edit(func(c *auth.Claims) { c.ExpiresAt = time.Time{} }), "Claims.ExpiresAt"},
-		{"ExpiresAt equals IssuedAt", edit(func(c *auth.Claims) { c.ExpiresAt = c.IssuedAt }), "Claims.ExpiresAt"},
-		{"ExpiresAt in the same second", edit(func(c *auth.Claims) { c.ExpiresAt = c.IssuedAt.Add(500 * time.Millisecond) }), "Claims.ExpiresAt"},
-		{"ExpiresAt before IssuedAt", edit(func(c *auth.Claims) { c.ExpiresAt = c.IssuedAt.Add(-time.Minute) }), "Claims.ExpiresAt"},
-		{"token over the cap", edit(func(c *auth.Claims) { c.UserID = strings.Repeat("u", auth.MaxTokenLen) }), "Claims"},
+		{"no UserID", edit(func(c *jwt.Claims) { c.UserID = "" }), "Claims.UserID"},
+		{"UserID not UTF-8", edit(func(c *jwt.Claims) { c.UserID = "u\xff" }), "Claims.UserID"},
+		{"no SessionID", edit(func(c *jwt.Claims) { c.SessionID = "" }), "Claims.SessionID"},
+		{"no ID", edit(func(c *jwt.Claims) { c.ID = "" }), "Claims.ID"},
+		{"no IssuedAt", edit(func(c *jwt.Claims) { c.IssuedAt = time.Time{} }), "Claims.IssuedAt"},
+		{"no ExpiresAt", edit(func(c *jwt.Claims) { c.ExpiresAt = time.Time{} }), "Claims.ExpiresAt"},
+		{"ExpiresAt equals IssuedAt", edit(func(c *jwt.Claims) { c.ExpiresAt = c.IssuedAt }), "Claims.ExpiresAt"},
+		{"ExpiresAt in the same second", edit(func(c *jwt.Claims) { c.ExpiresAt = c.IssuedAt.Add(500 * time.Millisecond) }), "Claims.ExpiresAt"},
+		{"ExpiresAt before IssuedAt", edit(func(c *jwt.Claims) { c.ExpiresAt = c.IssuedAt.Add(-time.Minute) }), "Claims.ExpiresAt"},
+		{"token over the cap", edit(func(c *jwt.Claims) { c.UserID = strings.Repeat("u", jwt.MaxTokenLen) }), "Claims"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			tok, err := j.Issue(context.Background(), tc.c)
-			var ve *auth.ValidationError
+			var ve *jwt.ConfigError
 			if !errors.As(err, &ve) || ve.Field != tc.wantField {
 				t.Fatalf("Issue = %q, %v; want a *ValidationError for %s", tok, err, tc.wantField)
 			}
@@ -861,7 +861,7 @@ func TestJWTIssueRefuses(t *testing.T) {
 // TestJWTConcurrentUse runs Issue and Verify from many goroutines; run it
 // with -race.
 func TestJWTConcurrentUse(t *testing.T) {
-	j := newJWT(t, auth.JWTConfig{SigningKey: edKey(t, "k2", "k2"), VerifyKeys: []auth.JWTKey{hsKey(t, "k1", "k1")}})
+	j := newJWT(t, jwt.Config{SigningKey: edKey(t, "k2", "k2"), VerifyKeys: []jwt.Key{hsKey(t, "k1", "k1")}})
 	old := craft(t, header("HS256", "k1"), payload(t0), hsSigner(testSecret("k1")))
 	var wg sync.WaitGroup
 	errs := make(chan error, 8)
@@ -895,7 +895,7 @@ func TestJWTConcurrentUse(t *testing.T) {
 // TestNoParseUnverified is a lint: no non-test Go file of the module calls
 // a ParseUnverified function or method. SECURITY.md #26.
 func TestNoParseUnverified(t *testing.T) {
-	root, err := filepath.Abs("..")
+	root, err := filepath.Abs("../..")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -951,9 +951,9 @@ func TestNoParseUnverified(t *testing.T) {
 
 // benchToken returns an HS256 token valid at the real time (the bare
 // parser uses the real clock) and an issuer that accepts it.
-func benchFixture(b *testing.B, key auth.JWTKey) (*auth.JWT, string) {
+func benchFixture(b *testing.B, key jwt.Key) (*jwt.Issuer, string) {
 	b.Helper()
-	j, err := auth.NewJWT(auth.JWTConfig{Issuer: testIssuer, Audience: testAudience, SigningKey: key})
+	j, err := jwt.New(jwt.Config{Issuer: testIssuer, Audience: testAudience, SigningKey: key})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -980,11 +980,11 @@ func BenchmarkVerifyHS256(b *testing.B) {
 func BenchmarkBareParseWithClaimsHS256(b *testing.B) {
 	_, tok := benchFixture(b, hsKey(b, "k1", "k1"))
 	var key any = testSecret("k1")
-	keyfunc := func(*jwt.Token) (any, error) { return key, nil }
-	p := jwt.NewParser()
+	keyfunc := func(*gojwt.Token) (any, error) { return key, nil }
+	p := gojwt.NewParser()
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := p.ParseWithClaims(tok, &jwt.RegisteredClaims{}, keyfunc); err != nil {
+		if _, err := p.ParseWithClaims(tok, &gojwt.RegisteredClaims{}, keyfunc); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -1004,11 +1004,11 @@ func BenchmarkVerifyEdDSA(b *testing.B) {
 func BenchmarkBareParseWithClaimsEdDSA(b *testing.B) {
 	_, tok := benchFixture(b, edKey(b, "ed1", "ed1"))
 	var key any = testEd25519("ed1").Public()
-	keyfunc := func(*jwt.Token) (any, error) { return key, nil }
-	p := jwt.NewParser()
+	keyfunc := func(*gojwt.Token) (any, error) { return key, nil }
+	p := gojwt.NewParser()
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := p.ParseWithClaims(tok, &jwt.RegisteredClaims{}, keyfunc); err != nil {
+		if _, err := p.ParseWithClaims(tok, &gojwt.RegisteredClaims{}, keyfunc); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -1,4 +1,4 @@
-package auth_test
+package jwt_test
 
 import (
 	"context"
@@ -7,23 +7,23 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gatehouse-go/gatehouse/auth"
+	"github.com/gatehouse-go/gatehouse/auth/jwt"
 )
 
 // fuzzIssued is a token issued by one of the fuzz issuers.
 type fuzzIssued struct {
-	j      *auth.JWT
+	j      *jwt.Issuer
 	token  string
-	claims auth.Claims
+	claims jwt.Claims
 }
 
 // fuzzFixture returns two issuers with fixed keys and clock (HS256 and
 // EdDSA, both deterministic) and one token issued by each.
-func fuzzFixture(tb testing.TB) (issuers []*auth.JWT, valid []fuzzIssued) {
+func fuzzFixture(tb testing.TB) (issuers []*jwt.Issuer, valid []fuzzIssued) {
 	tb.Helper()
-	issuers = []*auth.JWT{
-		newJWT(tb, auth.JWTConfig{SigningKey: hsKey(tb, "k1", "fuzz")}),
-		newJWT(tb, auth.JWTConfig{SigningKey: edKey(tb, "e1", "fuzz")}),
+	issuers = []*jwt.Issuer{
+		newJWT(tb, jwt.Config{SigningKey: hsKey(tb, "k1", "fuzz")}),
+		newJWT(tb, jwt.Config{SigningKey: edKey(tb, "e1", "fuzz")}),
 	}
 	for i, j := range issuers {
 		c := testClaims(t0.Add(-time.Minute))
@@ -54,7 +54,7 @@ func FuzzParseToken(f *testing.F) {
 		for _, j := range issuers {
 			c, err := j.Verify(ctx, token)
 			if err != nil {
-				if !errors.Is(err, auth.ErrTokenInvalid) || errors.Is(err, auth.ErrTokenExpired) {
+				if !errors.Is(err, jwt.ErrInvalid) || errors.Is(err, jwt.ErrExpired) {
 					t.Fatalf("Verify(%q) = %v, want only ErrTokenInvalid", token, err)
 				}
 				continue
@@ -77,13 +77,13 @@ func FuzzParseToken(f *testing.F) {
 		}
 		mutated := []byte(v.token)
 		mutated[i] = b
-		if c, err := v.j.Verify(ctx, string(mutated)); err == nil || !errors.Is(err, auth.ErrTokenInvalid) {
+		if c, err := v.j.Verify(ctx, string(mutated)); err == nil || !errors.Is(err, jwt.ErrInvalid) {
 			t.Fatalf("Verify(%q) with byte %d changed to %q = %+v, %v; want ErrTokenInvalid", mutated, i, b, c, err)
 		}
 	})
 }
 
-func sameClaims(a, b auth.Claims) bool {
+func sameClaims(a, b jwt.Claims) bool {
 	return a.UserID == b.UserID && a.SessionID == b.SessionID && a.ID == b.ID &&
 		a.IssuedAt.Equal(b.IssuedAt) && a.ExpiresAt.Equal(b.ExpiresAt)
 }

@@ -1,4 +1,4 @@
-package auth
+package jwt
 
 import (
 	"bytes"
@@ -14,12 +14,12 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/golang-jwt/jwt/v5"
+	gojwt "github.com/golang-jwt/jwt/v5"
 )
 
-// Limits and defaults of [JWT].
+// Limits and defaults of [Issuer].
 const (
-	// MaxTokenLen is the longest access token [JWT.Verify] will look at, in
+	// MaxTokenLen is the longest access token [Issuer.Verify] will look at, in
 	// bytes; longer ones are refused before any decoding. It matches the
 	// 8 KiB cap on the Authorization header.
 	MaxTokenLen = 8192
@@ -28,23 +28,23 @@ const (
 	// (the HMAC-SHA-256 output size, RFC 7518 §3.2).
 	MinHS256SecretLen = 32
 
-	// DefaultJWTLeeway is the clock skew [JWT] allows on exp, nbf and iat
-	// when [JWTConfig].Leeway is zero; it is also the largest allowed.
-	DefaultJWTLeeway = 30 * time.Second
+	// DefaultLeeway is the clock skew [Issuer] allows on exp, nbf and iat
+	// when [Config].Leeway is zero; it is also the largest allowed.
+	DefaultLeeway = 30 * time.Second
 
 	// maxKeyIDLen bounds a key id, which travels in every token header.
 	maxKeyIDLen = 256
 )
 
-// JWTKey is one key of a [JWT]: a signing key (which can also verify) or a
+// Key is one key of an [Issuer]: a signing key (which can also verify) or a
 // verification-only key. Build one with [HS256Key], [Ed25519Key] or
 // [Ed25519PublicKey]; the zero value is not a usable key.
 //
-// A JWTKey holds its own copy of the key material and never exposes it. It
+// A Key holds its own copy of the key material and never exposes it. It
 // is an immutable value and safe to copy and share.
-type JWTKey struct {
+type Key struct {
 	id     string
-	method jwt.SigningMethod
+	method gojwt.SigningMethod
 	// sign is what method.Sign takes: a []byte secret or an
 	// ed25519.PrivateKey; nil for a verification-only key.
 	sign any
@@ -59,68 +59,68 @@ type JWTKey struct {
 // password) and not all zero; HS256Key copies it. id is the key id written
 // to the token's "kid" header; it may be empty when the issuer has only
 // this one key.
-func HS256Key(id string, secret []byte) (JWTKey, error) {
+func HS256Key(id string, secret []byte) (Key, error) {
 	if err := checkKeyID(id); err != nil {
-		return JWTKey{}, err
+		return Key{}, err
 	}
 	if len(secret) < MinHS256SecretLen {
-		return JWTKey{}, &ValidationError{Field: "secret", Reason: fmt.Sprintf("an HS256 secret must be at least %d bytes", MinHS256SecretLen)}
+		return Key{}, &ConfigError{Field: "secret", Reason: fmt.Sprintf("an HS256 secret must be at least %d bytes", MinHS256SecretLen)}
 	}
 	zero := make([]byte, len(secret))
 	if subtle.ConstantTimeCompare(secret, zero) == 1 {
-		return JWTKey{}, &ValidationError{Field: "secret", Reason: "the HS256 secret is all zero bytes"}
+		return Key{}, &ConfigError{Field: "secret", Reason: "the HS256 secret is all zero bytes"}
 	}
 	s := bytes.Clone(secret)
-	return JWTKey{id: id, method: jwt.SigningMethodHS256, sign: s, verify: s}, nil
+	return Key{id: id, method: gojwt.SigningMethodHS256, sign: s, verify: s}, nil
 }
 
 // Ed25519Key returns a key that signs with priv and verifies with its
 // public half (the JWS "EdDSA" algorithm, RFC 8037). priv must be a full
 // 64-byte [ed25519.PrivateKey] whose public half matches its seed;
 // Ed25519Key copies it. id is as for [HS256Key].
-func Ed25519Key(id string, priv ed25519.PrivateKey) (JWTKey, error) {
+func Ed25519Key(id string, priv ed25519.PrivateKey) (Key, error) {
 	if err := checkKeyID(id); err != nil {
-		return JWTKey{}, err
+		return Key{}, err
 	}
 	if len(priv) != ed25519.PrivateKeySize {
-		return JWTKey{}, &ValidationError{Field: "priv", Reason: fmt.Sprintf("an Ed25519 private key must be %d bytes", ed25519.PrivateKeySize)}
+		return Key{}, &ConfigError{Field: "priv", Reason: fmt.Sprintf("an Ed25519 private key must be %d bytes", ed25519.PrivateKeySize)}
 	}
 	k := ed25519.NewKeyFromSeed(priv.Seed())
 	if !bytes.Equal(k, priv) {
-		return JWTKey{}, &ValidationError{Field: "priv", Reason: "the Ed25519 private key's public half does not match its seed"}
+		return Key{}, &ConfigError{Field: "priv", Reason: "the Ed25519 private key's public half does not match its seed"}
 	}
-	return JWTKey{id: id, method: jwt.SigningMethodEdDSA, sign: k, verify: k.Public().(ed25519.PublicKey)}, nil
+	return Key{id: id, method: gojwt.SigningMethodEdDSA, sign: k, verify: k.Public().(ed25519.PublicKey)}, nil
 }
 
 // Ed25519PublicKey returns a verification-only key for tokens signed by the
 // matching Ed25519 private key, such as a retired signing key or one held
 // by another service. pub must be 32 bytes; Ed25519PublicKey copies it. id
 // is as for [HS256Key].
-func Ed25519PublicKey(id string, pub ed25519.PublicKey) (JWTKey, error) {
+func Ed25519PublicKey(id string, pub ed25519.PublicKey) (Key, error) {
 	if err := checkKeyID(id); err != nil {
-		return JWTKey{}, err
+		return Key{}, err
 	}
 	if len(pub) != ed25519.PublicKeySize {
-		return JWTKey{}, &ValidationError{Field: "pub", Reason: fmt.Sprintf("an Ed25519 public key must be %d bytes", ed25519.PublicKeySize)}
+		return Key{}, &ConfigError{Field: "pub", Reason: fmt.Sprintf("an Ed25519 public key must be %d bytes", ed25519.PublicKeySize)}
 	}
-	return JWTKey{id: id, method: jwt.SigningMethodEdDSA, verify: ed25519.PublicKey(bytes.Clone(pub))}, nil
+	return Key{id: id, method: gojwt.SigningMethodEdDSA, verify: ed25519.PublicKey(bytes.Clone(pub))}, nil
 }
 
 // ID returns the key id given to the constructor.
-func (k JWTKey) ID() string { return k.id }
+func (k Key) ID() string { return k.id }
 
 func checkKeyID(id string) error {
 	if len(id) > maxKeyIDLen {
-		return &ValidationError{Field: "id", Reason: fmt.Sprintf("a key id must be at most %d bytes", maxKeyIDLen)}
+		return &ConfigError{Field: "id", Reason: fmt.Sprintf("a key id must be at most %d bytes", maxKeyIDLen)}
 	}
 	if !utf8.ValidString(id) {
-		return &ValidationError{Field: "id", Reason: "a key id must be valid UTF-8"}
+		return &ConfigError{Field: "id", Reason: "a key id must be valid UTF-8"}
 	}
 	return nil
 }
 
 // sameKey reports whether a and b are the same key under the same id.
-func sameKey(a, b JWTKey) bool {
+func sameKey(a, b Key) bool {
 	if a.id != b.id || a.method != b.method {
 		return false
 	}
@@ -135,9 +135,9 @@ func sameKey(a, b JWTKey) bool {
 	return false
 }
 
-// JWTConfig configures [NewJWT]. Issuer, Audience and SigningKey are
+// Config configures [New]. Issuer, Audience and SigningKey are
 // required; the other fields have defaults.
-type JWTConfig struct {
+type Config struct {
 	// Issuer is written to the "iss" claim and must match on Verify.
 	// Required.
 	Issuer string
@@ -146,24 +146,24 @@ type JWTConfig struct {
 	Audience string
 	// SigningKey signs every issued token and verifies tokens whose header
 	// names its id, or no id. It must be a signing key. Required.
-	SigningKey JWTKey
+	SigningKey Key
 	// VerifyKeys are further keys accepted for verification only, looked up
 	// by the token's "kid" header; keep a retired signing key here until
 	// the tokens it signed have expired. When the issuer has more than one
 	// key, every key needs a non-empty id and the ids must be unique (an
 	// entry identical to SigningKey is allowed and ignored).
-	VerifyKeys []JWTKey
+	VerifyKeys []Key
 	// Leeway is the clock skew allowed when checking exp, nbf and iat. Zero
-	// means [DefaultJWTLeeway]; negative values and values over
-	// DefaultJWTLeeway are refused.
+	// means [DefaultLeeway]; negative values and values over
+	// DefaultLeeway are refused.
 	Leeway time.Duration
 	// Now returns the current time. Nil means [time.Now].
 	Now func() time.Time
 }
 
-// JWT is the supplied [TokenIssuer]: it issues and verifies access tokens
-// as signed JWTs (RFC 7519, with the "at+jwt" type of RFC 9068) using
-// github.com/golang-jwt/jwt/v5. Build one with [NewJWT]. A JWT is
+// Issuer issues and verifies access tokens as signed JWTs (RFC 7519, with
+// the "at+jwt" type of RFC 9068) using github.com/golang-jwt/jwt/v5; in a
+// Manager it serves through auth.JWT. Build one with [New]. An Issuer is
 // immutable and safe for concurrent use.
 //
 // Issued tokens carry exactly the claims iss, sub, aud, exp, iat, jti and
@@ -171,42 +171,40 @@ type JWTConfig struct {
 // Verify trusts nothing in the header beyond choosing among the configured
 // keys: the algorithm must be the chosen key's own, and jku, x5u, jwk and
 // x5c are ignored.
-type JWT struct {
+type Issuer struct {
 	issuer, audience string
-	signer           JWTKey
+	signer           Key
 	// header is the encoded first segment of every issued token.
 	header string
 	// keys maps a kid to its key; noKid is the key for tokens without one.
-	keys    map[string]JWTKey
-	noKid   JWTKey
-	parser  *jwt.Parser
-	keyfunc jwt.Keyfunc
+	keys    map[string]Key
+	noKid   Key
+	parser  *gojwt.Parser
+	keyfunc gojwt.Keyfunc
 }
 
-var _ TokenIssuer = (*JWT)(nil)
-
-// NewJWT checks cfg and returns a JWT. Configuration errors are
-// *[ValidationError] values naming the field, such as
-// "JWTConfig.SigningKey". NewJWT does no I/O.
-func NewJWT(cfg JWTConfig) (*JWT, error) {
+// New checks cfg and returns an Issuer. Configuration errors are
+// *[ConfigError] values naming the field, such as
+// "Config.SigningKey". New does no I/O.
+func New(cfg Config) (*Issuer, error) {
 	if cfg.Issuer == "" || !utf8.ValidString(cfg.Issuer) {
-		return nil, &ValidationError{Field: "JWTConfig.Issuer", Reason: "required, as valid UTF-8"}
+		return nil, &ConfigError{Field: "Config.Issuer", Reason: "required, as valid UTF-8"}
 	}
 	if cfg.Audience == "" || !utf8.ValidString(cfg.Audience) {
-		return nil, &ValidationError{Field: "JWTConfig.Audience", Reason: "required, as valid UTF-8"}
+		return nil, &ConfigError{Field: "Config.Audience", Reason: "required, as valid UTF-8"}
 	}
 	if cfg.SigningKey.method == nil {
-		return nil, &ValidationError{Field: "JWTConfig.SigningKey", Reason: "required; build it with HS256Key or Ed25519Key"}
+		return nil, &ConfigError{Field: "Config.SigningKey", Reason: "required; build it with HS256Key or Ed25519Key"}
 	}
 	if cfg.SigningKey.sign == nil {
-		return nil, &ValidationError{Field: "JWTConfig.SigningKey", Reason: "is a verification-only key"}
+		return nil, &ConfigError{Field: "Config.SigningKey", Reason: "is a verification-only key"}
 	}
 	leeway := cfg.Leeway
 	switch {
 	case leeway == 0:
-		leeway = DefaultJWTLeeway
-	case leeway < 0 || leeway > DefaultJWTLeeway:
-		return nil, &ValidationError{Field: "JWTConfig.Leeway", Reason: fmt.Sprintf("must be between 0 and %v", DefaultJWTLeeway)}
+		leeway = DefaultLeeway
+	case leeway < 0 || leeway > DefaultLeeway:
+		return nil, &ConfigError{Field: "Config.Leeway", Reason: fmt.Sprintf("must be between 0 and %v", DefaultLeeway)}
 	}
 	now := cfg.Now
 	if now == nil {
@@ -215,27 +213,27 @@ func NewJWT(cfg JWTConfig) (*JWT, error) {
 
 	type namedKey struct {
 		field string
-		key   JWTKey
+		key   Key
 	}
-	all := []namedKey{{"JWTConfig.SigningKey", cfg.SigningKey}}
+	all := []namedKey{{"Config.SigningKey", cfg.SigningKey}}
 	for i, k := range cfg.VerifyKeys {
-		field := fmt.Sprintf("JWTConfig.VerifyKeys[%d]", i)
+		field := fmt.Sprintf("Config.VerifyKeys[%d]", i)
 		if k.method == nil {
-			return nil, &ValidationError{Field: field, Reason: "is the zero JWTKey; build it with a key constructor"}
+			return nil, &ConfigError{Field: field, Reason: "is the zero JWTKey; build it with a key constructor"}
 		}
 		if !sameKey(k, cfg.SigningKey) {
 			all = append(all, namedKey{field, k})
 		}
 	}
-	keys := make(map[string]JWTKey, len(all))
+	keys := make(map[string]Key, len(all))
 	var methods []string
 	for _, nk := range all {
 		k := nk.key
 		if len(all) > 1 && k.id == "" {
-			return nil, &ValidationError{Field: nk.field, Reason: "every key needs an id when there is more than one key"}
+			return nil, &ConfigError{Field: nk.field, Reason: "every key needs an id when there is more than one key"}
 		}
 		if _, dup := keys[k.id]; dup {
-			return nil, &ValidationError{Field: nk.field, Reason: fmt.Sprintf("key id %q is already used by another key", k.id)}
+			return nil, &ConfigError{Field: nk.field, Reason: fmt.Sprintf("key id %q is already used by another key", k.id)}
 		}
 		keys[k.id] = k
 		if alg := k.method.Alg(); !slices.Contains(methods, alg) {
@@ -257,32 +255,32 @@ func NewJWT(cfg JWTConfig) (*JWT, error) {
 	}
 
 	opts := append(baseParserOptions(methods, leeway, now),
-		jwt.WithIssuer(cfg.Issuer),
-		jwt.WithAudience(cfg.Audience),
+		gojwt.WithIssuer(cfg.Issuer),
+		gojwt.WithAudience(cfg.Audience),
 	)
-	j := &JWT{
+	j := &Issuer{
 		issuer:   cfg.Issuer,
 		audience: cfg.Audience,
 		signer:   cfg.SigningKey,
 		header:   base64.RawURLEncoding.EncodeToString(hdr),
 		keys:     keys,
 		noKid:    cfg.SigningKey,
-		parser:   jwt.NewParser(opts...),
+		parser:   gojwt.NewParser(opts...),
 	}
 	j.keyfunc = j.lookupKey
 	return j, nil
 }
 
-// baseParserOptions are the parser options every JWT uses, apart from the
+// baseParserOptions are the parser options every Issuer uses, apart from the
 // issuer and audience checks.
-func baseParserOptions(methods []string, leeway time.Duration, now func() time.Time) []jwt.ParserOption {
-	return []jwt.ParserOption{
-		jwt.WithValidMethods(methods),
-		jwt.WithExpirationRequired(),
-		jwt.WithIssuedAt(),
-		jwt.WithLeeway(leeway),
-		jwt.WithStrictDecoding(),
-		jwt.WithTimeFunc(now),
+func baseParserOptions(methods []string, leeway time.Duration, now func() time.Time) []gojwt.ParserOption {
+	return []gojwt.ParserOption{
+		gojwt.WithValidMethods(methods),
+		gojwt.WithExpirationRequired(),
+		gojwt.WithIssuedAt(),
+		gojwt.WithLeeway(leeway),
+		gojwt.WithStrictDecoding(),
+		gojwt.WithTimeFunc(now),
 	}
 }
 
@@ -303,27 +301,27 @@ type issuedClaims struct {
 // Issue returns a signed access token asserting c. c.UserID, c.SessionID
 // and c.ID must be non-empty valid UTF-8, and c.ExpiresAt must be at least
 // a second after c.IssuedAt (both are truncated to whole seconds). Refusals
-// are *[ValidationError] values naming the field ("Claims.UserID"). ctx is
+// are *[ConfigError] values naming the field ("Claims.UserID"). ctx is
 // not used: issuing does no I/O.
-func (j *JWT) Issue(_ context.Context, c Claims) (string, error) {
+func (j *Issuer) Issue(_ context.Context, c Claims) (string, error) {
 	for _, f := range [...]struct{ name, v string }{
 		{"Claims.UserID", c.UserID},
 		{"Claims.SessionID", c.SessionID},
 		{"Claims.ID", c.ID},
 	} {
 		if f.v == "" || !utf8.ValidString(f.v) {
-			return "", &ValidationError{Field: f.name, Reason: "required, as valid UTF-8"}
+			return "", &ConfigError{Field: f.name, Reason: "required, as valid UTF-8"}
 		}
 	}
 	if len(c.UserID)+len(c.SessionID)+len(c.ID) > MaxTokenLen {
 		return "", claimsTooLong()
 	}
 	if c.IssuedAt.IsZero() {
-		return "", &ValidationError{Field: "Claims.IssuedAt", Reason: "required"}
+		return "", &ConfigError{Field: "Claims.IssuedAt", Reason: "required"}
 	}
 	iat, exp := c.IssuedAt.Unix(), c.ExpiresAt.Unix()
 	if c.ExpiresAt.IsZero() || exp <= iat {
-		return "", &ValidationError{Field: "Claims.ExpiresAt", Reason: "must be at least a second after IssuedAt"}
+		return "", &ConfigError{Field: "Claims.ExpiresAt", Reason: "must be at least a second after IssuedAt"}
 	}
 	payload, err := json.Marshal(issuedClaims{
 		Issuer:    j.issuer,
@@ -355,7 +353,7 @@ func (j *JWT) Issue(_ context.Context, c Claims) (string, error) {
 }
 
 func claimsTooLong() error {
-	return &ValidationError{Field: "Claims", Reason: fmt.Sprintf("the token would be longer than %d bytes", MaxTokenLen)}
+	return &ConfigError{Field: "Claims", Reason: fmt.Sprintf("the token would be longer than %d bytes", MaxTokenLen)}
 }
 
 // verified is what Verify decodes a token into: the parsed claims and the
@@ -366,13 +364,13 @@ type verified struct {
 }
 
 // Verify checks token and returns its claims. It returns an error matching
-// [ErrTokenExpired] only when the token is genuine (good signature, known
+// [ErrExpired] only when the token is genuine (good signature, known
 // key, right type, issuer and audience) and its expiry, plus leeway, has
-// passed; every other failure matches [ErrTokenInvalid] and never
-// ErrTokenExpired. The error text names the reason, for logs; it holds
+// passed; every other failure matches [ErrInvalid] and never
+// ErrExpired. The error text names the reason, for logs; it holds
 // nothing taken from the token. The returned times are in UTC. ctx is not
 // used: verifying does no I/O.
-func (j *JWT) Verify(_ context.Context, token string) (*Claims, error) {
+func (j *Issuer) Verify(_ context.Context, token string) (*Claims, error) {
 	if len(token) > MaxTokenLen {
 		return nil, errTokenTooLong
 	}
@@ -400,7 +398,7 @@ func (j *JWT) Verify(_ context.Context, token string) (*Claims, error) {
 // lookupKey is the parser's Keyfunc. The parser has already checked that
 // the alg is one of ours; lookupKey checks the header and picks the key by
 // kid from our own map only, then insists that the alg is that key's.
-func (j *JWT) lookupKey(t *jwt.Token) (any, error) {
+func (j *Issuer) lookupKey(t *gojwt.Token) (any, error) {
 	if _, ok := t.Header["crit"]; ok {
 		return nil, errTokenCrit
 	}
@@ -437,25 +435,25 @@ func isAccessTokenType(v any) bool {
 	return strings.EqualFold(s, accessTokenType)
 }
 
-// accessClaims is the payload Verify decodes. It implements jwt.Claims
+// accessClaims is the payload Verify decodes. It implements gojwt.Claims
 // with value dates (a zero date means absent) so that decoding allocates
-// less than jwt.RegisteredClaims.
+// less than gojwt.RegisteredClaims.
 type accessClaims struct {
-	Issuer    string           `json:"iss"`
-	Subject   string           `json:"sub"`
-	Audience  jwt.ClaimStrings `json:"aud"`
-	ExpiresAt numericDate      `json:"exp"`
-	NotBefore numericDate      `json:"nbf"`
-	IssuedAt  numericDate      `json:"iat"`
-	ID        string           `json:"jti"`
-	SessionID string           `json:"sid"`
+	Issuer    string             `json:"iss"`
+	Subject   string             `json:"sub"`
+	Audience  gojwt.ClaimStrings `json:"aud"`
+	ExpiresAt numericDate        `json:"exp"`
+	NotBefore numericDate        `json:"nbf"`
+	IssuedAt  numericDate        `json:"iat"`
+	ID        string             `json:"jti"`
+	SessionID string             `json:"sid"`
 }
 
-// numericDate is a jwt.NumericDate that decodes only from a JSON number.
+// numericDate is a gojwt.NumericDate that decodes only from a JSON number.
 // RFC 7519 §2 defines NumericDate as a JSON numeric value; golang-jwt's
 // own type also takes a string that spells a number ("exp": "2796559616"),
 // which no issuer of ours writes and a verifier must not accept.
-type numericDate struct{ jwt.NumericDate }
+type numericDate struct{ gojwt.NumericDate }
 
 var errDateNotNumber = errors.New("auth: a NumericDate claim must be a JSON number")
 
@@ -466,25 +464,25 @@ func (d *numericDate) UnmarshalJSON(b []byte) error {
 	return d.NumericDate.UnmarshalJSON(b)
 }
 
-func presentDate(d *jwt.NumericDate) *jwt.NumericDate {
+func presentDate(d *gojwt.NumericDate) *gojwt.NumericDate {
 	if d.IsZero() {
 		return nil
 	}
 	return d
 }
 
-// The jwt.Claims methods. A token's claims cannot be of the wrong type
+// The gojwt.Claims methods. A token's claims cannot be of the wrong type
 // here: decoding has already refused those.
 
-func (c *accessClaims) GetExpirationTime() (*jwt.NumericDate, error) {
+func (c *accessClaims) GetExpirationTime() (*gojwt.NumericDate, error) {
 	return presentDate(&c.ExpiresAt.NumericDate), nil
 }
 
-func (c *accessClaims) GetIssuedAt() (*jwt.NumericDate, error) {
+func (c *accessClaims) GetIssuedAt() (*gojwt.NumericDate, error) {
 	return presentDate(&c.IssuedAt.NumericDate), nil
 }
 
-func (c *accessClaims) GetNotBefore() (*jwt.NumericDate, error) {
+func (c *accessClaims) GetNotBefore() (*gojwt.NumericDate, error) {
 	return presentDate(&c.NotBefore.NumericDate), nil
 }
 
@@ -492,7 +490,7 @@ func (c *accessClaims) GetIssuer() (string, error) { return c.Issuer, nil }
 
 func (c *accessClaims) GetSubject() (string, error) { return c.Subject, nil }
 
-func (c *accessClaims) GetAudience() (jwt.ClaimStrings, error) { return c.Audience, nil }
+func (c *accessClaims) GetAudience() (gojwt.ClaimStrings, error) { return c.Audience, nil }
 
 // Validate adds our own requirements to the parser's claim checks.
 func (c *accessClaims) Validate() error {
@@ -514,25 +512,25 @@ func (e *tokenError) Unwrap() error { return e.sentinel }
 // The Verify failures. They are allocated once, so rejecting a token costs
 // no allocation for the error.
 var (
-	errTokenTooLong      = &tokenError{ErrTokenInvalid, "token too long"}
-	errTokenSegments     = &tokenError{ErrTokenInvalid, "not three segments"}
-	errTokenMalformed    = &tokenError{ErrTokenInvalid, "malformed"}
-	errTokenAlg          = &tokenError{ErrTokenInvalid, "unknown algorithm"}
-	errTokenAlgNotUsed   = &tokenError{ErrTokenInvalid, "algorithm not allowed"}
-	errTokenSignature    = &tokenError{ErrTokenInvalid, "bad signature"}
-	errTokenCrit         = &tokenError{ErrTokenInvalid, "crit header not supported"}
-	errTokenType         = &tokenError{ErrTokenInvalid, "not an access token (typ)"}
-	errTokenUnknownKey   = &tokenError{ErrTokenInvalid, "unknown key id"}
-	errTokenKeyAlg       = &tokenError{ErrTokenInvalid, "algorithm does not match the key"}
-	errTokenMissingClaim = &tokenError{ErrTokenInvalid, "missing required claim"}
-	errTokenClaimType    = &tokenError{ErrTokenInvalid, "claim of the wrong type"}
-	errTokenIssuer       = &tokenError{ErrTokenInvalid, "wrong issuer"}
-	errTokenAudience     = &tokenError{ErrTokenInvalid, "wrong audience"}
-	errTokenNotYetValid  = &tokenError{ErrTokenInvalid, "not valid yet (nbf)"}
-	errTokenIssuedLater  = &tokenError{ErrTokenInvalid, "issued in the future (iat)"}
-	errTokenClaims       = &tokenError{ErrTokenInvalid, "invalid claims"}
-	errTokenUnverified   = &tokenError{ErrTokenInvalid, "not verified"}
-	errTokenExpired      = &tokenError{ErrTokenExpired, "past its expiry"}
+	errTokenTooLong      = &tokenError{ErrInvalid, "token too long"}
+	errTokenSegments     = &tokenError{ErrInvalid, "not three segments"}
+	errTokenMalformed    = &tokenError{ErrInvalid, "malformed"}
+	errTokenAlg          = &tokenError{ErrInvalid, "unknown algorithm"}
+	errTokenAlgNotUsed   = &tokenError{ErrInvalid, "algorithm not allowed"}
+	errTokenSignature    = &tokenError{ErrInvalid, "bad signature"}
+	errTokenCrit         = &tokenError{ErrInvalid, "crit header not supported"}
+	errTokenType         = &tokenError{ErrInvalid, "not an access token (typ)"}
+	errTokenUnknownKey   = &tokenError{ErrInvalid, "unknown key id"}
+	errTokenKeyAlg       = &tokenError{ErrInvalid, "algorithm does not match the key"}
+	errTokenMissingClaim = &tokenError{ErrInvalid, "missing required claim"}
+	errTokenClaimType    = &tokenError{ErrInvalid, "claim of the wrong type"}
+	errTokenIssuer       = &tokenError{ErrInvalid, "wrong issuer"}
+	errTokenAudience     = &tokenError{ErrInvalid, "wrong audience"}
+	errTokenNotYetValid  = &tokenError{ErrInvalid, "not valid yet (nbf)"}
+	errTokenIssuedLater  = &tokenError{ErrInvalid, "issued in the future (iat)"}
+	errTokenClaims       = &tokenError{ErrInvalid, "invalid claims"}
+	errTokenUnverified   = &tokenError{ErrInvalid, "not verified"}
+	errTokenExpired      = &tokenError{ErrExpired, "past its expiry"}
 )
 
 // mapParseError turns a golang-jwt error into one of ours. Only a token
@@ -543,31 +541,31 @@ func mapParseError(err error) error {
 	switch {
 	case errors.As(err, &te): // from lookupKey or Validate
 		return te
-	case errors.Is(err, jwt.ErrTokenMalformed):
+	case errors.Is(err, gojwt.ErrTokenMalformed):
 		return errTokenMalformed
-	case errors.Is(err, jwt.ErrSignatureInvalid), errors.Is(err, jwt.ErrEd25519Verification):
+	case errors.Is(err, gojwt.ErrSignatureInvalid), errors.Is(err, gojwt.ErrEd25519Verification):
 		return errTokenSignature
-	case errors.Is(err, jwt.ErrTokenSignatureInvalid):
+	case errors.Is(err, gojwt.ErrTokenSignatureInvalid):
 		// Without a failed verification inside, the parser refused the
 		// alg before looking for a key (WithValidMethods).
 		return errTokenAlgNotUsed
-	case errors.Is(err, jwt.ErrTokenUnverifiable):
+	case errors.Is(err, gojwt.ErrTokenUnverifiable):
 		return errTokenAlg
-	case !errors.Is(err, jwt.ErrTokenInvalidClaims):
+	case !errors.Is(err, gojwt.ErrTokenInvalidClaims):
 		return errTokenUnverified
 	case onlyExpired(err):
 		return errTokenExpired
-	case errors.Is(err, jwt.ErrTokenRequiredClaimMissing):
+	case errors.Is(err, gojwt.ErrTokenRequiredClaimMissing):
 		return errTokenMissingClaim
-	case errors.Is(err, jwt.ErrInvalidType):
+	case errors.Is(err, gojwt.ErrInvalidType):
 		return errTokenClaimType
-	case errors.Is(err, jwt.ErrTokenInvalidIssuer):
+	case errors.Is(err, gojwt.ErrTokenInvalidIssuer):
 		return errTokenIssuer
-	case errors.Is(err, jwt.ErrTokenInvalidAudience):
+	case errors.Is(err, gojwt.ErrTokenInvalidAudience):
 		return errTokenAudience
-	case errors.Is(err, jwt.ErrTokenNotValidYet):
+	case errors.Is(err, gojwt.ErrTokenNotValidYet):
 		return errTokenNotYetValid
-	case errors.Is(err, jwt.ErrTokenUsedBeforeIssued):
+	case errors.Is(err, gojwt.ErrTokenUsedBeforeIssued):
 		return errTokenIssuedLater
 	}
 	return errTokenClaims
@@ -575,7 +573,7 @@ func mapParseError(err error) error {
 
 // onlyExpired reports whether the claim validation error err says the
 // token is expired and nothing else: every leaf of its error tree must be
-// jwt.ErrTokenInvalidClaims or jwt.ErrTokenExpired, and the latter present.
+// gojwt.ErrTokenInvalidClaims or gojwt.ErrTokenExpired, and the latter present.
 func onlyExpired(err error) bool {
 	expired, ok := expiryLeaves(err)
 	return ok && expired
@@ -596,9 +594,9 @@ func expiryLeaves(err error) (expired, ok bool) {
 	// The leaves are compared by identity on purpose: a wrapper that is
 	// not itself one of these two is an unknown failure.
 	switch err { //nolint:errorlint
-	case jwt.ErrTokenExpired:
+	case gojwt.ErrTokenExpired:
 		return true, true
-	case jwt.ErrTokenInvalidClaims:
+	case gojwt.ErrTokenInvalidClaims:
 		return false, true
 	}
 	return false, false
