@@ -103,7 +103,7 @@ func (m *Manager) checkCurrentPassword(ctx context.Context, u *store.User, pass 
 // notifyPasswordChanged tells the user, at the stored address, that their
 // password changed (SECURITY.md #48).
 func (m *Manager) notifyPasswordChanged(ctx context.Context, u *store.User, at time.Time) {
-	m.outbox.mail(ctx, u, mail.Data{
+	m.mail(ctx, u, mail.Data{
 		Kind: mail.KindPasswordChanged,
 		To:   mail.Address{Name: u.Name, Email: u.Email},
 		Time: at,
@@ -131,7 +131,7 @@ func (m *Manager) RequestPasswordReset(ctx context.Context, email string) error 
 		return err
 	}
 	start, now := m.cfg.Now(), m.now()
-	m.outbox.background(ctx, "password reset request", func(ctx context.Context) {
+	m.outbox.Go(ctx, "password reset request", func(ctx context.Context) {
 		ev := Event{Type: EventResetRequested, Outcome: OutcomeFailure}
 		if err := m.requestReset(ctx, now, norm, &ev); err != nil {
 			m.log.ErrorContext(ctx, "gatehouse: password reset request failed", "user_id", ev.UserID, "error", err.Error())
@@ -185,7 +185,7 @@ func (m *Manager) sendReset(ctx context.Context, now time.Time, u *store.User) (
 	if err != nil {
 		return "store_error", err
 	}
-	m.outbox.mail(ctx, u, mail.Data{
+	m.mail(ctx, u, mail.Data{
 		Kind:      mail.KindResetPassword,
 		To:        mail.Address{Name: u.Name, Email: u.Email},
 		Token:     token,

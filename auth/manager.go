@@ -8,6 +8,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"github.com/gatehouse-go/gatehouse/auth/internal/outbox"
+	"github.com/gatehouse-go/gatehouse/auth/internal/tokencache"
 	"github.com/gatehouse-go/gatehouse/auth/password"
 	"io"
 	"log/slog"
@@ -46,10 +48,10 @@ type Manager struct {
 
 	logSalt [16]byte
 
-	outbox outbox
+	outbox *outbox.Outbox
 
 	// tokenCache is the verified-token cache, nil when off.
-	tokenCache *tokenCache
+	tokenCache *tokencache.Cache[Claims]
 }
 
 // New validates cfg, fills in its defaults and returns a Manager. A missing
@@ -74,9 +76,9 @@ func New(cfg Config) (*Manager, error) {
 	if _, err := io.ReadFull(cfg.Rand, m.logSalt[:]); err != nil {
 		return nil, fmt.Errorf("auth: reading Config.Rand: %w", err)
 	}
-	m.outbox.init(m)
+	m.outbox = outbox.New(outbox.Config{Mailer: cfg.Mailer, Logger: cfg.Logger, Attempts: cfg.MailAttempts, RetryDelay: cfg.MailRetryDelay})
 	if cfg.VerifiedTokenCacheSize > 0 {
-		m.tokenCache = newTokenCache(cfg.VerifiedTokenCacheSize)
+		m.tokenCache = tokencache.New[Claims](cfg.VerifiedTokenCacheSize)
 	}
 	return m, nil
 }

@@ -224,7 +224,7 @@ func (m *Manager) updateProfile(ctx context.Context, id *Identity, p ProfileUpda
 		}
 		m.emit(ctx, Event{Type: EventEmailChangeRequested, Outcome: OutcomeSuccess, UserID: u.ID, SessionID: sessionID(id)}, now)
 	case directFrom != "":
-		m.outbox.mail(ctx, u, mail.Data{
+		m.mail(ctx, u, mail.Data{
 			Kind: mail.KindEmailChangeNotice, To: mail.Address{Name: u.Name, Email: directFrom},
 			NewEmail: u.Email, Time: now,
 		})
@@ -258,7 +258,7 @@ func (m *Manager) sendEmailChange(ctx context.Context, u *store.User, to string,
 	if err != nil {
 		return fmt.Errorf("auth: storing email-change secret: %w", err)
 	}
-	m.outbox.mail(ctx, u, mail.Data{
+	m.mail(ctx, u, mail.Data{
 		Kind: mail.KindChangeEmail, To: mail.Address{Name: u.Name, Email: to},
 		Token: token, Link: m.link("/confirm-email", token),
 		ExpiresIn: m.cfg.VerificationLinkTTL, NewEmail: to, Time: now,
@@ -276,7 +276,7 @@ func (m *Manager) sendEmailChange(ctx context.Context, u *store.User, to string,
 	if err != nil {
 		return fmt.Errorf("auth: storing email-change cancellation secret: %w", err)
 	}
-	m.outbox.mail(ctx, u, mail.Data{
+	m.mail(ctx, u, mail.Data{
 		Kind: mail.KindEmailChangeNotice, To: mail.Address{Name: u.Name, Email: u.Email},
 		NewEmail: to, Token: cancel, Link: m.link("/cancel-email-change", cancel),
 		ExpiresIn: m.cfg.VerificationLinkTTL, Time: now,

@@ -127,7 +127,7 @@ func (m *Manager) checkNewPassword(pass, email string) (string, error) {
 // signupAttempt tells the owner of email, in the background, that someone
 // tried to register it again at now.
 func (m *Manager) signupAttempt(ctx context.Context, now time.Time, email string) {
-	m.outbox.background(ctx, "signup attempt notice", func(ctx context.Context) {
+	m.outbox.Go(ctx, "signup attempt notice", func(ctx context.Context) {
 		owner, err := m.store.UserByEmail(ctx, email)
 		if err != nil {
 			if !errors.Is(err, store.ErrNotFound) {
@@ -138,7 +138,7 @@ func (m *Manager) signupAttempt(ctx context.Context, now time.Time, email string
 		if !m.mayMail(ctx, now, owner.ID, "signup_attempt") {
 			return
 		}
-		m.outbox.mail(ctx, owner, mail.Data{
+		m.mail(ctx, owner, mail.Data{
 			Kind: mail.KindSignupAttempt,
 			To:   mail.Address{Name: owner.Name, Email: owner.Email},
 			Time: now,
@@ -177,7 +177,7 @@ func (m *Manager) sendVerification(ctx context.Context, now time.Time, u *store.
 	if err := m.store.PutSecret(ctx, s); err != nil {
 		return fmt.Errorf("auth: storing verification secret: %w", err)
 	}
-	m.outbox.mail(ctx, u, mail.Data{
+	m.mail(ctx, u, mail.Data{
 		Kind:          mail.KindVerifyEmail,
 		To:            mail.Address{Name: u.Name, Email: u.Email},
 		Token:         token,
@@ -380,7 +380,7 @@ func (m *Manager) ResendVerification(ctx context.Context, email string) error {
 		return err
 	}
 	start, now := m.cfg.Now(), m.now()
-	m.outbox.background(ctx, "resend verification", func(ctx context.Context) {
+	m.outbox.Go(ctx, "resend verification", func(ctx context.Context) {
 		u, err := m.store.UserByEmail(ctx, norm)
 		switch {
 		case errors.Is(err, store.ErrNotFound):

@@ -44,7 +44,7 @@ func TestVerifiedTokenCacheDefault(t *testing.T) {
 			}
 			got := 0
 			if m.tokenCache != nil {
-				got = m.tokenCache.max
+				got = m.tokenCache.Max()
 			}
 			if got != tt.want {
 				t.Fatalf("cache size %d, want %d", got, tt.want)

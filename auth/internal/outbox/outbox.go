@@ -1,4 +1,7 @@
-package auth
+// Package outbox runs package auth's background work: mail deliveries with
+// retries and back-off, and deferred parts of requests. Goroutines start
+// per task, never at construction; Flush waits for them.
+package outbox
 
 import (
 	"context"
@@ -10,7 +13,6 @@ import (
 	"time"
 
 	"github.com/gatehouse-go/gatehouse/mail"
-	"github.com/gatehouse-go/gatehouse/store"
 )
 
 const (
@@ -25,13 +27,28 @@ const (
 	maxRetryDelay = time.Hour
 )
 
-// outbox runs the Manager's background work: mail deliveries with retries,
-// and the parts of requests whose answer must not depend on them (a reset
-// request answers the same whether or not the account exists). Goroutines
-// are started per task, never at construction, and [Manager.Flush] waits for
-// all of them.
-type outbox struct {
-	m     *Manager
+// Sender delivers one message (auth.Mailer).
+type Sender interface {
+	Send(ctx context.Context, m mail.Message) error
+}
+
+// Config is what an Outbox needs.
+type Config struct {
+	Mailer Sender
+	Logger *slog.Logger
+	// Attempts is how many times a failed delivery is tried in all (≥ 1);
+	// RetryDelay the wait after the first failure, doubled after each.
+	Attempts   int
+	RetryDelay time.Duration
+}
+
+// Outbox runs background work: mail deliveries with retries, and the parts
+// of requests whose answer must not depend on them (a reset request answers
+// the same whether or not the account exists). Goroutines are started per
+// task, never at construction, and [Outbox.Flush] waits for all of them.
+// It is safe for concurrent use.
+type Outbox struct {
+	cfg   Config
 	slots chan struct{}
 
 	mu      sync.Mutex
@@ -55,23 +72,29 @@ type delivery struct {
 	attempts int
 }
 
-func (o *outbox) init(m *Manager) {
-	o.m = m
+// New returns an idle Outbox. It starts no goroutine.
+func New(cfg Config) *Outbox {
+	o := &Outbox{cfg: cfg}
+	if o.cfg.Logger == nil {
+		o.cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	o.cfg.Attempts = max(o.cfg.Attempts, 1)
 	o.slots = make(chan struct{}, maxConcurrentDeliveries)
 	o.idle = make(chan struct{})
 	close(o.idle)
 	o.deliveries = make(map[*delivery]struct{})
 	o.abandon, o.cancelAbandon = context.WithCancel(context.Background())
+	return o
 }
 
-// background runs f in its own goroutine with a context that keeps ctx's
-// values but not its cancellation. It reports false, after logging, when
-// too much work is already pending.
-func (o *outbox) background(ctx context.Context, what string, f func(ctx context.Context)) bool {
+// Go runs f in its own goroutine with a context that keeps ctx's values but
+// not its cancellation. It reports false, after logging, when too much work
+// is already pending.
+func (o *Outbox) Go(ctx context.Context, what string, f func(ctx context.Context)) bool {
 	o.mu.Lock()
 	if o.pending >= maxPendingTasks {
 		o.mu.Unlock()
-		o.m.log.LogAttrs(ctx, slog.LevelError, "gatehouse: background queue full, task refused", slog.String("task", what))
+		o.cfg.Logger.LogAttrs(ctx, slog.LevelError, "gatehouse: background queue full, task refused", slog.String("task", what))
 		return false
 	}
 	if o.pending == 0 {
@@ -87,7 +110,7 @@ func (o *outbox) background(ctx context.Context, what string, f func(ctx context
 	return true
 }
 
-func (o *outbox) done() {
+func (o *Outbox) done() {
 	o.mu.Lock()
 	o.pending--
 	if o.pending == 0 {
@@ -96,37 +119,17 @@ func (o *outbox) done() {
 	o.mu.Unlock()
 }
 
-// mail renders d for user u and delivers it in the background. The
-// recipient is d.To (u's stored address, or the new address of an email
-// change); u supplies the locale (Config.Locale) and the user ID for the
-// log.
-func (o *outbox) mail(ctx context.Context, u *store.User, d mail.Data) {
-	d.AppName = o.m.cfg.ServiceName
-	if o.m.cfg.Locale != nil {
-		d.Locale = o.m.cfg.Locale(ctx, u)
-	}
-	msg, err := o.m.cfg.Templates.Render(ctx, d)
-	if err != nil {
-		o.m.log.LogAttrs(ctx, slog.LevelError, "gatehouse: rendering mail failed",
-			slog.String("kind", string(d.Kind)), slog.String("user_id", u.ID), slog.String("error", err.Error()))
-		return
-	}
-	if msg.Kind == "" {
-		msg.Kind = d.Kind
-	}
-	if msg.From == (mail.Address{}) {
-		msg.From = o.m.cfg.MailFrom
-	}
-	msg.To = []mail.Address{d.To}
-
+// Deliver sends msg in the background, retrying failures as Config says.
+// userID names the recipient's account in the log.
+func (o *Outbox) Deliver(ctx context.Context, msg mail.Message, userID string) {
 	// Register the delivery before its goroutine starts, so that a Flush
 	// giving up in between still names it.
-	dl := &delivery{kind: msg.Kind, userID: u.ID}
+	dl := &delivery{kind: msg.Kind, userID: userID}
 	o.mu.Lock()
 	dl.abandon = o.abandon
 	o.deliveries[dl] = struct{}{}
 	o.mu.Unlock()
-	ok := o.background(ctx, "mail "+string(d.Kind), func(ctx context.Context) {
+	ok := o.Go(ctx, "mail "+string(msg.Kind), func(ctx context.Context) {
 		defer o.forget(dl)
 		o.deliver(ctx, dl, msg)
 	})
@@ -135,19 +138,19 @@ func (o *outbox) mail(ctx context.Context, u *store.User, d mail.Data) {
 	}
 }
 
-func (o *outbox) forget(dl *delivery) {
+func (o *Outbox) forget(dl *delivery) {
 	o.mu.Lock()
 	delete(o.deliveries, dl)
 	o.mu.Unlock()
 }
 
-// deliver tries msg up to Config.MailAttempts times, waiting between
+// deliver tries msg up to Config.Attempts times, waiting between
 // attempts as retryDelay says. It stops early on a permanent failure
 // (mail.ErrPermanent, or a message the mailer calls invalid), and when a
 // Flush gives up on it.
-func (o *outbox) deliver(ctx context.Context, dl *delivery, msg mail.Message) {
+func (o *Outbox) deliver(ctx context.Context, dl *delivery, msg mail.Message) {
 	log := func(level slog.Level, text string, attrs ...slog.Attr) {
-		o.m.log.LogAttrs(ctx, level, text, append([]slog.Attr{
+		o.cfg.Logger.LogAttrs(ctx, level, text, append([]slog.Attr{
 			slog.String("kind", string(msg.Kind)), slog.String("user_id", dl.userID),
 		}, attrs...)...)
 	}
@@ -163,7 +166,7 @@ func (o *outbox) deliver(ctx context.Context, dl *delivery, msg mail.Message) {
 		o.mu.Unlock()
 		actx, cancel := context.WithTimeout(ctx, deliveryTimeout)
 		stop := context.AfterFunc(dl.abandon, cancel)
-		err := o.m.cfg.Mailer.Send(actx, msg)
+		err := o.cfg.Mailer.Send(actx, msg)
 		stop()
 		cancel()
 		<-o.slots
@@ -180,12 +183,12 @@ func (o *outbox) deliver(ctx context.Context, dl *delivery, msg mail.Message) {
 			return
 		case dl.abandon.Err() != nil:
 			return
-		case attempt >= o.m.cfg.MailAttempts:
+		case attempt >= o.cfg.Attempts:
 			log(slog.LevelWarn, "gatehouse: mail delivery failed", slog.Int("attempt", attempt), errAttr)
 			log(slog.LevelError, "gatehouse: mail undelivered, giving up", slog.Int("attempts", attempt))
 			return
 		}
-		wait := retryDelay(o.m.cfg.MailRetryDelay, attempt)
+		wait := retryDelay(o.cfg.RetryDelay, attempt)
 		log(slog.LevelWarn, "gatehouse: mail delivery failed", slog.Int("attempt", attempt), errAttr,
 			slog.Duration("retry_in", wait))
 		t := time.NewTimer(wait)
@@ -223,10 +226,9 @@ func retryDelay(base time.Duration, attempt int) time.Duration {
 // attempts made) and the number of tasks pending; those messages then stop
 // being retried (a sleeping retry ends at once, an attempt in flight has
 // its context canceled), so a process may exit right after Flush returns.
-// It returns ctx's cause. The Manager stays usable: mail queued afterwards
+// It returns ctx's cause. The Outbox stays usable: mail queued afterwards
 // is delivered as usual.
-func (m *Manager) Flush(ctx context.Context) error {
-	o := &m.outbox
+func (o *Outbox) Flush(ctx context.Context) error {
 	o.mu.Lock()
 	idle := o.idle
 	o.mu.Unlock()
@@ -255,9 +257,9 @@ func (m *Manager) Flush(ctx context.Context) error {
 	o.abandon, o.cancelAbandon = context.WithCancel(context.Background())
 	o.mu.Unlock()
 	for _, l := range undelivered {
-		m.log.LogAttrs(ctx, slog.LevelError, "gatehouse: mail undelivered at flush deadline",
+		o.cfg.Logger.LogAttrs(ctx, slog.LevelError, "gatehouse: mail undelivered at flush deadline",
 			slog.String("kind", string(l.kind)), slog.String("user_id", l.userID), slog.Int("attempts", l.attempts))
 	}
-	m.log.LogAttrs(ctx, slog.LevelError, "gatehouse: flush ended with work pending", slog.Int("pending", n))
+	o.cfg.Logger.LogAttrs(ctx, slog.LevelError, "gatehouse: flush ended with work pending", slog.Int("pending", n))
 	return context.Cause(ctx)
 }

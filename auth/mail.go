@@ -1,0 +1,50 @@
+package auth
+
+import (
+	"context"
+	"log/slog"
+
+	"github.com/gatehouse-go/gatehouse/mail"
+	"github.com/gatehouse-go/gatehouse/store"
+)
+
+// mail renders d for user u and delivers it in the background. The
+// recipient is d.To (u's stored address, or the new address of an email
+// change); u supplies the locale (Config.Locale) and the user ID for the
+// log.
+func (m *Manager) mail(ctx context.Context, u *store.User, d mail.Data) {
+	d.AppName = m.cfg.ServiceName
+	if m.cfg.Locale != nil {
+		d.Locale = m.cfg.Locale(ctx, u)
+	}
+	msg, err := m.cfg.Templates.Render(ctx, d)
+	if err != nil {
+		m.log.LogAttrs(ctx, slog.LevelError, "gatehouse: rendering mail failed",
+			slog.String("kind", string(d.Kind)), slog.String("user_id", u.ID), slog.String("error", err.Error()))
+		return
+	}
+	if msg.Kind == "" {
+		msg.Kind = d.Kind
+	}
+	if msg.From == (mail.Address{}) {
+		msg.From = m.cfg.MailFrom
+	}
+	msg.To = []mail.Address{d.To}
+
+	m.outbox.Deliver(ctx, msg, u.ID)
+}
+
+// Flush waits until all mail queued so far has been delivered (or given up
+// on) and all deferred request work has finished, or until ctx ends. Call it
+// during a graceful shutdown.
+//
+// When ctx ends first, nothing is dropped silently: Flush logs, at error
+// level, every message still undelivered (by kind and user ID, with the
+// attempts made) and the number of tasks pending; those messages then stop
+// being retried (a sleeping retry ends at once, an attempt in flight has
+// its context canceled), so a process may exit right after Flush returns.
+// It returns ctx's cause. The Manager stays usable: mail queued afterwards
+// is delivered as usual.
+func (m *Manager) Flush(ctx context.Context) error {
+	return m.outbox.Flush(ctx)
+}
