@@ -2,14 +2,16 @@ package auth_test
 
 import (
 	"context"
-	"github.com/gatehouse-go/gatehouse/auth/password"
 	"sync/atomic"
 	"testing"
 
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/gatehouse-go/gatehouse/audit"
 	"github.com/gatehouse-go/gatehouse/auth"
+	"github.com/gatehouse-go/gatehouse/auth/password"
 	"github.com/gatehouse-go/gatehouse/mail"
+	"github.com/gatehouse-go/gatehouse/store"
 	"github.com/gatehouse-go/gatehouse/store/memstore"
 )
 
@@ -103,7 +105,15 @@ func BenchmarkHashCompare(b *testing.B) {
 func BenchmarkRefresh(b *testing.B) {
 	for _, runs := range []string{"off", "on"} {
 		b.Run("runs="+runs, func(b *testing.B) {
-			benchRefresh(b, func(c *auth.Config) { c.DisableRuns = runs == "off" })
+			benchRefresh(b, func(c *auth.Config) {
+				if runs == "on" {
+					rec, err := audit.New(audit.Config{Runs: c.Store.(store.Runs), Now: c.Now})
+					if err != nil {
+						b.Fatal(err)
+					}
+					c.Audit = rec
+				}
+			})
 		})
 	}
 }

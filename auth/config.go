@@ -4,8 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
-	"github.com/gatehouse-go/gatehouse/auth/jwt"
-	"github.com/gatehouse-go/gatehouse/auth/password"
 	"io"
 	"log/slog"
 	"net/url"
@@ -14,6 +12,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gatehouse-go/gatehouse/auth/jwt"
+	"github.com/gatehouse-go/gatehouse/auth/password"
 	"github.com/gatehouse-go/gatehouse/mail"
 	"github.com/gatehouse-go/gatehouse/store"
 )
@@ -198,23 +198,11 @@ type Config struct {
 	// it is logged). It must be quick and must not call the Manager.
 	OnEvent func(ctx context.Context, e Event)
 
-	// Runs keeps the audit log: every [Event] is also stored, synchronously,
-	// as a run of type [RunTypeAuth], which superusers read with
-	// [Manager.Logs] and [Manager.Analytics]; applications record runs of
-	// their own with [Manager.RecordRun]. Default: the Store, when it
-	// implements store.Runs (memstore and sqlstore do). New refuses a Store
-	// that does not, unless Runs or DisableRuns is set.
-	Runs store.Runs
-
-	// DisableRuns stores no runs: events still reach the Logger and
-	// OnEvent, and Logs, Analytics, UserActivity and RecordRun return
-	// [ErrRunsDisabled].
-	DisableRuns bool
-
-	// RunRetention is how old a run gets before [Manager.PurgeRuns]
-	// deletes it. Default 90 days; at least 1 hour; negative keeps runs
-	// forever.
-	RunRetention time.Duration
+	// Audit receives every [Event] after the Logger and OnEvent, for an
+	// audit log: wire an *audit.Recorder (package audit) here, which
+	// stores each event as a run that superusers read back. Nil keeps no
+	// audit log; the Manager works the same either way.
+	Audit EventSink
 }
 
 // Defaults, limits and floors.
@@ -236,9 +224,6 @@ func (c *Config) fill() error {
 	}
 	if c.Mailer == nil {
 		return cfgErr("Mailer", "is required (use mail.Discard to send nothing)")
-	}
-	if err := c.fillRuns(); err != nil {
-		return err
 	}
 	if c.Issuer == "" {
 		c.Issuer = "gatehouse"

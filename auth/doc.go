@@ -32,16 +32,13 @@
 //
 // # Audit log and analytics
 //
-// When the store implements store.Runs (memstore and sqlstore do), every
-// [Event] is also stored as a run of type [RunTypeAuth] whose entries say
-// what happened (event, outcome, internal reason, actor, a salted hash of
-// the session, client IP and user agent, login_latency) and never a
-// secret. Applications record runs of their own with [Manager.RecordRun]
-// (middleware.Guard.RecordLatency times handlers). Superusers page through
-// runs with [Manager.Logs], compute R2R's analytics and more with
-// [Manager.Analytics], and see failed logins per user with
-// [Manager.UserActivity]; [Manager.PurgeRuns] applies
-// Config.RunRetention.
+// They live in package audit, outside the authentication core. Give an
+// audit.Recorder to Config.Audit (any [EventSink] will do) and every
+// [Event] is also stored as a run whose entries say what happened (event,
+// outcome, internal reason, actor, a salted hash of the session, client IP
+// and user agent, login_latency) and never a secret; an audit.Reader lets
+// superusers page through runs and compute analytics. Without Config.Audit
+// nothing is recorded, and the store need not implement store.Runs.
 //
 // # Errors
 //

@@ -34,8 +34,6 @@ const (
 	EventUsersOverview        EventType = "users_overview"
 	EventEnsureSuperuser      EventType = "ensure_superuser"
 	EventForbidden            EventType = "forbidden"
-	EventLogs                 EventType = "logs"
-	EventAnalytics            EventType = "analytics"
 )
 
 // Outcome is how an operation ended.
@@ -68,6 +66,10 @@ type Event struct {
 	Client Client
 	// Latency is how long the operation took.
 	Latency time.Duration
+	// SessionTag is a salted hash of SessionID, the same in every record
+	// of one session and useless for finding the session (SECURITY.md
+	// #63): what logs and audit records keep instead of the ID.
+	SessionTag string
 }
 
 // emit completes e, logs it, hands it to Config.OnEvent and records it as
@@ -79,6 +81,9 @@ func (m *Manager) emit(ctx context.Context, e Event, start time.Time) {
 	}
 	if c, ok := ClientFromContext(ctx); ok {
 		e.Client = c
+	}
+	if e.SessionID != "" {
+		e.SessionTag = m.sessionTag(e.SessionID)
 	}
 	if m.log.Enabled(ctx, slog.LevelInfo) {
 		attrs := make([]slog.Attr, 0, 9)
@@ -95,7 +100,7 @@ func (m *Manager) emit(ctx context.Context, e Event, start time.Time) {
 			attrs = append(attrs, slog.String("actor_id", e.ActorID))
 		}
 		if e.SessionID != "" {
-			attrs = append(attrs, slog.String("session", m.sessionTag(e.SessionID)))
+			attrs = append(attrs, slog.String("session", e.SessionTag))
 		}
 		if e.Client.IP.IsValid() {
 			attrs = append(attrs, slog.String("ip", e.Client.IP.String()))
@@ -109,7 +114,29 @@ func (m *Manager) emit(ctx context.Context, e Event, start time.Time) {
 	if m.cfg.OnEvent != nil {
 		m.cfg.OnEvent(ctx, e)
 	}
-	m.recordEvent(ctx, &e)
+	if m.cfg.Audit != nil {
+		m.cfg.Audit.RecordEvent(ctx, e)
+	}
+}
+
+// Report reports an event of an operation done on the Manager's behalf
+// outside it, such as a superuser's read of the audit log (package audit):
+// like the Manager's own events, e is completed (Time, Client from ctx,
+// SessionTag), logged, passed to Config.OnEvent and to Config.Audit. e.Type
+// and e.Outcome must be set.
+func (m *Manager) Report(ctx context.Context, e Event) {
+	m.emit(ctx, e, time.Time{})
+}
+
+// EventSink receives the Manager's events (Config.Audit). RecordEvent is
+// called synchronously, once per event, after the event is logged and
+// passed to Config.OnEvent; the operation's answer waits for it, so an
+// event it has recorded is durable before the caller hears of the
+// outcome. It must not call the Manager, and it reports its own failures
+// (they never fail the operation). Implementations must be safe for
+// concurrent use.
+type EventSink interface {
+	RecordEvent(ctx context.Context, e Event)
 }
 
 // sessionTag is a salted hash of a session ID, so logs can correlate the

@@ -180,7 +180,6 @@ func newEnv(t testing.TB, edit ...func(*auth.Config)) *env {
 	cfg := auth.Config{
 		Store:          e.store,
 		Limiter:        e.store,
-		Runs:           e.store,
 		Mailer:         e.mail,
 		SigningKey:     testKey,
 		Hasher:         e.hasher,

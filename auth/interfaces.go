@@ -2,9 +2,9 @@ package auth
 
 import (
 	"context"
-	"github.com/gatehouse-go/gatehouse/auth/password"
 	"time"
 
+	"github.com/gatehouse-go/gatehouse/auth/password"
 	"github.com/gatehouse-go/gatehouse/mail"
 )
 

@@ -4,10 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/gatehouse-go/gatehouse/auth/jwt"
-	"github.com/gatehouse-go/gatehouse/auth/password"
 	"time"
 
+	"github.com/gatehouse-go/gatehouse/auth/jwt"
+	"github.com/gatehouse-go/gatehouse/auth/password"
 	"github.com/gatehouse-go/gatehouse/store"
 )
 

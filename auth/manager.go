@@ -8,9 +8,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"github.com/gatehouse-go/gatehouse/auth/internal/outbox"
-	"github.com/gatehouse-go/gatehouse/auth/internal/tokencache"
-	"github.com/gatehouse-go/gatehouse/auth/password"
 	"io"
 	"log/slog"
 	"sync"
@@ -18,6 +15,9 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/gatehouse-go/gatehouse/auth/internal/outbox"
+	"github.com/gatehouse-go/gatehouse/auth/internal/tokencache"
+	"github.com/gatehouse-go/gatehouse/auth/password"
 	"github.com/gatehouse-go/gatehouse/store"
 )
 
@@ -82,6 +82,10 @@ func New(cfg Config) (*Manager, error) {
 	}
 	return m, nil
 }
+
+// Now reads the Manager's clock (Config.Now), for callers that time or
+// date operations the way the Manager does, such as an audit log.
+func (m *Manager) Now() time.Time { return m.cfg.Now() }
 
 // now is the Manager's clock, in UTC and truncated to the microsecond so
 // that every time it stores round-trips exactly through any store.

@@ -2,11 +2,11 @@ package auth_test
 
 import (
 	"errors"
-	"github.com/gatehouse-go/gatehouse/auth/password"
 	"testing"
 	"time"
 
 	"github.com/gatehouse-go/gatehouse/auth"
+	"github.com/gatehouse-go/gatehouse/auth/password"
 	"github.com/gatehouse-go/gatehouse/mail"
 	"github.com/gatehouse-go/gatehouse/store/memstore"
 )

@@ -7,8 +7,6 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
-	"github.com/gatehouse-go/gatehouse/auth/jwt"
-	"github.com/gatehouse-go/gatehouse/auth/password"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -16,6 +14,8 @@ import (
 	"time"
 
 	"github.com/gatehouse-go/gatehouse/auth"
+	"github.com/gatehouse-go/gatehouse/auth/jwt"
+	"github.com/gatehouse-go/gatehouse/auth/password"
 	"github.com/gatehouse-go/gatehouse/store"
 	"github.com/gatehouse-go/gatehouse/store/memstore"
 )
@@ -309,7 +309,7 @@ func TestAuthenticate(t *testing.T) {
 	t.Run("store failure fails closed", func(t *testing.T) {
 		// SECURITY.md #44 and #73.
 		e, _, res := setup(t)
-		broken := newEnv(t, func(c *auth.Config) { c.Store = failingStore{e.store}; c.Runs = e.store; c.SigningKey = testKey })
+		broken := newEnv(t, func(c *auth.Config) { c.Store = failingStore{e.store}; c.SigningKey = testKey })
 		id, err := broken.m.Authenticate(t.Context(), res.Tokens.AccessToken)
 		if id != nil || err == nil || errors.Is(err, auth.ErrTokenInvalid) {
 			t.Fatalf("Authenticate with a failing store = %v, %v; want an internal error", id, err)
@@ -336,7 +336,7 @@ func TestLoginFailsClosed(t *testing.T) {
 	// SECURITY.md #73: no tokens when the store fails.
 	e := newEnv(t)
 	e.register(t, "ada@example.com")
-	broken := newEnv(t, func(c *auth.Config) { c.Store = failingStore{e.store}; c.Runs = e.store })
+	broken := newEnv(t, func(c *auth.Config) { c.Store = failingStore{e.store} })
 	res, err := broken.m.Login(t.Context(), "ada@example.com", goodPassword)
 	if res != nil || err == nil || !errors.Is(err, errStoreDown) {
 		t.Fatalf("Login = %v, %v; want the store's error and no result", res, err)

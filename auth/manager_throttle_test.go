@@ -329,7 +329,7 @@ func TestUniformRegistration(t *testing.T) {
 func TestThrottlingConfig(t *testing.T) {
 	// A store without counters needs an explicit choice.
 	noCounters := struct{ store.Store }{memstore.New()}
-	base := auth.Config{Store: noCounters, DisableRuns: true, Mailer: mail.Discard{}, SigningKey: testKey, Hasher: newSpyHasher()}
+	base := auth.Config{Store: noCounters, Mailer: mail.Discard{}, SigningKey: testKey, Hasher: newSpyHasher()}
 	_, err := auth.New(base)
 	var ve *auth.ValidationError
 	if !errors.As(err, &ve) || ve.Field != "Config.Limiter" {

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/gatehouse-go/gatehouse/audit"
 	"github.com/gatehouse-go/gatehouse/auth"
 	"github.com/gatehouse-go/gatehouse/middleware"
 )
@@ -49,6 +50,12 @@ type Config struct {
 	// and X-Forwarded-For is ignored, so a client cannot choose its own
 	// address.
 	TrustedProxies []netip.Prefix
+
+	// Audit serves GET /logs and /analytics and the failed_logins_24h
+	// figures of users_overview from an audit log (package audit). Nil:
+	// those two endpoints answer a superuser 404 "Logging provider not
+	// found", as R2R did without one, and the figures are null.
+	Audit *audit.Reader
 }
 
 // API serves the HTTP endpoints of an [auth.Manager] under a path prefix,
@@ -58,6 +65,7 @@ type Config struct {
 // concurrent use.
 type API struct {
 	m       *auth.Manager
+	audit   *audit.Reader
 	guard   *middleware.Guard
 	log     *slog.Logger
 	prefix  string // "" when serving at the root
@@ -89,7 +97,7 @@ func New(m *auth.Manager, cfg Config) (*API, error) {
 			return nil, errors.New("httpapi: Config.TrustedProxies holds an invalid prefix")
 		}
 	}
-	a := &API{m: m, log: cfg.Logger, prefix: prefix, maxBody: cfg.MaxBodyBytes}
+	a := &API{m: m, audit: cfg.Audit, log: cfg.Logger, prefix: prefix, maxBody: cfg.MaxBodyBytes}
 	a.guard = middleware.New(m, middleware.Config{
 		ErrorHandler:   a.guardError,
 		Logger:         cfg.Logger,

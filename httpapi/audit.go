@@ -10,6 +10,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/gatehouse-go/gatehouse/audit"
 	"github.com/gatehouse-go/gatehouse/auth"
 	"github.com/gatehouse-go/gatehouse/store"
 )
@@ -38,8 +39,12 @@ func (a *API) logs(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err, opDefault)
 		return
 	}
+	if a.audit == nil {
+		a.fail(w, r, errNoAuditLog, opDefault)
+		return
+	}
 	id, _ := auth.IdentityFromContext(r.Context())
-	page, err := a.m.Logs(r.Context(), id, q)
+	page, err := a.audit.Logs(r.Context(), id, q)
 	if errors.Is(err, auth.ErrNotFound) {
 		err = invalidRequest(`Query parameter "before" names no run (it may have been purged)`)
 	}
@@ -54,8 +59,8 @@ func (a *API) logs(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, pageEnvelope[runJSON]{Results: runs, TotalEntries: page.Total})
 }
 
-func logsQuery(raw string) (auth.LogsQuery, error) {
-	var q auth.LogsQuery
+func logsQuery(raw string) (audit.LogsQuery, error) {
+	var q audit.LogsQuery
 	vals, err := url.ParseQuery(raw)
 	if err != nil {
 		return q, invalidRequest("Malformed query string")
@@ -92,8 +97,8 @@ func commonRunFilter(vals url.Values, types *[]string, userID *string, since, un
 		if t == "" {
 			continue
 		}
-		if len(t) > auth.MaxRunTypeBytes || !utf8.ValidString(t) {
-			return invalidRequest(`Query parameter "run_type_filter" must be a run type of at most %d bytes`, auth.MaxRunTypeBytes)
+		if len(t) > audit.MaxRunTypeBytes || !utf8.ValidString(t) {
+			return invalidRequest(`Query parameter "run_type_filter" must be a run type of at most %d bytes`, audit.MaxRunTypeBytes)
 		}
 		*types = append(*types, t)
 	}
@@ -204,8 +209,12 @@ func (a *API) analytics(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err, opDefault)
 		return
 	}
+	if a.audit == nil {
+		a.fail(w, r, errNoAuditLog, opDefault)
+		return
+	}
 	id, _ := auth.IdentityFromContext(r.Context())
-	res, err := a.m.Analytics(r.Context(), id, q)
+	res, err := a.audit.Analytics(r.Context(), id, q)
 	if err != nil {
 		a.fail(w, r, err, opDefault)
 		return
@@ -213,7 +222,7 @@ func (a *API) analytics(w http.ResponseWriter, r *http.Request) {
 	out := analyticsJSON{FilteredLogs: make(map[string][]loggedEntryJSON, len(res.FilteredLogs))}
 	if len(res.Analyses) > 0 {
 		// R2R answers null when nothing was analysed.
-		out.AnalyticsData = make(map[string]auth.AnalysisResult, len(res.Analyses))
+		out.AnalyticsData = make(map[string]audit.AnalysisResult, len(res.Analyses))
 		for name, an := range res.Analyses {
 			out.AnalyticsData[name] = finite(an)
 		}
@@ -235,20 +244,20 @@ func (a *API) analytics(w http.ResponseWriter, r *http.Request) {
 // mean or variance of values near the float64 limit overflows) as null:
 // JSON has no infinities, and an answer that cannot be encoded would be a
 // 500.
-func finite(r auth.AnalysisResult) auth.AnalysisResult {
+func finite(r audit.AnalysisResult) audit.AnalysisResult {
 	clean := func(p **float64) {
 		if *p != nil && (math.IsInf(**p, 0) || math.IsNaN(**p)) {
 			*p = nil
 		}
 	}
 	switch v := r.(type) {
-	case *auth.BasicStatistics:
+	case *audit.BasicStatistics:
 		c := *v
 		for _, p := range []**float64{&c.Mean, &c.Median, &c.Mode, &c.StandardDeviation, &c.Variance} {
 			clean(p)
 		}
 		return &c
-	case *auth.Percentile:
+	case *audit.Percentile:
 		c := *v
 		clean(&c.Value)
 		return &c
@@ -257,10 +266,10 @@ func finite(r auth.AnalysisResult) auth.AnalysisResult {
 }
 
 // analyticsJSON is the answer of /analytics. The analyses encode
-// themselves in R2R's shapes (see [auth.AnalysisResult]).
+// themselves in R2R's shapes (see [audit.AnalysisResult]).
 type analyticsJSON struct {
-	AnalyticsData map[string]auth.AnalysisResult `json:"analytics_data"`
-	FilteredLogs  map[string][]loggedEntryJSON   `json:"filtered_logs"`
+	AnalyticsData map[string]audit.AnalysisResult `json:"analytics_data"`
+	FilteredLogs  map[string][]loggedEntryJSON    `json:"filtered_logs"`
 }
 
 // loggedEntryJSON is an entry of filtered_logs: R2R's run_id, key, value
@@ -274,8 +283,8 @@ type loggedEntryJSON struct {
 	Timestamp string  `json:"timestamp"`
 }
 
-func analyticsQuery(raw string) (auth.AnalyticsQuery, error) {
-	var q auth.AnalyticsQuery
+func analyticsQuery(raw string) (audit.AnalyticsQuery, error) {
+	var q audit.AnalyticsQuery
 	vals, err := url.ParseQuery(raw)
 	if err != nil {
 		return q, invalidRequest("Malformed query string")
@@ -384,18 +393,18 @@ func checkPopulationName(param, name string) error {
 
 // parseFilterCriteria parses filter_criteria: {population: key} or, ours,
 // {population: {"key": key, "where": {key: value}}}.
-func parseFilterCriteria(text string) (map[string]auth.Population, error) {
+func parseFilterCriteria(text string) (map[string]audit.Population, error) {
 	const param = "filter_criteria"
 	ms, err := jsonParam(param, text, "filters")
 	if err != nil {
 		return nil, err
 	}
-	pops := make(map[string]auth.Population, len(ms))
+	pops := make(map[string]audit.Population, len(ms))
 	for _, m := range ms {
 		if err := checkPopulationName(param, m.name); err != nil {
 			return nil, err
 		}
-		var pop auth.Population
+		var pop audit.Population
 		switch firstByte(m.raw) {
 		case '"':
 			s, err := jsonString(m.raw)
@@ -416,8 +425,8 @@ func parseFilterCriteria(text string) (map[string]auth.Population, error) {
 }
 
 // parsePopulation parses {"key": key, "where": {key: value, ...}}.
-func parsePopulation(name string, raw json.RawMessage) (auth.Population, error) {
-	var pop auth.Population
+func parsePopulation(name string, raw json.RawMessage) (audit.Population, error) {
+	var pop audit.Population
 	var key optString
 	var where json.RawMessage
 	err := decodeObject(raw, []field{{"key", kindString, &key}, {"where", kindRaw, &where}})

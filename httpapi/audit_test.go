@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gatehouse-go/gatehouse/auth"
+	"github.com/gatehouse-go/gatehouse/audit"
 	"github.com/gatehouse-go/gatehouse/mail"
 	"github.com/gatehouse-go/gatehouse/middleware"
 )
@@ -22,7 +22,7 @@ import (
 var searchLatencies = []time.Duration{100 * time.Millisecond, 200 * time.Millisecond, 200 * time.Millisecond, 500 * time.Millisecond}
 
 // searchRoutes adds an application's search endpoint, GET /search, timed by
-// the Guard's RecordLatency as R2R's RETRIEVAL runs with search_latency.
+// the audit Recorder's RecordLatency as R2R's RETRIEVAL runs with search_latency.
 func searchRoutes(e *env, mux *http.ServeMux) {
 	g := middleware.New(e.m, middleware.Config{})
 	search := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -34,7 +34,7 @@ func searchRoutes(e *env, mux *http.ServeMux) {
 		e.clock.Advance(d)
 		w.Write([]byte("[]"))
 	})
-	mux.Handle("GET /search", g.Authenticate(g.RecordLatency("RETRIEVAL", "search_latency")(search)))
+	mux.Handle("GET /search", g.Authenticate(e.rec.RecordLatency("RETRIEVAL", "search_latency")(search)))
 }
 
 // search calls the application's search endpoint, which takes d.
@@ -492,7 +492,7 @@ func TestAnalyticsOverflow(t *testing.T) {
 	e := newEnv(t, options{})
 	_, admin := e.superuser(t, "admin@example.com")
 	for _, v := range []float64{1.7e308, 1.7e308, -1.7e308} {
-		if _, err := e.m.RecordRun(context.Background(), "X", auth.Entry("v", v)); err != nil {
+		if _, err := e.rec.RecordRun(context.Background(), "X", audit.Entry("v", v)); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -4,14 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/gatehouse-go/gatehouse/auth/password"
 	"log/slog"
 	"math"
 	"net/http"
 	"strconv"
 	"time"
 
+	"github.com/gatehouse-go/gatehouse/audit"
 	"github.com/gatehouse-go/gatehouse/auth"
+	"github.com/gatehouse-go/gatehouse/auth/password"
 	"github.com/gatehouse-go/gatehouse/middleware"
 )
 
@@ -57,6 +58,9 @@ type apiError struct {
 }
 
 func (e *apiError) Error() string { return e.msg }
+
+// errNoAuditLog: /logs or /analytics on an API without Config.Audit.
+var errNoAuditLog = errors.New("httpapi: no audit log configured")
 
 // op tells the error mapping which endpoint failed, where one sentinel
 // means different things on different endpoints.
@@ -111,10 +115,10 @@ func errorFor(err error, o op) *apiError {
 		// client went away while the store was slow: fail closed, and say
 		// it is temporary (SECURITY.md #75).
 		return errUnavailable
-	case errors.Is(err, auth.ErrRunsDisabled):
+	case errors.Is(err, errNoAuditLog):
 		// R2R's answer when it had no logging provider.
 		return &apiError{status: http.StatusNotFound, typ: typeNotFound, msg: "Logging provider not found"}
-	case errors.Is(err, auth.ErrInvalidAnalysis) && errors.As(err, &ve):
+	case errors.Is(err, audit.ErrInvalidAnalysis) && errors.As(err, &ve):
 		// Names the population or analysis at fault (R2R skipped it
 		// silently).
 		return &apiError{status: http.StatusBadRequest, typ: typeInvalidRequest, msg: "Invalid " + ve.Field + ": " + ve.Reason}

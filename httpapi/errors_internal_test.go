@@ -4,14 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/gatehouse-go/gatehouse/auth/password"
 	"net/http/httptest"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/gatehouse-go/gatehouse/audit"
 	"github.com/gatehouse-go/gatehouse/auth"
+	"github.com/gatehouse-go/gatehouse/auth/password"
 )
 
 // TestErrorFor checks the mapping of every Manager error, wrapped as the
@@ -55,8 +56,8 @@ func TestErrorFor(t *testing.T) {
 		{"throttled exactly 60 s", &auth.ThrottledError{RetryAfter: time.Minute}, opDefault, 429, typeRateLimited, 60},
 		{"throttled 15 min + 1 ns", &auth.ThrottledError{RetryAfter: 15*time.Minute + 1}, opDefault, 429, typeRateLimited, 901},
 		{"throttled sentinel", wrap(auth.ErrThrottled), opDefault, 429, typeRateLimited, 1},
-		{"runs disabled", wrap(auth.ErrRunsDisabled), opDefault, 404, typeNotFound, 0},
-		{"invalid analysis", &auth.ValidationError{Field: "analysis_types.x", Reason: "unknown analysis \"y\"", Err: auth.ErrInvalidAnalysis}, opDefault, 400, typeInvalidRequest, 0},
+		{"runs disabled", wrap(errNoAuditLog), opDefault, 404, typeNotFound, 0},
+		{"invalid analysis", &auth.ValidationError{Field: "analysis_types.x", Reason: "unknown analysis \"y\"", Err: audit.ErrInvalidAnalysis}, opDefault, 400, typeInvalidRequest, 0},
 		{"validation", &auth.ValidationError{Field: "name", Reason: "must be at most 200 characters"}, opDefault, 422, typeInvalidRequest, 0},
 		{"store failure", errors.New("sqlstore: SELECT * FROM users: connection reset"), opDefault, 500, typeInternal, 0},
 		{"hash failure", wrap(auth.ErrInvalidHash), opDefault, 500, typeInternal, 0},

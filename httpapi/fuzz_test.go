@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse-go/gatehouse/audit"
 	"github.com/gatehouse-go/gatehouse/auth"
 	"github.com/gatehouse-go/gatehouse/httpapi"
 	"github.com/gatehouse-go/gatehouse/internal/testhash"
@@ -38,8 +39,13 @@ type fuzzFixture struct {
 func newFuzzFixture(f *testing.F) *fuzzFixture {
 	f.Helper()
 	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	st := memstore.New()
+	rec, err := audit.New(audit.Config{Runs: st, Now: func() time.Time { return now }})
+	if err != nil {
+		f.Fatal(err)
+	}
 	m, err := auth.New(auth.Config{
-		Store: memstore.New(), Mailer: mail.Discard{},
+		Store: st, Mailer: mail.Discard{}, Audit: rec,
 		SigningKey: key,
 		Hasher:     testhash.Fast{}, LegacyHashers: []auth.Hasher{},
 		Now: func() time.Time { return now },
@@ -73,11 +79,15 @@ func newFuzzFixture(f *testing.F) *fuzzFixture {
 		f.Fatal(err)
 	}
 	for _, v := range []any{0.1, "0.25", 7, "slow", 1.7e308, 1.7e308} {
-		if _, err := m.RecordRun(ctx, "RETRIEVAL", auth.Entry("search_latency", v)); err != nil {
+		if _, err := rec.RecordRun(ctx, "RETRIEVAL", audit.Entry("search_latency", v)); err != nil {
 			f.Fatal(err)
 		}
 	}
-	api, err := httpapi.New(m, httpapi.Config{})
+	reader, err := audit.NewReader(m, st)
+	if err != nil {
+		f.Fatal(err)
+	}
+	api, err := httpapi.New(m, httpapi.Config{Audit: reader})
 	if err != nil {
 		f.Fatal(err)
 	}

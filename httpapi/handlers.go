@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"unicode/utf8"
 
+	"github.com/gatehouse-go/gatehouse/audit"
 	"github.com/gatehouse-go/gatehouse/auth"
 )
 
@@ -463,11 +464,14 @@ func (a *API) usersOverview(w http.ResponseWriter, r *http.Request) {
 		ids = append(ids, s.User.ID)
 	}
 	// One grouped query for the page's figures from the audit log; none
-	// (null figures) when the Manager keeps no runs.
-	activity, err := a.m.UserActivity(r.Context(), id, auth.ActivityQuery{UserIDs: ids})
-	if err != nil && !errors.Is(err, auth.ErrRunsDisabled) {
-		a.fail(w, r, err, opDefault)
-		return
+	// (null figures) without one (Config.Audit).
+	var activity map[string]audit.Activity
+	if a.audit != nil {
+		activity, err = a.audit.UserActivity(r.Context(), id, audit.ActivityQuery{UserIDs: ids})
+		if err != nil {
+			a.fail(w, r, err, opDefault)
+			return
+		}
 	}
 	rows := make([]userRowJSON, 0, len(page.Users))
 	for _, s := range page.Users {

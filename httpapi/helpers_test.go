@@ -23,6 +23,7 @@ import (
 
 	_ "modernc.org/sqlite"
 
+	"github.com/gatehouse-go/gatehouse/audit"
 	"github.com/gatehouse-go/gatehouse/auth"
 	"github.com/gatehouse-go/gatehouse/httpapi"
 	"github.com/gatehouse-go/gatehouse/internal/testhash"
@@ -126,7 +127,7 @@ type options struct {
 	prefix      string
 	baseURL     string // auth.Config.BaseURL
 	uniform     bool   // auth.Config.UniformRegistration
-	disableRuns bool   // auth.Config.DisableRuns
+	disableRuns bool   // no audit log (auth.Config.Audit and Config.Audit nil)
 	// sql, when set, runs the Manager over this store (sqlstore) instead of
 	// the flaky memstore.
 	sql store.Store
@@ -143,6 +144,7 @@ type options struct {
 // served by httptest over loopback.
 type env struct {
 	m     *auth.Manager
+	rec   *audit.Recorder // nil with disableRuns
 	store *flakyStore
 	mail  *mail.Capture
 	clock *clock
@@ -188,7 +190,19 @@ func newEnv(tb testing.TB, o options) *env {
 		Logger:                   logger,
 		BaseURL:                  o.baseURL,
 		UniformRegistration:      o.uniform,
-		DisableRuns:              o.disableRuns,
+	}
+	var runs store.Runs
+	if !o.disableRuns {
+		runs = e.store
+		if rs, ok := st.(store.Runs); ok && o.sql != nil {
+			runs = rs
+		}
+		rec, err := audit.New(audit.Config{Runs: runs, Now: e.clock.Now, Logger: logger})
+		if err != nil {
+			tb.Fatal(err)
+		}
+		e.rec = rec
+		cfg.Audit = rec
 	}
 	if !o.realHasher {
 		cfg.Hasher = testhash.Fast{}
@@ -199,7 +213,13 @@ func newEnv(tb testing.TB, o options) *env {
 		tb.Fatal(err)
 	}
 	e.m = m
-	api, err := httpapi.New(m, httpapi.Config{Prefix: o.prefix, Logger: logger, TrustedProxies: o.trusted})
+	acfg := httpapi.Config{Prefix: o.prefix, Logger: logger, TrustedProxies: o.trusted}
+	if runs != nil {
+		if acfg.Audit, err = audit.NewReader(m, runs); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	api, err := httpapi.New(m, acfg)
 	if err != nil {
 		tb.Fatal(err)
 	}

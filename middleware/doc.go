@@ -11,8 +11,8 @@
 //   - [Guard.RequireSuperuser] also refuses valid tokens of users who are not
 //     superusers: 403.
 //
-// [Guard.RecordLatency] also times the handlers it wraps and records each
-// latency as a run, for [auth.Manager.Analytics].
+// To time handlers for the audit log's analytics, wrap them with
+// audit.Recorder.RecordLatency.
 //
 // Handlers read the identity with [auth.IdentityFromContext] or
 // [auth.UserFromContext]. Tokens come only from the Authorization header

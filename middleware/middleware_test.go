@@ -198,7 +198,7 @@ func (brokenStore) SessionUser(context.Context, string) (*store.Session, *store.
 func TestStoreFailureFailsClosed(t *testing.T) {
 	// SECURITY.md #44: the handler never runs and the answer is 503.
 	f := newFixture(t)
-	m, err := auth.New(auth.Config{Store: brokenStore{f.store}, Limiter: f.store, Runs: f.store, Mailer: mail.Discard{}, SigningKey: key, Hasher: testhash.Fast{}, Now: func() time.Time { return *f.now.Load() }})
+	m, err := auth.New(auth.Config{Store: brokenStore{f.store}, Limiter: f.store, Mailer: mail.Discard{}, SigningKey: key, Hasher: testhash.Fast{}, Now: func() time.Time { return *f.now.Load() }})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -59,6 +59,7 @@ import (
 
 	_ "modernc.org/sqlite"
 
+	"github.com/gatehouse-go/gatehouse/audit"
 	"github.com/gatehouse-go/gatehouse/auth"
 	"github.com/gatehouse-go/gatehouse/httpapi"
 	"github.com/gatehouse-go/gatehouse/mail"
@@ -126,8 +127,15 @@ func run(ctx context.Context, o options, stdout io.Writer, logger *slog.Logger) 
 	if err != nil {
 		return err
 	}
+	// The audit log: every auth event stored in the same database, read
+	// back by superusers at /v2/logs and /v2/analytics.
+	rec, err := audit.New(audit.Config{Runs: st, Logger: logger})
+	if err != nil {
+		return err
+	}
 	m, err := auth.New(auth.Config{
 		Store:                    st,
+		Audit:                    rec,
 		Mailer:                   mailer,
 		MailFrom:                 from,
 		SigningKey:               key,
@@ -143,7 +151,11 @@ func run(ctx context.Context, o options, stdout io.Writer, logger *slog.Logger) 
 	if err := ensureAdmin(ctx, m, st, stdout); err != nil {
 		return err
 	}
-	api, err := httpapi.New(m, httpapi.Config{Logger: logger})
+	reader, err := audit.NewReader(m, st)
+	if err != nil {
+		return err
+	}
+	api, err := httpapi.New(m, httpapi.Config{Logger: logger, Audit: reader})
 	if err != nil {
 		return err
 	}
@@ -168,7 +180,7 @@ func run(ctx context.Context, o options, stdout io.Writer, logger *slog.Logger) 
 	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
-	housekeeping := startHousekeeping(m, st, logger)
+	housekeeping := startHousekeeping(m, rec, st, logger)
 	defer housekeeping()
 	fmt.Fprintf(stdout, "listening on http://%s\n", ln.Addr())
 
@@ -318,7 +330,7 @@ func ensureAdmin(ctx context.Context, m *auth.Manager, st store.Users, stdout io
 // startHousekeeping purges expired sessions, secrets and counters every
 // hour and audit runs past their retention every day, and returns a
 // function that stops it.
-func startHousekeeping(m *auth.Manager, e store.Expirer, logger *slog.Logger) func() {
+func startHousekeeping(m *auth.Manager, rec *audit.Recorder, e store.Expirer, logger *slog.Logger) func() {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {
@@ -330,7 +342,7 @@ func startHousekeeping(m *auth.Manager, e store.Expirer, logger *slog.Logger) fu
 				logger.Error("purging expired rows failed", "error", err)
 			}
 			if n%24 == 0 {
-				if _, err := m.PurgeRuns(ctx); err != nil && ctx.Err() == nil {
+				if _, err := rec.Purge(ctx); err != nil && ctx.Err() == nil {
 					logger.Error("purging old audit runs failed", "error", err)
 				}
 			}

@@ -156,8 +156,8 @@
 // they expire, until
 // [Store.DeleteExpired] purges them. Nothing runs in the background: call it
 // on a schedule of your own, for example hourly from a ticker (see the
-// example) or from a cron job. Runs are purged by the auth Manager's
-// PurgeRuns, which calls [Store.DeleteRunsBefore].
+// example) or from a cron job. Runs are purged by the audit
+// Recorder's Purge, which calls [Store.DeleteRunsBefore].
 //
 // # Security notes
 //

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse-go/gatehouse/audit"
 	"github.com/gatehouse-go/gatehouse/auth"
 	"github.com/gatehouse-go/gatehouse/internal/testhash"
 	"github.com/gatehouse-go/gatehouse/mail"
@@ -27,8 +28,14 @@ func newManager(tb testing.TB, s store.Store) (*auth.Manager, *mail.Capture) {
 		tb.Fatal(err)
 	}
 	capture := mail.NewCapture()
+	// The audit log on the same store, as examples/server wires it.
+	rec, err := audit.New(audit.Config{Runs: s.(store.Runs)})
+	if err != nil {
+		tb.Fatal(err)
+	}
 	m, err := auth.New(auth.Config{
 		Store:         s,
+		Audit:         rec,
 		Mailer:        capture,
 		SigningKey:    key,
 		Hasher:        testhash.Fast{},

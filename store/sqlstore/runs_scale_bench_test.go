@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse-go/gatehouse/audit"
 	"github.com/gatehouse-go/gatehouse/auth"
 	"github.com/gatehouse-go/gatehouse/store"
 	"github.com/gatehouse-go/gatehouse/store/sqlstore"
@@ -127,6 +128,10 @@ func BenchmarkRunsScale(b *testing.B) {
 				b.Fatal(err)
 			}
 			m, _ := newManager(b, s)
+			reader, err := audit.NewReader(m, s)
+			if err != nil {
+				b.Fatal(err)
+			}
 			ctx := b.Context()
 			admin := scaleSuperuser(b, m)
 			for _, w := range []struct {
@@ -139,17 +144,17 @@ func BenchmarkRunsScale(b *testing.B) {
 				{"day", benchBase.Add(scaleRuns*time.Second - 24*time.Hour)},
 			} {
 				b.Run("Analytics/basic_statistics/window="+w.name, func(b *testing.B) {
-					q := auth.AnalyticsQuery{
-						Populations: map[string]auth.Population{"search_latencies": {Key: "search_latency"}},
-						Analyses:    map[string][]string{"search_latencies": {auth.AnalysisBasicStatistics, "search_latency"}},
+					q := audit.AnalyticsQuery{
+						Populations: map[string]audit.Population{"search_latencies": {Key: "search_latency"}},
+						Analyses:    map[string][]string{"search_latencies": {audit.AnalysisBasicStatistics, "search_latency"}},
 						Since:       w.since,
 					}
 					for b.Loop() {
-						out, err := m.Analytics(ctx, admin, q)
+						out, err := reader.Analytics(ctx, admin, q)
 						if err != nil {
 							b.Fatal(err)
 						}
-						if st := out.Analyses["search_latencies"].(*auth.BasicStatistics); st.Mean == nil || *st.Mean < 2.4 || *st.Mean > 2.6 {
+						if st := out.Analyses["search_latencies"].(*audit.BasicStatistics); st.Mean == nil || *st.Mean < 2.4 || *st.Mean > 2.6 {
 							b.Fatalf("basic_statistics = %+v; want a mean near 2.5", st)
 						}
 						if n := len(out.FilteredLogs["search_latencies"]); n != auth.DefaultPageSize {
@@ -165,7 +170,7 @@ func BenchmarkRunsScale(b *testing.B) {
 				const limit = 100
 				// The superuser's own AUTH runs (its creation, its logins)
 				// come on top of the loaded ones.
-				first, err := m.Logs(ctx, admin, auth.LogsQuery{RunTypes: f.types, Limit: 1})
+				first, err := reader.Logs(ctx, admin, audit.LogsQuery{RunTypes: f.types, Limit: 1})
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -179,7 +184,7 @@ func BenchmarkRunsScale(b *testing.B) {
 				}{{"first", 0}, {"middle", total / 2}, {"last", total - limit}} {
 					b.Run(fmt.Sprintf("Logs/type=%s/page=%s", f.name, p.name), func(b *testing.B) {
 						for b.Loop() {
-							page, err := m.Logs(ctx, admin, auth.LogsQuery{RunTypes: f.types, Offset: p.offset, Limit: limit})
+							page, err := reader.Logs(ctx, admin, audit.LogsQuery{RunTypes: f.types, Offset: p.offset, Limit: limit})
 							if err != nil {
 								b.Fatal(err)
 							}

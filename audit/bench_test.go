@@ -1,14 +1,17 @@
-package auth_test
+package audit_test
 
 import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"net/netip"
 	"strconv"
 	"testing"
 	"time"
 
+	"github.com/gatehouse-go/gatehouse/audit"
 	"github.com/gatehouse-go/gatehouse/auth"
+	"github.com/gatehouse-go/gatehouse/internal/testhash"
 	"github.com/gatehouse-go/gatehouse/mail"
 	"github.com/gatehouse-go/gatehouse/store"
 	"github.com/gatehouse-go/gatehouse/store/memstore"
@@ -25,16 +28,24 @@ func BenchmarkLoginRecording(b *testing.B) {
 		hasher func() auth.Hasher
 	}{
 		{"argon2id", func() auth.Hasher { return nil }},
-		{"nohash", func() auth.Hasher { return newSpyHasher() }},
+		{"nohash", func() auth.Hasher { return testhash.Fast{} }},
 	} {
 		for _, runs := range []string{"off", "on"} {
 			b.Run(fmt.Sprintf("hasher=%s/runs=%s", h.name, runs), func(b *testing.B) {
-				m, err := auth.New(auth.Config{Store: memstore.New(), Mailer: mail.Discard{}, SigningKey: testKey,
-					Hasher: h.hasher(), DisableRuns: runs == "off"})
+				st := memstore.New()
+				cfg := auth.Config{Store: st, Mailer: mail.Discard{}, SigningKey: testKey, Hasher: h.hasher()}
+				if runs == "on" {
+					rec, err := audit.New(audit.Config{Runs: st})
+					if err != nil {
+						b.Fatal(err)
+					}
+					cfg.Audit = rec
+				}
+				m, err := auth.New(cfg)
 				if err != nil {
 					b.Fatal(err)
 				}
-				ctx := auth.ContextWithClient(context.Background(), auth.Client{IP: mustAddr("192.0.2.7"), UserAgent: "bench/1.0"})
+				ctx := auth.ContextWithClient(context.Background(), auth.Client{IP: netip.MustParseAddr("192.0.2.7"), UserAgent: "bench/1.0"})
 				if _, err := m.Register(ctx, auth.Registration{Email: "bench@example.com", Password: goodPassword}); err != nil {
 					b.Fatal(err)
 				}
@@ -69,7 +80,11 @@ func BenchmarkBasicStatistics1M(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	m, err := auth.New(auth.Config{Store: s, Mailer: mail.Discard{}, SigningKey: testKey, Hasher: newSpyHasher()})
+	m, err := auth.New(auth.Config{Store: s, Mailer: mail.Discard{}, SigningKey: testKey, Hasher: testhash.Fast{}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	reader, err := audit.NewReader(m, s)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -84,17 +99,17 @@ func BenchmarkBasicStatistics1M(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	q := auth.AnalyticsQuery{
-		Populations: map[string]auth.Population{"search_latencies": {Key: "search_latency"}},
+	q := audit.AnalyticsQuery{
+		Populations: map[string]audit.Population{"search_latencies": {Key: "search_latency"}},
 		Analyses:    map[string][]string{"search_latencies": {"basic_statistics", "search_latency"}},
 		LogLimit:    -1,
 	}
 	for b.Loop() {
-		out, err := m.Analytics(ctx, admin, q)
+		out, err := reader.Analytics(ctx, admin, q)
 		if err != nil {
 			b.Fatal(err)
 		}
-		if out.Analyses["search_latencies"].(*auth.BasicStatistics).Mean == nil {
+		if out.Analyses["search_latencies"].(*audit.BasicStatistics).Mean == nil {
 			b.Fatal("no mean")
 		}
 	}

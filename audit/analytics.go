@@ -1,4 +1,4 @@
-package auth
+package audit
 
 import (
 	"context"
@@ -10,10 +10,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gatehouse-go/gatehouse/auth"
 	"github.com/gatehouse-go/gatehouse/store"
 )
 
-// The analyses [Manager.Analytics] knows. The first three are R2R's; the
+// The analyses [Reader.Analytics] knows. The first three are R2R's; the
 // others are ours.
 const (
 	AnalysisBasicStatistics = "basic_statistics"
@@ -38,10 +39,10 @@ const (
 
 // ErrInvalidAnalysis: an analytics request names a population that no
 // filter defines, an unknown analysis, or bad arguments. The error is a
-// *[ValidationError] saying which.
-var ErrInvalidAnalysis = errors.New("auth: invalid analytics request")
+// *[auth.ValidationError] saying which.
+var ErrInvalidAnalysis = errors.New("audit: invalid analytics request")
 
-// Population defines a population for [Manager.Analytics]: every entry
+// Population defines a population for [Reader.Analytics]: every entry
 // whose key is Key, in the runs the query selects that also have, for each
 // pair of Where, an entry with that key and exactly that value. R2R's
 // filter_criteria {name: key} is {name: {Key: key}}; Where is ours, for
@@ -51,7 +52,7 @@ type Population struct {
 	Where map[string]string
 }
 
-// AnalyticsQuery asks [Manager.Analytics] for figures about populations of
+// AnalyticsQuery asks [Reader.Analytics] for figures about populations of
 // entries.
 type AnalyticsQuery struct {
 	// Populations names the populations (R2R's filter_criteria).
@@ -76,11 +77,11 @@ type AnalyticsQuery struct {
 	Since, Until time.Time
 	// LogLimit caps the entries of each population listed in
 	// [AnalyticsResult.FilteredLogs], newest first: 0 means 100, more than
-	// MaxPageSize is clamped to it, and a negative value lists none.
+	// auth.MaxPageSize is clamped to it, and a negative value lists none.
 	LogLimit int
 }
 
-// AnalyticsResult is what [Manager.Analytics] returns.
+// AnalyticsResult is what [Reader.Analytics] returns.
 type AnalyticsResult struct {
 	// Analyses holds, for each population named in the query's Analyses,
 	// the result (R2R's analytics_data).
@@ -177,17 +178,14 @@ type analysisSpec struct {
 // [AnalyticsQuery]). Statistics are computed by the store over every entry
 // the query selects.
 //
-// Errors: [ErrUnauthenticated]; [ErrForbidden] for a non-superuser;
-// [ErrRunsDisabled]; a *[ValidationError] matching [ErrInvalidAnalysis] for
+// Errors: [auth.ErrUnauthenticated]; [auth.ErrForbidden] for a non-superuser;
+// a *[auth.ValidationError] matching [ErrInvalidAnalysis] for
 // a population in Analyses that Populations does not define, an unknown
 // analysis, wrong arguments, or more than MaxPopulations populations;
 // other errors come from the store.
-func (m *Manager) Analytics(ctx context.Context, id *Identity, q AnalyticsQuery) (*AnalyticsResult, error) {
-	if err := m.AuthorizeSuperuser(ctx, id); err != nil {
+func (r *Reader) Analytics(ctx context.Context, id *auth.Identity, q AnalyticsQuery) (*AnalyticsResult, error) {
+	if err := r.m.AuthorizeSuperuser(ctx, id); err != nil {
 		return nil, err
-	}
-	if m.cfg.Runs == nil {
-		return nil, ErrRunsDisabled
 	}
 	specs, err := checkAnalytics(&q)
 	if err != nil {
@@ -196,11 +194,11 @@ func (m *Manager) Analytics(ctx context.Context, id *Identity, q AnalyticsQuery)
 	logLimit := q.LogLimit
 	switch {
 	case logLimit == 0:
-		logLimit = DefaultPageSize
+		logLimit = auth.DefaultPageSize
 	case logLimit < 0:
 		logLimit = 0
 	}
-	logLimit = min(logLimit, MaxPageSize)
+	logLimit = min(logLimit, auth.MaxPageSize)
 	base := store.RunFilter{Types: q.RunTypes, Since: q.Since, Until: q.Until}
 	if q.UserID != "" {
 		base.UserIDs = []string{q.UserID}
@@ -223,21 +221,21 @@ func (m *Manager) Analytics(ctx context.Context, id *Identity, q AnalyticsQuery)
 		if analysed {
 			spec.request(&a)
 		}
-		agg, err := m.cfg.Runs.AggregateEntries(ctx, a)
+		agg, err := r.runs.AggregateEntries(ctx, a)
 		if err != nil {
-			return nil, fmt.Errorf("auth: analytics: %w", err)
+			return nil, fmt.Errorf("audit: analytics: %w", err)
 		}
 		res.FilteredLogs[name] = append([]store.LoggedEntry{}, agg.Latest...)
 		if analysed {
 			res.Analyses[name] = spec.result(pop.Key, agg)
 		}
 	}
-	m.emit(ctx, Event{Type: EventAnalytics, Outcome: OutcomeSuccess, UserID: id.User.ID, SessionID: sessionID(id)}, m.cfg.Now())
+	r.m.Report(ctx, auth.Event{Type: EventAnalytics, Outcome: auth.OutcomeSuccess, UserID: id.User.ID, SessionID: sessionID(id)})
 	return res, nil
 }
 
 func invalidAnalysis(field, reason string) error {
-	return &ValidationError{Field: field, Reason: reason, Err: ErrInvalidAnalysis}
+	return &auth.ValidationError{Field: field, Reason: reason, Err: ErrInvalidAnalysis}
 }
 
 // checkAnalytics validates q and parses its analyses.
@@ -248,14 +246,14 @@ func checkAnalytics(q *AnalyticsQuery) (map[string]analysisSpec, error) {
 	for name, pop := range q.Populations {
 		field := "filter_criteria." + name
 		if err := checkName(field, pop.Key, MaxRunKeyBytes); err != nil {
-			return nil, invalidAnalysis(field, "the key "+err.(*ValidationError).Reason)
+			return nil, invalidAnalysis(field, "the key "+err.(*auth.ValidationError).Reason)
 		}
 		if len(pop.Where) > MaxWhere {
 			return nil, invalidAnalysis(field, fmt.Sprintf("more than %d conditions", MaxWhere))
 		}
 		for k := range pop.Where {
 			if err := checkName(field, k, MaxRunKeyBytes); err != nil {
-				return nil, invalidAnalysis(field, "a condition's key "+err.(*ValidationError).Reason)
+				return nil, invalidAnalysis(field, "a condition's key "+err.(*auth.ValidationError).Reason)
 			}
 		}
 	}

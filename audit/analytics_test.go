@@ -1,4 +1,4 @@
-package auth_test
+package audit_test
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse-go/gatehouse/audit"
 	"github.com/gatehouse-go/gatehouse/auth"
 )
 
@@ -25,7 +26,7 @@ func record(t *testing.T, e *env, ctx context.Context, runType, key string, valu
 	t.Helper()
 	for _, v := range values {
 		e.clock.Advance(time.Second)
-		if _, err := e.m.RecordRun(ctx, runType, auth.Entry(key, v)); err != nil {
+		if _, err := e.rec.RecordRun(ctx, runType, audit.Entry(key, v)); err != nil {
 			t.Fatalf("RecordRun(%v): %v", v, err)
 		}
 	}
@@ -35,8 +36,8 @@ func record(t *testing.T, e *env, ctx context.Context, runType, key string, valu
 // result as JSON.
 func analyse(t *testing.T, e *env, admin *auth.Identity, key string, analysis ...string) string {
 	t.Helper()
-	res, err := e.m.Analytics(t.Context(), admin, auth.AnalyticsQuery{
-		Populations: map[string]auth.Population{"pop": {Key: key}},
+	res, err := e.reader.Analytics(t.Context(), admin, audit.AnalyticsQuery{
+		Populations: map[string]audit.Population{"pop": {Key: key}},
 		Analyses:    map[string][]string{"pop": analysis},
 	})
 	if err != nil {
@@ -179,15 +180,15 @@ func TestLoginFailureRate(t *testing.T) {
 	e.m.Login(t.Context(), "ada@example.com", "wrong password!")
 	e.m.Login(t.Context(), "nobody@example.com", "wrong password!")
 	e.m.Refresh(t.Context(), strings.Repeat("A", 43)) // a failure, not a login
-	res, err := e.m.Analytics(t.Context(), admin, auth.AnalyticsQuery{
-		Populations: map[string]auth.Population{"logins": {Key: "outcome", Where: map[string]string{"event": "login"}}},
+	res, err := e.reader.Analytics(t.Context(), admin, audit.AnalyticsQuery{
+		Populations: map[string]audit.Population{"logins": {Key: "outcome", Where: map[string]string{"event": "login"}}},
 		Analyses:    map[string][]string{"logins": {"counts", "outcome"}},
-		RunTypes:    []string{auth.RunTypeAuth},
+		RunTypes:    []string{audit.RunTypeAuth},
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, ok := res.Analyses["logins"].(*auth.Counts)
+	c, ok := res.Analyses["logins"].(*audit.Counts)
 	if !ok {
 		t.Fatalf("result is %T", res.Analyses["logins"])
 	}
@@ -206,29 +207,29 @@ func TestAnalyticsFilters(t *testing.T) {
 	record(t, e, asAda, "RETRIEVAL", "latency", 1, 2)       // start+1s, +2s
 	record(t, e, t.Context(), "RETRIEVAL", "latency", 3, 4) // +3s, +4s
 	record(t, e, asAda, "OTHER", "latency", 100)            // +5s
-	mean := func(q auth.AnalyticsQuery) string {
+	mean := func(q audit.AnalyticsQuery) string {
 		t.Helper()
-		q.Populations = map[string]auth.Population{"l": {Key: "latency"}}
+		q.Populations = map[string]audit.Population{"l": {Key: "latency"}}
 		q.Analyses = map[string][]string{"l": {"basic_statistics"}}
-		res, err := e.m.Analytics(t.Context(), admin, q)
+		res, err := e.reader.Analytics(t.Context(), admin, q)
 		if err != nil {
 			t.Fatal(err)
 		}
-		b, _ := json.Marshal(res.Analyses["l"].(*auth.BasicStatistics).Mean)
+		b, _ := json.Marshal(res.Analyses["l"].(*audit.BasicStatistics).Mean)
 		return string(b)
 	}
 	cases := []struct {
 		name string
-		q    auth.AnalyticsQuery
+		q    audit.AnalyticsQuery
 		want string
 	}{
-		{"None", auth.AnalyticsQuery{}, "22"},
-		{"RunType", auth.AnalyticsQuery{RunTypes: []string{"RETRIEVAL"}}, "2.5"},
-		{"User", auth.AnalyticsQuery{UserID: ada.ID}, "34.333"},
-		{"UserAndType", auth.AnalyticsQuery{UserID: ada.ID, RunTypes: []string{"RETRIEVAL"}}, "1.5"},
-		{"Window", auth.AnalyticsQuery{Since: start.Add(2 * time.Second), Until: start.Add(4 * time.Second)}, "2.5"},
-		{"SinceOnly", auth.AnalyticsQuery{Since: start.Add(4 * time.Second)}, "52"},
-		{"EmptyWindow", auth.AnalyticsQuery{Until: start}, "null"},
+		{"None", audit.AnalyticsQuery{}, "22"},
+		{"RunType", audit.AnalyticsQuery{RunTypes: []string{"RETRIEVAL"}}, "2.5"},
+		{"User", audit.AnalyticsQuery{UserID: ada.ID}, "34.333"},
+		{"UserAndType", audit.AnalyticsQuery{UserID: ada.ID, RunTypes: []string{"RETRIEVAL"}}, "1.5"},
+		{"Window", audit.AnalyticsQuery{Since: start.Add(2 * time.Second), Until: start.Add(4 * time.Second)}, "2.5"},
+		{"SinceOnly", audit.AnalyticsQuery{Since: start.Add(4 * time.Second)}, "52"},
+		{"EmptyWindow", audit.AnalyticsQuery{Until: start}, "null"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -248,8 +249,8 @@ func TestFilteredLogs(t *testing.T) {
 	record(t, e, t.Context(), "APP", "k", values...)
 	logs := func(limit int) []int {
 		t.Helper()
-		res, err := e.m.Analytics(t.Context(), admin, auth.AnalyticsQuery{
-			Populations: map[string]auth.Population{"p": {Key: "k"}, "none": {Key: "missing"}},
+		res, err := e.reader.Analytics(t.Context(), admin, audit.AnalyticsQuery{
+			Populations: map[string]audit.Population{"p": {Key: "k"}, "none": {Key: "missing"}},
 			LogLimit:    limit,
 		})
 		if err != nil {
@@ -286,53 +287,53 @@ func TestFilteredLogs(t *testing.T) {
 
 // TestAnalyticsErrors: mistakes are named, never skipped silently.
 func TestAnalyticsErrors(t *testing.T) {
-	pops := map[string]auth.Population{"lat": {Key: "latency"}}
-	many := map[string]auth.Population{}
-	for i := range auth.MaxPopulations + 1 {
-		many[string(rune('a'+i%26))+strings.Repeat("x", i)] = auth.Population{Key: "k"}
+	pops := map[string]audit.Population{"lat": {Key: "latency"}}
+	many := map[string]audit.Population{}
+	for i := range audit.MaxPopulations + 1 {
+		many[string(rune('a'+i%26))+strings.Repeat("x", i)] = audit.Population{Key: "k"}
 	}
 	cases := []struct {
 		name     string
-		q        auth.AnalyticsQuery
+		q        audit.AnalyticsQuery
 		field    string
 		mentions string
 	}{
-		{"UndefinedPopulation", auth.AnalyticsQuery{Populations: pops, Analyses: map[string][]string{"search_latencies": {"basic_statistics"}}},
+		{"UndefinedPopulation", audit.AnalyticsQuery{Populations: pops, Analyses: map[string][]string{"search_latencies": {"basic_statistics"}}},
 			"analysis_types.search_latencies", `"search_latencies"`},
-		{"UnknownAnalysis", auth.AnalyticsQuery{Populations: pops, Analyses: map[string][]string{"lat": {"median"}}}, "analysis_types.lat", `"median"`},
-		{"NoAnalysis", auth.AnalyticsQuery{Populations: pops, Analyses: map[string][]string{"lat": {}}}, "analysis_types.lat", "no analysis"},
-		{"OtherKey", auth.AnalyticsQuery{Populations: pops, Analyses: map[string][]string{"lat": {"basic_statistics", "search_latency"}}},
+		{"UnknownAnalysis", audit.AnalyticsQuery{Populations: pops, Analyses: map[string][]string{"lat": {"median"}}}, "analysis_types.lat", `"median"`},
+		{"NoAnalysis", audit.AnalyticsQuery{Populations: pops, Analyses: map[string][]string{"lat": {}}}, "analysis_types.lat", "no analysis"},
+		{"OtherKey", audit.AnalyticsQuery{Populations: pops, Analyses: map[string][]string{"lat": {"basic_statistics", "search_latency"}}},
 			"analysis_types.lat", `"search_latency"`},
-		{"ExtraArgument", auth.AnalyticsQuery{Populations: pops, Analyses: map[string][]string{"lat": {"bar_chart", "latency", "x"}}}, "analysis_types.lat", "only the key"},
-		{"PercentileMissing", auth.AnalyticsQuery{Populations: pops, Analyses: map[string][]string{"lat": {"percentile", "latency"}}}, "analysis_types.lat", "percentile"},
-		{"PercentileNotANumber", auth.AnalyticsQuery{Populations: pops, Analyses: map[string][]string{"lat": {"percentile", "latency", "high"}}}, "analysis_types.lat", "0 to 100"},
-		{"PercentileAbove100", auth.AnalyticsQuery{Populations: pops, Analyses: map[string][]string{"lat": {"percentile", "latency", "101"}}}, "analysis_types.lat", "0 to 100"},
-		{"PercentileNegative", auth.AnalyticsQuery{Populations: pops, Analyses: map[string][]string{"lat": {"percentile", "latency", "-1"}}}, "analysis_types.lat", "0 to 100"},
-		{"PercentileNaN", auth.AnalyticsQuery{Populations: pops, Analyses: map[string][]string{"lat": {"percentile", "latency", "NaN"}}}, "analysis_types.lat", "0 to 100"},
-		{"HistogramNoEdges", auth.AnalyticsQuery{Populations: pops, Analyses: map[string][]string{"lat": {"histogram", "latency"}}}, "analysis_types.lat", "edges"},
-		{"HistogramUnsorted", auth.AnalyticsQuery{Populations: pops, Analyses: map[string][]string{"lat": {"histogram", "latency", "1", "1"}}}, "analysis_types.lat", "increasing"},
-		{"HistogramInfinite", auth.AnalyticsQuery{Populations: pops, Analyses: map[string][]string{"lat": {"histogram", "latency", "Inf"}}}, "analysis_types.lat", "finite"},
-		{"EmptyKey", auth.AnalyticsQuery{Populations: map[string]auth.Population{"p": {}}}, "filter_criteria.p", "empty"},
-		{"TooManyWhere", auth.AnalyticsQuery{Populations: map[string]auth.Population{"p": {Key: "k", Where: map[string]string{
+		{"ExtraArgument", audit.AnalyticsQuery{Populations: pops, Analyses: map[string][]string{"lat": {"bar_chart", "latency", "x"}}}, "analysis_types.lat", "only the key"},
+		{"PercentileMissing", audit.AnalyticsQuery{Populations: pops, Analyses: map[string][]string{"lat": {"percentile", "latency"}}}, "analysis_types.lat", "percentile"},
+		{"PercentileNotANumber", audit.AnalyticsQuery{Populations: pops, Analyses: map[string][]string{"lat": {"percentile", "latency", "high"}}}, "analysis_types.lat", "0 to 100"},
+		{"PercentileAbove100", audit.AnalyticsQuery{Populations: pops, Analyses: map[string][]string{"lat": {"percentile", "latency", "101"}}}, "analysis_types.lat", "0 to 100"},
+		{"PercentileNegative", audit.AnalyticsQuery{Populations: pops, Analyses: map[string][]string{"lat": {"percentile", "latency", "-1"}}}, "analysis_types.lat", "0 to 100"},
+		{"PercentileNaN", audit.AnalyticsQuery{Populations: pops, Analyses: map[string][]string{"lat": {"percentile", "latency", "NaN"}}}, "analysis_types.lat", "0 to 100"},
+		{"HistogramNoEdges", audit.AnalyticsQuery{Populations: pops, Analyses: map[string][]string{"lat": {"histogram", "latency"}}}, "analysis_types.lat", "edges"},
+		{"HistogramUnsorted", audit.AnalyticsQuery{Populations: pops, Analyses: map[string][]string{"lat": {"histogram", "latency", "1", "1"}}}, "analysis_types.lat", "increasing"},
+		{"HistogramInfinite", audit.AnalyticsQuery{Populations: pops, Analyses: map[string][]string{"lat": {"histogram", "latency", "Inf"}}}, "analysis_types.lat", "finite"},
+		{"EmptyKey", audit.AnalyticsQuery{Populations: map[string]audit.Population{"p": {}}}, "filter_criteria.p", "empty"},
+		{"TooManyWhere", audit.AnalyticsQuery{Populations: map[string]audit.Population{"p": {Key: "k", Where: map[string]string{
 			"a": "", "b": "", "c": "", "d": "", "e": "", "f": "", "g": "", "h": "", "i": ""}}}}, "filter_criteria.p", "conditions"},
-		{"TooManyPopulations", auth.AnalyticsQuery{Populations: many}, "filter_criteria", "populations"},
+		{"TooManyPopulations", audit.AnalyticsQuery{Populations: many}, "filter_criteria", "populations"},
 	}
 	e, admin := analyticsEnv(t)
 	record(t, e, t.Context(), "APP", "latency", 1)
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := e.m.Analytics(t.Context(), admin, tc.q)
+			_, err := e.reader.Analytics(t.Context(), admin, tc.q)
 			var ve *auth.ValidationError
-			if !errors.Is(err, auth.ErrInvalidAnalysis) || !errors.As(err, &ve) || ve.Field != tc.field || !strings.Contains(err.Error(), tc.mentions) {
+			if !errors.Is(err, audit.ErrInvalidAnalysis) || !errors.As(err, &ve) || ve.Field != tc.field || !strings.Contains(err.Error(), tc.mentions) {
 				t.Fatalf("Analytics = %v; want ErrInvalidAnalysis on %s mentioning %s", err, tc.field, tc.mentions)
 			}
 		})
 	}
 	t.Run("Refusals", func(t *testing.T) {
-		_, err := e.m.Analytics(t.Context(), nil, auth.AnalyticsQuery{})
+		_, err := e.reader.Analytics(t.Context(), nil, audit.AnalyticsQuery{})
 		wantErr(t, "Analytics(nil)", err, auth.ErrUnauthenticated)
 		ada := e.register(t, "ada@example.com")
-		_, err = e.m.Analytics(t.Context(), &auth.Identity{User: ada}, auth.AnalyticsQuery{})
+		_, err = e.reader.Analytics(t.Context(), &auth.Identity{User: ada}, audit.AnalyticsQuery{})
 		wantErr(t, "Analytics(user)", err, auth.ErrForbidden)
 	})
 }

@@ -1,4 +1,4 @@
-package auth_test
+package audit_test
 
 import (
 	"context"
@@ -12,7 +12,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse-go/gatehouse/audit"
 	"github.com/gatehouse-go/gatehouse/auth"
+	"github.com/gatehouse-go/gatehouse/internal/testhash"
 	"github.com/gatehouse-go/gatehouse/mail"
 	"github.com/gatehouse-go/gatehouse/store"
 	"github.com/gatehouse-go/gatehouse/store/memstore"
@@ -22,11 +24,17 @@ import (
 // empty), oldest first.
 func runsOldestFirst(t testing.TB, e *env, runType string) []store.Run {
 	t.Helper()
+	return runsIn(t, e.store, runType)
+}
+
+// runsIn is runsOldestFirst on any store.
+func runsIn(t testing.TB, rs store.Runs, runType string) []store.Run {
+	t.Helper()
 	q := store.RunQuery{Limit: 1000}
 	if runType != "" {
 		q.Types = []string{runType}
 	}
-	page, err := e.store.ListRuns(context.Background(), q)
+	page, err := rs.ListRuns(context.Background(), q)
 	if err != nil {
 		t.Fatalf("ListRuns: %v", err)
 	}
@@ -116,16 +124,16 @@ func TestEveryEventBecomesARun(t *testing.T) {
 	step(func() error { return e.m.ResetPassword(ctx, reset, pw3) })
 	id = e.identity(t, login("ada2@example.com", pw3).Tokens.AccessToken)
 	step(func() error { _, err := e.m.UsersOverview(ctx, id, auth.UsersQuery{}); return err })
-	step(func() error { _, err := e.m.Logs(ctx, id, auth.LogsQuery{}); return err })
+	step(func() error { _, err := e.reader.Logs(ctx, id, audit.LogsQuery{}); return err })
 	step(func() error { return e.m.Logout(ctx, id) })
 
 	step(func() error { _, err := e.m.EnsureSuperuser(ctx, "root@example.com", pw); return err })
 	admin := e.identity(t, login("root@example.com", pw).Tokens.AccessToken)
 	bob := e.register(t, "bob@example.com")
 	step(func() error { return e.m.DeleteUser(ctx, admin, bob.ID, "") })
-	step(func() error { _, err := e.m.Logs(ctx, admin, auth.LogsQuery{}); return err })
+	step(func() error { _, err := e.reader.Logs(ctx, admin, audit.LogsQuery{}); return err })
 	step(func() error {
-		_, err := e.m.Analytics(ctx, admin, auth.AnalyticsQuery{Populations: map[string]auth.Population{"o": {Key: "outcome"}}})
+		_, err := e.reader.Analytics(ctx, admin, audit.AnalyticsQuery{Populations: map[string]audit.Population{"o": {Key: "outcome"}}})
 		return err
 	})
 	id = e.identity(t, login("ada2@example.com", pw3).Tokens.AccessToken)
@@ -139,7 +147,7 @@ func TestEveryEventBecomesARun(t *testing.T) {
 	step(func() error { return e.m.DeleteUser(ctx, id, "", pw3) })
 
 	events := e.events.all()
-	runs := runsOldestFirst(t, e, auth.RunTypeAuth)
+	runs := runsOldestFirst(t, e, audit.RunTypeAuth)
 	if len(runs) != len(events) {
 		t.Fatalf("%d AUTH runs for %d events", len(runs), len(events))
 	}
@@ -180,7 +188,7 @@ func TestEveryEventBecomesARun(t *testing.T) {
 		auth.EventRefreshReuse, auth.EventPasswordChange, auth.EventProfileUpdate, auth.EventEmailChangeRequested,
 		auth.EventEmailChanged, auth.EventResetRequested, auth.EventResetCompleted, auth.EventForbidden,
 		auth.EventLogout, auth.EventLogoutEverywhere, auth.EventDeleteUser, auth.EventEnsureSuperuser,
-		auth.EventLogs, auth.EventAnalytics,
+		audit.EventLogs, audit.EventAnalytics,
 	} {
 		if !types[want] {
 			t.Errorf("the walk recorded no %s run", want)
@@ -220,7 +228,7 @@ func TestSessionTagCorrelates(t *testing.T) {
 		t.Fatal(err)
 	}
 	tags := map[string][]string{} // event → session tags in order
-	for _, r := range runsOldestFirst(t, e, auth.RunTypeAuth) {
+	for _, r := range runsOldestFirst(t, e, audit.RunTypeAuth) {
 		en := entries(t, r)
 		if s, ok := en["session"]; ok {
 			tags[en["event"].Value] = append(tags[en["event"].Value], s.Value)
@@ -243,14 +251,14 @@ func TestSessionTagCorrelates(t *testing.T) {
 // clockHasher advances the fake clock on every comparison, so that a login
 // takes a known time.
 type clockHasher struct {
-	*spyHasher
+	testhash.Fast
 	clock *clock
 	takes time.Duration
 }
 
 func (h clockHasher) Compare(hash, pw string) error {
 	h.clock.Advance(h.takes)
-	return h.spyHasher.Compare(hash, pw)
+	return h.Fast.Compare(hash, pw)
 }
 
 // TestLoginLatencyIsRecorded: every login run, successful or not, has
@@ -258,7 +266,7 @@ func (h clockHasher) Compare(hash, pw string) error {
 func TestLoginLatencyIsRecorded(t *testing.T) {
 	clk := newClock()
 	e2 := newEnv(t, func(c *auth.Config) {
-		c.Hasher = clockHasher{spyHasher: newSpyHasher(), clock: clk, takes: 250 * time.Millisecond}
+		c.Hasher = clockHasher{clock: clk, takes: 250 * time.Millisecond}
 		c.Now = clk.Now
 	})
 	e2.register(t, "ada@example.com")
@@ -266,7 +274,7 @@ func TestLoginLatencyIsRecorded(t *testing.T) {
 	e2.m.Login(t.Context(), "ada@example.com", "wrong password here")
 	e2.m.Login(t.Context(), "nobody@example.com", goodPassword)
 	var n int
-	for _, r := range runsOldestFirst(t, e2, auth.RunTypeAuth) {
+	for _, r := range runsOldestFirst(t, e2, audit.RunTypeAuth) {
 		en := entries(t, r)
 		if en["event"].Value != "login" {
 			continue
@@ -298,7 +306,7 @@ func TestRunsResistInjection(t *testing.T) {
 	if en["user_agent"].Value != ua || en["event"].Value != "login" || en["outcome"].Value != "failure" {
 		t.Errorf("entries = %+v", en)
 	}
-	if _, err := e.m.RecordRun(ctx, "APP", auth.Entry("query", "x\ny=1")); err != nil {
+	if _, err := e.rec.RecordRun(ctx, "APP", audit.Entry("query", "x\ny=1")); err != nil {
 		t.Fatal(err)
 	}
 	runs = runsOldestFirst(t, e, "APP")
@@ -315,13 +323,13 @@ func (failingRuns) AppendRun(context.Context, *store.Run) error { return errors.
 // TestRecordingFailureDoesNotFailOperations: a store that cannot record
 // leaves logins working; the failure is logged.
 func TestRecordingFailureDoesNotFailOperations(t *testing.T) {
-	e := newEnv(t, func(c *auth.Config) { c.Runs = failingRuns{memstore.New()} })
+	e := newEnv(t, func(c *audit.Config) { c.Runs = failingRuns{memstore.New()} })
 	e.register(t, "ada@example.com")
 	e.login(t, "ada@example.com")
 	if !strings.Contains(e.logs.String(), "recording an event failed") {
 		t.Errorf("the failure was not logged")
 	}
-	_, err := e.m.RecordRun(t.Context(), "APP", auth.Entry("k", 1))
+	_, err := e.rec.RecordRun(t.Context(), "APP", audit.Entry("k", 1))
 	if err == nil || !strings.Contains(err.Error(), "disk full") {
 		t.Errorf("RecordRun = %v, want the store's error", err)
 	}
@@ -330,25 +338,23 @@ func TestRecordingFailureDoesNotFailOperations(t *testing.T) {
 // plainStore hides memstore's optional interfaces.
 type plainStore struct{ store.Store }
 
-func TestRunsConfig(t *testing.T) {
+// TestConfig: New needs a store.Runs and a sane retention; auth.New needs
+// neither the audit log nor a store that implements store.Runs.
+func TestConfig(t *testing.T) {
 	ms := memstore.New()
 	cases := []struct {
 		name  string
-		edit  func(*auth.Config)
+		cfg   audit.Config
 		field string // "" when New must succeed
 	}{
-		{"StoreWithoutRuns", func(c *auth.Config) { c.Store = plainStore{ms} }, "Config.Runs"},
-		{"StoreWithoutRunsDisabled", func(c *auth.Config) { c.Store = plainStore{ms}; c.DisableRuns = true }, ""},
-		{"StoreWithoutRunsExplicit", func(c *auth.Config) { c.Store = plainStore{ms}; c.Runs = ms }, ""},
-		{"RetentionTooShort", func(c *auth.Config) { c.RunRetention = 30 * time.Minute }, "Config.RunRetention"},
-		{"RetentionForever", func(c *auth.Config) { c.RunRetention = -1 }, ""},
-		{"RetentionHour", func(c *auth.Config) { c.RunRetention = time.Hour }, ""},
+		{"NoRuns", audit.Config{}, "audit.Config.Runs"},
+		{"RetentionTooShort", audit.Config{Runs: ms, Retention: 30 * time.Minute}, "audit.Config.Retention"},
+		{"RetentionForever", audit.Config{Runs: ms, Retention: -1}, ""},
+		{"RetentionHour", audit.Config{Runs: ms, Retention: time.Hour}, ""},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			cfg := auth.Config{Store: ms, Limiter: ms, Mailer: mail.Discard{}, SigningKey: testKey, Hasher: newSpyHasher()}
-			tc.edit(&cfg)
-			_, err := auth.New(cfg)
+			_, err := audit.New(tc.cfg)
 			if tc.field == "" {
 				if err != nil {
 					t.Fatalf("New: %v", err)
@@ -361,30 +367,30 @@ func TestRunsConfig(t *testing.T) {
 			}
 		})
 	}
-}
-
-// TestRunsDisabled: with DisableRuns nothing is stored, events still flow,
-// and the run operations say so.
-func TestRunsDisabled(t *testing.T) {
-	e := newEnv(t, func(c *auth.Config) { c.DisableRuns = true })
-	admin, _ := e.superuser(t, "root@example.com")
-	if len(e.events.ofType(auth.EventLogin)) != 1 {
-		t.Errorf("events do not flow without runs")
-	}
-	if n := len(runsOldestFirst(t, e, "")); n != 0 {
-		t.Errorf("%d runs stored with DisableRuns", n)
-	}
-	_, err := e.m.RecordRun(t.Context(), "APP", auth.Entry("k", 1))
-	wantErr(t, "RecordRun", err, auth.ErrRunsDisabled)
-	_, err = e.m.Logs(t.Context(), admin, auth.LogsQuery{})
-	wantErr(t, "Logs", err, auth.ErrRunsDisabled)
-	_, err = e.m.Analytics(t.Context(), admin, auth.AnalyticsQuery{})
-	wantErr(t, "Analytics", err, auth.ErrRunsDisabled)
-	_, err = e.m.UserActivity(t.Context(), admin, auth.ActivityQuery{UserIDs: []string{admin.User.ID}})
-	wantErr(t, "UserActivity", err, auth.ErrRunsDisabled)
-	if n, err := e.m.PurgeRuns(t.Context()); n != 0 || err != nil {
-		t.Errorf("PurgeRuns = %d, %v; want 0, nil", n, err)
-	}
+	t.Run("ManagerWithoutAuditLog", func(t *testing.T) {
+		m, err := auth.New(auth.Config{Store: plainStore{ms}, Limiter: ms, Mailer: mail.Discard{}, SigningKey: testKey, Hasher: testhash.Fast{}})
+		if err != nil {
+			t.Fatalf("auth.New without runs: %v", err)
+		}
+		if _, err := m.Register(t.Context(), auth.Registration{Email: "ada@example.com", Password: goodPassword}); err != nil {
+			t.Fatal(err)
+		}
+		if n := len(runsIn(t, ms, "")); n != 0 {
+			t.Errorf("%d runs stored without an audit log", n)
+		}
+	})
+	t.Run("NewReader", func(t *testing.T) {
+		if _, err := audit.NewReader(nil, ms); err == nil {
+			t.Error("NewReader(nil, runs) succeeded")
+		}
+		m, err := auth.New(auth.Config{Store: ms, Mailer: mail.Discard{}, SigningKey: testKey})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := audit.NewReader(m, nil); err == nil {
+			t.Error("NewReader(m, nil) succeeded")
+		}
+	})
 }
 
 type stringer struct{}
@@ -426,7 +432,7 @@ func TestRecordRun(t *testing.T) {
 	for _, tc := range values {
 		t.Run("Value/"+tc.name, func(t *testing.T) {
 			e := newEnv(t)
-			if _, err := e.m.RecordRun(t.Context(), "APP", auth.Entry("k", tc.value)); err != nil {
+			if _, err := e.rec.RecordRun(t.Context(), "APP", audit.Entry("k", tc.value)); err != nil {
 				t.Fatalf("RecordRun: %v", err)
 			}
 			runs := runsOldestFirst(t, e, "APP")
@@ -440,34 +446,34 @@ func TestRecordRun(t *testing.T) {
 		})
 	}
 
-	long := strings.Repeat("x", auth.MaxRunValueBytes+1)
-	many := make([]auth.RunEntry, auth.MaxRunEntries+1)
+	long := strings.Repeat("x", audit.MaxRunValueBytes+1)
+	many := make([]audit.RunEntry, audit.MaxRunEntries+1)
 	for i := range many {
-		many[i] = auth.Entry(fmt.Sprint("k", i), i)
+		many[i] = audit.Entry(fmt.Sprint("k", i), i)
 	}
 	refusals := []struct {
 		name    string
 		runType string
-		entries []auth.RunEntry
+		entries []audit.RunEntry
 		field   string
 	}{
 		{"EmptyType", "", nil, "runType"},
-		{"LongType", strings.Repeat("T", auth.MaxRunTypeBytes+1), nil, "runType"},
+		{"LongType", strings.Repeat("T", audit.MaxRunTypeBytes+1), nil, "runType"},
 		{"ControlInType", "A\nB", nil, "runType"},
-		{"AuthType", auth.RunTypeAuth, nil, "runType"},
-		{"EmptyKey", "APP", []auth.RunEntry{auth.Entry("", 1)}, "entries.key"},
-		{"ControlInKey", "APP", []auth.RunEntry{auth.Entry("a\tb", 1)}, "entries.key"},
-		{"LongKey", "APP", []auth.RunEntry{auth.Entry(strings.Repeat("k", auth.MaxRunKeyBytes+1), 1)}, "entries.key"},
-		{"NaN", "APP", []auth.RunEntry{auth.Entry("k", math.NaN())}, "entries.k"},
-		{"Inf", "APP", []auth.RunEntry{auth.Entry("k", math.Inf(-1))}, "entries.k"},
-		{"Unrenderable", "APP", []auth.RunEntry{auth.Entry("k", func() {})}, "entries.k"},
-		{"LongValue", "APP", []auth.RunEntry{auth.Entry("k", long)}, "entries.k"},
+		{"AuthType", audit.RunTypeAuth, nil, "runType"},
+		{"EmptyKey", "APP", []audit.RunEntry{audit.Entry("", 1)}, "entries.key"},
+		{"ControlInKey", "APP", []audit.RunEntry{audit.Entry("a\tb", 1)}, "entries.key"},
+		{"LongKey", "APP", []audit.RunEntry{audit.Entry(strings.Repeat("k", audit.MaxRunKeyBytes+1), 1)}, "entries.key"},
+		{"NaN", "APP", []audit.RunEntry{audit.Entry("k", math.NaN())}, "entries.k"},
+		{"Inf", "APP", []audit.RunEntry{audit.Entry("k", math.Inf(-1))}, "entries.k"},
+		{"Unrenderable", "APP", []audit.RunEntry{audit.Entry("k", func() {})}, "entries.k"},
+		{"LongValue", "APP", []audit.RunEntry{audit.Entry("k", long)}, "entries.k"},
 		{"TooMany", "APP", many, "entries"},
 	}
 	for _, tc := range refusals {
 		t.Run("Refused/"+tc.name, func(t *testing.T) {
 			e := newEnv(t)
-			_, err := e.m.RecordRun(t.Context(), tc.runType, tc.entries...)
+			_, err := e.rec.RecordRun(t.Context(), tc.runType, tc.entries...)
 			var ve *auth.ValidationError
 			if !errors.As(err, &ve) || ve.Field != tc.field {
 				t.Fatalf("RecordRun = %v, want a ValidationError for %s", err, tc.field)
@@ -483,7 +489,7 @@ func TestRecordRun(t *testing.T) {
 		u := e.register(t, "ada@example.com")
 		ctx, cancel := context.WithCancel(auth.ContextWithUser(t.Context(), u))
 		cancel() // a cancelled request still gets its run recorded
-		id, err := e.m.RecordRun(ctx, "RETRIEVAL", auth.Entry("search_latency", 0.5), auth.Entry("query", "q"))
+		id, err := e.rec.RecordRun(ctx, "RETRIEVAL", audit.Entry("search_latency", 0.5), audit.Entry("query", "q"))
 		if err != nil {
 			t.Fatalf("RecordRun: %v", err)
 		}
@@ -496,7 +502,7 @@ func TestRecordRun(t *testing.T) {
 			r.Entries[0].Key != "search_latency" || r.Entries[1].Key != "query" || !r.Entries[1].Time.Equal(now) {
 			t.Errorf("run = %+v; want ID %s, user %s, time %v, entries in order", r, id, u.ID, now)
 		}
-		anon, err := e.m.RecordRun(t.Context(), "RETRIEVAL")
+		anon, err := e.rec.RecordRun(t.Context(), "RETRIEVAL")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -513,7 +519,7 @@ func TestLogs(t *testing.T) {
 	adaID := e.identity(t, e.login(t, "ada@example.com").Tokens.AccessToken)
 	for i := range 5 {
 		e.clock.Advance(time.Second)
-		if _, err := e.m.RecordRun(auth.ContextWithUser(t.Context(), ada), "RETRIEVAL", auth.Entry("n", i), auth.Entry("m", -i)); err != nil {
+		if _, err := e.rec.RecordRun(auth.ContextWithUser(t.Context(), ada), "RETRIEVAL", audit.Entry("n", i), audit.Entry("m", -i)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -530,23 +536,23 @@ func TestLogs(t *testing.T) {
 	_, retrieval, _ := snapshot()
 	cases := []struct {
 		name string
-		q    auth.LogsQuery
+		q    audit.LogsQuery
 		want func(all, retrieval, adas []store.Run) ([]store.Run, int)
 	}{
-		{"Default", auth.LogsQuery{}, func(all, _, _ []store.Run) ([]store.Run, int) { return all, len(all) }},
-		{"Limit", auth.LogsQuery{Limit: 2}, func(all, _, _ []store.Run) ([]store.Run, int) { return all[:2], len(all) }},
-		{"Offset", auth.LogsQuery{Offset: 1, Limit: 2}, func(all, _, _ []store.Run) ([]store.Run, int) { return all[1:3], len(all) }},
-		{"RunType", auth.LogsQuery{RunTypes: []string{"RETRIEVAL"}, Offset: 1, Limit: 3}, func(_, r, _ []store.Run) ([]store.Run, int) { return r[1:4], 5 }},
-		{"User", auth.LogsQuery{UserID: ada.ID}, func(_, _, a []store.Run) ([]store.Run, int) { return a, len(a) }},
-		{"Window", auth.LogsQuery{RunTypes: []string{"RETRIEVAL"}, Since: retrieval[3].Time, Until: retrieval[1].Time},
+		{"Default", audit.LogsQuery{}, func(all, _, _ []store.Run) ([]store.Run, int) { return all, len(all) }},
+		{"Limit", audit.LogsQuery{Limit: 2}, func(all, _, _ []store.Run) ([]store.Run, int) { return all[:2], len(all) }},
+		{"Offset", audit.LogsQuery{Offset: 1, Limit: 2}, func(all, _, _ []store.Run) ([]store.Run, int) { return all[1:3], len(all) }},
+		{"RunType", audit.LogsQuery{RunTypes: []string{"RETRIEVAL"}, Offset: 1, Limit: 3}, func(_, r, _ []store.Run) ([]store.Run, int) { return r[1:4], 5 }},
+		{"User", audit.LogsQuery{UserID: ada.ID}, func(_, _, a []store.Run) ([]store.Run, int) { return a, len(a) }},
+		{"Window", audit.LogsQuery{RunTypes: []string{"RETRIEVAL"}, Since: retrieval[3].Time, Until: retrieval[1].Time},
 			func(_, r, _ []store.Run) ([]store.Run, int) { return r[2:4], 2 }},
-		{"Before", auth.LogsQuery{Before: retrieval[2].ID, RunTypes: []string{"RETRIEVAL"}}, func(_, r, _ []store.Run) ([]store.Run, int) { return r[3:], 5 }},
-		{"Clamped", auth.LogsQuery{Limit: 1_000_000}, func(all, _, _ []store.Run) ([]store.Run, int) { return all, len(all) }},
+		{"Before", audit.LogsQuery{Before: retrieval[2].ID, RunTypes: []string{"RETRIEVAL"}}, func(_, r, _ []store.Run) ([]store.Run, int) { return r[3:], 5 }},
+		{"Clamped", audit.LogsQuery{Limit: 1_000_000}, func(all, _, _ []store.Run) ([]store.Run, int) { return all, len(all) }},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			want, total := tc.want(snapshot())
-			page, err := e.m.Logs(t.Context(), admin, tc.q)
+			page, err := e.reader.Logs(t.Context(), admin, tc.q)
 			if err != nil {
 				t.Fatalf("Logs: %v", err)
 			}
@@ -562,20 +568,20 @@ func TestLogs(t *testing.T) {
 	}
 
 	t.Run("Refusals", func(t *testing.T) {
-		_, err := e.m.Logs(t.Context(), nil, auth.LogsQuery{})
+		_, err := e.reader.Logs(t.Context(), nil, audit.LogsQuery{})
 		wantErr(t, "Logs(nil)", err, auth.ErrUnauthenticated)
 		e.events.reset()
-		_, err = e.m.Logs(t.Context(), adaID, auth.LogsQuery{})
+		_, err = e.reader.Logs(t.Context(), adaID, audit.LogsQuery{})
 		wantErr(t, "Logs(user)", err, auth.ErrForbidden)
 		if len(e.events.ofType(auth.EventForbidden)) != 1 {
 			t.Errorf("the refusal was not reported")
 		}
-		_, err = e.m.Logs(t.Context(), admin, auth.LogsQuery{Offset: -1})
+		_, err = e.reader.Logs(t.Context(), admin, audit.LogsQuery{Offset: -1})
 		var ve *auth.ValidationError
 		if !errors.As(err, &ve) || ve.Field != "offset" {
 			t.Errorf("Logs(offset -1) = %v", err)
 		}
-		_, err = e.m.Logs(t.Context(), admin, auth.LogsQuery{Before: "no-such-run"})
+		_, err = e.reader.Logs(t.Context(), admin, audit.LogsQuery{Before: "no-such-run"})
 		wantErr(t, "Logs(unknown cursor)", err, auth.ErrNotFound)
 	})
 }
@@ -608,22 +614,22 @@ func TestUserActivity(t *testing.T) {
 	fail("nobody@example.com")
 	e.m.Refresh(t.Context(), strings.Repeat("A", 43)) // a failure, but not a login
 
-	got, err := e.m.UserActivity(t.Context(), admin, auth.ActivityQuery{UserIDs: []string{ada.ID, bob.ID, cy.ID, admin.User.ID, "unknown"}, Since: since})
+	got, err := e.reader.UserActivity(t.Context(), admin, audit.ActivityQuery{UserIDs: []string{ada.ID, bob.ID, cy.ID, admin.User.ID, "unknown"}, Since: since})
 	if err != nil {
 		t.Fatalf("UserActivity: %v", err)
 	}
-	want := map[string]auth.Activity{ada.ID: {FailedLogins: 2}, bob.ID: {FailedLogins: 1}, cy.ID: {FailedLogins: 1}, admin.User.ID: {}, "unknown": {}}
+	want := map[string]audit.Activity{ada.ID: {FailedLogins: 2}, bob.ID: {FailedLogins: 1}, cy.ID: {FailedLogins: 1}, admin.User.ID: {}, "unknown": {}}
 	if !mapsEqual(got, want) {
 		t.Errorf("activity = %v, want %v", got, want)
 	}
 	// The default window is the last 24 hours: all three of ada's.
-	got, err = e.m.UserActivity(t.Context(), admin, auth.ActivityQuery{UserIDs: []string{ada.ID}})
+	got, err = e.reader.UserActivity(t.Context(), admin, audit.ActivityQuery{UserIDs: []string{ada.ID}})
 	if err != nil || got[ada.ID].FailedLogins != 3 {
 		t.Errorf("default window: %v, %v; want 3 failed logins", got, err)
 	}
-	_, err = e.m.UserActivity(t.Context(), &auth.Identity{User: bob}, auth.ActivityQuery{UserIDs: []string{ada.ID}})
+	_, err = e.reader.UserActivity(t.Context(), &auth.Identity{User: bob}, audit.ActivityQuery{UserIDs: []string{ada.ID}})
 	wantErr(t, "UserActivity(non-superuser)", err, auth.ErrForbidden)
-	_, err = e.m.UserActivity(t.Context(), admin, auth.ActivityQuery{UserIDs: make([]string, auth.MaxPageSize+1)})
+	_, err = e.reader.UserActivity(t.Context(), admin, audit.ActivityQuery{UserIDs: make([]string, auth.MaxPageSize+1)})
 	var ve *auth.ValidationError
 	if !errors.As(err, &ve) {
 		t.Errorf("UserActivity(too many) = %v, want a ValidationError", err)
@@ -646,7 +652,7 @@ func TestPurgeRuns(t *testing.T) {
 	record := func(t *testing.T, e *env, n int) {
 		t.Helper()
 		for range n {
-			if _, err := e.m.RecordRun(t.Context(), "APP"); err != nil {
+			if _, err := e.rec.RecordRun(t.Context(), "APP"); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -654,13 +660,13 @@ func TestPurgeRuns(t *testing.T) {
 	t.Run("DefaultRetention", func(t *testing.T) {
 		e := newEnv(t)
 		record(t, e, 3)
-		e.clock.Advance(auth.DefaultRetention)
+		e.clock.Advance(audit.DefaultRetention)
 		record(t, e, 1)
-		if n, err := e.m.PurgeRuns(t.Context()); n != 0 || err != nil {
+		if n, err := e.rec.Purge(t.Context()); n != 0 || err != nil {
 			t.Fatalf("PurgeRuns at exactly the retention = %d, %v; want 0", n, err)
 		}
 		e.clock.Advance(time.Microsecond)
-		if n, err := e.m.PurgeRuns(t.Context()); n != 3 || err != nil {
+		if n, err := e.rec.Purge(t.Context()); n != 3 || err != nil {
 			t.Fatalf("PurgeRuns = %d, %v; want 3", n, err)
 		}
 		if left := runsOldestFirst(t, e, ""); len(left) != 1 {
@@ -668,18 +674,18 @@ func TestPurgeRuns(t *testing.T) {
 		}
 	})
 	t.Run("CustomRetention", func(t *testing.T) {
-		e := newEnv(t, func(c *auth.Config) { c.RunRetention = 2 * time.Hour })
+		e := newEnv(t, func(c *audit.Config) { c.Retention = 2 * time.Hour })
 		record(t, e, 2)
 		e.clock.Advance(3 * time.Hour)
-		if n, err := e.m.PurgeRuns(t.Context()); n != 2 || err != nil {
+		if n, err := e.rec.Purge(t.Context()); n != 2 || err != nil {
 			t.Fatalf("PurgeRuns = %d, %v; want 2", n, err)
 		}
 	})
 	t.Run("Forever", func(t *testing.T) {
-		e := newEnv(t, func(c *auth.Config) { c.RunRetention = -1 })
+		e := newEnv(t, func(c *audit.Config) { c.Retention = -1 })
 		record(t, e, 2)
 		e.clock.Advance(10 * 365 * 24 * time.Hour)
-		if n, err := e.m.PurgeRuns(t.Context()); n != 0 || err != nil {
+		if n, err := e.rec.Purge(t.Context()); n != 0 || err != nil {
 			t.Fatalf("PurgeRuns = %d, %v; want 0", n, err)
 		}
 	})

@@ -1,4 +1,4 @@
-package middleware_test
+package audit_test
 
 import (
 	"bytes"
@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gatehouse-go/gatehouse/auth"
+	"github.com/gatehouse-go/gatehouse/audit"
 	"github.com/gatehouse-go/gatehouse/middleware"
 	"github.com/gatehouse-go/gatehouse/store"
 )
@@ -19,8 +19,11 @@ import (
 // app wraps its search handler, clients search over HTTP, and a superuser
 // asks for the basic statistics of search_latency.
 func TestRecordLatencyR2RExample(t *testing.T) {
-	f := newFixture(t)
-	g := middleware.New(f.m, middleware.Config{})
+	e := newEnv(t)
+	e.register(t, "user@example.com")
+	user := e.login(t, "user@example.com").Tokens.AccessToken
+	admin, _ := e.superuser(t, "root@example.com")
+	g := middleware.New(e.m, middleware.Config{})
 	// The search takes as long as the query says, on the fake clock.
 	search := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		d, err := time.ParseDuration(r.URL.Query().Get("takes"))
@@ -28,19 +31,18 @@ func TestRecordLatencyR2RExample(t *testing.T) {
 			http.Error(w, "bad takes", http.StatusBadRequest)
 			return
 		}
-		now := f.now.Load().Add(d)
-		f.now.Store(&now)
+		e.clock.Advance(d)
 		w.Write([]byte("results"))
 	})
 	mux := http.NewServeMux()
-	mux.Handle("GET /search", g.Authenticate(g.RecordLatency("RETRIEVAL", "search_latency")(search)))
+	mux.Handle("GET /search", g.Authenticate(e.rec.RecordLatency("RETRIEVAL", "search_latency")(search)))
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
 
 	for i, takes := range []string{"100ms", "200ms", "200ms", "500ms"} {
 		req, _ := http.NewRequest("GET", srv.URL+"/search?takes="+takes, nil)
 		if i == 0 {
-			req.Header.Set("Authorization", "Bearer "+f.user)
+			req.Header.Set("Authorization", "Bearer "+user)
 		}
 		resp, err := srv.Client().Do(req)
 		if err != nil {
@@ -52,12 +54,8 @@ func TestRecordLatencyR2RExample(t *testing.T) {
 		}
 	}
 
-	admin, err := f.m.Authenticate(t.Context(), f.admin)
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := f.m.Analytics(t.Context(), admin, auth.AnalyticsQuery{
-		Populations: map[string]auth.Population{"search_latencies": {Key: "search_latency"}},
+	res, err := e.reader.Analytics(t.Context(), admin, audit.AnalyticsQuery{
+		Populations: map[string]audit.Population{"search_latencies": {Key: "search_latency"}},
 		Analyses:    map[string][]string{"search_latencies": {"basic_statistics", "search_latency"}},
 	})
 	if err != nil {
@@ -81,29 +79,28 @@ func TestRecordLatencyR2RExample(t *testing.T) {
 	if logs[0].Value != "0.5" || logs[0].RunType != "RETRIEVAL" || logs[0].UserID != "" {
 		t.Errorf("newest entry = %+v", logs[0])
 	}
-	user, err := f.m.Authenticate(t.Context(), f.user)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if logs[3].Value != "0.1" || logs[3].UserID != user.User.ID {
-		t.Errorf("oldest entry = %+v, want 0.1 by %s", logs[3], user.User.ID)
+	uid := e.identity(t, user).User.ID
+	if logs[3].Value != "0.1" || logs[3].UserID != uid {
+		t.Errorf("oldest entry = %+v, want 0.1 by %s", logs[3], uid)
 	}
 }
 
 // TestRecordLatencyFailureIsLogged: a run that cannot be recorded leaves
 // the response alone and reaches the logger.
 func TestRecordLatencyFailureIsLogged(t *testing.T) {
-	f := newFixture(t)
 	var logs bytes.Buffer
-	g := middleware.New(f.m, middleware.Config{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
-	h := g.RecordLatency("AUTH", "latency")(echo) // AUTH runs are the Manager's own
-	if w := do(t, h, nil); w.Code != http.StatusOK || w.Body.String() != "hello anonymous" {
+	e := newEnv(t, func(c *audit.Config) { c.Logger = slog.New(slog.NewTextHandler(&logs, nil)) })
+	hello := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("hello")) })
+	h := e.rec.RecordLatency("AUTH", "latency")(hello) // AUTH runs are the Recorder's own
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, httptest.NewRequest("GET", "/", nil))
+	if w.Code != http.StatusOK || w.Body.String() != "hello" {
 		t.Fatalf("response %d %q", w.Code, w.Body.String())
 	}
 	if !strings.Contains(logs.String(), "recording a latency failed") {
 		t.Errorf("nothing logged: %q", logs.String())
 	}
-	agg, err := f.store.AggregateEntries(t.Context(), store.Aggregation{Key: "latency", Summary: true})
+	agg, err := e.store.AggregateEntries(t.Context(), store.Aggregation{Key: "latency", Summary: true})
 	if err != nil || agg.Summary.Entries != 0 {
 		t.Errorf("AggregateEntries = %+v, %v; want no latency recorded", agg, err)
 	}
