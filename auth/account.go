@@ -122,25 +122,7 @@ func (m *Manager) notifyPasswordChanged(ctx context.Context, u *store.User, at t
 // Errors: [ErrInvalidEmail] for a malformed address; [ErrThrottled] when
 // the client's IP made too many requests.
 func (m *Manager) RequestPasswordReset(ctx context.Context, email string) error {
-	norm, err := NormalizeEmail(email)
-	if err != nil {
-		return err
-	}
-	if err := m.limitIP(ctx, "reset", m.cfg.Limits.IPResetRequestsPerHour); err != nil {
-		m.emit(ctx, Event{Type: EventResetRequested, Outcome: OutcomeFailure, Reason: "throttled"}, m.cfg.Now())
-		return err
-	}
-	start, now := m.cfg.Now(), m.now()
-	m.outbox.Go(ctx, "password reset request", func(ctx context.Context) {
-		ev := Event{Type: EventResetRequested, Outcome: OutcomeFailure}
-		if err := m.requestReset(ctx, now, norm, &ev); err != nil {
-			m.log.ErrorContext(ctx, "gatehouse: password reset request failed", "user_id", ev.UserID, "error", err.Error())
-		} else if ev.Reason == "" {
-			ev.Outcome = OutcomeSuccess
-		}
-		m.emit(ctx, ev, start)
-	})
-	return nil
+	return m.answerNow(ctx, EventResetRequested, email, "reset", m.cfg.Limits.IPResetRequestsPerHour, m.requestReset)
 }
 
 // requestReset mails a reset link to the account of email, if there is one
@@ -271,44 +253,5 @@ func (m *Manager) resetPassword(ctx context.Context, token, newPassword string, 
 	ev.UserID = u.ID
 	m.clearPasswordFailures(ctx, u.Email)
 	m.notifyPasswordChanged(ctx, u, now)
-	return nil
-}
-
-// ForcePasswordReset makes a superuser end an account's password at once,
-// for example after a suspected compromise: the password stops working,
-// every session of the user ends, pending tokens die, and a reset link is
-// mailed to the account's address (SECURITY.md #10). Until the user resets
-// it, a login fails like any wrong password.
-//
-// Errors: [ErrUnauthenticated], [ErrForbidden] for a non-superuser,
-// [ErrNotFound].
-func (m *Manager) ForcePasswordReset(ctx context.Context, id *Identity, userID string) error {
-	start := m.cfg.Now()
-	if err := m.AuthorizeSuperuser(ctx, id); err != nil {
-		return err
-	}
-	ev := Event{Type: EventResetRequested, Outcome: OutcomeFailure, UserID: userID, ActorID: id.User.ID, SessionID: sessionID(id), Reason: "forced"}
-	now := m.now()
-	empty := ""
-	u, err := m.store.UpdateUser(ctx, userID, store.UserUpdate{
-		PasswordHash:     &empty,
-		TokensValidAfter: &now,
-		UpdatedAt:        now,
-		RevokeSessions:   true,
-		DropSecrets:      true,
-	})
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-		m.emit(ctx, ev, start)
-		return ErrNotFound
-	case err != nil:
-		m.emit(ctx, ev, start)
-		return fmt.Errorf("auth: force password reset: %w", err)
-	}
-	if _, err := m.sendReset(ctx, now, u); err != nil {
-		m.log.ErrorContext(ctx, "gatehouse: mailing a forced reset failed", "user_id", u.ID, "error", err.Error())
-	}
-	ev.Outcome = OutcomeSuccess
-	m.emit(ctx, ev, start)
 	return nil
 }

@@ -375,3 +375,12 @@ func (c *Config) fill() error {
 func cfgErr(field, reason string) error {
 	return &ValidationError{Field: "Config." + field, Reason: reason}
 }
+
+// Bounds of Config.VerifiedTokenCacheSize.
+const (
+	// DefaultVerifiedTokenCacheSize is the cache size with the built-in
+	// JWT: about 1.4 MB when full.
+	DefaultVerifiedTokenCacheSize = 4096
+	// MaxVerifiedTokenCacheSize is the largest size accepted.
+	MaxVerifiedTokenCacheSize = 1 << 20
+)

@@ -3,6 +3,7 @@ package auth
 import (
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/gatehouse-go/gatehouse/auth/jwt"
 	"github.com/gatehouse-go/gatehouse/auth/password"
@@ -115,3 +116,25 @@ func (e *ValidationError) Error() string {
 }
 
 func (e *ValidationError) Unwrap() error { return e.Err }
+
+// ErrThrottled: too many attempts; try again later. The error is a
+// *[ThrottledError] saying when. It is answered the same for known and
+// unknown accounts, so it reveals nothing (SECURITY.md §5 decision 7).
+var ErrThrottled = errors.New("auth: too many attempts")
+
+// ThrottledError is returned when a limit refuses an attempt. It matches
+// [ErrThrottled].
+type ThrottledError struct {
+	// RetryAfter is how long to wait before the next attempt can succeed.
+	RetryAfter time.Duration
+}
+
+func (e *ThrottledError) Error() string {
+	return fmt.Sprintf("auth: too many attempts; retry after %s", e.RetryAfter.Round(time.Second))
+}
+
+// Is makes a ThrottledError match [ErrThrottled].
+func (e *ThrottledError) Is(target error) bool { return target == ErrThrottled }
+
+// errUnbound means a secret no longer matches the address it was sent to.
+var errUnbound = errors.New("auth: secret not bound to the current address")

@@ -3,6 +3,7 @@ package auth
 import (
 	"context"
 	"log/slog"
+	"time"
 
 	"github.com/gatehouse-go/gatehouse/mail"
 	"github.com/gatehouse-go/gatehouse/store"
@@ -47,4 +48,36 @@ func (m *Manager) mail(ctx context.Context, u *store.User, d mail.Data) {
 // is delivered as usual.
 func (m *Manager) Flush(ctx context.Context) error {
 	return m.outbox.Flush(ctx)
+}
+
+// answerNow runs a request whose answer must not reveal whether an account
+// exists (password reset, resent verification; SECURITY.md #15, #22): it
+// checks the address and the client's IP limit (ipKind, ipLimit) on the
+// request path and returns at once; work looks the account up and mails it
+// in the background (see [Manager.Flush]), for a request made at now. work
+// fills ev (UserID, and Reason when it did not mail), which is emitted as one
+// event of type t when it returns; an error it returns is logged.
+func (m *Manager) answerNow(ctx context.Context, t EventType, email, ipKind string, ipLimit int, work func(ctx context.Context, now time.Time, email string, ev *Event) error) error {
+	norm, err := NormalizeEmail(email)
+	if err != nil {
+		return err
+	}
+	if err := m.limitIP(ctx, ipKind, ipLimit); err != nil {
+		m.emit(ctx, Event{Type: t, Outcome: OutcomeFailure, Reason: "throttled"}, m.cfg.Now())
+		return err
+	}
+	start, now := m.cfg.Now(), m.now()
+	m.outbox.Go(ctx, string(t), func(ctx context.Context) {
+		ev := Event{Type: t, Outcome: OutcomeFailure}
+		if err := work(ctx, now, norm, &ev); err != nil {
+			m.log.ErrorContext(ctx, "gatehouse: background "+string(t)+" failed", "user_id", ev.UserID, "error", err.Error())
+			if ev.Reason == "" {
+				ev.Reason = "store_error"
+			}
+		} else if ev.Reason == "" {
+			ev.Outcome = OutcomeSuccess
+		}
+		m.emit(ctx, ev, start)
+	})
+	return nil
 }

@@ -104,10 +104,16 @@ func (m *Manager) register(ctx context.Context, r Registration, ev *Event) (*sto
 		return nil, fmt.Errorf("auth: register: %w", err)
 	}
 	if m.cfg.RequireEmailVerification {
-		if err := m.sendVerification(ctx, now, u); err != nil {
+		sent := Event{Type: EventVerificationSent, Outcome: OutcomeFailure, UserID: u.ID}
+		var err error
+		if sent.Reason, err = m.sendVerification(ctx, now, u); err != nil {
 			// The account exists; the user can ask for another code.
 			m.log.ErrorContext(ctx, "gatehouse: sending verification failed", "user_id", u.ID, "error", err.Error())
+			sent.Reason = "store_error"
+		} else if sent.Reason == "" {
+			sent.Outcome = OutcomeSuccess
 		}
+		m.emit(ctx, sent, now)
 	}
 	return u, nil
 }
@@ -151,18 +157,17 @@ func (m *Manager) signupAttempt(ctx context.Context, now time.Time, email string
 // per-account mail limit is reached. now is the time of the request it
 // serves, which may run in the background: limits and expiries count from
 // the request, not from when the work got its turn.
-func (m *Manager) sendVerification(ctx context.Context, now time.Time, u *store.User) error {
+func (m *Manager) sendVerification(ctx context.Context, now time.Time, u *store.User) (reason string, err error) {
 	if !m.mayMail(ctx, now, u.ID, store.PurposeVerifyEmail) {
-		m.emit(ctx, Event{Type: EventVerificationSent, Outcome: OutcomeFailure, Reason: "mail_throttled", UserID: u.ID}, now)
-		return nil
+		return "mail_throttled", nil
 	}
 	token, hash, err := m.newToken()
 	if err != nil {
-		return err
+		return "", err
 	}
 	code, err := m.newCode()
 	if err != nil {
-		return err
+		return "", err
 	}
 	s := &store.Secret{
 		Hash:          hash,
@@ -175,7 +180,7 @@ func (m *Manager) sendVerification(ctx context.Context, now time.Time, u *store.
 		CodeExpiresAt: now.Add(m.cfg.VerificationCodeTTL),
 	}
 	if err := m.store.PutSecret(ctx, s); err != nil {
-		return fmt.Errorf("auth: storing verification secret: %w", err)
+		return "store_error", fmt.Errorf("auth: storing verification secret: %w", err)
 	}
 	m.mail(ctx, u, mail.Data{
 		Kind:          mail.KindVerifyEmail,
@@ -187,8 +192,7 @@ func (m *Manager) sendVerification(ctx context.Context, now time.Time, u *store.
 		CodeExpiresIn: m.cfg.VerificationCodeTTL,
 		Time:          now,
 	})
-	m.emit(ctx, Event{Type: EventVerificationSent, Outcome: OutcomeSuccess, UserID: u.ID}, now)
-	return nil
+	return "", nil
 }
 
 // link builds a link to the application for a mailed token, or "" when no
@@ -289,9 +293,6 @@ func (m *Manager) verifyEmail(ctx context.Context, v Verification, ev *Event) (*
 	return m.consumeVerification(ctx, s.Hash, ev)
 }
 
-// errUnbound means a secret no longer matches the address it was sent to.
-var errUnbound = errors.New("auth: secret not bound to the current address")
-
 // consumeVerification consumes a verification or email-change secret and
 // applies what it confirms.
 func (m *Manager) consumeVerification(ctx context.Context, hash []byte, ev *Event) (*store.User, error) {
@@ -371,100 +372,26 @@ func (m *Manager) ResendVerification(ctx context.Context, email string) error {
 	if !m.cfg.RequireEmailVerification {
 		return ErrVerificationNotRequired
 	}
-	norm, err := NormalizeEmail(email)
-	if err != nil {
-		return err
-	}
-	if err := m.limitIP(ctx, "verify", m.cfg.Limits.IPVerificationsPerHour); err != nil {
-		m.emit(ctx, Event{Type: EventVerificationSent, Outcome: OutcomeFailure, Reason: "throttled"}, m.cfg.Now())
-		return err
-	}
-	start, now := m.cfg.Now(), m.now()
-	m.outbox.Go(ctx, "resend verification", func(ctx context.Context) {
-		u, err := m.store.UserByEmail(ctx, norm)
-		switch {
-		case errors.Is(err, store.ErrNotFound):
-			m.emit(ctx, Event{Type: EventVerificationSent, Outcome: OutcomeFailure, Reason: "unknown_email"}, start)
-		case err != nil:
-			m.log.ErrorContext(ctx, "gatehouse: resend verification: store failed", "error", err.Error())
-			m.emit(ctx, Event{Type: EventVerificationSent, Outcome: OutcomeFailure, Reason: "store_error"}, start)
-		case u.IsVerified:
-			m.emit(ctx, Event{Type: EventVerificationSent, Outcome: OutcomeFailure, Reason: "already_verified", UserID: u.ID}, start)
-		default:
-			if err := m.sendVerification(ctx, now, u); err != nil {
-				m.log.ErrorContext(ctx, "gatehouse: resend verification failed", "user_id", u.ID, "error", err.Error())
-				m.emit(ctx, Event{Type: EventVerificationSent, Outcome: OutcomeFailure, Reason: "store_error", UserID: u.ID}, start)
-			}
-		}
-	})
-	return nil
+	return m.answerNow(ctx, EventVerificationSent, email, "verify", m.cfg.Limits.IPVerificationsPerHour, m.resendVerification)
 }
 
-// EnsureSuperuser makes sure an active, verified superuser with that email
-// exists, for bootstrapping the first administrator from configuration. It
-// is idempotent: when the account exists it is promoted (and activated and
-// marked verified) but its password is left alone, so a password changed
-// since is kept. There is no built-in default password; the password given
-// must pass the policy.
-//
-// Errors: [ErrInvalidEmail], [ErrWeakPassword].
-func (m *Manager) EnsureSuperuser(ctx context.Context, email, pass string) (*store.User, error) {
-	start := m.cfg.Now()
-	ev := Event{Type: EventEnsureSuperuser, Outcome: OutcomeFailure}
-	u, err := m.ensureSuperuser(ctx, email, pass)
-	if err == nil {
-		ev.Outcome, ev.UserID = OutcomeSuccess, u.ID
+// resendVerification mails a new verification secret to the account of
+// email, if there is one that is not verified yet.
+func (m *Manager) resendVerification(ctx context.Context, now time.Time, email string, ev *Event) error {
+	u, err := m.store.UserByEmail(ctx, email)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		ev.Reason = "unknown_email"
+		return nil
+	case err != nil:
+		ev.Reason = "store_error"
+		return err
 	}
-	m.emit(ctx, ev, start)
-	return u, err
-}
-
-func (m *Manager) ensureSuperuser(ctx context.Context, email, pass string) (*store.User, error) {
-	norm, err := NormalizeEmail(email)
-	if err != nil {
-		return nil, err
+	ev.UserID = u.ID
+	if u.IsVerified {
+		ev.Reason = "already_verified"
+		return nil
 	}
-	for range 3 {
-		u, err := m.store.UserByEmail(ctx, norm)
-		if err == nil {
-			if u.IsSuperuser && u.IsActive && u.IsVerified {
-				return u, nil
-			}
-			t := true
-			u, err = m.store.UpdateUser(ctx, u.ID, store.UserUpdate{IsSuperuser: &t, IsActive: &t, IsVerified: &t, UpdatedAt: m.now()})
-			if errors.Is(err, store.ErrNotFound) {
-				continue // deleted meanwhile; try again
-			}
-			if err != nil {
-				return nil, fmt.Errorf("auth: ensure superuser: %w", err)
-			}
-			return u, nil
-		}
-		if !errors.Is(err, store.ErrNotFound) {
-			return nil, fmt.Errorf("auth: ensure superuser: %w", err)
-		}
-		pw, err := m.checkNewPassword(pass, norm)
-		if err != nil {
-			return nil, err
-		}
-		hash, err := m.hashPassword(ctx, pw)
-		if err != nil {
-			return nil, err
-		}
-		id, err := m.newID()
-		if err != nil {
-			return nil, err
-		}
-		now := m.now()
-		u = &store.User{ID: id, Email: norm, PasswordHash: hash, IsSuperuser: true, IsActive: true, IsVerified: true, CreatedAt: now, UpdatedAt: now}
-		err = m.store.CreateUser(ctx, u)
-		if errors.Is(err, store.ErrConflict) {
-			continue // created concurrently; promote it
-		}
-		if err != nil {
-			return nil, fmt.Errorf("auth: ensure superuser: %w", err)
-		}
-		return u, nil
-	}
-	return nil, fmt.Errorf("auth: ensure superuser: %w", store.ErrConflict)
+	ev.Reason, err = m.sendVerification(ctx, now, u)
+	return err
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/netip"
@@ -13,25 +12,6 @@ import (
 
 	"github.com/gatehouse-go/gatehouse/store"
 )
-
-// ErrThrottled: too many attempts; try again later. The error is a
-// *[ThrottledError] saying when. It is answered the same for known and
-// unknown accounts, so it reveals nothing (SECURITY.md §5 decision 7).
-var ErrThrottled = errors.New("auth: too many attempts")
-
-// ThrottledError is returned when a limit refuses an attempt. It matches
-// [ErrThrottled].
-type ThrottledError struct {
-	// RetryAfter is how long to wait before the next attempt can succeed.
-	RetryAfter time.Duration
-}
-
-func (e *ThrottledError) Error() string {
-	return fmt.Sprintf("auth: too many attempts; retry after %s", e.RetryAfter.Round(time.Second))
-}
-
-// Is makes a ThrottledError match [ErrThrottled].
-func (e *ThrottledError) Is(target error) bool { return target == ErrThrottled }
 
 // Limits configures throttling and rate limits. The zero value of each
 // field means its default (SECURITY.md §2); a negative value switches that
