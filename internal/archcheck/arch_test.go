@@ -1,0 +1,193 @@
+// Package archcheck keeps docs/architecture.md true: its import rules are
+// read from the document and checked against the packages' real imports.
+package archcheck
+
+import (
+	"bufio"
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+)
+
+const module = "github.com/gatehouse-go/gatehouse"
+
+// drivers are import-path prefixes no library package may depend on.
+var drivers = []string{
+	"modernc.org/sqlite",
+	"github.com/jackc/pgx",
+	"github.com/go-sql-driver/mysql",
+	"github.com/mattn/go-sqlite3",
+	"github.com/ncruces/go-sqlite3",
+	"github.com/lib/pq",
+	"github.com/redis/go-redis",
+}
+
+type pkg struct {
+	path    string // relative to the module, "" for the root
+	imports []string
+	deps    []string
+}
+
+func listPackages(t *testing.T) []pkg {
+	t.Helper()
+	cmd := exec.Command("go", "list", "-f", "{{.ImportPath}}|{{join .Imports \",\"}}|{{join .Deps \",\"}}", module+"/...")
+	cmd.Dir = moduleRoot(t)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go list: %v\n%s", err, stderr.String())
+	}
+	var pkgs []pkg
+	for line := range strings.Lines(string(out)) {
+		parts := strings.Split(strings.TrimSpace(line), "|")
+		if len(parts) != 3 {
+			t.Fatalf("go list: unexpected line %q", line)
+		}
+		split := func(s string) []string {
+			if s == "" {
+				return nil
+			}
+			return strings.Split(s, ",")
+		}
+		pkgs = append(pkgs, pkg{path: rel(parts[0]), imports: split(parts[1]), deps: split(parts[2])})
+	}
+	return pkgs
+}
+
+func rel(importPath string) string {
+	if importPath == module {
+		return ""
+	}
+	return strings.TrimPrefix(importPath, module+"/")
+}
+
+func moduleRoot(t *testing.T) string {
+	t.Helper()
+	dir, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "go.mod")); err != nil {
+		t.Fatalf("module root not found from %s: %v", dir, err)
+	}
+	return dir
+}
+
+// rules reads the table between the archcheck markers of
+// docs/architecture.md: package → allowed imports of ours, nil for "any".
+func rules(t *testing.T) map[string][]string {
+	t.Helper()
+	doc, err := os.ReadFile(filepath.Join(moduleRoot(t), "docs", "architecture.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok := bytes.Cut(doc, []byte("<!-- archcheck:begin -->"))
+	table, _, ok2 := bytes.Cut(rest, []byte("<!-- archcheck:end -->"))
+	if !ok || !ok2 {
+		t.Fatal("docs/architecture.md: archcheck markers not found")
+	}
+	r := map[string][]string{}
+	sc := bufio.NewScanner(bytes.NewReader(table))
+	for sc.Scan() {
+		cells := strings.Split(strings.Trim(strings.TrimSpace(sc.Text()), "|"), "|")
+		if len(cells) != 2 {
+			continue
+		}
+		name := strings.Trim(strings.TrimSpace(cells[0]), "`")
+		if name == "package" || strings.HasPrefix(name, "---") {
+			continue
+		}
+		allowed := strings.TrimSpace(cells[1])
+		switch allowed {
+		case "any":
+			r[name] = nil
+			continue
+		case "—":
+			r[name] = []string{}
+			continue
+		}
+		list := []string{}
+		for a := range strings.SplitSeq(allowed, ",") {
+			list = append(list, strings.Trim(strings.TrimSpace(a), "`"))
+		}
+		r[name] = list
+	}
+	if len(r) == 0 {
+		t.Fatal("docs/architecture.md: the archcheck table is empty")
+	}
+	return r
+}
+
+func ours(importPath string) (string, bool) {
+	if importPath == module || strings.HasPrefix(importPath, module+"/") {
+		return rel(importPath), true
+	}
+	return "", false
+}
+
+// TestImportGraph checks every package of the module against its row of
+// the table in docs/architecture.md.
+func TestImportGraph(t *testing.T) {
+	r := rules(t)
+	pkgs := listPackages(t)
+	seen := map[string]bool{}
+	for _, p := range pkgs {
+		seen[p.path] = true
+		allowed, ok := r[p.path]
+		if !ok {
+			t.Errorf("%s has no row in docs/architecture.md's import table", p.path)
+			continue
+		}
+		if allowed == nil {
+			continue
+		}
+		for _, imp := range p.imports {
+			if o, isOurs := ours(imp); isOurs && !slices.Contains(allowed, o) {
+				t.Errorf("%s imports %s, which docs/architecture.md does not allow (allowed: %v)", p.path, o, allowed)
+			}
+		}
+	}
+	for name := range r {
+		if !seen[name] {
+			t.Errorf("docs/architecture.md lists %s, which is not a package of the module", name)
+		}
+	}
+}
+
+// TestNothingImportsTheTop checks that no package but an example imports
+// httpapi or an example (they are the top of the graph).
+func TestNothingImportsTheTop(t *testing.T) {
+	for _, p := range listPackages(t) {
+		if strings.HasPrefix(p.path, "examples/") {
+			continue
+		}
+		for _, imp := range p.imports {
+			o, isOurs := ours(imp)
+			if isOurs && (o == "httpapi" || strings.HasPrefix(o, "examples/")) {
+				t.Errorf("%s imports %s", p.path, o)
+			}
+		}
+	}
+}
+
+// TestNoDriverInLibraries checks that no library package (examples and
+// tests aside) depends, even indirectly, on a database driver.
+func TestNoDriverInLibraries(t *testing.T) {
+	for _, p := range listPackages(t) {
+		if strings.HasPrefix(p.path, "examples/") {
+			continue
+		}
+		for _, d := range p.deps {
+			for _, drv := range drivers {
+				if d == drv || strings.HasPrefix(d, drv+"/") {
+					t.Errorf("%s depends on the driver %s", p.path, d)
+				}
+			}
+		}
+	}
+}
