@@ -77,7 +77,10 @@ type Recorder struct {
 	log  *slog.Logger
 }
 
-var _ auth.EventSink = (*Recorder)(nil)
+var (
+	_ auth.EventSink = (*Recorder)(nil)
+	_ auth.Purger    = (*Recorder)(nil) // auth's Manager.Housekeep purges it
+)
 
 // New checks cfg and returns a Recorder. It does no I/O.
 func New(cfg Config) (*Recorder, error) {
@@ -328,7 +331,8 @@ func formatNumber(f float64) string {
 
 // Purge deletes runs older than Config.Retention and returns how many it
 // deleted. Applications schedule it (for example hourly, as the example
-// shows, or with auth's housekeeping); the Recorder starts no goroutines.
+// shows, or through auth's Manager.Housekeep, which calls it when the
+// Recorder is Config.Audit); the Recorder starts no goroutines.
 // With a negative Retention it does nothing. Runs go oldest first, in the
 // order they were recorded (see store.Runs.DeleteRunsBefore).
 func (r *Recorder) Purge(ctx context.Context) (int, error) {

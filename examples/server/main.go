@@ -180,8 +180,12 @@ func run(ctx context.Context, o options, stdout io.Writer, logger *slog.Logger) 
 	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
-	housekeeping := startHousekeeping(m, rec, st, logger)
-	defer housekeeping()
+	// Expired sessions, secrets and counters, and audit runs past their
+	// retention, are purged hourly until shutdown.
+	hctx, stopHousekeeping := context.WithCancel(context.Background())
+	housekept := make(chan struct{})
+	go func() { defer close(housekept); m.Housekeep(hctx, time.Hour) }()
+	defer func() { stopHousekeeping(); <-housekept }()
 	fmt.Fprintf(stdout, "listening on http://%s\n", ln.Addr())
 
 	select {
@@ -325,33 +329,4 @@ func ensureAdmin(ctx context.Context, m *auth.Manager, st store.Users, stdout io
 	}
 	fmt.Fprintf(stdout, "created superuser %s with password %s (shown only now)\n", defaultAdmin, password)
 	return nil
-}
-
-// startHousekeeping purges expired sessions, secrets and counters every
-// hour and audit runs past their retention every day, and returns a
-// function that stops it.
-func startHousekeeping(m *auth.Manager, rec *audit.Recorder, e store.Expirer, logger *slog.Logger) func() {
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		hourly := time.NewTicker(time.Hour)
-		defer hourly.Stop()
-		for n := 0; ; n++ {
-			if _, err := e.DeleteExpired(ctx, m.Now()); err != nil && ctx.Err() == nil {
-				logger.Error("purging expired rows failed", "error", err)
-			}
-			if n%24 == 0 {
-				if _, err := rec.Purge(ctx); err != nil && ctx.Err() == nil {
-					logger.Error("purging old audit runs failed", "error", err)
-				}
-			}
-			select {
-			case <-ctx.Done():
-				return
-			case <-hourly.C:
-			}
-		}
-	}()
-	return func() { cancel(); <-done }
 }
