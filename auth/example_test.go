@@ -18,10 +18,10 @@ var exampleKey = testKey
 func Example() {
 	ctx := context.Background()
 	m, err := auth.New(auth.Config{
-		Store:      memstore.New(),
-		Mailer:     mail.NewCapture(),
-		SigningKey: exampleKey,
-		Now:        func() time.Time { return time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC) },
+		Store:  memstore.New(),
+		Mailer: mail.NewCapture(),
+		Tokens: auth.TokenConfig{SigningKey: exampleKey},
+		Now:    func() time.Time { return time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC) },
 	})
 	if err != nil {
 		fmt.Println(err)
@@ -66,7 +66,7 @@ func Example() {
 // Callers tell failures apart with errors.Is; the messages are for logs.
 func ExampleManager_Login_errorChecking() {
 	ctx := context.Background()
-	m, err := auth.New(auth.Config{Store: memstore.New(), Mailer: mail.Discard{}, SigningKey: exampleKey})
+	m, err := auth.New(auth.Config{Store: memstore.New(), Mailer: mail.Discard{}, Tokens: auth.TokenConfig{SigningKey: exampleKey}})
 	if err != nil {
 		fmt.Println(err)
 		return
