@@ -96,3 +96,32 @@ func ExampleManager_Login_errorChecking() {
 	// wrong email or password
 	// logged in
 }
+
+// Optional settings are grouped by concern, and a zero field or group
+// keeps its default. An invalid field is named by its full path.
+func ExampleNew() {
+	cfg := auth.Config{
+		Store:        memstore.New(),
+		Mailer:       mail.Discard{},
+		Tokens:       auth.TokenConfig{SigningKey: exampleKey, AccessTTL: 5 * time.Minute},
+		Sessions:     auth.SessionConfig{TTL: 24 * time.Hour, IdleTimeout: time.Hour},
+		Verification: auth.VerificationConfig{Required: true},
+	}
+	if _, err := auth.New(cfg); err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println("configured")
+
+	cfg.Sessions.IdleTimeout = 2 * time.Minute // shorter than an access token lives
+	_, err := auth.New(cfg)
+	var ve *auth.ValidationError
+	if errors.As(err, &ve) {
+		fmt.Println(ve.Field)
+	}
+	fmt.Println(err)
+	// Output:
+	// configured
+	// Config.Sessions.IdleTimeout
+	// auth: Config.Sessions.IdleTimeout: must be at least Tokens.AccessTTL (5m0s)
+}
