@@ -33,7 +33,7 @@ func BenchmarkLoginRecording(b *testing.B) {
 		for _, runs := range []string{"off", "on"} {
 			b.Run(fmt.Sprintf("hasher=%s/runs=%s", h.name, runs), func(b *testing.B) {
 				st := memstore.New()
-				cfg := auth.Config{Store: st, Mailer: mail.Discard{}, SigningKey: testKey, Hasher: h.hasher()}
+				cfg := auth.Config{Store: st, Mailer: mail.Discard{}, Tokens: auth.TokenConfig{SigningKey: testKey}, Password: auth.PasswordConfig{Hasher: h.hasher()}}
 				if runs == "on" {
 					rec, err := audit.New(audit.Config{Runs: st})
 					if err != nil {
@@ -80,7 +80,7 @@ func BenchmarkBasicStatistics1M(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	m, err := auth.New(auth.Config{Store: s, Mailer: mail.Discard{}, SigningKey: testKey, Hasher: testhash.Fast{}})
+	m, err := auth.New(auth.Config{Store: s, Mailer: mail.Discard{}, Tokens: auth.TokenConfig{SigningKey: testKey}, Password: auth.PasswordConfig{Hasher: testhash.Fast{}}})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -29,7 +29,7 @@ func ExampleReader_Analytics() {
 		fmt.Println(err)
 		return
 	}
-	m, err := auth.New(auth.Config{Store: st, Mailer: mail.Discard{}, SigningKey: exampleKey, Now: now, Audit: rec})
+	m, err := auth.New(auth.Config{Store: st, Mailer: mail.Discard{}, Tokens: auth.TokenConfig{SigningKey: exampleKey}, Now: now, Audit: rec})
 	if err != nil {
 		fmt.Println(err)
 		return

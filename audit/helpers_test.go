@@ -124,15 +124,14 @@ func newEnv(t testing.TB, edits ...any) *env {
 	logger := slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	acfg := audit.Config{Runs: e.store, Now: e.clock.Now, Logger: logger}
 	cfg := auth.Config{
-		Store:          e.store,
-		Mailer:         e.mail,
-		SigningKey:     testKey,
-		Hasher:         testhash.Fast{},
-		LegacyHashers:  []auth.Hasher{},
-		Now:            e.clock.Now,
-		MailRetryDelay: time.Millisecond,
-		Logger:         logger,
-		OnEvent:        e.events.add,
+		Store:    e.store,
+		Mailer:   e.mail,
+		Tokens:   auth.TokenConfig{SigningKey: testKey},
+		Password: auth.PasswordConfig{Hasher: testhash.Fast{}, LegacyHashers: []auth.Hasher{}},
+		Now:      e.clock.Now,
+		Mail:     auth.MailConfig{RetryDelay: time.Millisecond},
+		Logger:   logger,
+		OnEvent:  e.events.add,
 	}
 	for _, edit := range edits {
 		switch f := edit.(type) {
@@ -166,7 +165,7 @@ func newEnv(t testing.TB, edits ...any) *env {
 	return e
 }
 
-func requireVerification(c *auth.Config) { c.RequireEmailVerification = true }
+func requireVerification(c *auth.Config) { c.Verification.Required = true }
 
 func (e *env) register(t testing.TB, email string) *store.User {
 	t.Helper()

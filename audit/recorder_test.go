@@ -266,7 +266,7 @@ func (h clockHasher) Compare(hash, pw string) error {
 func TestLoginLatencyIsRecorded(t *testing.T) {
 	clk := newClock()
 	e2 := newEnv(t, func(c *auth.Config) {
-		c.Hasher = clockHasher{clock: clk, takes: 250 * time.Millisecond}
+		c.Password.Hasher = clockHasher{clock: clk, takes: 250 * time.Millisecond}
 		c.Now = clk.Now
 	})
 	e2.register(t, "ada@example.com")
@@ -368,7 +368,13 @@ func TestConfig(t *testing.T) {
 		})
 	}
 	t.Run("ManagerWithoutAuditLog", func(t *testing.T) {
-		m, err := auth.New(auth.Config{Store: plainStore{ms}, Limiter: ms, Mailer: mail.Discard{}, SigningKey: testKey, Hasher: testhash.Fast{}})
+		m, err := auth.New(auth.Config{
+			Store:    plainStore{ms},
+			Limits:   auth.Limits{Store: ms},
+			Mailer:   mail.Discard{},
+			Tokens:   auth.TokenConfig{SigningKey: testKey},
+			Password: auth.PasswordConfig{Hasher: testhash.Fast{}},
+		})
 		if err != nil {
 			t.Fatalf("auth.New without runs: %v", err)
 		}
@@ -383,7 +389,7 @@ func TestConfig(t *testing.T) {
 		if _, err := audit.NewReader(nil, ms); err == nil {
 			t.Error("NewReader(nil, runs) succeeded")
 		}
-		m, err := auth.New(auth.Config{Store: ms, Mailer: mail.Discard{}, SigningKey: testKey})
+		m, err := auth.New(auth.Config{Store: ms, Mailer: mail.Discard{}, Tokens: auth.TokenConfig{SigningKey: testKey}})
 		if err != nil {
 			t.Fatal(err)
 		}

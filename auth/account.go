@@ -162,7 +162,7 @@ func (m *Manager) sendReset(ctx context.Context, now time.Time, u *store.User) (
 		UserID:    u.ID,
 		Email:     u.Email,
 		CreatedAt: now,
-		ExpiresAt: now.Add(m.cfg.ResetTokenTTL),
+		ExpiresAt: now.Add(m.cfg.Password.ResetTTL),
 	})
 	if err != nil {
 		return "store_error", err
@@ -172,14 +172,14 @@ func (m *Manager) sendReset(ctx context.Context, now time.Time, u *store.User) (
 		To:        mail.Address{Name: u.Name, Email: u.Email},
 		Token:     token,
 		Link:      m.link("/reset-password", token),
-		ExpiresIn: m.cfg.ResetTokenTTL,
+		ExpiresIn: m.cfg.Password.ResetTTL,
 		Time:      now,
 	})
 	return "", nil
 }
 
 // ResetPassword sets a new password with a token from a reset message. The
-// token is single-use and expires (Config.ResetTokenTTL); using it ends
+// token is single-use and expires (Config.Password.ResetTTL); using it ends
 // every session of the user and kills other pending tokens, and marks the
 // address verified (the token proves it). It does not log the user in
 // (SECURITY.md #45–#48). A notice is mailed.
@@ -206,7 +206,7 @@ func (m *Manager) resetPassword(ctx context.Context, token, newPassword string, 
 	// The policy's context words need the user, known only inside the
 	// consume; everything else is checked before the (slow) hash, and
 	// only the user's email is left for inside.
-	if err := m.cfg.Password.Check(newPassword, m.cfg.ServiceName); err != nil {
+	if err := m.cfg.Password.Policy.Check(newPassword, m.cfg.ServiceName); err != nil {
 		ev.Reason = "weak_password"
 		return err
 	}
@@ -223,7 +223,7 @@ func (m *Manager) resetPassword(ctx context.Context, token, newPassword string, 
 			if s.Email != u.Email {
 				return nil, errUnbound
 			}
-			if err := m.cfg.Password.CheckContext(pw, u.Email); err != nil {
+			if err := m.cfg.Password.Policy.CheckContext(pw, u.Email); err != nil {
 				return nil, err
 			}
 			t := true

@@ -21,7 +21,7 @@ func benchManager(b *testing.B, hasher auth.Hasher, edit ...func(*auth.Config)) 
 	b.Helper()
 	// The verified-token cache is off: BenchmarkAuthenticate measures the
 	// full check (BenchmarkAuthenticateCached the cached one).
-	cfg := auth.Config{Store: memstore.New(), Mailer: mail.Discard{}, SigningKey: testKey, Hasher: hasher, VerifiedTokenCacheSize: -1}
+	cfg := auth.Config{Store: memstore.New(), Mailer: mail.Discard{}, Tokens: auth.TokenConfig{SigningKey: testKey, VerifiedCacheSize: -1}, Password: auth.PasswordConfig{Hasher: hasher}}
 	for _, f := range edit {
 		f(&cfg)
 	}

@@ -7,9 +7,9 @@
 // # Quick start
 //
 //	m, err := auth.New(auth.Config{
-//		Store:      memstore.New(),          // or sqlstore
-//		Mailer:     mail.NewCapture(),       // or mail.SMTP, mail.Folder, ...
-//		SigningKey: key,                     // ≥ 32 random bytes
+//		Store:  memstore.New(),                    // or sqlstore
+//		Mailer: mail.NewCapture(),                 // or mail.SMTP, mail.Folder, ...
+//		Tokens: auth.TokenConfig{SigningKey: key}, // ≥ 32 random bytes
 //	})
 //	u, err := m.Register(ctx, auth.Registration{Email: "ada@example.com", Password: "correct horse battery"})
 //	res, err := m.Login(ctx, "ada@example.com", "correct horse battery")

@@ -103,8 +103,10 @@ var (
 )
 
 // ValidationError reports a bad configuration value or request field.
-// Field names the culprit ("Config.Store", "email"); it unwraps to Err, a
-// sentinel such as [ErrInvalidEmail] when there is one.
+// Field names the culprit: a [Config] field by its full path
+// ("Config.Store", "Config.Sessions.IdleTimeout") or a request field
+// ("email"). It unwraps to Err, a sentinel such as [ErrInvalidEmail] when
+// there is one.
 type ValidationError struct {
 	Field  string
 	Reason string

@@ -18,10 +18,10 @@ var exampleKey = testKey
 func Example() {
 	ctx := context.Background()
 	m, err := auth.New(auth.Config{
-		Store:      memstore.New(),
-		Mailer:     mail.NewCapture(),
-		SigningKey: exampleKey,
-		Now:        func() time.Time { return time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC) },
+		Store:  memstore.New(),
+		Mailer: mail.NewCapture(),
+		Tokens: auth.TokenConfig{SigningKey: exampleKey},
+		Now:    func() time.Time { return time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC) },
 	})
 	if err != nil {
 		fmt.Println(err)
@@ -66,7 +66,7 @@ func Example() {
 // Callers tell failures apart with errors.Is; the messages are for logs.
 func ExampleManager_Login_errorChecking() {
 	ctx := context.Background()
-	m, err := auth.New(auth.Config{Store: memstore.New(), Mailer: mail.Discard{}, SigningKey: exampleKey})
+	m, err := auth.New(auth.Config{Store: memstore.New(), Mailer: mail.Discard{}, Tokens: auth.TokenConfig{SigningKey: exampleKey}})
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -95,4 +95,33 @@ func ExampleManager_Login_errorChecking() {
 	// Output:
 	// wrong email or password
 	// logged in
+}
+
+// Optional settings are grouped by concern, and a zero field or group
+// keeps its default. An invalid field is named by its full path.
+func ExampleNew() {
+	cfg := auth.Config{
+		Store:        memstore.New(),
+		Mailer:       mail.Discard{},
+		Tokens:       auth.TokenConfig{SigningKey: exampleKey, AccessTTL: 5 * time.Minute},
+		Sessions:     auth.SessionConfig{TTL: 24 * time.Hour, IdleTimeout: time.Hour},
+		Verification: auth.VerificationConfig{Required: true},
+	}
+	if _, err := auth.New(cfg); err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println("configured")
+
+	cfg.Sessions.IdleTimeout = 2 * time.Minute // shorter than an access token lives
+	_, err := auth.New(cfg)
+	var ve *auth.ValidationError
+	if errors.As(err, &ve) {
+		fmt.Println(ve.Field)
+	}
+	fmt.Println(err)
+	// Output:
+	// configured
+	// Config.Sessions.IdleTimeout
+	// auth: Config.Sessions.IdleTimeout: must be at least Tokens.AccessTTL (5m0s)
 }

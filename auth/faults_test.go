@@ -182,7 +182,7 @@ func TestStoreFaults(t *testing.T) {
 	}
 	setup := func(t *testing.T) *fixture {
 		fs := &faultStore{s: memstore.New()}
-		e := newEnv(t, func(c *auth.Config) { c.Store = fs; c.Limiter = fs; c.RequireEmailVerification = true })
+		e := newEnv(t, func(c *auth.Config) { c.Store = fs; c.Limits.Store = fs; c.Verification.Required = true })
 		e.store = fs.s
 		e.register(t, "ada@example.com")
 		code := codeIn(t, e.lastMailTo(t, "ada@example.com", mail.KindVerifyEmail))

@@ -178,16 +178,15 @@ func newEnv(t testing.TB, edit ...func(*auth.Config)) *env {
 	}
 	logs := &lockedBuffer{}
 	cfg := auth.Config{
-		Store:          e.store,
-		Limiter:        e.store,
-		Mailer:         e.mail,
-		SigningKey:     testKey,
-		Hasher:         e.hasher,
-		LegacyHashers:  []auth.Hasher{},
-		Now:            e.clock.Now,
-		MailRetryDelay: time.Millisecond,
-		Logger:         slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
-		OnEvent:        e.events.add,
+		Store:    e.store,
+		Limits:   auth.Limits{Store: e.store},
+		Mailer:   e.mail,
+		Tokens:   auth.TokenConfig{SigningKey: testKey},
+		Password: auth.PasswordConfig{Hasher: e.hasher, LegacyHashers: []auth.Hasher{}},
+		Now:      e.clock.Now,
+		Mail:     auth.MailConfig{RetryDelay: time.Millisecond},
+		Logger:   slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		OnEvent:  e.events.add,
 	}
 	for _, f := range edit {
 		f(&cfg)

@@ -11,8 +11,8 @@ import (
 // Hasher turns passwords into self-describing hashes and checks them.
 //
 // Hashing is pure CPU work, so Hasher takes no context; the [Manager] bounds
-// how many hashes run at once (Config.MaxConcurrentHashes) and waits for a
-// slot under the caller's context. Implementations must be safe for
+// how many hashes run at once (Config.Password.MaxConcurrentHashes) and
+// waits for a slot under the caller's context. Implementations must be safe for
 // concurrent use. [password.NewArgon2id] and [password.NewBcrypt] build the two supplied ones.
 type Hasher interface {
 	// Hash returns a new hash of password with a fresh random salt.

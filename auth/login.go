@@ -106,7 +106,7 @@ func (m *Manager) login(ctx context.Context, email, pass string, ev *Event) (*Lo
 		ev.Reason = "disabled"
 		return nil, ErrAccountDisabled
 	}
-	if m.cfg.RequireEmailVerification && !u.IsVerified {
+	if m.cfg.Verification.Required && !u.IsVerified {
 		ev.Reason = "not_verified"
 		return nil, ErrEmailNotVerified
 	}
@@ -157,8 +157,8 @@ func (m *Manager) startSession(ctx context.Context, u *store.User, authAt time.T
 		CreatedAt:       now,
 		AuthenticatedAt: authAt,
 		LastUsedAt:      now,
-		ExpiresAt:       now.Add(m.cfg.RefreshTokenTTL),
-		IdleExpiresAt:   now.Add(m.cfg.RefreshIdleTimeout),
+		ExpiresAt:       now.Add(m.cfg.Sessions.TTL),
+		IdleExpiresAt:   now.Add(m.cfg.Sessions.IdleTimeout),
 	}
 	if c, ok := ClientFromContext(ctx); ok {
 		s.IP, s.UserAgent = clientIP(c), c.UserAgent

@@ -11,14 +11,14 @@ import (
 
 // mail renders d for user u and delivers it in the background. The
 // recipient is d.To (u's stored address, or the new address of an email
-// change); u supplies the locale (Config.Locale) and the user ID for the
+// change); u supplies the locale (Config.Mail.Locale) and the user ID for the
 // log.
 func (m *Manager) mail(ctx context.Context, u *store.User, d mail.Data) {
 	d.AppName = m.cfg.ServiceName
-	if m.cfg.Locale != nil {
-		d.Locale = m.cfg.Locale(ctx, u)
+	if m.cfg.Mail.Locale != nil {
+		d.Locale = m.cfg.Mail.Locale(ctx, u)
 	}
-	msg, err := m.cfg.Templates.Render(ctx, d)
+	msg, err := m.cfg.Mail.Templates.Render(ctx, d)
 	if err != nil {
 		m.log.LogAttrs(ctx, slog.LevelError, "gatehouse: rendering mail failed",
 			slog.String("kind", string(d.Kind)), slog.String("user_id", u.ID), slog.String("error", err.Error()))
@@ -28,7 +28,7 @@ func (m *Manager) mail(ctx context.Context, u *store.User, d mail.Data) {
 		msg.Kind = d.Kind
 	}
 	if msg.From == (mail.Address{}) {
-		msg.From = m.cfg.MailFrom
+		msg.From = m.cfg.Mail.From
 	}
 	msg.To = []mail.Address{d.To}
 

@@ -33,8 +33,8 @@ type Manager struct {
 	limiter store.Counters
 
 	hashSlots chan struct{}
-	// hashers are Config.Hasher and then Config.LegacyHashers, the order
-	// in which a stored hash is offered to them.
+	// hashers are Config.Password.Hasher and then its LegacyHashers, the
+	// order in which a stored hash is offered to them.
 	hashers []Hasher
 
 	dummyOnce sync.Once
@@ -50,30 +50,30 @@ type Manager struct {
 }
 
 // New validates cfg, fills in its defaults and returns a Manager. A missing
-// or invalid field gives a *[ValidationError] naming it. New does no I/O and
-// starts no goroutines.
+// or invalid field gives a *[ValidationError] naming its full path, such as
+// "Config.Tokens.SigningKey". New does no I/O and starts no goroutines.
 func New(cfg Config) (*Manager, error) {
 	if err := cfg.fill(); err != nil {
 		return nil, err
 	}
-	cfg.LegacyHashers = append([]Hasher(nil), cfg.LegacyHashers...)
-	cfg.Password.Blocklist = append([]string(nil), cfg.Password.Blocklist...)
-	cfg.SigningKey = nil // the issuer holds its own copy
+	cfg.Password.LegacyHashers = append([]Hasher(nil), cfg.Password.LegacyHashers...)
+	cfg.Password.Policy.Blocklist = append([]string(nil), cfg.Password.Policy.Blocklist...)
+	cfg.Tokens.SigningKey = nil // the issuer holds its own copy
 	m := &Manager{
 		cfg:       cfg,
 		store:     cfg.Store,
-		tokens:    cfg.Tokens,
+		tokens:    cfg.Tokens.Issuer,
 		log:       cfg.Logger,
-		limiter:   cfg.Limiter,
-		hashSlots: make(chan struct{}, cfg.MaxConcurrentHashes),
-		hashers:   append([]Hasher{cfg.Hasher}, cfg.LegacyHashers...),
+		limiter:   cfg.Limits.Store,
+		hashSlots: make(chan struct{}, cfg.Password.MaxConcurrentHashes),
+		hashers:   append([]Hasher{cfg.Password.Hasher}, cfg.Password.LegacyHashers...),
 	}
 	if _, err := io.ReadFull(cfg.Rand, m.logSalt[:]); err != nil {
 		return nil, fmt.Errorf("auth: reading Config.Rand: %w", err)
 	}
-	m.outbox = outbox.New(outbox.Config{Mailer: cfg.Mailer, Logger: cfg.Logger, Attempts: cfg.MailAttempts, RetryDelay: cfg.MailRetryDelay})
-	if cfg.VerifiedTokenCacheSize > 0 {
-		m.tokenCache = tokencache.New[Claims](cfg.VerifiedTokenCacheSize)
+	m.outbox = outbox.New(outbox.Config{Mailer: cfg.Mailer, Logger: cfg.Logger, Attempts: cfg.Mail.Attempts, RetryDelay: cfg.Mail.RetryDelay})
+	if cfg.Tokens.VerifiedCacheSize > 0 {
+		m.tokenCache = tokencache.New[Claims](cfg.Tokens.VerifiedCacheSize)
 	}
 	return m, nil
 }
@@ -88,7 +88,8 @@ func (m *Manager) now() time.Time {
 	return m.cfg.Now().UTC().Truncate(time.Microsecond)
 }
 
-// withHashSlot runs f while holding one of the MaxConcurrentHashes slots.
+// withHashSlot runs f while holding one of the
+// Config.Password.MaxConcurrentHashes slots.
 func (m *Manager) withHashSlot(ctx context.Context, f func() error) error {
 	select {
 	case m.hashSlots <- struct{}{}:
@@ -109,11 +110,11 @@ func (m *Manager) hashPassword(ctx context.Context, pass string) (string, error)
 	var hash string
 	err := m.withHashSlot(ctx, func() error {
 		var err error
-		hash, err = m.cfg.Hasher.Hash(pass)
+		hash, err = m.cfg.Password.Hasher.Hash(pass)
 		return err
 	})
 	if errors.Is(err, ErrPasswordTooLong) {
-		return "", &password.PolicyError{Reason: password.TooLong, Min: m.cfg.Password.MinLength, Max: m.cfg.Password.MaxLength}
+		return "", &password.PolicyError{Reason: password.TooLong, Min: m.cfg.Password.Policy.MinLength, Max: m.cfg.Password.Policy.MaxLength}
 	}
 	return hash, err
 }
@@ -174,7 +175,7 @@ func (m *Manager) dummyCompare(ctx context.Context, pass string) error {
 		}
 		m.dummyErr = m.withHashSlot(context.WithoutCancel(ctx), func() error {
 			var err error
-			m.dummyHash, err = m.cfg.Hasher.Hash(base64.RawURLEncoding.EncodeToString(pw))
+			m.dummyHash, err = m.cfg.Password.Hasher.Hash(base64.RawURLEncoding.EncodeToString(pw))
 			return err
 		})
 	})
@@ -182,7 +183,7 @@ func (m *Manager) dummyCompare(ctx context.Context, pass string) error {
 		return m.dummyErr
 	}
 	return m.withHashSlot(ctx, func() error {
-		err := m.cfg.Hasher.Compare(m.dummyHash, pass)
+		err := m.cfg.Password.Hasher.Compare(m.dummyHash, pass)
 		if err == nil || errors.Is(err, ErrMismatchedHash) || errors.Is(err, ErrPasswordTooLong) {
 			return nil
 		}

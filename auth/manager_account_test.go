@@ -135,7 +135,7 @@ func TestPasswordReset(t *testing.T) {
 		// SECURITY.md #15: delivery happens off the request path, so a slow
 		// or failing mailer cannot change the answer.
 		blocking := &blockingMailer{release: make(chan struct{}), started: make(chan struct{}, 1)}
-		e := newEnv(t, func(c *auth.Config) { c.Mailer = blocking; c.MailAttempts = 1 })
+		e := newEnv(t, func(c *auth.Config) { c.Mailer = blocking; c.Mail.Attempts = 1 })
 		e.register(t, "ada@example.com")
 		if err := e.m.RequestPasswordReset(t.Context(), "ada@example.com"); err != nil {
 			t.Fatal(err)
@@ -432,7 +432,7 @@ func TestBackgroundWorkKeepsRequestTime(t *testing.T) {
 		e := newEnv(t, func(c *auth.Config) {
 			g = &gatedLookups{Store: c.Store}
 			c.Store = g
-			c.ResetTokenTTL = time.Hour
+			c.Password.ResetTTL = time.Hour
 		})
 		e.register(t, "ada@example.com")
 		release := make(chan struct{})

@@ -164,7 +164,7 @@ func TestPasswordHashUpgrade(t *testing.T) {
 	// successful login, and only then.
 	legacy := newSpyHasher()
 	legacy.Prefix = "$legacy$"
-	e := newEnv(t, func(c *auth.Config) { c.LegacyHashers = []auth.Hasher{legacy} })
+	e := newEnv(t, func(c *auth.Config) { c.Password.LegacyHashers = []auth.Hasher{legacy} })
 	u := e.register(t, "old@example.com")
 	oldHash, _ := legacy.Hash(goodPassword)
 	e.store.UpdateUser(t.Context(), u.ID, store.UserUpdate{PasswordHash: &oldHash, UpdatedAt: e.clock.Now()})
@@ -191,7 +191,7 @@ func TestRehashWhenParametersAreBelowPolicy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := newEnv(t, func(c *auth.Config) { c.Hasher = strong })
+	e := newEnv(t, func(c *auth.Config) { c.Password.Hasher = strong })
 	u := e.register(t, "b@example.com")
 	old, _ := weak.Hash(goodPassword)
 	e.store.UpdateUser(t.Context(), u.ID, store.UserUpdate{PasswordHash: &old, UpdatedAt: e.clock.Now()})
@@ -203,8 +203,8 @@ func TestRehashWhenParametersAreBelowPolicy(t *testing.T) {
 }
 
 func TestConcurrentHashingIsBounded(t *testing.T) {
-	// SECURITY.md #12: at most MaxConcurrentHashes hashes run at once.
-	e := newEnv(t, func(c *auth.Config) { c.MaxConcurrentHashes = 2 })
+	// SECURITY.md #12: at most Password.MaxConcurrentHashes hashes run at once.
+	e := newEnv(t, func(c *auth.Config) { c.Password.MaxConcurrentHashes = 2 })
 	e.register(t, "ada@example.com")
 	e.hasher.delay = 2 * time.Millisecond
 	var wg sync.WaitGroup
@@ -221,7 +221,7 @@ func TestConcurrentHashingIsBounded(t *testing.T) {
 	}
 
 	t.Run("waiters give up at their deadline", func(t *testing.T) {
-		e := newEnv(t, func(c *auth.Config) { c.MaxConcurrentHashes = 1 })
+		e := newEnv(t, func(c *auth.Config) { c.Password.MaxConcurrentHashes = 1 })
 		e.register(t, "ada@example.com")
 		e.hasher.gate = make(chan struct{})
 		done := make(chan struct{})
@@ -272,7 +272,7 @@ func TestAuthenticate(t *testing.T) {
 		e, _, _ := setup(t)
 		otherKey := make([]byte, 32)
 		rand.Read(otherKey)
-		other := newEnv(t, func(c *auth.Config) { c.SigningKey = otherKey })
+		other := newEnv(t, func(c *auth.Config) { c.Tokens.SigningKey = otherKey })
 		other.register(t, "ada@example.com")
 		res := other.login(t, "ada@example.com")
 		_, err := e.m.Authenticate(t.Context(), res.Tokens.AccessToken)
@@ -309,7 +309,7 @@ func TestAuthenticate(t *testing.T) {
 	t.Run("store failure fails closed", func(t *testing.T) {
 		// SECURITY.md #44 and #73.
 		e, _, res := setup(t)
-		broken := newEnv(t, func(c *auth.Config) { c.Store = failingStore{e.store}; c.SigningKey = testKey })
+		broken := newEnv(t, func(c *auth.Config) { c.Store = failingStore{e.store}; c.Tokens.SigningKey = testKey })
 		id, err := broken.m.Authenticate(t.Context(), res.Tokens.AccessToken)
 		if id != nil || err == nil || errors.Is(err, auth.ErrTokenInvalid) {
 			t.Fatalf("Authenticate with a failing store = %v, %v; want an internal error", id, err)
@@ -395,7 +395,7 @@ func TestRefresh(t *testing.T) {
 	t.Run("reuse within the grace window", func(t *testing.T) {
 		// SECURITY.md #38: a retry inside the window fails but does not
 		// revoke the family.
-		e, res := setup(t, func(c *auth.Config) { c.RefreshReuseGrace = 10 * time.Second })
+		e, res := setup(t, func(c *auth.Config) { c.Sessions.ReuseGrace = 10 * time.Second })
 		p, err := e.m.Refresh(t.Context(), res.Tokens.RefreshToken)
 		if err != nil {
 			t.Fatal(err)

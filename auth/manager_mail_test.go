@@ -69,7 +69,7 @@ func TestResetAnswersTheSameWhenDeliveryFails(t *testing.T) {
 	failing := newFailingMailer(errors.New("connection refused"))
 	e := newEnv(t, func(c *auth.Config) {
 		c.Mailer = failing
-		c.MailAttempts = 3
+		c.Mail.Attempts = 3
 		c.BaseURL = "https://app.example.com"
 	})
 	u := e.register(t, "ada@example.com")
@@ -105,7 +105,7 @@ func TestRegisterSucceedsWhenDeliveryFails(t *testing.T) {
 	}
 }
 
-// Temporary failures are retried up to MailAttempts; permanent ones are
+// Temporary failures are retried up to Config.Mail.Attempts; permanent ones are
 // not retried at all.
 func TestMailRetryPolicy(t *testing.T) {
 	tests := []struct {
@@ -124,7 +124,7 @@ func TestMailRetryPolicy(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			e := newEnv(t, requireVerification, func(c *auth.Config) { c.MailAttempts = 3 })
+			e := newEnv(t, requireVerification, func(c *auth.Config) { c.Mail.Attempts = 3 })
 			e.mail.FailNext(tt.err, 100)
 			e.register(t, "ada@example.com")
 			e.flush(t)
@@ -141,7 +141,7 @@ func TestMailRetryPolicy(t *testing.T) {
 		})
 	}
 	t.Run("delivered on the third attempt", func(t *testing.T) {
-		e := newEnv(t, requireVerification, func(c *auth.Config) { c.MailAttempts = 3 })
+		e := newEnv(t, requireVerification, func(c *auth.Config) { c.Mail.Attempts = 3 })
 		e.mail.FailNext(&mail.SMTPError{Op: "DATA", Code: 451, Message: "4.3.0 try again"}, 2)
 		e.register(t, "ada@example.com")
 		e.lastMailTo(t, "ada@example.com", mail.KindVerifyEmail)
@@ -173,8 +173,8 @@ func TestFlushDeadlineEndsRetries(t *testing.T) {
 			failing := newFailingMailer(tt.err)
 			e := newEnv(t, requireVerification, func(c *auth.Config) {
 				c.Mailer = failing
-				c.MailAttempts = 20
-				c.MailRetryDelay = time.Hour // the retry would sleep 30–60 minutes
+				c.Mail.Attempts = 20
+				c.Mail.RetryDelay = time.Hour // the retry would sleep 30–60 minutes
 			})
 			u := e.register(t, "ada@example.com")
 			<-failing.calls // the first attempt has started
@@ -221,7 +221,7 @@ func TestFlushDeadlineEndsRetries(t *testing.T) {
 	})
 }
 
-// Config.Locale chooses the language of every message the Manager sends to
+// Config.Mail.Locale chooses the language of every message the Manager sends to
 // a user, and the Templates fall back per kind and locale.
 func TestMailLocale(t *testing.T) {
 	locales := map[string]string{
@@ -233,7 +233,7 @@ func TestMailLocale(t *testing.T) {
 	var asked []string
 	e := newEnv(t, requireVerification, func(c *auth.Config) {
 		c.BaseURL = "https://app.example.com"
-		c.Locale = func(_ context.Context, u *store.User) string {
+		c.Mail.Locale = func(_ context.Context, u *store.User) string {
 			mu.Lock()
 			asked = append(asked, u.ID)
 			mu.Unlock()

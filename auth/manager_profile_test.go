@@ -224,7 +224,7 @@ func TestEmailChange(t *testing.T) {
 		wantErr(t, "confirming a taken address", err, auth.ErrEmailTaken)
 	})
 	t.Run("disabled by configuration", func(t *testing.T) {
-		e := newEnv(t, func(c *auth.Config) { c.DisableEmailChange = true })
+		e := newEnv(t, func(c *auth.Config) { c.Accounts.DisableEmailChange = true })
 		e.register(t, "old@example.com")
 		id := e.identity(t, e.login(t, "old@example.com").Tokens.AccessToken)
 		_, err := e.m.UpdateProfile(t.Context(), id, auth.ProfileUpdate{Email: ptr("new@example.com"), CurrentPassword: goodPassword})

@@ -122,7 +122,7 @@ func TestRegister(t *testing.T) {
 	})
 }
 
-func requireVerification(c *auth.Config) { c.RequireEmailVerification = true }
+func requireVerification(c *auth.Config) { c.Verification.Required = true }
 
 func TestEmailVerification(t *testing.T) {
 	t.Run("code with email", func(t *testing.T) {

@@ -299,7 +299,7 @@ func TestMailLimits(t *testing.T) {
 func TestUniformRegistration(t *testing.T) {
 	// SECURITY.md #16: a taken email answers like a new one, creates
 	// nothing, runs the same hashing, and mails the owner.
-	e := newEnv(t, func(c *auth.Config) { c.UniformRegistration = true })
+	e := newEnv(t, func(c *auth.Config) { c.Accounts.UniformRegistration = true })
 	owner := e.register(t, "ada@example.com")
 	e.flush(t)
 	before := e.hasher.hashes.Load()
@@ -327,36 +327,23 @@ func TestUniformRegistration(t *testing.T) {
 }
 
 func TestThrottlingConfig(t *testing.T) {
-	// A store without counters needs an explicit choice.
+	// A store without counters needs an explicit choice. (Bad limits are in
+	// TestNewValidatesConfig.)
 	noCounters := struct{ store.Store }{memstore.New()}
-	base := auth.Config{Store: noCounters, Mailer: mail.Discard{}, SigningKey: testKey, Hasher: newSpyHasher()}
+	base := auth.Config{Store: noCounters, Mailer: mail.Discard{}, Tokens: auth.TokenConfig{SigningKey: testKey}, Password: auth.PasswordConfig{Hasher: newSpyHasher()}}
 	_, err := auth.New(base)
 	var ve *auth.ValidationError
-	if !errors.As(err, &ve) || ve.Field != "Config.Limiter" {
+	if !errors.As(err, &ve) || ve.Field != "Config.Limits.Store" {
 		t.Fatalf("New without counters: %v", err)
 	}
 	cfg := base
-	cfg.DisableThrottling = true
+	cfg.Limits.Disabled = true
 	if _, err := auth.New(cfg); err != nil {
-		t.Fatalf("DisableThrottling: %v", err)
+		t.Fatalf("Limits.Disabled: %v", err)
 	}
 	cfg = base
-	cfg.Limiter = memstore.New()
+	cfg.Limits.Store = memstore.New()
 	if _, err := auth.New(cfg); err != nil {
-		t.Fatalf("explicit Limiter: %v", err)
-	}
-	for name, l := range map[string]auth.Limits{
-		"hard stop over 100":       {LoginHardStop: 101},
-		"no free failures":         {LoginFreeFailures: -1},
-		"hard stop below free":     {LoginFreeFailures: 10, LoginHardStop: 10},
-		"forget before the delay":  {LoginForgetAfter: time.Minute},
-		"max delay under a second": {LoginMaxDelay: time.Millisecond},
-	} {
-		cfg = base
-		cfg.Limiter = memstore.New()
-		cfg.Limits = l
-		if _, err := auth.New(cfg); !errors.As(err, &ve) {
-			t.Fatalf("%s: New = %v, want a ValidationError", name, err)
-		}
+		t.Fatalf("explicit Limits.Store: %v", err)
 	}
 }

@@ -97,7 +97,7 @@ func checkText(field, v string, max int, multiline bool) error {
 // superuser naming an unknown user; a *[ValidationError] for a bad field;
 // [ErrInvalidEmail]; [ErrEmailTaken]; [ErrReauthRequired] for a user's
 // own email change without CurrentPassword, [ErrInvalidPassword] when it
-// is wrong; [ErrForbidden] when Config.DisableEmailChange forbids
+// is wrong; [ErrForbidden] when Config.Accounts.DisableEmailChange forbids
 // it; [ErrLastSuperuser].
 func (m *Manager) UpdateProfile(ctx context.Context, id *Identity, p ProfileUpdate) (*store.User, error) {
 	start := m.cfg.Now()
@@ -169,7 +169,7 @@ func (m *Manager) updateProfile(ctx context.Context, id *Identity, p ProfileUpda
 		case email == target.Email:
 			// Nothing to change; a pending change to another address stays.
 		case self:
-			if m.cfg.DisableEmailChange {
+			if m.cfg.Accounts.DisableEmailChange {
 				m.forbidden(ctx, id, actor.ID, "email_change_disabled")
 				return nil, ErrForbidden
 			}
@@ -253,7 +253,7 @@ func (m *Manager) sendEmailChange(ctx context.Context, u *store.User, to string,
 	}
 	err = m.store.PutSecret(ctx, &store.Secret{
 		Hash: hash, Purpose: store.PurposeChangeEmail, UserID: u.ID, Email: to,
-		CreatedAt: now, ExpiresAt: now.Add(m.cfg.VerificationLinkTTL),
+		CreatedAt: now, ExpiresAt: now.Add(m.cfg.Verification.LinkTTL),
 	})
 	if err != nil {
 		return fmt.Errorf("auth: storing email-change secret: %w", err)
@@ -261,7 +261,7 @@ func (m *Manager) sendEmailChange(ctx context.Context, u *store.User, to string,
 	m.mail(ctx, u, mail.Data{
 		Kind: mail.KindChangeEmail, To: mail.Address{Name: u.Name, Email: to},
 		Token: token, Link: m.link("/confirm-email", token),
-		ExpiresIn: m.cfg.VerificationLinkTTL, NewEmail: to, Time: now,
+		ExpiresIn: m.cfg.Verification.LinkTTL, NewEmail: to, Time: now,
 	})
 	// The old address may stop the change: it gets a token of its own, as
 	// long-lived as the confirmation, and bound to the address.
@@ -271,7 +271,7 @@ func (m *Manager) sendEmailChange(ctx context.Context, u *store.User, to string,
 	}
 	err = m.store.PutSecret(ctx, &store.Secret{
 		Hash: cancelHash, Purpose: store.PurposeCancelEmailChange, UserID: u.ID, Email: u.Email,
-		CreatedAt: now, ExpiresAt: now.Add(m.cfg.VerificationLinkTTL),
+		CreatedAt: now, ExpiresAt: now.Add(m.cfg.Verification.LinkTTL),
 	})
 	if err != nil {
 		return fmt.Errorf("auth: storing email-change cancellation secret: %w", err)
@@ -279,7 +279,7 @@ func (m *Manager) sendEmailChange(ctx context.Context, u *store.User, to string,
 	m.mail(ctx, u, mail.Data{
 		Kind: mail.KindEmailChangeNotice, To: mail.Address{Name: u.Name, Email: u.Email},
 		NewEmail: to, Token: cancel, Link: m.link("/cancel-email-change", cancel),
-		ExpiresIn: m.cfg.VerificationLinkTTL, Time: now,
+		ExpiresIn: m.cfg.Verification.LinkTTL, Time: now,
 	})
 	return nil
 }

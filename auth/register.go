@@ -25,12 +25,13 @@ type Registration struct {
 
 // Register creates an account and returns it. The email is normalized (see
 // [NormalizeEmail]) and the password checked against the policy before
-// anything is hashed or stored. When Config.RequireEmailVerification is set,
+// anything is hashed or stored. When Config.Verification.Required is set,
 // the new user is unverified and a verification code and link are mailed.
 //
-// Registrations are limited per client IP. With Config.UniformRegistration
-// a taken email answers like a success (the returned user is never stored)
-// and the owner of the address is told instead.
+// Registrations are limited per client IP. With
+// Config.Accounts.UniformRegistration a taken email answers like a success
+// (the returned user is never stored) and the owner of the address is told
+// instead.
 //
 // Errors: [ErrInvalidEmail], [ErrWeakPassword] (a *[password.PolicyError]),
 // [ErrEmailTaken], a *[ValidationError] for a bad profile field,
@@ -84,7 +85,7 @@ func (m *Manager) register(ctx context.Context, r Registration, ev *Event) (*sto
 		Bio:            r.Bio,
 		ProfilePicture: r.ProfilePicture,
 		IsActive:       true,
-		IsVerified:     !m.cfg.RequireEmailVerification,
+		IsVerified:     !m.cfg.Verification.Required,
 		CreatedAt:      now,
 		UpdatedAt:      now,
 	}
@@ -92,7 +93,7 @@ func (m *Manager) register(ctx context.Context, r Registration, ev *Event) (*sto
 	if err := m.store.CreateUser(ctx, u); err != nil {
 		if errors.Is(err, store.ErrConflict) {
 			ev.UserID, ev.Reason = "", "email_taken"
-			if m.cfg.UniformRegistration {
+			if m.cfg.Accounts.UniformRegistration {
 				m.signupAttempt(ctx, now, email)
 				// The same answer as a success: this record is never stored.
 				u.PasswordHash = ""
@@ -103,7 +104,7 @@ func (m *Manager) register(ctx context.Context, r Registration, ev *Event) (*sto
 		ev.Reason = "store_error"
 		return nil, fmt.Errorf("auth: register: %w", err)
 	}
-	if m.cfg.RequireEmailVerification {
+	if m.cfg.Verification.Required {
 		sent := Event{Type: EventVerificationSent, Outcome: OutcomeFailure, UserID: u.ID}
 		var err error
 		if sent.Reason, err = m.sendVerification(ctx, now, u); err != nil {
@@ -124,7 +125,7 @@ func (m *Manager) register(ctx context.Context, r Registration, ev *Event) (*sto
 func (m *Manager) checkNewPassword(pass, email string) (string, error) {
 	// The email's local part and its pieces count as context words too
 	// (contextWords splits them off).
-	if err := m.cfg.Password.Check(pass, email, m.cfg.ServiceName); err != nil {
+	if err := m.cfg.Password.Policy.Check(pass, email, m.cfg.ServiceName); err != nil {
 		return "", err
 	}
 	return password.Normalize(pass), nil
@@ -176,8 +177,8 @@ func (m *Manager) sendVerification(ctx context.Context, now time.Time, u *store.
 		UserID:        u.ID,
 		Email:         u.Email,
 		CreatedAt:     now,
-		ExpiresAt:     now.Add(m.cfg.VerificationLinkTTL),
-		CodeExpiresAt: now.Add(m.cfg.VerificationCodeTTL),
+		ExpiresAt:     now.Add(m.cfg.Verification.LinkTTL),
+		CodeExpiresAt: now.Add(m.cfg.Verification.CodeTTL),
 	}
 	if err := m.store.PutSecret(ctx, s); err != nil {
 		return "store_error", fmt.Errorf("auth: storing verification secret: %w", err)
@@ -188,8 +189,8 @@ func (m *Manager) sendVerification(ctx context.Context, now time.Time, u *store.
 		Token:         token,
 		Code:          code,
 		Link:          m.link("/verify-email", token),
-		ExpiresIn:     m.cfg.VerificationLinkTTL,
-		CodeExpiresIn: m.cfg.VerificationCodeTTL,
+		ExpiresIn:     m.cfg.Verification.LinkTTL,
+		CodeExpiresIn: m.cfg.Verification.CodeTTL,
 		Time:          now,
 	})
 	return "", nil
@@ -217,8 +218,9 @@ type Verification struct {
 // A long token (from the link) is accepted alone and confirms either a new
 // account's address or a pending email change. A short code is accepted
 // only with the email it was sent to, and only while it is valid (see
-// Config.VerificationCodeTTL) and has attempts left (Config.MaxCodeAttempts);
-// each wrong code uses one attempt, counted atomically.
+// Config.Verification.CodeTTL) and has attempts left
+// (Config.Verification.MaxCodeAttempts); each wrong code uses one attempt,
+// counted atomically.
 //
 // Wrong codes and tokens also count against the client's IP
 // (Limits.IPVerificationsPerHour).
@@ -251,7 +253,7 @@ func (m *Manager) verifyEmail(ctx context.Context, v Verification, ev *Event) (*
 	if hash, ok := tokenHash(code); ok {
 		return m.consumeVerification(ctx, hash, ev)
 	}
-	if !m.cfg.RequireEmailVerification {
+	if !m.cfg.Verification.Required {
 		ev.Reason = "not_required"
 		return nil, ErrVerificationNotRequired
 	}
@@ -274,7 +276,7 @@ func (m *Manager) verifyEmail(ctx context.Context, v Verification, ev *Event) (*
 		return nil, fmt.Errorf("auth: verify email: %w", err)
 	}
 	ev.UserID = u.ID
-	s, err := m.store.ReserveCodeAttempt(ctx, u.ID, store.PurposeVerifyEmail, m.now(), m.cfg.MaxCodeAttempts)
+	s, err := m.store.ReserveCodeAttempt(ctx, u.ID, store.PurposeVerifyEmail, m.now(), m.cfg.Verification.MaxCodeAttempts)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		ev.Reason = "no_code"
@@ -297,7 +299,7 @@ func (m *Manager) verifyEmail(ctx context.Context, v Verification, ev *Event) (*
 // applies what it confirms.
 func (m *Manager) consumeVerification(ctx context.Context, hash []byte, ev *Event) (*store.User, error) {
 	purposes := []store.Purpose{store.PurposeVerifyEmail, store.PurposeChangeEmail}
-	if !m.cfg.RequireEmailVerification {
+	if !m.cfg.Verification.Required {
 		purposes = purposes[1:]
 	}
 	now := m.now()
@@ -326,7 +328,7 @@ func (m *Manager) consumeVerification(ctx context.Context, hash []byte, ev *Even
 	switch {
 	case err == nil:
 	case errors.Is(err, store.ErrNotFound), errors.Is(err, errUnbound):
-		if !m.cfg.RequireEmailVerification {
+		if !m.cfg.Verification.Required {
 			ev.Reason = "not_required"
 			return nil, ErrVerificationNotRequired
 		}
@@ -369,7 +371,7 @@ func isShortCode(s string) bool {
 // Errors: [ErrInvalidEmail] for a malformed address,
 // [ErrVerificationNotRequired] when verification is off, [ErrThrottled].
 func (m *Manager) ResendVerification(ctx context.Context, email string) error {
-	if !m.cfg.RequireEmailVerification {
+	if !m.cfg.Verification.Required {
 		return ErrVerificationNotRequired
 	}
 	return m.answerNow(ctx, EventVerificationSent, email, "verify", m.cfg.Limits.IPVerificationsPerHour, m.resendVerification)

@@ -7,94 +7,10 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
-	"strconv"
 	"time"
 
 	"github.com/gatehouse-go/gatehouse/store"
 )
-
-// Limits configures throttling and rate limits. The zero value of each
-// field means its default (SECURITY.md §2); a negative value switches that
-// one limit off. Counters live in Config.Limiter, so every instance sharing
-// it enforces the same limits.
-type Limits struct {
-	// Per account — keyed on the normalized email, whether or not an
-	// account has it, so answers reveal nothing — failed password checks
-	// (logins, and the current password when changing the password,
-	// deleting the account or changing the email) are throttled: after
-	// LoginFreeFailures failures (default 5) each attempt must wait
-	// 1s·2^(failures−LoginFreeFailures), at most LoginMaxDelay (default 15
-	// minutes); at LoginHardStop consecutive failures (default 100, at most
-	// 100) attempts stop until a successful password reset or until
-	// LoginForgetAfter (default 12 hours) passes without failures. A
-	// success resets the count.
-	LoginFreeFailures int
-	LoginMaxDelay     time.Duration
-	LoginHardStop     int
-	LoginForgetAfter  time.Duration
-
-	// Per client IP (ignored when the IP is unknown, so that such requests
-	// never share one bucket): failed logins per minute (default 20) and
-	// per hour (default 100); registrations per hour (default 10); password
-	// reset requests per hour (default 20); verification requests — resends
-	// and wrong codes — per hour (default 30).
-	IPLoginFailuresPerMinute int
-	IPLoginFailuresPerHour   int
-	IPRegistrationsPerHour   int
-	IPResetRequestsPerHour   int
-	IPVerificationsPerHour   int
-
-	// Per account and purpose (verification, reset, email change), mail
-	// sent per minute (default 1) and per hour (default 5). Requests over
-	// the limit get the usual answer but send nothing (SECURITY.md #22).
-	MailPerMinute int
-	MailPerHour   int
-}
-
-func (l *Limits) fill() error {
-	ints := []struct {
-		field    string
-		v        *int
-		def, max int
-	}{
-		{"LoginFreeFailures", &l.LoginFreeFailures, 5, 50},
-		{"LoginHardStop", &l.LoginHardStop, 100, 100},
-		{"IPLoginFailuresPerMinute", &l.IPLoginFailuresPerMinute, 20, 1 << 20},
-		{"IPLoginFailuresPerHour", &l.IPLoginFailuresPerHour, 100, 1 << 20},
-		{"IPRegistrationsPerHour", &l.IPRegistrationsPerHour, 10, 1 << 20},
-		{"IPResetRequestsPerHour", &l.IPResetRequestsPerHour, 20, 1 << 20},
-		{"IPVerificationsPerHour", &l.IPVerificationsPerHour, 30, 1 << 20},
-		{"MailPerMinute", &l.MailPerMinute, 1, 1 << 20},
-		{"MailPerHour", &l.MailPerHour, 5, 1 << 20},
-	}
-	for _, f := range ints {
-		if *f.v == 0 {
-			*f.v = f.def
-		}
-		if *f.v > f.max {
-			return cfgErr("Limits."+f.field, "must be at most "+strconv.Itoa(f.max))
-		}
-	}
-	if l.LoginFreeFailures < 1 {
-		return cfgErr("Limits.LoginFreeFailures", "must be at least 1 (failures are never unlimited)")
-	}
-	if l.LoginHardStop <= l.LoginFreeFailures {
-		return cfgErr("Limits.LoginHardStop", "must be more than LoginFreeFailures")
-	}
-	if l.LoginMaxDelay == 0 {
-		l.LoginMaxDelay = 15 * time.Minute
-	}
-	if l.LoginForgetAfter == 0 {
-		l.LoginForgetAfter = 12 * time.Hour
-	}
-	if l.LoginMaxDelay < time.Second || l.LoginMaxDelay > 24*time.Hour {
-		return cfgErr("Limits.LoginMaxDelay", "must be between 1s and 24h0m0s")
-	}
-	if l.LoginForgetAfter < l.LoginMaxDelay || l.LoginForgetAfter > 30*24*time.Hour {
-		return cfgErr("Limits.LoginForgetAfter", "must be between LoginMaxDelay and 720h0m0s")
-	}
-	return nil
-}
 
 // loginDelay is the wait imposed after failures failed attempts.
 func (l *Limits) loginDelay(failures int) time.Duration {

@@ -38,7 +38,7 @@ func TestVerifiedTokenCacheDefault(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			m, err := New(Config{Store: memstore.New(), Mailer: mail.Discard{}, SigningKey: key, Tokens: tt.tokens, VerifiedTokenCacheSize: tt.size})
+			m, err := New(Config{Store: memstore.New(), Mailer: mail.Discard{}, Tokens: TokenConfig{SigningKey: key, Issuer: tt.tokens, VerifiedCacheSize: tt.size}})
 			if err != nil {
 				t.Fatal(err)
 			}

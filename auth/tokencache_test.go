@@ -41,8 +41,8 @@ func cachedEnv(t testing.TB, size int) (*env, *countingIssuer) {
 			t.Fatal(err)
 		}
 		issuer.TokenIssuer = auth.JWT(j)
-		c.Tokens = issuer
-		c.VerifiedTokenCacheSize = size
+		c.Tokens.Issuer = issuer
+		c.Tokens.VerifiedCacheSize = size
 	})
 	return e, issuer
 }
@@ -179,9 +179,12 @@ func TestVerifiedTokenCache(t *testing.T) {
 }
 
 func TestVerifiedTokenCacheConfig(t *testing.T) {
-	_, err := auth.New(auth.Config{Store: memstore.New(), Mailer: mail.Discard{}, SigningKey: testKey, VerifiedTokenCacheSize: auth.MaxVerifiedTokenCacheSize + 1})
+	_, err := auth.New(auth.Config{Store: memstore.New(), Mailer: mail.Discard{}, Tokens: auth.TokenConfig{
+		SigningKey:        testKey,
+		VerifiedCacheSize: auth.MaxVerifiedTokenCacheSize + 1,
+	}})
 	var ve *auth.ValidationError
-	if !errors.As(err, &ve) || ve.Field != "Config.VerifiedTokenCacheSize" {
+	if !errors.As(err, &ve) || ve.Field != "Config.Tokens.VerifiedCacheSize" {
 		t.Errorf("size over the maximum: error %v", err)
 	}
 }

@@ -12,12 +12,12 @@ import (
 )
 
 // JWT adapts a *jwt.Issuer of package auth/jwt to a [TokenIssuer], for
-// Config.Tokens when the default (HS256 from Config.SigningKey) is not
-// enough: Ed25519 keys, or key rotation.
+// Config.Tokens.Issuer when the default (HS256 from Config.Tokens.SigningKey)
+// is not enough: Ed25519 keys, or key rotation.
 //
 //	j, err := jwt.New(jwt.Config{Issuer: "myapp", Audience: "myapp", SigningKey: key})
 //	...
-//	m, err := auth.New(auth.Config{Tokens: auth.JWT(j), ...})
+//	m, err := auth.New(auth.Config{Tokens: auth.TokenConfig{Issuer: auth.JWT(j)}, ...})
 //
 // Errors from the issuer match [ErrTokenInvalid] and [ErrTokenExpired] (they
 // are jwt.ErrInvalid and jwt.ErrExpired). [New] refuses JWT(nil).
@@ -57,7 +57,7 @@ func (m *Manager) issue(ctx context.Context, s *store.Session, refresh string, n
 	if err != nil {
 		return nil, err
 	}
-	exp := now.Add(m.cfg.AccessTokenTTL)
+	exp := now.Add(m.cfg.Tokens.AccessTTL)
 	if exp.After(s.ExpiresAt) {
 		exp = s.ExpiresAt
 	}
@@ -87,7 +87,7 @@ func (m *Manager) issue(ctx context.Context, s *store.Session, refresh string, n
 // session and user are read from the store on every call, so logout,
 // revocation, deactivation, deletion, password changes and superuser
 // demotion take effect immediately (SECURITY.md #40, #42, #59). With
-// Config.VerifiedTokenCacheSize set, only the signature check and decoding
+// Config.Tokens.VerifiedCacheSize set, only the signature check and decoding
 // of a token seen before are skipped, until the token's expiry.
 //
 // Errors: [ErrTokenExpired] for a genuine but expired token, [ErrTokenInvalid]
@@ -121,7 +121,7 @@ func (m *Manager) Authenticate(ctx context.Context, token string) (*Identity, er
 // stops working (rotation); presenting it again later revokes the whole
 // session, including the newest refresh token and every access token of the
 // session (SECURITY.md #36, #37). A session also ends at its absolute limit
-// and after Config.RefreshIdleTimeout without a refresh (#39).
+// and after Config.Sessions.IdleTimeout without a refresh (#39).
 //
 // Errors: [ErrTokenInvalid] for any failure; reuse is also
 // [ErrRefreshTokenReused]. Other errors come from the store.
@@ -149,8 +149,8 @@ func (m *Manager) refresh(ctx context.Context, refreshToken string, ev *Event) (
 	now := m.now()
 	r := store.Rotation{
 		Old: old, New: hash, Now: now,
-		IdleExpiresAt: now.Add(m.cfg.RefreshIdleTimeout),
-		ReuseGrace:    m.cfg.RefreshReuseGrace,
+		IdleExpiresAt: now.Add(m.cfg.Sessions.IdleTimeout),
+		ReuseGrace:    m.cfg.Sessions.ReuseGrace,
 	}
 	if c, ok := ClientFromContext(ctx); ok {
 		r.IP, r.UserAgent = clientIP(c), c.UserAgent

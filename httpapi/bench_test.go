@@ -16,7 +16,7 @@ import (
 )
 
 // benchAPI returns an API over memstore and the access token of a
-// logged-in user; cacheSize is auth.Config.VerifiedTokenCacheSize.
+// logged-in user; cacheSize is auth.Config.Tokens.VerifiedCacheSize.
 func benchAPI(b *testing.B, cacheSize int) (*httpapi.API, string) {
 	return benchAPIOn(b, memstore.New(), cacheSize)
 }
@@ -24,10 +24,10 @@ func benchAPI(b *testing.B, cacheSize int) (*httpapi.API, string) {
 func benchAPIOn(b *testing.B, st store.Store, cacheSize int) (*httpapi.API, string) {
 	b.Helper()
 	m, err := auth.New(auth.Config{
-		Store: st, Mailer: mail.Discard{},
-		SigningKey: key,
-		Hasher:     testhash.Fast{}, LegacyHashers: []auth.Hasher{},
-		VerifiedTokenCacheSize: cacheSize,
+		Store:    st,
+		Mailer:   mail.Discard{},
+		Tokens:   auth.TokenConfig{SigningKey: key, VerifiedCacheSize: cacheSize},
+		Password: auth.PasswordConfig{Hasher: testhash.Fast{}, LegacyHashers: []auth.Hasher{}},
 	})
 	if err != nil {
 		b.Fatal(err)
@@ -50,8 +50,8 @@ func benchAPIOn(b *testing.B, st store.Store, cacheSize int) (*httpapi.API, stri
 // BenchmarkLoopback compares an authenticated GET /v2/user (token check,
 // session and user read from the store, user encoded) with the same
 // server's GET /v2/health, over loopback with keep-alive connections,
-// with the verified-token cache off and on (auth.Config.VerifiedTokenCacheSize;
-// on by default). Compare the paths
+// with the verified-token cache off and on
+// (auth.Config.Tokens.VerifiedCacheSize; on by default). Compare the paths
 // with benchstat's -col /path:
 //
 //	go test ./httpapi -run '^$' -bench Loopback -count 10 > bench.txt

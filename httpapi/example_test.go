@@ -18,7 +18,7 @@ import (
 func ExampleAPI_Mount() {
 	key := make([]byte, 32)
 	rand.Read(key)
-	m, err := auth.New(auth.Config{Store: memstore.New(), Mailer: mail.Discard{}, SigningKey: key})
+	m, err := auth.New(auth.Config{Store: memstore.New(), Mailer: mail.Discard{}, Tokens: auth.TokenConfig{SigningKey: key}})
 	if err != nil {
 		panic(err)
 	}

@@ -46,13 +46,13 @@ func newFuzzFixture(f *testing.F) *fuzzFixture {
 	}
 	m, err := auth.New(auth.Config{
 		Store: st, Mailer: mail.Discard{}, Audit: rec,
-		SigningKey: key,
-		Hasher:     testhash.Fast{}, LegacyHashers: []auth.Hasher{},
-		Now: func() time.Time { return now },
+		Tokens:   auth.TokenConfig{SigningKey: key},
+		Password: auth.PasswordConfig{Hasher: testhash.Fast{}, LegacyHashers: []auth.Hasher{}},
+		Now:      func() time.Time { return now },
 		// The clock stands still, so rate limits would soon answer every
 		// input with 429 and fuzzing would stop reaching the handlers
 		// (limits have tests of their own).
-		DisableThrottling: true,
+		Limits: auth.Limits{Disabled: true},
 	})
 	if err != nil {
 		f.Fatal(err)

@@ -122,11 +122,11 @@ func (s *flakyStore) ListRuns(ctx context.Context, q store.RunQuery) (*store.Run
 
 // options vary an env.
 type options struct {
-	verify      bool // RequireEmailVerification
+	verify      bool // Verification.Required
 	realHasher  bool // the Manager's default argon2id instead of fastHasher
 	prefix      string
 	baseURL     string // auth.Config.BaseURL
-	uniform     bool   // auth.Config.UniformRegistration
+	uniform     bool   // auth.Config.Accounts.UniformRegistration
 	disableRuns bool   // no audit log (auth.Config.Audit and Config.Audit nil)
 	// sql, when set, runs the Manager over this store (sqlstore) instead of
 	// the flaky memstore.
@@ -182,14 +182,14 @@ func newEnv(tb testing.TB, o options) *env {
 		st = o.sql
 	}
 	cfg := auth.Config{
-		Store:                    st,
-		Mailer:                   e.mail,
-		SigningKey:               key,
-		RequireEmailVerification: o.verify,
-		Now:                      e.clock.Now,
-		Logger:                   logger,
-		BaseURL:                  o.baseURL,
-		UniformRegistration:      o.uniform,
+		Store:        st,
+		Mailer:       e.mail,
+		Tokens:       auth.TokenConfig{SigningKey: key},
+		Verification: auth.VerificationConfig{Required: o.verify},
+		Now:          e.clock.Now,
+		Logger:       logger,
+		BaseURL:      o.baseURL,
+		Accounts:     auth.AccountConfig{UniformRegistration: o.uniform},
 	}
 	var runs store.Runs
 	if !o.disableRuns {
@@ -205,8 +205,8 @@ func newEnv(tb testing.TB, o options) *env {
 		cfg.Audit = rec
 	}
 	if !o.realHasher {
-		cfg.Hasher = testhash.Fast{}
-		cfg.LegacyHashers = []auth.Hasher{}
+		cfg.Password.Hasher = testhash.Fast{}
+		cfg.Password.LegacyHashers = []auth.Hasher{}
 	}
 	m, err := auth.New(cfg)
 	if err != nil {

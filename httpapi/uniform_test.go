@@ -11,7 +11,7 @@ import (
 var idField = regexp.MustCompile(`"id":"[0-9a-f-]{36}"`)
 
 // TestUniformRegistration: SECURITY.md #16. With
-// auth.Config.UniformRegistration, registering a taken email answers
+// auth.Config.Accounts.UniformRegistration, registering a taken email answers
 // exactly like registering it the first time — status, headers and body
 // byte for byte, apart from the new user object's id — creates no second
 // account, and mails the owner a sign-up notice.

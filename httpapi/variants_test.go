@@ -217,7 +217,12 @@ func TestOverviewQuery(t *testing.T) {
 // the default prefix, a custom one and the root; and Config validation.
 func TestMount(t *testing.T) {
 	newManager := func(t *testing.T) *auth.Manager {
-		m, err := auth.New(auth.Config{Store: memstore.New(), Mailer: mail.Discard{}, SigningKey: key, Hasher: testhash.Fast{}, LegacyHashers: []auth.Hasher{}})
+		m, err := auth.New(auth.Config{
+			Store:    memstore.New(),
+			Mailer:   mail.Discard{},
+			Tokens:   auth.TokenConfig{SigningKey: key},
+			Password: auth.PasswordConfig{Hasher: testhash.Fast{}, LegacyHashers: []auth.Hasher{}},
+		})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -311,9 +316,13 @@ func TestMount(t *testing.T) {
 
 	t.Run("client from a proxy-aware middleware is kept", func(t *testing.T) {
 		var seen []auth.Event
-		m, err := auth.New(auth.Config{Store: memstore.New(), Mailer: mail.Discard{}, SigningKey: key,
-			Hasher: testhash.Fast{}, LegacyHashers: []auth.Hasher{},
-			OnEvent: func(_ context.Context, e auth.Event) { seen = append(seen, e) }})
+		m, err := auth.New(auth.Config{
+			Store:    memstore.New(),
+			Mailer:   mail.Discard{},
+			Tokens:   auth.TokenConfig{SigningKey: key},
+			Password: auth.PasswordConfig{Hasher: testhash.Fast{}, LegacyHashers: []auth.Hasher{}},
+			OnEvent:  func(_ context.Context, e auth.Event) { seen = append(seen, e) },
+		})
 		if err != nil {
 			t.Fatal(err)
 		}

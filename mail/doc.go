@@ -12,7 +12,7 @@
 //   - [Templates] is the Renderer: English and German defaults for every
 //     [Kind] from [DefaultTemplates], overridable per kind and locale with
 //     [Templates.Set], with a per-message language ([Data].Locale, which
-//     the Manager fills from auth.Config.Locale) and a default locale
+//     the Manager fills from auth.Config.Mail.Locale) and a default locale
 //     ([Templates.SetDefaultLocale]).
 //   - [Compose] writes a Message as an RFC 5322 / MIME message, and
 //     [Message.Validate] checks one; every mailer that produces real mail

@@ -66,18 +66,19 @@ func newE2E(tb testing.TB, opt sinkOptions, edit func(*auth.Config)) *e2e {
 	cfg.Username, cfg.Password = smtpUser, smtpPassword
 	logs := &syncBuffer{}
 	acfg := auth.Config{
-		Store:                    memstore.New(),
-		Mailer:                   newSMTP(tb, cfg),
-		MailFrom:                 mail.Address{Name: "Wonderland", Email: "no-reply@example.org"},
-		SigningKey:               e2eKey,
-		Hasher:                   testhash.Fast{},
-		LegacyHashers:            []auth.Hasher{},
-		RequireEmailVerification: true,
-		ServiceName:              "Wonderland",
-		BaseURL:                  "https://app.example.com",
-		MailRetryDelay:           time.Millisecond,
-		Now:                      func() time.Time { return e2eNow },
-		Logger:                   slog.New(slog.NewJSONHandler(logs, nil)),
+		Store:  memstore.New(),
+		Mailer: newSMTP(tb, cfg),
+		Mail: auth.MailConfig{
+			From:       mail.Address{Name: "Wonderland", Email: "no-reply@example.org"},
+			RetryDelay: time.Millisecond,
+		},
+		Tokens:       auth.TokenConfig{SigningKey: e2eKey},
+		Password:     auth.PasswordConfig{Hasher: testhash.Fast{}, LegacyHashers: []auth.Hasher{}},
+		Verification: auth.VerificationConfig{Required: true},
+		ServiceName:  "Wonderland",
+		BaseURL:      "https://app.example.com",
+		Now:          func() time.Time { return e2eNow },
+		Logger:       slog.New(slog.NewJSONHandler(logs, nil)),
 	}
 	if edit != nil {
 		edit(&acfg)
@@ -141,7 +142,7 @@ func TestSMTPEndToEndVerification(t *testing.T) {
 	for _, locale := range []string{"", "de-CH"} {
 		t.Run("locale "+locale, func(t *testing.T) {
 			e := newE2E(t, sinkOptions{}, func(c *auth.Config) {
-				c.Locale = func(context.Context, *store.User) string { return locale }
+				c.Mail.Locale = func(context.Context, *store.User) string { return locale }
 			})
 			const email = "juergen@example.com"
 			u, err := e.m.Register(t.Context(), auth.Registration{Email: email, Password: password, Name: "Jürgen Groß"})
@@ -184,7 +185,7 @@ func TestSMTPEndToEndVerification(t *testing.T) {
 }
 
 func TestSMTPEndToEndPasswordReset(t *testing.T) {
-	e := newE2E(t, sinkOptions{}, func(c *auth.Config) { c.RequireEmailVerification = false })
+	e := newE2E(t, sinkOptions{}, func(c *auth.Config) { c.Verification.Required = false })
 	const email = "ada@example.com"
 	if _, err := e.m.Register(t.Context(), auth.Registration{Email: email, Password: password}); err != nil {
 		t.Fatal(err)

@@ -14,7 +14,7 @@ import (
 )
 
 func Example() {
-	m, err := auth.New(auth.Config{Store: memstore.New(), Mailer: mail.Discard{}, SigningKey: key})
+	m, err := auth.New(auth.Config{Store: memstore.New(), Mailer: mail.Discard{}, Tokens: auth.TokenConfig{SigningKey: key}})
 	if err != nil {
 		fmt.Println(err)
 		return

@@ -40,8 +40,11 @@ func newFixture(t *testing.T) *fixture {
 	start := time.Date(2026, 5, 1, 9, 0, 0, 0, time.UTC)
 	f.now.Store(&start)
 	m, err := auth.New(auth.Config{
-		Store: f.store, Mailer: mail.Discard{}, SigningKey: key, Hasher: testhash.Fast{},
-		Now: func() time.Time { return *f.now.Load() },
+		Store:    f.store,
+		Mailer:   mail.Discard{},
+		Tokens:   auth.TokenConfig{SigningKey: key},
+		Password: auth.PasswordConfig{Hasher: testhash.Fast{}},
+		Now:      func() time.Time { return *f.now.Load() },
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -198,7 +201,14 @@ func (brokenStore) SessionUser(context.Context, string) (*store.Session, *store.
 func TestStoreFailureFailsClosed(t *testing.T) {
 	// SECURITY.md #44: the handler never runs and the answer is 503.
 	f := newFixture(t)
-	m, err := auth.New(auth.Config{Store: brokenStore{f.store}, Limiter: f.store, Mailer: mail.Discard{}, SigningKey: key, Hasher: testhash.Fast{}, Now: func() time.Time { return *f.now.Load() }})
+	m, err := auth.New(auth.Config{
+		Store:    brokenStore{f.store},
+		Limits:   auth.Limits{Store: f.store},
+		Mailer:   mail.Discard{},
+		Tokens:   auth.TokenConfig{SigningKey: key},
+		Password: auth.PasswordConfig{Hasher: testhash.Fast{}},
+		Now:      func() time.Time { return *f.now.Load() },
+	})
 	if err != nil {
 		t.Fatal(err)
 	}

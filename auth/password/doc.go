@@ -5,8 +5,8 @@
 //
 // Package auth uses it for its defaults and re-exports its errors; an
 // application imports it to choose hasher parameters
-// (auth.Config.Hasher = password.NewArgon2id(...)), to tune the policy
-// (auth.Config.Password), or to check a password the same way outside a
+// (auth.Config.Password.Hasher = password.NewArgon2id(...)), to tune the policy
+// (auth.Config.Password.Policy), or to check a password the same way outside a
 // Manager. The hashers satisfy auth.Hasher and auth.RehashChecker. Nothing
 // here does I/O, and every value is safe for concurrent use.
 package password

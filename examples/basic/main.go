@@ -98,7 +98,7 @@ func newServer(m *auth.Manager) http.Handler {
 func newManager(s store.Store) (*auth.Manager, error) {
 	key := make([]byte, 32)
 	rand.Read(key) // a real application loads a persistent key
-	return auth.New(auth.Config{Store: s, Mailer: mail.Discard{}, SigningKey: key})
+	return auth.New(auth.Config{Store: s, Mailer: mail.Discard{}, Tokens: auth.TokenConfig{SigningKey: key}})
 }
 
 func main() {

@@ -134,16 +134,15 @@ func run(ctx context.Context, o options, stdout io.Writer, logger *slog.Logger) 
 		return err
 	}
 	m, err := auth.New(auth.Config{
-		Store:                    st,
-		Audit:                    rec,
-		Mailer:                   mailer,
-		MailFrom:                 from,
-		SigningKey:               key,
-		AccessTokenTTL:           o.accessTTL,
-		RefreshTokenTTL:          o.refreshTTL,
-		RequireEmailVerification: o.requireVerification,
-		BaseURL:                  o.baseURL,
-		Logger:                   logger,
+		Store:        st,
+		Audit:        rec,
+		Mailer:       mailer,
+		Mail:         auth.MailConfig{From: from},
+		Tokens:       auth.TokenConfig{SigningKey: key, AccessTTL: o.accessTTL},
+		Sessions:     auth.SessionConfig{TTL: o.refreshTTL},
+		Verification: auth.VerificationConfig{Required: o.requireVerification},
+		BaseURL:      o.baseURL,
+		Logger:       logger,
 	})
 	if err != nil {
 		return err

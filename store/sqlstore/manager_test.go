@@ -34,12 +34,11 @@ func newManager(tb testing.TB, s store.Store) (*auth.Manager, *mail.Capture) {
 		tb.Fatal(err)
 	}
 	m, err := auth.New(auth.Config{
-		Store:         s,
-		Audit:         rec,
-		Mailer:        capture,
-		SigningKey:    key,
-		Hasher:        testhash.Fast{},
-		LegacyHashers: []auth.Hasher{},
+		Store:    s,
+		Audit:    rec,
+		Mailer:   capture,
+		Tokens:   auth.TokenConfig{SigningKey: key},
+		Password: auth.PasswordConfig{Hasher: testhash.Fast{}, LegacyHashers: []auth.Hasher{}},
 	})
 	if err != nil {
 		tb.Fatalf("auth.New: %v", err)
@@ -238,9 +237,11 @@ func TestLimitsSharedAcrossInstances(t *testing.T) {
 			instance := func() (*auth.Manager, *mail.Capture) {
 				capture := mail.NewCapture()
 				m, err := auth.New(auth.Config{
-					Store: newStore(t, db, tdb.dialect), Mailer: capture, SigningKey: key,
-					Hasher: testhash.Fast{}, LegacyHashers: []auth.Hasher{},
-					Now: func() time.Time { return now },
+					Store:    newStore(t, db, tdb.dialect),
+					Mailer:   capture,
+					Tokens:   auth.TokenConfig{SigningKey: key},
+					Password: auth.PasswordConfig{Hasher: testhash.Fast{}, LegacyHashers: []auth.Hasher{}},
+					Now:      func() time.Time { return now },
 				})
 				if err != nil {
 					t.Fatal(err)
