@@ -16,7 +16,7 @@ import (
 // An application starts housekeeping once, in a goroutine of its own, and
 // ends it with the context at shutdown.
 func ExampleManager_Housekeep() {
-	m, err := auth.New(auth.Config{Store: memstore.New(), Mailer: mail.Discard{}, SigningKey: exampleKey})
+	m, err := auth.New(auth.Config{Store: memstore.New(), Mailer: mail.Discard{}, Tokens: auth.TokenConfig{SigningKey: exampleKey}})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -38,10 +38,10 @@ func ExampleManager_HousekeepOnce() {
 	ctx := context.Background()
 	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	m, err := auth.New(auth.Config{
-		Store:      memstore.New(),
-		Mailer:     mail.Discard{},
-		SigningKey: exampleKey,
-		Now:        func() time.Time { return now },
+		Store:  memstore.New(),
+		Mailer: mail.Discard{},
+		Tokens: auth.TokenConfig{SigningKey: exampleKey},
+		Now:    func() time.Time { return now },
 	})
 	if err != nil {
 		fmt.Println(err)

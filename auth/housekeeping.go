@@ -20,7 +20,7 @@ type Purger interface {
 // Housekeeping reports what one round of [Manager.Housekeep] purged.
 type Housekeeping struct {
 	// Expired is how many expired sessions, secrets and counters the
-	// Store (and Limits.Store, when it is another store) deleted.
+	// Store (and Config.Limits.Store, when it is another store) deleted.
 	Expired int
 	// Audit is how many records the audit sink purged, when
 	// Config.Audit is a [Purger].

@@ -32,7 +32,7 @@ func TestHousekeepOnce(t *testing.T) {
 		limiter := &expirerSpy{Store: memstore.New()}
 		sink := &purgerSink{n: 3}
 		e := newEnv(t, func(c *auth.Config) {
-			c.Limiter = limiter
+			c.Limits.Store = limiter
 			c.Audit = sink
 		})
 		e.register(t, "ada@example.com")
@@ -80,8 +80,8 @@ func TestHousekeepOnce(t *testing.T) {
 	t.Run("a store that cannot expire rows is skipped", func(t *testing.T) {
 		e := newEnv(t, func(c *auth.Config) {
 			c.Store = noExpirer{c.Store}
-			c.DisableThrottling = true
-			c.Limiter = nil
+			c.Limits.Disabled = true
+			c.Limits.Store = nil
 		})
 		if h, err := e.m.HousekeepOnce(ctx); err != nil || h != (auth.Housekeeping{}) {
 			t.Errorf("%+v, %v", h, err)
