@@ -11,6 +11,7 @@ import (
 
 	"github.com/gatehouse-go/gatehouse/audit"
 	"github.com/gatehouse-go/gatehouse/auth"
+	"github.com/gatehouse-go/gatehouse/httperr"
 	"github.com/gatehouse-go/gatehouse/middleware"
 )
 
@@ -274,7 +275,7 @@ func (e *endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	w.Header().Set("Allow", e.allow)
-	writeError(w, &apiError{status: http.StatusMethodNotAllowed, typ: typeMethodNotAllowed, msg: "Method not allowed"})
+	writeError(w, &apiError{Status: http.StatusMethodNotAllowed, Type: httperr.TypeMethodNotAllowed, Message: "Method not allowed"})
 }
 
 // writeJSON writes v as the response with the headers every answer of the
