@@ -28,6 +28,7 @@ import (
 	"github.com/gatehouse-go/gatehouse/httpapi"
 	"github.com/gatehouse-go/gatehouse/internal/testhash"
 	"github.com/gatehouse-go/gatehouse/mail"
+	"github.com/gatehouse-go/gatehouse/middleware"
 	"github.com/gatehouse-go/gatehouse/store"
 	"github.com/gatehouse-go/gatehouse/store/memstore"
 	"github.com/gatehouse-go/gatehouse/store/sqlstore"
@@ -131,8 +132,12 @@ type options struct {
 	// sql, when set, runs the Manager over this store (sqlstore) instead of
 	// the flaky memstore.
 	sql store.Store
-	// trusted is httpapi.Config.TrustedProxies.
+	// trusted is the middleware.Config.TrustedProxies of the application's
+	// Guard, given to the API as httpapi.Config.Guard.
 	trusted []netip.Prefix
+	// guard, when set, is the rest of that Guard's Config (trusted
+	// replaces its TrustedProxies when set).
+	guard *middleware.Config
 	// wrap, when set, wraps the server's handler (a deadline, a timeout).
 	wrap func(http.Handler) http.Handler
 	// routes, when set, adds the application's own routes to the mux the
@@ -152,6 +157,9 @@ type env struct {
 	base  string // srv.URL + prefix
 	logs  *bytes.Buffer
 	logMu *sync.Mutex
+	// guard is the application's Guard, httpapi.Config.Guard (nil unless
+	// options.trusted or options.guard is set).
+	guard *middleware.Guard
 
 	mu     sync.Mutex
 	bodies [][]byte // every response body, for leak scans
@@ -213,7 +221,18 @@ func newEnv(tb testing.TB, o options) *env {
 		tb.Fatal(err)
 	}
 	e.m = m
-	acfg := httpapi.Config{Prefix: o.prefix, Logger: logger, TrustedProxies: o.trusted}
+	acfg := httpapi.Config{Prefix: o.prefix, Logger: logger}
+	if o.trusted != nil || o.guard != nil {
+		var gcfg middleware.Config
+		if o.guard != nil {
+			gcfg = *o.guard
+		}
+		if o.trusted != nil {
+			gcfg.TrustedProxies = o.trusted
+		}
+		e.guard = middleware.New(m, gcfg)
+		acfg.Guard = e.guard
+	}
 	if runs != nil {
 		if acfg.Audit, err = audit.NewReader(m, runs); err != nil {
 			tb.Fatal(err)

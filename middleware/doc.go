@@ -21,6 +21,12 @@
 // its login page for browsers) sets its own handler and can call
 // WriteError for the rest.
 //
+// [Guard.Client] finds each request's client (for sessions, audit runs and
+// the Manager's per-IP limits) from the connection, or from
+// X-Forwarded-For when the peer is one of Config.TrustedProxies. Give the
+// same Guard to httpapi.Config.Guard and the API finds clients the same
+// way: the proxies are configured once.
+//
 // To time handlers for the audit log's analytics, wrap them with
 // audit.Recorder.RecordLatency.
 //
@@ -38,7 +44,9 @@
 //
 // Refusals never include error text: the default [ErrorHandler] writes a
 // fixed message and type for each status. A store failure during the check
-// refuses the request with 503 (fail closed). The Authorization header is
+// refuses the request with 503 (fail closed). X-Forwarded-For is ignored
+// unless the connection comes from a trusted proxy, so a client cannot
+// choose the address its limits count against. The Authorization header is
 // capped at [MaxAuthorizationBytes] before parsing, and responses vary on
 // it.
 package middleware

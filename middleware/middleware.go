@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"slices"
 	"strings"
 
 	"github.com/gatehouse-go/gatehouse/auth"
@@ -73,9 +74,13 @@ type Config struct {
 	ErrorHandler ErrorHandler
 	// Logger receives store failures. Default: discard.
 	Logger *slog.Logger
-	// TrustedProxies lists the reverse proxies whose X-Forwarded-For header
-	// is believed (see [Guard.Client]). Empty: the client is always the
-	// connection's peer.
+	// TrustedProxies lists the reverse proxies (load balancers, CDNs) whose
+	// X-Forwarded-For header is believed (see [Guard.Client]); an invalid
+	// prefix matches nothing. The Manager's per-IP limits count per client,
+	// so set this whenever the server sits behind a proxy. Package httpapi
+	// finds clients the same way when this Guard is its Config.Guard, so
+	// one setting serves the application's routes and the API. Empty: the
+	// client is always the connection's peer.
 	TrustedProxies []netip.Prefix
 }
 
@@ -87,7 +92,8 @@ type Guard struct {
 	cfg Config
 }
 
-// New returns a Guard for m.
+// New returns a Guard for m. It copies cfg: changing cfg.TrustedProxies
+// afterwards does not change the Guard.
 func New(m *auth.Manager, cfg Config) *Guard {
 	if cfg.Extractor == nil {
 		cfg.Extractor = BearerToken
@@ -98,6 +104,7 @@ func New(m *auth.Manager, cfg Config) *Guard {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
+	cfg.TrustedProxies = slices.Clone(cfg.TrustedProxies)
 	return &Guard{m: m, cfg: cfg}
 }
 

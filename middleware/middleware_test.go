@@ -292,6 +292,21 @@ func TestCustomErrorHandlerDelegates(t *testing.T) {
 	wantRefusalHeaders(t, w)
 }
 
+// TestConfigIsCopied: changing the Config's TrustedProxies after New does
+// not change the Guard.
+func TestConfigIsCopied(t *testing.T) {
+	f := newFixture(t)
+	proxies := []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}
+	g := middleware.New(f.m, middleware.Config{TrustedProxies: proxies})
+	proxies[0] = netip.MustParsePrefix("192.0.2.0/24")
+	r := httptest.NewRequest("GET", "/", nil)
+	r.RemoteAddr = "10.0.0.1:1"
+	r.Header.Set("X-Forwarded-For", "203.0.113.5")
+	if got := g.Client(r).IP.String(); got != "203.0.113.5" {
+		t.Fatalf("client %s, want 203.0.113.5 (the proxies given to New)", got)
+	}
+}
+
 func TestBearerTokenBoundedWork(t *testing.T) {
 	// SECURITY.md #33: a huge header is refused before parsing, with
 	// bounded allocations.
