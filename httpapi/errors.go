@@ -43,6 +43,10 @@ var (
 	errBodyTooLarge = &apiError{Status: http.StatusRequestEntityTooLarge, Type: httperr.TypeBodyTooLarge, Message: "Request body too large"}
 	errNotFound     = &apiError{Status: http.StatusNotFound, Type: httperr.TypeNotFound, Message: "Not found"}
 	errNoLogs       = &apiError{Status: http.StatusNotFound, Type: httperr.TypeNotFound, Message: "Logging provider not found"}
+	// errPasswordRequired: a user deleting their own account without a
+	// password. The status and type are those of a wrong password
+	// (docs/http-api.md); the message says what to send.
+	errPasswordRequired = &apiError{Status: http.StatusBadRequest, Type: httperr.TypeInvalidPassword, Message: `Field "password" is required to delete your own account`}
 )
 
 // errorFor maps an error from the Manager (or from input parsing) to its
