@@ -184,6 +184,7 @@ type analysisSpec struct {
 // analysis, wrong arguments, or more than MaxPopulations populations;
 // other errors come from the store.
 func (r *Reader) Analytics(ctx context.Context, id *auth.Identity, q AnalyticsQuery) (*AnalyticsResult, error) {
+	start := r.m.Now()
 	if err := r.m.AuthorizeSuperuser(ctx, id); err != nil {
 		return nil, err
 	}
@@ -230,7 +231,7 @@ func (r *Reader) Analytics(ctx context.Context, id *auth.Identity, q AnalyticsQu
 			res.Analyses[name] = spec.result(pop.Key, agg)
 		}
 	}
-	r.m.Report(ctx, auth.Event{Type: EventAnalytics, Outcome: auth.OutcomeSuccess, UserID: id.User.ID, SessionID: sessionID(id)})
+	r.report(ctx, id, EventAnalytics, start)
 	return res, nil
 }
 

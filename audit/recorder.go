@@ -351,8 +351,9 @@ func (r *Recorder) Purge(ctx context.Context) (int, error) {
 
 // Reader answers superusers' reads of the audit log: every read is
 // authorized by the Manager (auth.Manager.AuthorizeSuperuser) and reported
-// through it as an event of its own ([EventLogs], [EventAnalytics]). It is
-// safe for concurrent use.
+// through it as an event of its own ([EventLogs], [EventAnalytics]) whose
+// Latency is the time the read took, by the Manager's clock. It is safe
+// for concurrent use.
 type Reader struct {
 	m    *auth.Manager
 	runs store.Runs
@@ -369,6 +370,12 @@ func NewReader(m *auth.Manager, runs store.Runs) (*Reader, error) {
 		return nil, &auth.ValidationError{Field: "runs", Reason: "is required"}
 	}
 	return &Reader{m: m, runs: runs}, nil
+}
+
+// report reports a superuser's read that began at start, with the time it
+// took as the event's Latency (measured with the Manager's clock).
+func (r *Reader) report(ctx context.Context, id *auth.Identity, t auth.EventType, start time.Time) {
+	r.m.Report(ctx, auth.Event{Type: t, Outcome: auth.OutcomeSuccess, UserID: id.User.ID, SessionID: sessionID(id), Latency: r.m.Now().Sub(start)})
 }
 
 func sessionID(id *auth.Identity) string {
@@ -408,6 +415,7 @@ type LogsQuery struct {
 // [auth.ErrNotFound] when Before names a run that no longer
 // exists; a *[auth.ValidationError] for a negative Offset.
 func (r *Reader) Logs(ctx context.Context, id *auth.Identity, q LogsQuery) (*store.RunPage, error) {
+	start := r.m.Now()
 	if err := r.m.AuthorizeSuperuser(ctx, id); err != nil {
 		return nil, err
 	}
@@ -428,7 +436,7 @@ func (r *Reader) Logs(ctx context.Context, id *auth.Identity, q LogsQuery) (*sto
 	if err != nil {
 		return nil, fmt.Errorf("audit: logs: %w", err)
 	}
-	r.m.Report(ctx, auth.Event{Type: EventLogs, Outcome: auth.OutcomeSuccess, UserID: id.User.ID, SessionID: sessionID(id)})
+	r.report(ctx, id, EventLogs, start)
 	return page, nil
 }
 

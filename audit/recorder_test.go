@@ -696,3 +696,64 @@ func TestPurgeRuns(t *testing.T) {
 		}
 	})
 }
+
+// slowRuns is a store.Runs whose reads take time on a fake clock.
+type slowRuns struct {
+	store.Runs
+	clock *clock
+	takes time.Duration
+}
+
+func (s slowRuns) ListRuns(ctx context.Context, q store.RunQuery) (*store.RunPage, error) {
+	s.clock.Advance(s.takes)
+	return s.Runs.ListRuns(ctx, q)
+}
+
+func (s slowRuns) AggregateEntries(ctx context.Context, a store.Aggregation) (*store.Aggregate, error) {
+	s.clock.Advance(s.takes)
+	return s.Runs.AggregateEntries(ctx, a)
+}
+
+// TestReadsReportTheirLatency: the logs and analytics events of a
+// superuser's read carry the time the read took (it used to be 0), in the
+// event and in the log line.
+func TestReadsReportTheirLatency(t *testing.T) {
+	e := newEnv(t)
+	admin, _ := e.superuser(t, "root@example.com")
+	reader, err := audit.NewReader(e.m, slowRuns{Runs: e.store, clock: e.clock, takes: 300 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.events.reset()
+	if _, err := reader.Logs(t.Context(), admin, audit.LogsQuery{}); err != nil {
+		t.Fatal(err)
+	}
+	// Two populations: two aggregations of 300 ms each.
+	if _, err := reader.Analytics(t.Context(), admin, audit.AnalyticsQuery{Populations: map[string]audit.Population{
+		"a": {Key: "event"}, "b": {Key: "outcome"},
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		typ  auth.EventType
+		want time.Duration
+	}{{audit.EventLogs, 300 * time.Millisecond}, {audit.EventAnalytics, 600 * time.Millisecond}} {
+		evs := e.events.ofType(tc.typ)
+		if len(evs) != 1 || evs[0].Latency != tc.want {
+			t.Errorf("%s events %+v, want one with Latency %v", tc.typ, evs, tc.want)
+		}
+		line := fmt.Sprintf(`"event":%q,"outcome":"success","user_id":%q,"session":`, tc.typ, admin.User.ID)
+		found := false
+		for _, l := range strings.Split(e.logs.String(), "\n") {
+			if strings.Contains(l, line) {
+				found = true
+				if !strings.Contains(l, fmt.Sprintf(`"latency":%d}`, tc.want.Nanoseconds())) {
+					t.Errorf("log line without latency %v: %s", tc.want, l)
+				}
+			}
+		}
+		if !found {
+			t.Errorf("no log line for %s in\n%s", tc.typ, e.logs)
+		}
+	}
+}

@@ -123,7 +123,8 @@ func (m *Manager) emit(ctx context.Context, e Event, start time.Time) {
 // outside it, such as a superuser's read of the audit log (package audit):
 // like the Manager's own events, e is completed (Time, Client from ctx,
 // SessionTag), logged, passed to Config.OnEvent and to Config.Audit. e.Type
-// and e.Outcome must be set.
+// and e.Outcome must be set; e.Latency, how long the operation took, is
+// the caller's to measure (with [Manager.Now]) and is kept as given.
 func (m *Manager) Report(ctx context.Context, e Event) {
 	m.emit(ctx, e, time.Time{})
 }

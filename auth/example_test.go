@@ -64,9 +64,15 @@ func Example() {
 }
 
 // Callers tell failures apart with errors.Is; the messages are for logs.
+// Every error Login documents has its case. After five wrong passwords the
+// account is throttled, and even the right password waits (the clock here
+// stands still, so the wait never passes).
 func ExampleManager_Login_errorChecking() {
 	ctx := context.Background()
-	m, err := auth.New(auth.Config{Store: memstore.New(), Mailer: mail.Discard{}, Tokens: auth.TokenConfig{SigningKey: exampleKey}})
+	m, err := auth.New(auth.Config{
+		Store: memstore.New(), Mailer: mail.Discard{}, Tokens: auth.TokenConfig{SigningKey: exampleKey},
+		Now: func() time.Time { return time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC) },
+	})
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -75,13 +81,31 @@ func ExampleManager_Login_errorChecking() {
 		fmt.Println(err)
 		return
 	}
-	for _, pw := range []string{"wrong horse battery staple", "correct horse battery staple"} {
-		_, err := m.Login(ctx, "ada@example.com", pw)
+
+	const right, wrong = "correct horse battery staple", "wrong horse battery staple"
+	attempts := []struct{ email, password string }{
+		{"ada@example.com", right},
+		{"ada(at)example.com", right},
+		{"ada@example.com", wrong}, {"ada@example.com", wrong}, {"ada@example.com", wrong},
+		{"ada@example.com", wrong}, {"ada@example.com", wrong},
+		{"ada@example.com", right},
+	}
+	for _, a := range attempts {
+		res, err := m.Login(ctx, a.email, a.password)
+		var throttled *auth.ThrottledError
 		switch {
+		case err == nil && res.Challenge != nil:
+			fmt.Println("second factor needed") // none exist yet; see LoginResult.Challenge
 		case err == nil:
 			fmt.Println("logged in")
 		case errors.Is(err, auth.ErrInvalidCredentials):
 			fmt.Println("wrong email or password") // the same answer for both
+		case errors.Is(err, auth.ErrInvalidEmail):
+			fmt.Println("not an email address")
+		case errors.As(err, &throttled):
+			fmt.Println("too many attempts, retry in", throttled.RetryAfter) // HTTP: 429 with Retry-After
+		case errors.Is(err, auth.ErrThrottled):
+			fmt.Println("too many attempts") // a custom limiter that gives no wait
 		case errors.Is(err, auth.ErrEmailNotVerified):
 			fmt.Println("verify your email first")
 		case errors.Is(err, auth.ErrAccountDisabled):
@@ -93,8 +117,14 @@ func ExampleManager_Login_errorChecking() {
 		}
 	}
 	// Output:
-	// wrong email or password
 	// logged in
+	// not an email address
+	// wrong email or password
+	// wrong email or password
+	// wrong email or password
+	// wrong email or password
+	// wrong email or password
+	// too many attempts, retry in 1s
 }
 
 // Optional settings are grouped by concern, and a zero field or group

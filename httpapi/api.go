@@ -5,12 +5,12 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
-	"net/netip"
 	"slices"
 	"strings"
 
 	"github.com/gatehouse-go/gatehouse/audit"
 	"github.com/gatehouse-go/gatehouse/auth"
+	"github.com/gatehouse-go/gatehouse/httperr"
 	"github.com/gatehouse-go/gatehouse/middleware"
 )
 
@@ -39,17 +39,19 @@ type Config struct {
 	// before it is read further. Default [DefaultMaxBodyBytes].
 	MaxBodyBytes int64
 
-	// TrustedProxies lists the reverse proxies (load balancers, CDNs) in
-	// front of the server whose X-Forwarded-For header is believed, as in
-	// middleware.Config.TrustedProxies: the client of a request is then
-	// found by walking that header from the right past these addresses.
-	// The Manager's per-IP limits (login, registration, reset and
-	// verification requests) count per client, so set this whenever the
-	// server sits behind a proxy, or every client shares the proxy's
-	// counters. Empty (the default): the client is the connection's peer
-	// and X-Forwarded-For is ignored, so a client cannot choose its own
-	// address.
-	TrustedProxies []netip.Prefix
+	// Guard, when set, is the application's middleware.Guard: the API finds
+	// the client of each request (its address and User-Agent, for the
+	// Manager's sessions, audit runs and per-IP limits) as that Guard does
+	// ([middleware.Guard.Client]), so reverse proxies are configured once,
+	// in its middleware.Config.TrustedProxies, for the application's
+	// routes and the API's alike. Set the proxies whenever the server sits
+	// behind one (load balancer, CDN), or every client shares the proxy's
+	// counters. Only the client comes from Guard: the API reads tokens from
+	// "Authorization: Bearer" alone and writes its own refusals, whatever
+	// Guard's Extractor and ErrorHandler. Nil (the default): the client is
+	// the connection's peer and X-Forwarded-For is ignored, so a client
+	// cannot choose its own address.
+	Guard *middleware.Guard
 
 	// Audit serves GET /logs and /analytics and the failed_logins_24h
 	// figures of users_overview from an audit log (package audit). Nil:
@@ -66,11 +68,13 @@ type Config struct {
 type API struct {
 	m       *auth.Manager
 	audit   *audit.Reader
-	guard   *middleware.Guard
+	guard   *middleware.Guard // checks tokens and refuses
+	clients *middleware.Guard // finds each request's client: Config.Guard or guard
 	log     *slog.Logger
 	prefix  string // "" when serving at the root
 	maxBody int64
 	mux     *http.ServeMux
+	handler http.Handler // mux behind clients.WithClient
 }
 
 // New returns an API for m. It fails when m is nil or a Config field is
@@ -92,18 +96,17 @@ func New(m *auth.Manager, cfg Config) (*API, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	for _, p := range cfg.TrustedProxies {
-		if !p.IsValid() {
-			return nil, errors.New("httpapi: Config.TrustedProxies holds an invalid prefix")
-		}
-	}
 	a := &API{m: m, audit: cfg.Audit, log: cfg.Logger, prefix: prefix, maxBody: cfg.MaxBodyBytes}
 	a.guard = middleware.New(m, middleware.Config{
-		ErrorHandler:   a.guardError,
-		Logger:         cfg.Logger,
-		TrustedProxies: slices.Clone(cfg.TrustedProxies),
+		ErrorHandler: a.guardError,
+		Logger:       cfg.Logger,
 	})
+	a.clients = cfg.Guard
+	if a.clients == nil {
+		a.clients = a.guard
+	}
 	a.mux = a.buildMux()
+	a.handler = a.clients.WithClient(a.mux)
 	return a, nil
 }
 
@@ -144,10 +147,10 @@ func (a *API) Prefix() string { return a.prefix }
 //
 // Every route records the client's address and User-Agent for the Manager
 // (its sessions, audit runs and per-IP limits), as [middleware.Guard.Client]
-// finds them with Config.TrustedProxies, unless the request context already
-// carries an [auth.Client] set by a middleware in front of the API.
+// of Config.Guard finds them, unless the request context already carries
+// an [auth.Client] set by a middleware in front of the API.
 func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	a.mux.ServeHTTP(w, r)
+	a.handler.ServeHTTP(w, r)
 }
 
 // Mount registers the API on mux under its prefix, with the one Go 1.22
@@ -224,8 +227,7 @@ func (a *API) buildMux() *http.ServeMux {
 		var h http.Handler = rt.handle
 		switch rt.access {
 		case public:
-			// The Guard records the client on the other routes.
-			h = a.guard.WithClient(h)
+			// ServeHTTP has recorded the client already.
 		case user:
 			h = a.guard.RequireAuth(h)
 		case superuser:
@@ -274,7 +276,7 @@ func (e *endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	w.Header().Set("Allow", e.allow)
-	writeError(w, &apiError{status: http.StatusMethodNotAllowed, typ: typeMethodNotAllowed, msg: "Method not allowed"})
+	writeError(w, &apiError{Status: http.StatusMethodNotAllowed, Type: httperr.TypeMethodNotAllowed, Message: "Method not allowed"})
 }
 
 // writeJSON writes v as the response with the headers every answer of the

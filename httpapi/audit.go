@@ -459,7 +459,7 @@ func parsePopulation(name string, raw json.RawMessage) (audit.Population, error)
 func prefixed(param string, err error) error {
 	var ae *apiError
 	if errors.As(err, &ae) {
-		return invalidRequest("Query parameter %q: %s", param, ae.msg)
+		return invalidRequest("Query parameter %q: %s", param, ae.Message)
 	}
 	return err
 }

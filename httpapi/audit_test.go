@@ -510,3 +510,31 @@ func TestAnalyticsOverflow(t *testing.T) {
 		t.Fatalf("percentile = %s", got)
 	}
 }
+
+// TestReadLatencyLogged: the latency logged for a superuser's GET /logs and
+// GET /analytics is the time the read took (it was always 0): here a store
+// whose every read of runs takes 250 ms of the fake clock.
+func TestReadLatencyLogged(t *testing.T) {
+	e := newEnv(t, options{})
+	_, admin := e.superuser(t, "admin@example.com")
+	e.store.readRuns = func() { e.clock.Advance(250 * time.Millisecond) }
+	for _, r := range []resp{
+		e.get(t, "/logs", nil, admin.access),
+		e.get(t, "/analytics", url.Values{"filter_criteria": {`{"a":"event","b":"outcome"}`}, "analysis_types": {`{}`}}, admin.access),
+	} {
+		if r.status != 200 {
+			t.Fatalf("%d %s", r.status, r.body)
+		}
+	}
+	for event, want := range map[string]string{"logs": "latency=250ms", "analytics": "latency=500ms"} {
+		var line string
+		for _, l := range strings.Split(e.logText(), "\n") {
+			if strings.Contains(l, "event="+event+" ") {
+				line = l
+			}
+		}
+		if !strings.Contains(line, want) {
+			t.Errorf("%s: log line %q, want %s", event, line, want)
+		}
+	}
+}

@@ -24,8 +24,18 @@
 //	api.Mount(mux)                                             // everything else under /v2/
 //	srv := &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 //
+// Behind a reverse proxy, give the API the application's
+// [middleware.Guard], whose Config.TrustedProxies says which proxies'
+// X-Forwarded-For to believe, so that the application's routes and the API
+// see the same client:
+//
+//	guard := middleware.New(m, middleware.Config{TrustedProxies: proxies})
+//	api, err := httpapi.New(m, httpapi.Config{Guard: guard})
+//
 // Configure the Manager itself (token lifetimes, email verification, mail)
-// through [auth.Config]; this package adds only transport. Cross-origin
+// through [auth.Config]; this package adds only transport. Handlers of the
+// application's own answer the Manager's errors in the API's shape with
+// package httperr. Cross-origin
 // browser clients need a CORS middleware in front of the API, which answers
 // preflight requests itself: the API answers OPTIONS with 405.
 //
@@ -38,8 +48,8 @@
 //
 // with T a stable machine code such as "invalid_credentials",
 // "email_taken" or "forbidden", and M a fixed human text: never internal
-// error text. Unexpected failures are 500 "internal" with a generic
-// message; the details go to Config.Logger.
+// error text (package httperr holds the table). Unexpected failures are 500
+// "internal" with a generic message; the details go to Config.Logger.
 //
 // Every response has "Content-Type: application/json" (exactly: RFC 8259
 // defines no charset parameter) and "Cache-Control: no-store". A 401
@@ -77,8 +87,8 @@
 //   - Throttled requests get 429 with Retry-After in seconds, the same for
 //     known and unknown accounts (SECURITY.md #19). Every route records the
 //     client's address for the Manager's per-IP limits from the connection,
-//     or from X-Forwarded-For when the peer is one of Config.TrustedProxies
-//     (#21).
+//     or from X-Forwarded-For when the peer is one of the trusted proxies
+//     of Config.Guard (#21).
 //   - A request whose context ends while the store is slow (a deadline set
 //     by the server or a middleware) is answered 503 at once (#75).
 //   - Logs name the route pattern, never the path (POST

@@ -246,3 +246,39 @@ func TestFailures(t *testing.T) {
 	}
 	scanBodies(t, e, []string{alicePW})
 }
+
+// TestDeleteSelfNeedsPassword: a user deleting their own account without a
+// password is told the password is required (400 invalid_password, as
+// docs/http-api.md says), a wrong one that it is wrong; neither deletes
+// anything. A superuser deleting someone else needs no password.
+func TestDeleteSelfNeedsPassword(t *testing.T) {
+	e := newEnv(t, options{})
+	aliceID := e.register(t, "alice@example.com", alicePW)
+	alice := e.login(t, "alice@example.com", alicePW)
+	const required = `Field "password" is required to delete your own account`
+	for _, tc := range []struct {
+		name string
+		req  req
+		msg  string
+	}{
+		{"no body", jsonReq("DELETE", "/user/"+aliceID, "", alice.access), required},
+		{"empty object", jsonReq("DELETE", "/user/"+aliceID, `{}`, alice.access), required},
+		{"only delete_vector_data", jsonReq("DELETE", "/user/"+aliceID, `{"delete_vector_data":true}`, alice.access), required},
+		{"empty password", jsonReq("DELETE", "/user/"+aliceID, `{"password":""}`, alice.access), required},
+		{"by body, no password", jsonReq("DELETE", "/user", `{"user_id":"`+aliceID+`"}`, alice.access), required},
+		{"wrong password", jsonReq("DELETE", "/user/"+aliceID, `{"password":"`+bobPW+`"}`, alice.access), "Invalid password"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := e.do(t, tc.req)
+			wantError(t, r, http.StatusBadRequest, "invalid_password")
+			if msg := r.json(t)["message"]; msg != tc.msg {
+				t.Fatalf("message %q, want %q", msg, tc.msg)
+			}
+		})
+	}
+	e.storedUser(t, aliceID) // still there
+	wantOK(t, e.do(t, jsonReq("GET", "/user", "", alice.access)))
+
+	_, admin := e.superuser(t, "admin@example.com")
+	wantMessage(t, e.do(t, jsonReq("DELETE", "/user/"+aliceID, "", admin.access)), "User account "+aliceID+" deleted successfully.")
+}

@@ -292,6 +292,11 @@ func (a *API) deleteCommon(w http.ResponseWriter, r *http.Request, target string
 	}
 	id, _ := auth.IdentityFromContext(r.Context())
 	if err := a.m.DeleteUser(r.Context(), id, target, password.v); err != nil {
+		if errors.Is(err, auth.ErrInvalidPassword) && password.v == "" {
+			// The Manager refuses an empty password without checking it
+			// (and without counting a failure); say what is missing.
+			err = errPasswordRequired
+		}
 		a.fail(w, r, err, opDefault)
 		return
 	}

@@ -28,6 +28,7 @@ import (
 	"github.com/gatehouse-go/gatehouse/httpapi"
 	"github.com/gatehouse-go/gatehouse/internal/testhash"
 	"github.com/gatehouse-go/gatehouse/mail"
+	"github.com/gatehouse-go/gatehouse/middleware"
 	"github.com/gatehouse-go/gatehouse/store"
 	"github.com/gatehouse-go/gatehouse/store/memstore"
 	"github.com/gatehouse-go/gatehouse/store/sqlstore"
@@ -74,6 +75,10 @@ type flakyStore struct {
 	blockRuns    atomic.Bool // ListRuns
 	blocked      atomic.Int32
 	release      chan struct{}
+
+	// readRuns, when set (before the first request), runs at the start
+	// of each ListRuns and AggregateEntries: a slow audit store.
+	readRuns func()
 }
 
 var errStoreDown = errors.New("flaky store: connection refused to db-internal-7:5432")
@@ -114,10 +119,20 @@ func (s *flakyStore) SessionUser(ctx context.Context, id string) (*store.Session
 }
 
 func (s *flakyStore) ListRuns(ctx context.Context, q store.RunQuery) (*store.RunPage, error) {
+	if s.readRuns != nil {
+		s.readRuns()
+	}
 	if err := s.wait(ctx, &s.blockRuns); err != nil {
 		return nil, err
 	}
 	return s.Store.ListRuns(ctx, q)
+}
+
+func (s *flakyStore) AggregateEntries(ctx context.Context, a store.Aggregation) (*store.Aggregate, error) {
+	if s.readRuns != nil {
+		s.readRuns()
+	}
+	return s.Store.AggregateEntries(ctx, a)
 }
 
 // options vary an env.
@@ -131,8 +146,12 @@ type options struct {
 	// sql, when set, runs the Manager over this store (sqlstore) instead of
 	// the flaky memstore.
 	sql store.Store
-	// trusted is httpapi.Config.TrustedProxies.
+	// trusted is the middleware.Config.TrustedProxies of the application's
+	// Guard, given to the API as httpapi.Config.Guard.
 	trusted []netip.Prefix
+	// guard, when set, is the rest of that Guard's Config (trusted
+	// replaces its TrustedProxies when set).
+	guard *middleware.Config
 	// wrap, when set, wraps the server's handler (a deadline, a timeout).
 	wrap func(http.Handler) http.Handler
 	// routes, when set, adds the application's own routes to the mux the
@@ -152,6 +171,9 @@ type env struct {
 	base  string // srv.URL + prefix
 	logs  *bytes.Buffer
 	logMu *sync.Mutex
+	// guard is the application's Guard, httpapi.Config.Guard (nil unless
+	// options.trusted or options.guard is set).
+	guard *middleware.Guard
 
 	mu     sync.Mutex
 	bodies [][]byte // every response body, for leak scans
@@ -213,7 +235,18 @@ func newEnv(tb testing.TB, o options) *env {
 		tb.Fatal(err)
 	}
 	e.m = m
-	acfg := httpapi.Config{Prefix: o.prefix, Logger: logger, TrustedProxies: o.trusted}
+	acfg := httpapi.Config{Prefix: o.prefix, Logger: logger}
+	if o.trusted != nil || o.guard != nil {
+		var gcfg middleware.Config
+		if o.guard != nil {
+			gcfg = *o.guard
+		}
+		if o.trusted != nil {
+			gcfg.TrustedProxies = o.trusted
+		}
+		e.guard = middleware.New(m, gcfg)
+		acfg.Guard = e.guard
+	}
 	if runs != nil {
 		if acfg.Audit, err = audit.NewReader(m, runs); err != nil {
 			tb.Fatal(err)

@@ -5,13 +5,14 @@ import (
 	"net/http"
 
 	"github.com/gatehouse-go/gatehouse/auth"
+	"github.com/gatehouse-go/gatehouse/httperr"
 	"github.com/gatehouse-go/gatehouse/store"
 )
 
 // The session endpoints are ours (R2R had none); docs/http-api.md,
 // "Sessions", describes them.
 
-var errSessionNotFound = &apiError{status: http.StatusNotFound, typ: typeNotFound, msg: "Session not found"}
+var errSessionNotFound = &apiError{Status: http.StatusNotFound, Type: httperr.TypeNotFound, Message: "Session not found"}
 
 // sessionJSON describes a live session to its user or a superuser. It has
 // no field for a token or a hash: the ID names the session for revocation

@@ -3,6 +3,7 @@ package httpapi_test
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"net/netip"
 	"net/url"
@@ -12,7 +13,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse-go/gatehouse/auth"
 	"github.com/gatehouse-go/gatehouse/mail"
+	"github.com/gatehouse-go/gatehouse/middleware"
 )
 
 // wantThrottled checks a 429: rate_limited, with Retry-After in whole
@@ -112,6 +115,77 @@ func TestTrustedProxies(t *testing.T) {
 	ss := sessionsOf(t, e, "/sessions", tok.access)
 	if len(ss) != 1 || ss[0]["ip"] != "203.0.113.8" {
 		t.Fatalf("session %v, want ip 203.0.113.8", ss)
+	}
+}
+
+// TestOneProxySetting: SECURITY.md #21. The proxies are configured once,
+// in the application's middleware.Config: its own routes and the API,
+// given the same Guard, find the same client behind them. Without a Guard
+// the API believes no X-Forwarded-For.
+func TestOneProxySetting(t *testing.T) {
+	whoami := func(e *env, mux *http.ServeMux) {
+		mux.Handle("GET /whoami", e.guard.WithClient(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			c, _ := auth.ClientFromContext(r.Context())
+			io.WriteString(w, c.IP.String())
+		})))
+	}
+	e := newEnv(t, options{trusted: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}, routes: whoami})
+	e.register(t, "alice@example.com", alicePW)
+	xff := http.Header{"X-Forwarded-For": {"203.0.113.9"}}
+
+	r, err := http.NewRequest("GET", e.srv.URL+"/whoami", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Header = xff.Clone()
+	res, err := e.srv.Client().Do(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if string(b) != "203.0.113.9" {
+		t.Fatalf("the application's route saw %q, want 203.0.113.9", b)
+	}
+	login := formLogin("alice@example.com", alicePW)
+	login.header = xff.Clone()
+	tok := wantTokens(t, e.do(t, login))
+	if ss := sessionsOf(t, e, "/sessions", tok.access); len(ss) != 1 || ss[0]["ip"] != "203.0.113.9" {
+		t.Fatalf("the API saw %v, want ip 203.0.113.9", ss)
+	}
+
+	plain := newEnv(t, options{})
+	plain.register(t, "alice@example.com", alicePW)
+	tok = wantTokens(t, plain.do(t, login))
+	if ss := sessionsOf(t, plain, "/sessions", tok.access); len(ss) != 1 || ss[0]["ip"] != "127.0.0.1" {
+		t.Fatalf("without a Guard the API saw %v, want the peer 127.0.0.1", ss)
+	}
+}
+
+// TestGuardGivesOnlyTheClient: the application's Guard decides how clients
+// are found, not how the API reads tokens or refuses: a cookie extractor
+// and a custom error handler of the application's do not reach /v2.
+func TestGuardGivesOnlyTheClient(t *testing.T) {
+	e := newEnv(t, options{guard: &middleware.Config{
+		Extractor: func(r *http.Request) (string, error) {
+			if c, err := r.Cookie("at"); err == nil {
+				return c.Value, nil
+			}
+			return "", middleware.ErrNoToken
+		},
+		ErrorHandler: func(w http.ResponseWriter, r *http.Request, status int, err error) { w.WriteHeader(http.StatusTeapot) },
+	}})
+	e.register(t, "alice@example.com", alicePW)
+	tok := e.login(t, "alice@example.com", alicePW)
+	q := jsonReq("GET", "/user", "", "")
+	q.header = http.Header{"Cookie": {"at=" + tok.access}}
+	r := e.do(t, q)
+	wantError(t, r, 401, "invalid_token")
+	if r.header.Get("WWW-Authenticate") != "Bearer" {
+		t.Errorf("WWW-Authenticate %q", r.header.Get("WWW-Authenticate"))
+	}
+	if r := e.do(t, jsonReq("GET", "/user", "", tok.access)); r.status != 200 {
+		t.Fatalf("bearer: %d %s", r.status, r.body)
 	}
 }
 

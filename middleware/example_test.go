@@ -45,7 +45,6 @@ func Example() {
 		fmt.Println(w.Code, w.Header().Get("WWW-Authenticate"), w.Body.String())
 	}
 	// Output:
-	// 401 Bearer Unauthorized
-	//
+	// 401 Bearer {"detail":{"message":"Not authenticated","error_type":"invalid_token"},"message":"Not authenticated","error_type":"invalid_token"}
 	// 200  hello, ada@example.com
 }

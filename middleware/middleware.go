@@ -7,9 +7,11 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"slices"
 	"strings"
 
 	"github.com/gatehouse-go/gatehouse/auth"
+	"github.com/gatehouse-go/gatehouse/httperr"
 )
 
 // MaxAuthorizationBytes caps the Authorization header that [BearerToken]
@@ -59,7 +61,9 @@ func BearerToken(r *http.Request) (string, error) {
 // ErrorHandler writes the response for a request the middleware refuses.
 // status is 401 (no or bad token), 403 (not allowed) or 503 (the store
 // failed; fail closed). err says why, for logs: never write it to the
-// client.
+// client. An application that answers otherwise than [WriteError] (an HTML
+// login page, a redirect) sets its own in Config.ErrorHandler; it can call
+// WriteError for the requests it does not handle.
 type ErrorHandler func(w http.ResponseWriter, r *http.Request, status int, err error)
 
 // Config configures a [Guard]. The zero value is ready to use.
@@ -70,9 +74,13 @@ type Config struct {
 	ErrorHandler ErrorHandler
 	// Logger receives store failures. Default: discard.
 	Logger *slog.Logger
-	// TrustedProxies lists the reverse proxies whose X-Forwarded-For header
-	// is believed (see [Guard.Client]). Empty: the client is always the
-	// connection's peer.
+	// TrustedProxies lists the reverse proxies (load balancers, CDNs) whose
+	// X-Forwarded-For header is believed (see [Guard.Client]); an invalid
+	// prefix matches nothing, and New logs it. The Manager's per-IP limits count per client,
+	// so set this whenever the server sits behind a proxy. Package httpapi
+	// finds clients the same way when this Guard is its Config.Guard, so
+	// one setting serves the application's routes and the API. Empty: the
+	// client is always the connection's peer.
 	TrustedProxies []netip.Prefix
 }
 
@@ -84,7 +92,8 @@ type Guard struct {
 	cfg Config
 }
 
-// New returns a Guard for m.
+// New returns a Guard for m. It copies cfg: changing cfg.TrustedProxies
+// afterwards does not change the Guard.
 func New(m *auth.Manager, cfg Config) *Guard {
 	if cfg.Extractor == nil {
 		cfg.Extractor = BearerToken
@@ -94,6 +103,13 @@ func New(m *auth.Manager, cfg Config) *Guard {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	cfg.TrustedProxies = slices.Clone(cfg.TrustedProxies)
+	for i, p := range cfg.TrustedProxies {
+		if !p.IsValid() {
+			// New returns no error; say it where an operator looks.
+			cfg.Logger.Error("gatehouse: middleware: Config.TrustedProxies has an invalid prefix; it matches nothing", "index", i)
+		}
 	}
 	return &Guard{m: m, cfg: cfg}
 }
@@ -209,27 +225,15 @@ func (g *Guard) refuse(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// WriteError is the default [ErrorHandler]. It writes only the status text;
-// for 401 it sets "WWW-Authenticate: Bearer" (RFC 6750 §3), with
-// error="invalid_token" when a bad token was sent.
+// WriteError is the default [ErrorHandler]. It writes the JSON error body
+// of the /v2 API that package httperr defines ([httperr.Refusal]), with
+// "Cache-Control: no-store": for 401 invalid_token "Not authenticated" or
+// "Invalid token" (token_expired "Token expired" for an expired token) with
+// "WWW-Authenticate: Bearer" (RFC 6750 §3), error="invalid_token" when a
+// bad token was sent; for 403 forbidden; for 503 unavailable with
+// Retry-After. err's text is never written.
 func WriteError(w http.ResponseWriter, r *http.Request, status int, err error) {
-	if status == http.StatusUnauthorized {
-		w.Header().Set("WWW-Authenticate", Challenge(err))
-	}
-	w.Header().Set("Cache-Control", "no-store")
-	http.Error(w, http.StatusText(status), status)
-}
-
-// Challenge returns the WWW-Authenticate value for a 401 caused by err.
-func Challenge(err error) string {
-	switch {
-	case errors.Is(err, auth.ErrTokenExpired):
-		return `Bearer error="invalid_token", error_description="The access token expired"`
-	case errors.Is(err, auth.ErrTokenInvalid):
-		return `Bearer error="invalid_token"`
-	default:
-		return "Bearer"
-	}
+	httperr.Write(w, r, httperr.Refusal(status, err), nil)
 }
 
 // ClientFrom describes the client of r from the connection: the peer

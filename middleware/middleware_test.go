@@ -132,25 +132,31 @@ func TestRequireAuth(t *testing.T) {
 	// SECURITY.md #65: tokens only from Authorization: Bearer.
 	f := newFixture(t)
 	h := middleware.New(f.m, middleware.Config{}).RequireAuth(echo)
+	const (
+		anonymous = `{"detail":{"message":"Not authenticated","error_type":"invalid_token"},"message":"Not authenticated","error_type":"invalid_token"}`
+		invalid   = `{"detail":{"message":"Invalid token","error_type":"invalid_token"},"message":"Invalid token","error_type":"invalid_token"}`
+		expired   = `{"detail":{"message":"Token expired","error_type":"token_expired"},"message":"Token expired","error_type":"token_expired"}`
+	)
 	tests := []struct {
 		name      string
 		edit      func(*http.Request)
 		status    int
 		challenge string
+		body      string // the /v2 error body of a refusal
 	}{
-		{"valid", bearer(f.user), 200, ""},
-		{"lower-case scheme", func(r *http.Request) { r.Header.Set("Authorization", "bearer "+f.user) }, 200, ""},
-		{"no token", nil, 401, "Bearer"},
-		{"query parameter", func(r *http.Request) { r.URL.RawQuery = "access_token=" + f.user }, 401, "Bearer"},
-		{"basic", func(r *http.Request) { r.SetBasicAuth("user@example.com", password) }, 401, `Bearer error="invalid_token"`},
-		{"empty token", func(r *http.Request) { r.Header.Set("Authorization", "Bearer ") }, 401, `Bearer error="invalid_token"`},
+		{"valid", bearer(f.user), 200, "", "hello user@example.com"},
+		{"lower-case scheme", func(r *http.Request) { r.Header.Set("Authorization", "bearer "+f.user) }, 200, "", "hello user@example.com"},
+		{"no token", nil, 401, "Bearer", anonymous},
+		{"query parameter", func(r *http.Request) { r.URL.RawQuery = "access_token=" + f.user }, 401, "Bearer", anonymous},
+		{"basic", func(r *http.Request) { r.SetBasicAuth("user@example.com", password) }, 401, `Bearer error="invalid_token"`, invalid},
+		{"empty token", func(r *http.Request) { r.Header.Set("Authorization", "Bearer ") }, 401, `Bearer error="invalid_token"`, invalid},
 		{"two headers", func(r *http.Request) {
 			r.Header.Add("Authorization", "Bearer "+f.user)
 			r.Header.Add("Authorization", "Bearer "+f.user)
-		}, 401, `Bearer error="invalid_token"`},
-		{"garbage", bearer("a.b.c"), 401, `Bearer error="invalid_token"`},
-		{"expired", bearer(f.expired), 401, `Bearer error="invalid_token", error_description="The access token expired"`},
-		{"oversized header", bearer(strings.Repeat("a", middleware.MaxAuthorizationBytes)), 401, `Bearer error="invalid_token"`},
+		}, 401, `Bearer error="invalid_token"`, invalid},
+		{"garbage", bearer("a.b.c"), 401, `Bearer error="invalid_token"`, invalid},
+		{"expired", bearer(f.expired), 401, `Bearer error="invalid_token", error_description="The access token expired"`, expired},
+		{"oversized header", bearer(strings.Repeat("a", middleware.MaxAuthorizationBytes)), 401, `Bearer error="invalid_token"`, invalid},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -161,10 +167,24 @@ func TestRequireAuth(t *testing.T) {
 			if got := w.Header().Get("WWW-Authenticate"); got != tt.challenge {
 				t.Fatalf("WWW-Authenticate %q, want %q", got, tt.challenge)
 			}
-			if tt.status == 401 && strings.TrimSpace(w.Body.String()) != "Unauthorized" {
-				t.Fatalf("401 body %q reveals more than the status", w.Body.String())
+			if w.Body.String() != tt.body {
+				t.Fatalf("body %s\nwant %s", w.Body, tt.body)
+			}
+			if tt.status != 200 {
+				wantRefusalHeaders(t, w)
 			}
 		})
+	}
+}
+
+// wantRefusalHeaders checks the headers of a refusal: those of every /v2
+// answer.
+func wantRefusalHeaders(t *testing.T, w *httptest.ResponseRecorder) {
+	t.Helper()
+	for k, v := range map[string]string{"Content-Type": "application/json", "Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"} {
+		if got := w.Header().Get(k); got != v {
+			t.Errorf("%s: %q, want %q", k, got, v)
+		}
 	}
 }
 
@@ -184,8 +204,16 @@ func TestRequireSuperuser(t *testing.T) {
 		{"superuser", bearer(f.admin), 200},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			if w := do(t, h, tt.edit); w.Code != tt.status {
+			w := do(t, h, tt.edit)
+			if w.Code != tt.status {
 				t.Fatalf("status %d, want %d", w.Code, tt.status)
+			}
+			if tt.status == 403 {
+				const want = `{"detail":{"message":"Only superusers may do this","error_type":"forbidden"},"message":"Only superusers may do this","error_type":"forbidden"}`
+				if w.Body.String() != want || w.Header().Get("WWW-Authenticate") != "" {
+					t.Fatalf("403: %s %v", w.Body, w.Header())
+				}
+				wantRefusalHeaders(t, w)
 			}
 		})
 	}
@@ -218,9 +246,11 @@ func TestStoreFailureFailsClosed(t *testing.T) {
 	if w.Code != http.StatusServiceUnavailable || ran {
 		t.Fatalf("status %d, handler ran %v", w.Code, ran)
 	}
-	if strings.Contains(w.Body.String(), "connection refused") {
-		t.Fatal("the store's error reached the client")
+	const want = `{"detail":{"message":"Service temporarily unavailable, try again","error_type":"unavailable"},"message":"Service temporarily unavailable, try again","error_type":"unavailable"}`
+	if w.Body.String() != want || w.Header().Get("Retry-After") != "1" {
+		t.Fatalf("503: %s, Retry-After %q", w.Body, w.Header().Get("Retry-After"))
 	}
+	wantRefusalHeaders(t, w)
 }
 
 func TestCustomErrorHandlerAndExtractor(t *testing.T) {
@@ -244,6 +274,46 @@ func TestCustomErrorHandlerAndExtractor(t *testing.T) {
 	}
 	if w := do(t, h, nil); w.Code != 418 || gotStatus != 401 {
 		t.Fatalf("custom handler: %d / %d", w.Code, gotStatus)
+	}
+}
+
+// TestCustomErrorHandlerDelegates: an application's handler answers some
+// refusals its own way (a redirect to its login page) and leaves the rest
+// to WriteError.
+func TestCustomErrorHandlerDelegates(t *testing.T) {
+	f := newFixture(t)
+	g := middleware.New(f.m, middleware.Config{
+		ErrorHandler: func(w http.ResponseWriter, r *http.Request, status int, err error) {
+			if status == http.StatusUnauthorized && strings.Contains(r.Header.Get("Accept"), "text/html") {
+				http.Redirect(w, r, "/login", http.StatusSeeOther)
+				return
+			}
+			middleware.WriteError(w, r, status, err)
+		},
+	})
+	h := g.RequireSuperuser(echo)
+	if w := do(t, h, func(r *http.Request) { r.Header.Set("Accept", "text/html") }); w.Code != 303 || w.Header().Get("Location") != "/login" {
+		t.Fatalf("browser: %d %v", w.Code, w.Header())
+	}
+	w := do(t, h, bearer(f.user))
+	if w.Code != 403 || !strings.Contains(w.Body.String(), `"error_type":"forbidden"`) {
+		t.Fatalf("API client: %d %s", w.Code, w.Body)
+	}
+	wantRefusalHeaders(t, w)
+}
+
+// TestConfigIsCopied: changing the Config's TrustedProxies after New does
+// not change the Guard.
+func TestConfigIsCopied(t *testing.T) {
+	f := newFixture(t)
+	proxies := []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}
+	g := middleware.New(f.m, middleware.Config{TrustedProxies: proxies})
+	proxies[0] = netip.MustParsePrefix("192.0.2.0/24")
+	r := httptest.NewRequest("GET", "/", nil)
+	r.RemoteAddr = "10.0.0.1:1"
+	r.Header.Set("X-Forwarded-For", "203.0.113.5")
+	if got := g.Client(r).IP.String(); got != "203.0.113.5" {
+		t.Fatalf("client %s, want 203.0.113.5 (the proxies given to New)", got)
 	}
 }
 

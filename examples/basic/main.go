@@ -8,7 +8,10 @@
 //	go run ./examples/basic
 //
 // then register and log in through the two small JSON endpoints it exposes
-// (the full REST API lives in package httpapi; see examples/server).
+// (the full REST API lives in package httpapi; see examples/server). Its
+// handlers answer the Manager's errors with package httperr, so a wrong
+// password is 401, a throttled login 429 with Retry-After, and every error
+// body the JSON shape of the /v2 API.
 package main
 
 import (
@@ -18,12 +21,15 @@ import (
 	"errors"
 	"fmt"
 	"log"
+	"log/slog"
 	"net/http"
 	"os"
 	"os/signal"
 	"sync"
+	"time"
 
 	"github.com/gatehouse-go/gatehouse/auth"
+	"github.com/gatehouse-go/gatehouse/httperr"
 	"github.com/gatehouse-go/gatehouse/mail"
 	"github.com/gatehouse-go/gatehouse/middleware"
 	"github.com/gatehouse-go/gatehouse/store"
@@ -41,56 +47,74 @@ type notes struct {
 func (n *notes) handleGetNote(w http.ResponseWriter, r *http.Request) {
 	u, ok := auth.UserFromContext(r.Context())
 	if !ok {
-		http.Error(w, "unauthorized", http.StatusUnauthorized)
+		httperr.Write(w, r, auth.ErrUnauthenticated, nil)
 		return
 	}
 	n.mu.Lock()
 	note := n.byID[u.ID]
 	n.mu.Unlock()
-	json.NewEncoder(w).Encode(map[string]string{"owner": u.Email, "note": note})
+	writeJSON(w, map[string]string{"owner": u.Email, "note": note})
+}
+
+// errMalformed answers a body that is not the JSON object expected. An
+// *httperr.Error is the application's own answer in the library's shape.
+var errMalformed = &httperr.Error{Status: http.StatusUnprocessableEntity, Type: httperr.TypeInvalidRequest, Message: "Send a JSON object with email and password"}
+
+// credentials reads {"email", "password"} from the request body.
+func credentials(w http.ResponseWriter, r *http.Request) (email, password string, err error) {
+	var in struct{ Email, Password string }
+	if json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<16)).Decode(&in) != nil {
+		return "", "", errMalformed
+	}
+	return in.Email, in.Password, nil
 }
 
 // newServer builds the application's mux on top of a Manager. Tests call it
-// with a Manager over memstore.
-func newServer(m *auth.Manager) http.Handler {
-	g := middleware.New(m, middleware.Config{})
+// with a Manager over memstore. Every error of the Manager is answered by
+// httperr.Write: the status and JSON body the library's /v2 API gives it
+// (401 for a wrong password, 429 with Retry-After once throttled, a
+// generic 500 whose details go only to logger).
+func newServer(m *auth.Manager, logger *slog.Logger) http.Handler {
+	g := middleware.New(m, middleware.Config{Logger: logger})
 	n := &notes{byID: map[string]string{}}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /", func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintln(w, "public page")
 	})
+	// Refusals (no or bad token) are the /v2 JSON body too.
 	mux.Handle("GET /note", g.RequireAuth(http.HandlerFunc(n.handleGetNote)))
 	mux.HandleFunc("POST /register", func(w http.ResponseWriter, r *http.Request) {
-		var in struct{ Email, Password string }
-		if json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<16)).Decode(&in) != nil {
-			http.Error(w, "bad request", http.StatusBadRequest)
-			return
+		email, password, err := credentials(w, r)
+		if err == nil {
+			_, err = m.Register(r.Context(), auth.Registration{Email: email, Password: password})
 		}
-		if _, err := m.Register(r.Context(), auth.Registration{Email: in.Email, Password: in.Password}); err != nil {
-			http.Error(w, "registration refused", http.StatusBadRequest)
+		if err != nil {
+			httperr.Write(w, r, err, logger)
 			return
 		}
 		w.WriteHeader(http.StatusCreated)
 	})
 	mux.HandleFunc("POST /login", func(w http.ResponseWriter, r *http.Request) {
-		var in struct{ Email, Password string }
-		if json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<16)).Decode(&in) != nil {
-			http.Error(w, "bad request", http.StatusBadRequest)
-			return
+		email, password, err := credentials(w, r)
+		var res *auth.LoginResult
+		if err == nil {
+			res, err = m.Login(r.Context(), email, password)
 		}
-		res, err := m.Login(r.Context(), in.Email, in.Password)
 		if err != nil {
-			status := http.StatusUnauthorized
-			if !errors.Is(err, auth.ErrInvalidCredentials) && !errors.Is(err, auth.ErrInvalidEmail) {
-				status = http.StatusInternalServerError
-			}
-			http.Error(w, http.StatusText(status), status)
+			httperr.Write(w, r, err, logger)
 			return
 		}
-		w.Header().Set("Cache-Control", "no-store")
-		json.NewEncoder(w).Encode(map[string]string{"access_token": res.Tokens.AccessToken})
+		writeJSON(w, map[string]string{"access_token": res.Tokens.AccessToken})
 	})
-	return mux
+	return g.WithClient(mux) // per-IP limits see the client
+}
+
+// writeJSON answers 200 with v; answers with tokens or user data are never
+// cached.
+func writeJSON(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	json.NewEncoder(w).Encode(v)
 }
 
 // newManager is the one place that chooses the store: memstore here, a
@@ -106,7 +130,8 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	srv := &http.Server{Addr: "127.0.0.1:7373", Handler: newServer(m)}
+	logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	srv := &http.Server{Addr: "127.0.0.1:7373", Handler: newServer(m, logger), ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 		defer stop()

@@ -2,12 +2,19 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/json"
+	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gatehouse-go/gatehouse/auth"
+	"github.com/gatehouse-go/gatehouse/mail"
 	"github.com/gatehouse-go/gatehouse/store"
 	"github.com/gatehouse-go/gatehouse/store/memstore"
 )
@@ -30,7 +37,7 @@ func TestProtectedRouteWithMemstore(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(newServer(m))
+	srv := httptest.NewServer(newServer(m, slog.New(slog.DiscardHandler)))
 	defer srv.Close()
 
 	resp, err := http.Get(srv.URL + "/note")
@@ -59,5 +66,106 @@ func TestProtectedRouteWithMemstore(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 200 {
 		t.Fatalf("authenticated /note: %d", resp.StatusCode)
+	}
+}
+
+// TestThrottledLoginIs429: after five wrong passwords the account is
+// throttled: the sixth attempt, and the right password too while the wait
+// lasts, get 429 with Retry-After, never 500. A clock that stands still
+// keeps the wait from running out during the test.
+func TestThrottledLoginIs429(t *testing.T) {
+	key := make([]byte, 32)
+	rand.Read(key)
+	now := time.Date(2026, 5, 1, 9, 0, 0, 0, time.UTC)
+	m, err := auth.New(auth.Config{Store: memstore.New(), Mailer: mail.Discard{}, Tokens: auth.TokenConfig{SigningKey: key}, Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(newServer(m, slog.New(slog.DiscardHandler)))
+	defer srv.Close()
+	post := func(path, email, password string) (*http.Response, map[string]any) {
+		t.Helper()
+		body, _ := json.Marshal(map[string]string{"email": email, "password": password})
+		resp, err := http.Post(srv.URL+path, "application/json", strings.NewReader(string(body)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		var v map[string]any
+		if len(b) > 0 {
+			if err := json.Unmarshal(b, &v); err != nil {
+				t.Fatalf("%s: %d, body is not JSON: %s", path, resp.StatusCode, b)
+			}
+		}
+		return resp, v
+	}
+	const email, pw = "ada@example.com", "correct horse battery staple"
+	if resp, _ := post("/register", email, pw); resp.StatusCode != http.StatusCreated {
+		t.Fatalf("register: %d", resp.StatusCode)
+	}
+	for i := range 5 {
+		resp, v := post("/login", email, "wrong horse battery staple")
+		if resp.StatusCode != http.StatusUnauthorized || v["error_type"] != "invalid_credentials" || resp.Header.Get("Retry-After") != "" {
+			t.Fatalf("wrong password %d: %d %v", i+1, resp.StatusCode, v)
+		}
+	}
+	for _, tc := range []struct{ name, password string }{{"sixth wrong password", "wrong horse battery staple"}, {"right password while throttled", pw}} {
+		resp, v := post("/login", email, tc.password)
+		secs, err := strconv.Atoi(resp.Header.Get("Retry-After"))
+		if resp.StatusCode != http.StatusTooManyRequests || v["error_type"] != "rate_limited" || err != nil || secs < 1 {
+			t.Fatalf("%s: %d %v, Retry-After %q; want 429 rate_limited with Retry-After", tc.name, resp.StatusCode, v, resp.Header.Get("Retry-After"))
+		}
+		if _, ok := v["access_token"]; ok {
+			t.Fatalf("%s: tokens in a refusal", tc.name)
+		}
+	}
+	// Once the wait has passed, the right password logs in.
+	now = now.Add(time.Minute)
+	if resp, v := post("/login", email, pw); resp.StatusCode != 200 || v["access_token"] == nil {
+		t.Fatalf("after the wait: %d %v", resp.StatusCode, v)
+	}
+}
+
+// TestErrorsAreJSON: the application's refusals, its own and the
+// middleware's, have the /v2 shape.
+func TestErrorsAreJSON(t *testing.T) {
+	m, err := newManager(memstore.New())
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(newServer(m, slog.New(slog.DiscardHandler)))
+	defer srv.Close()
+	for _, tc := range []struct {
+		method, path, body string
+		status             int
+		typ                string
+	}{
+		{"GET", "/note", "", 401, "invalid_token"},
+		{"POST", "/login", "not json", 422, "invalid_request"},
+		{"POST", "/register", `{"email":"not an email","password":"correct horse battery staple"}`, 422, "invalid_email"},
+		{"POST", "/register", `{"email":"ada@example.com","password":"short"}`, 400, "weak_password"},
+	} {
+		req, _ := http.NewRequest(tc.method, srv.URL+tc.path, strings.NewReader(tc.body))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var v struct {
+			Detail struct {
+				Message   string
+				ErrorType string `json:"error_type"`
+			}
+			Message   string
+			ErrorType string `json:"error_type"`
+		}
+		err = json.NewDecoder(resp.Body).Decode(&v)
+		resp.Body.Close()
+		if err != nil || resp.StatusCode != tc.status || v.ErrorType != tc.typ || v.Detail.ErrorType != tc.typ || v.Message == "" {
+			t.Errorf("%s %s: %d %+v (%v), want %d %s", tc.method, tc.path, resp.StatusCode, v, err, tc.status, tc.typ)
+		}
+		if ct := resp.Header.Get("Content-Type"); ct != "application/json" {
+			t.Errorf("%s %s: Content-Type %q", tc.method, tc.path, ct)
+		}
 	}
 }

@@ -23,6 +23,13 @@
 //	-smtp-user string              SMTP user name
 //	-smtp-password string          SMTP password (or the environment variable SMTP_PASSWORD)
 //	-smtp-tls starttls|tls|none    SMTP transport security (default starttls)
+//	-trusted-proxies list          reverse proxies whose X-Forwarded-For is believed:
+//	                               comma-separated CIDR prefixes or addresses
+//
+// Behind a reverse proxy (a load balancer, a CDN), list it in
+// -trusted-proxies, or every client shares the proxy's per-IP limits. The
+// server gives that one setting to its middleware.Guard, which the API
+// (httpapi.Config.Guard) and any route of the application's own use alike.
 //
 // Environment:
 //
@@ -51,6 +58,7 @@ import (
 	"net"
 	"net/http"
 	netmail "net/mail"
+	"net/netip"
 	"os"
 	"os/signal"
 	"strings"
@@ -63,6 +71,7 @@ import (
 	"github.com/gatehouse-go/gatehouse/auth"
 	"github.com/gatehouse-go/gatehouse/httpapi"
 	"github.com/gatehouse-go/gatehouse/mail"
+	"github.com/gatehouse-go/gatehouse/middleware"
 	"github.com/gatehouse-go/gatehouse/store"
 	"github.com/gatehouse-go/gatehouse/store/sqlstore"
 )
@@ -77,6 +86,7 @@ type options struct {
 	accessTTL, refreshTTL                time.Duration
 	smtpAddr, smtpFrom, smtpUser, smtpPW string
 	smtpTLS                              mail.TLSMode
+	trustedProxies                       []netip.Prefix
 }
 
 func main() {
@@ -94,6 +104,11 @@ func main() {
 	fs.StringVar(&o.smtpUser, "smtp-user", "", "SMTP user name")
 	fs.StringVar(&o.smtpPW, "smtp-password", os.Getenv("SMTP_PASSWORD"), "SMTP password (default $SMTP_PASSWORD)")
 	fs.TextVar(&o.smtpTLS, "smtp-tls", mail.TLSStartTLS, "SMTP transport security: starttls, tls or none")
+	fs.Func("trusted-proxies", "reverse proxies whose X-Forwarded-For is believed: comma-separated CIDR prefixes or addresses, e.g. 10.0.0.0/8,192.0.2.7", func(v string) error {
+		var err error
+		o.trustedProxies, err = parseProxies(v)
+		return err
+	})
 	fs.Parse(os.Args[1:])
 
 	logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
@@ -154,7 +169,10 @@ func run(ctx context.Context, o options, stdout io.Writer, logger *slog.Logger) 
 	if err != nil {
 		return err
 	}
-	api, err := httpapi.New(m, httpapi.Config{Logger: logger, Audit: reader})
+	// One Guard finds every request's client: the proxies are set here
+	// once, for the API and for any route of the application's own.
+	guard := middleware.New(m, middleware.Config{Logger: logger, TrustedProxies: o.trustedProxies})
+	api, err := httpapi.New(m, httpapi.Config{Logger: logger, Audit: reader, Guard: guard})
 	if err != nil {
 		return err
 	}
@@ -199,6 +217,29 @@ func run(ctx context.Context, o options, stdout io.Writer, logger *slog.Logger) 
 		return err
 	}
 	return m.Flush(sctx)
+}
+
+// parseProxies reads -trusted-proxies: CIDR prefixes or single addresses,
+// separated by commas.
+func parseProxies(v string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, f := range strings.Split(v, ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		if p, err := netip.ParsePrefix(f); err == nil {
+			out = append(out, p.Masked())
+			continue
+		}
+		a, err := netip.ParseAddr(f)
+		if err != nil {
+			return nil, fmt.Errorf("%q is neither a CIDR prefix (10.0.0.0/8) nor an address (192.0.2.7)", f)
+		}
+		a = a.Unmap()
+		out = append(out, netip.PrefixFrom(a, a.BitLen()))
+	}
+	return out, nil
 }
 
 // openSQLite opens the database file with the settings package sqlstore

@@ -301,3 +301,48 @@ func TestDatabaseFileIsPrivate(t *testing.T) {
 		}
 	}
 }
+
+// TestServerTrustedProxies: -trusted-proxies is the one setting for the
+// client's address behind a proxy; the API's sessions show the address
+// from X-Forwarded-For. A bad value is refused naming the flag.
+func TestServerTrustedProxies(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the server binary")
+	}
+	bin := buildServer(t)
+	dir := t.TempDir()
+	out, err := exec.Command(bin, "-db", filepath.Join(dir, "bad.db"), "-trusted-proxies", "10.0.0.0/8,nonsense").CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "-trusted-proxies") || !strings.Contains(string(out), `"nonsense"`) {
+		t.Fatalf("a bad -trusted-proxies: %v\n%s", err, out)
+	}
+
+	s := start(t, bin, nil, "-db", filepath.Join(dir, "gh.db"), "-maildir", filepath.Join(dir, "mail"), "-trusted-proxies", "10.0.0.0/8, 127.0.0.1")
+	s.want(t, s.call(t, "POST", "/v2/register", "application/json", `{"email":"`+userEmail+`","password":"`+userPW+`"}`, ""), 200)
+	form := url.Values{"username": {userEmail}, "password": {userPW}}
+	req, err := http.NewRequest("POST", s.url+"/v2/login", strings.NewReader(form.Encode()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("X-Forwarded-For", "203.0.113.9")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var login struct {
+		Results struct {
+			AccessToken struct{ Token string } `json:"access_token"`
+		}
+	}
+	err = json.NewDecoder(resp.Body).Decode(&login)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("login: %d %v", resp.StatusCode, err)
+	}
+	r := s.call(t, "GET", "/v2/sessions", "", "", login.Results.AccessToken.Token)
+	sessions, _ := r.body["results"].([]any)
+	if r.status != 200 || len(sessions) != 1 || sessions[0].(map[string]any)["ip"] != "203.0.113.9" {
+		t.Fatalf("sessions: %d %v, want one from 203.0.113.9", r.status, r.body)
+	}
+	s.stop(t)
+}
