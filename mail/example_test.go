@@ -192,7 +192,7 @@ func ExampleCompose() {
 	// Auto-Submitted: auto-generated
 	// MIME-Version: 1.0
 	// Content-Type: text/plain; charset=utf-8
-	// Content-Transfer-Encoding: quoted-printable
+	// Content-Transfer-Encoding: 7bit
 	//
 	// Hallo!
 }
