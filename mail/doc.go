@@ -1,6 +1,8 @@
-// Package mail builds and delivers the emails that Gatehouse sends: address
-// verification, password resets and the notices that go with account
-// changes.
+// Package mail builds and delivers the emails that Gatehouse sends, one
+// [Kind] each: address verification, password resets, the confirmation of
+// a new address, and the notices that go with account changes (password
+// changed, email change, sign-up attempt with a known address, account
+// deleted).
 //
 // The [github.com/gatehouse-go/gatehouse/auth] Manager turns each event
 // into a [Data], asks a [Renderer] for the [Message] and hands it to a

@@ -179,6 +179,33 @@ Wenn nicht, können Sie diese E-Mail ignorieren.`,
 <p>Wenn Sie das waren, {{with .Link}}<a href="{{.}}">melden Sie sich</a>{{else}}melden Sie sich{{end}} stattdessen mit Ihrem bestehenden Konto an, oder setzen Sie Ihr Passwort zurück, falls Sie es vergessen haben.</p>
 <p>Wenn nicht, können Sie diese E-Mail ignorieren.</p>` + htmlFoot,
 		}
+	case KindAccountDeleted:
+		return Template{
+			Subject: `Ihr Konto{{with .AppName}} bei {{.}}{{end}} wurde gelöscht`,
+			Text: greetingTextDE +
+				`Ihr Konto {{.To.Email}}{{with .AppName}} bei {{.}}{{end}} wurde` + whenTextDE + `{{if .BySuperuser}} von einem Administrator{{end}} gelöscht. Sie können sich damit nicht mehr anmelden, und jedes damit angemeldete Gerät wurde abgemeldet.
+{{- if .BySuperuser}}
+
+Falls Sie das für einen Irrtum halten, wenden Sie sich an uns.
+{{- else}}
+
+Wenn Sie das selbst waren, müssen Sie nichts weiter tun.
+
+Wenn nicht, kannte jemand anderes Ihr Passwort: Wenden Sie sich an uns.
+{{- end}}
+{{- with .Link}}
+
+{{.}}
+{{- end}}`,
+			HTML: htmlHeadDE +
+				`<p>Ihr Konto {{.To.Email}}{{with .AppName}} bei {{.}}{{end}} wurde` + whenTextDE + `{{if .BySuperuser}} von einem Administrator{{end}} gelöscht. Sie können sich damit nicht mehr anmelden, und jedes damit angemeldete Gerät wurde abgemeldet.</p>
+{{- if .BySuperuser}}
+<p>Falls Sie das für einen Irrtum halten, {{with .Link}}<a href="{{.}}">wenden Sie sich an uns</a>{{else}}wenden Sie sich an uns{{end}}.</p>
+{{- else}}
+<p>Wenn Sie das selbst waren, müssen Sie nichts weiter tun.</p>
+<p>Wenn nicht, kannte jemand anderes Ihr Passwort: {{with .Link}}<a href="{{.}}">Wenden Sie sich an uns</a>{{else}}Wenden Sie sich an uns{{end}}.</p>
+{{- end}}` + htmlFoot,
+		}
 	}
 	return Template{}
 }

@@ -184,6 +184,33 @@ If it was not you, you can ignore this email.`,
 <p>If this was you, {{with .Link}}<a href="{{.}}">sign in</a>{{else}}sign in{{end}} with your existing account instead, or reset your password if you forgot it.</p>
 <p>If it was not you, you can ignore this email.</p>` + htmlFoot,
 		}
+	case KindAccountDeleted:
+		return Template{
+			Subject: `Your account{{with .AppName}} at {{.}}{{end}} was deleted`,
+			Text: greetingText +
+				`Your account {{.To.Email}}{{with .AppName}} at {{.}}{{end}} was deleted{{if .BySuperuser}} by an administrator{{end}}` + whenText + `. You can no longer sign in with it, and every device that was signed in to it has been signed out.
+{{- if .BySuperuser}}
+
+If you think this is a mistake, contact us.
+{{- else}}
+
+If you deleted it, you need not do anything.
+
+If you did not, someone else knew your password: contact us.
+{{- end}}
+{{- with .Link}}
+
+{{.}}
+{{- end}}`,
+			HTML: htmlHead +
+				`<p>Your account {{.To.Email}}{{with .AppName}} at {{.}}{{end}} was deleted{{if .BySuperuser}} by an administrator{{end}}` + whenText + `. You can no longer sign in with it, and every device that was signed in to it has been signed out.</p>
+{{- if .BySuperuser}}
+<p>If you think this is a mistake, {{with .Link}}<a href="{{.}}">contact us</a>{{else}}contact us{{end}}.</p>
+{{- else}}
+<p>If you deleted it, you need not do anything.</p>
+<p>If you did not, someone else knew your password: {{with .Link}}<a href="{{.}}">contact us</a>{{else}}contact us{{end}}.</p>
+{{- end}}` + htmlFoot,
+		}
 	}
 	return Template{}
 }
