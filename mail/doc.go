@@ -78,9 +78,9 @@
 // the server offers only that. Addresses that are not ASCII need the
 // server's SMTPUTF8 extension ([ErrSMTPUTF8Unavailable] otherwise); display
 // names and subjects that are not ASCII are encoded (RFC 2047) and need
-// nothing from the server.
-// Bodies that are not ASCII go 8bit when the server offers 8BITMIME (RFC
-// 6152) and quoted-printable when it does not; ASCII bodies go 7bit.
+// nothing from the server. Bodies that are not ASCII go 8bit when the
+// server offers 8BITMIME (RFC 6152) and quoted-printable when it does not;
+// ASCII bodies go 7bit.
 //
 // Failures are classified for the Manager's retries: a 4xx reply, a
 // network or TLS error and a timeout are temporary; a 5xx reply (an
