@@ -287,6 +287,12 @@ func TestStoreFaults(t *testing.T) {
 			if _, err := f.e.m.Authenticate(context.Background(), f.res.Tokens.AccessToken); err != nil {
 				t.Fatalf("the session after a failed delete: %v", err)
 			}
+			f.e.flush(t)
+			for _, m := range f.e.mail.Messages() {
+				if m.Kind == mail.KindAccountDeleted {
+					t.Fatalf("a failed delete mailed an account_deleted notice")
+				}
+			}
 		}},
 		{"logout", nil, func(t *testing.T, f *fixture) error {
 			return f.e.m.Logout(context.Background(), f.id)

@@ -333,6 +333,90 @@ func TestDeleteUser(t *testing.T) {
 	})
 }
 
+// A deleted account's address is told, once the account is gone: who
+// deleted it (the user or an administrator, never named), and nothing when
+// the delete fails.
+func TestDeleteUserNotice(t *testing.T) {
+	deletedMails := func(t *testing.T, e *env) []mail.Message {
+		t.Helper()
+		e.flush(t)
+		var out []mail.Message
+		for _, m := range e.mail.Messages() {
+			if m.Kind == mail.KindAccountDeleted {
+				out = append(out, m)
+			}
+		}
+		return out
+	}
+	t.Run("self", func(t *testing.T) {
+		e := newEnv(t)
+		u := e.register(t, "ada@example.com")
+		if _, err := e.m.UpdateProfile(t.Context(), e.identity(t, e.login(t, "ada@example.com").Tokens.AccessToken), auth.ProfileUpdate{Name: ptr("Ada Lovelace")}); err != nil {
+			t.Fatal(err)
+		}
+		id := e.identity(t, e.login(t, "ada@example.com").Tokens.AccessToken)
+		wantErr(t, "wrong password", e.m.DeleteUser(t.Context(), id, "", "wrong password here"), auth.ErrInvalidPassword)
+		wantErr(t, "no password", e.m.DeleteUser(t.Context(), id, u.ID, ""), auth.ErrInvalidPassword)
+		if got := deletedMails(t, e); len(got) != 0 {
+			t.Fatalf("a failed delete mailed %d notices", len(got))
+		}
+		if err := e.m.DeleteUser(t.Context(), id, "", goodPassword); err != nil {
+			t.Fatal(err)
+		}
+		got := deletedMails(t, e)
+		if len(got) != 1 {
+			t.Fatalf("%d account_deleted mails, want 1", len(got))
+		}
+		m := got[0]
+		if len(m.To) != 1 || m.To[0] != (mail.Address{Name: "Ada Lovelace", Email: "ada@example.com"}) {
+			t.Errorf("notice to %v, want Ada Lovelace <ada@example.com>", m.To)
+		}
+		if !strings.Contains(m.Text, "If you deleted it") || strings.Contains(m.Text, "administrator") {
+			t.Errorf("self-deletion notice:\n%s", m.Text)
+		}
+	})
+	t.Run("by a superuser", func(t *testing.T) {
+		e := newEnv(t)
+		admin, _ := e.superuser(t, "root@example.com")
+		b := e.register(t, "b@example.com")
+		if err := e.m.DeleteUser(t.Context(), admin, b.ID, ""); err != nil {
+			t.Fatal(err)
+		}
+		got := deletedMails(t, e)
+		if len(got) != 1 || len(got[0].To) != 1 || got[0].To[0].Email != "b@example.com" {
+			t.Fatalf("account_deleted mails %+v, want one to b@example.com", got)
+		}
+		m := got[0]
+		if !strings.Contains(m.Text, "by an administrator") || strings.Contains(m.Text, "If you deleted it") {
+			t.Errorf("notice does not say an administrator deleted the account:\n%s", m.Text)
+		}
+		for _, part := range []string{m.Subject, m.Text, m.HTML} {
+			if strings.Contains(part, "root@example.com") || strings.Contains(part, admin.User.ID) {
+				t.Errorf("notice names the superuser:\n%s", part)
+			}
+		}
+		// Deleting the user again fails, and mails nothing more.
+		wantErr(t, "again", e.m.DeleteUser(t.Context(), admin, b.ID, ""), auth.ErrNotFound)
+		if got := deletedMails(t, e); len(got) != 1 {
+			t.Fatalf("%d account_deleted mails after a failed second delete, want 1", len(got))
+		}
+	})
+	t.Run("refused", func(t *testing.T) {
+		e := newEnv(t)
+		admin, _ := e.superuser(t, "root@example.com")
+		wantErr(t, "last superuser", e.m.DeleteUser(t.Context(), admin, "", goodPassword), auth.ErrLastSuperuser)
+		other := e.register(t, "other@example.com")
+		id := e.identity(t, e.login(t, "other@example.com").Tokens.AccessToken)
+		wantErr(t, "someone else", e.m.DeleteUser(t.Context(), id, admin.User.ID, goodPassword), auth.ErrForbidden)
+		if got := deletedMails(t, e); len(got) != 0 {
+			t.Fatalf("refused deletes mailed %d notices", len(got))
+		}
+		if _, err := e.store.UserByID(t.Context(), other.ID); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
 func TestEnsureSuperuser(t *testing.T) {
 	t.Run("fresh store has none", func(t *testing.T) {
 		// SECURITY.md #60: no default admin.

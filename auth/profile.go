@@ -344,7 +344,10 @@ func (m *Manager) cancelEmailChange(ctx context.Context, token string, ev *Event
 // DeleteUser deletes an account with all its sessions and tokens, at once
 // (SECURITY.md #56). A user deletes themselves (userID empty or their own)
 // with their current password; a superuser deletes anyone else without it.
-// The last active superuser cannot delete itself.
+// The last active superuser cannot delete itself. Once the account is gone,
+// a notice ([mail.KindAccountDeleted]) goes to its address in the
+// background, saying whether the user or a superuser deleted it (without
+// naming the superuser).
 //
 // Errors: [ErrUnauthenticated]; [ErrInvalidPassword] for self-deletion
 // without the right password; [ErrForbidden] for a non-superuser naming
@@ -372,23 +375,32 @@ func (m *Manager) DeleteUser(ctx context.Context, id *Identity, userID, password
 }
 
 func (m *Manager) deleteUser(ctx context.Context, self bool, target, password string, ev *Event) error {
-	if self {
-		u, err := m.store.UserByID(ctx, target)
-		if errors.Is(err, store.ErrNotFound) {
-			ev.Reason = "not_found"
+	// Read the user first: for the password check, and for the notice to
+	// their address, which must be captured before the record is gone.
+	u, err := m.store.UserByID(ctx, target)
+	if errors.Is(err, store.ErrNotFound) {
+		ev.Reason = "not_found"
+		if self {
 			return ErrUnauthenticated
 		}
-		if err != nil {
-			ev.Reason = "store_error"
-			return fmt.Errorf("auth: delete user: %w", err)
-		}
+		return ErrNotFound
+	}
+	if err != nil {
+		ev.Reason = "store_error"
+		return fmt.Errorf("auth: delete user: %w", err)
+	}
+	if self {
 		if err := m.checkCurrentPassword(ctx, u, password, ev); err != nil {
 			return err
 		}
 	}
-	err := m.store.DeleteUser(ctx, target)
+	err = m.store.DeleteUser(ctx, target)
 	switch {
 	case err == nil:
+		m.mail(ctx, u, mail.Data{
+			Kind: mail.KindAccountDeleted, To: mail.Address{Name: u.Name, Email: u.Email},
+			Time: m.now(), BySuperuser: !self,
+		})
 		return nil
 	case errors.Is(err, store.ErrNotFound):
 		ev.Reason = "not_found"

@@ -28,6 +28,11 @@ type ComposeOptions struct {
 	// Rand is the source of the Message-ID and the multipart boundary; nil
 	// means crypto/rand.
 	Rand io.Reader
+	// SevenBit keeps the message 7-bit: a body that is not ASCII goes
+	// quoted-printable instead of 8bit. Set it for a transport that cannot
+	// carry 8-bit data, such as an SMTP server without the 8BITMIME
+	// extension (RFC 6152); [SMTP] does this by itself.
+	SevenBit bool
 }
 
 // Validate reports whether m can be sent. It returns an error wrapping
@@ -92,29 +97,48 @@ const (
 // vacation responders and other automatic repliers not to answer) and
 // MIME-Version. A message without HTML is
 // text/plain; with HTML it is multipart/alternative with the text part
-// first. Bodies are UTF-8 in quoted-printable; their line breaks (LF, CRLF
-// or CR) arrive as CRLF. Long headers are folded; no line exceeds 998 octets.
+// first. Long headers are folded; no line exceeds 998 octets.
+//
+// Bodies are UTF-8, and their line breaks (LF, CRLF or CR) arrive as CRLF.
+// Each body goes unencoded when it can, so that a token or a link in it
+// reads (and greps) whole from the raw message: "7bit" when it is ASCII,
+// "8bit" when it is not (unless opt.SevenBit is set), provided that every
+// line fits in 998 octets (RFC 5322 §2.1.1) and it holds no control
+// character other than tab. Otherwise, and for a text-only body without a
+// final line break, the body goes quoted-printable, which wraps long lines
+// with soft line breaks.
 //
 // Compose writes to w with a single Write call; its error is returned as is.
 func Compose(w io.Writer, m Message, opt ComposeOptions) error {
-	if err := m.Validate(); err != nil {
+	msg, _, err := compose(m, opt)
+	if err != nil {
 		return err
+	}
+	_, err = w.Write(msg)
+	return err
+}
+
+// compose builds the message for [Compose] and reports whether a body went
+// 8bit.
+func compose(m Message, opt ComposeOptions) (msg []byte, eightBit bool, err error) {
+	if err := m.Validate(); err != nil {
+		return nil, false, err
 	}
 	from := m.From
 	if from == (Address{}) {
 		if opt.DefaultFrom == (Address{}) {
-			return fmt.Errorf("%w: no From address and no default sender", ErrInvalidMessage)
+			return nil, false, fmt.Errorf("%w: no From address and no default sender", ErrInvalidMessage)
 		}
 		from = opt.DefaultFrom
 		if err := from.validate("default From"); err != nil {
-			return err
+			return nil, false, err
 		}
 	}
 	domain := opt.MessageIDDomain
 	if domain == "" {
 		domain = from.Email[strings.LastIndexByte(from.Email, '@')+1:]
 	} else if err := checkDomain(domain); err != nil {
-		return fmt.Errorf("%w: MessageIDDomain: %s", ErrInvalidMessage, err.Error())
+		return nil, false, fmt.Errorf("%w: MessageIDDomain: %s", ErrInvalidMessage, err.Error())
 	}
 	date := opt.Date
 	if date.IsZero() {
@@ -126,7 +150,7 @@ func Compose(w io.Writer, m Message, opt ComposeOptions) error {
 	}
 	id, err := randomHex(rnd, 16)
 	if err != nil {
-		return err
+		return nil, false, err
 	}
 
 	var b bytes.Buffer
@@ -143,46 +167,113 @@ func Compose(w io.Writer, m Message, opt ComposeOptions) error {
 	writeHeader(&b, "MIME-Version", "1.0")
 
 	if m.HTML == "" {
+		text := normalizeBreaks(m.Text)
+		enc := transferEncoding(text, !opt.SevenBit, "")
+		if enc != encQP && !strings.HasSuffix(text, "\n") {
+			// Only quoted-printable can end the message with a line break
+			// that is not part of the text.
+			enc = encQP
+		}
 		writeHeader(&b, "Content-Type", "text/plain; charset=utf-8")
-		writeHeader(&b, "Content-Transfer-Encoding", "quoted-printable")
+		writeHeader(&b, "Content-Transfer-Encoding", enc)
 		b.WriteString("\r\n")
-		if err := writeQP(&b, m.Text); err != nil {
-			return err
+		if err := writeBody(&b, text, enc); err != nil {
+			return nil, false, err
 		}
 		// End the message with a line break without adding one to the
 		// text: a soft line break decodes to nothing.
 		if !bytes.HasSuffix(b.Bytes(), []byte("\r\n")) {
 			b.WriteString("=\r\n")
 		}
+		eightBit = enc == enc8bit
 	} else {
 		boundary, err := newBoundary(rnd)
 		if err != nil {
-			return err
+			return nil, false, err
 		}
 		writeHeader(&b, "Content-Type", mime.FormatMediaType("multipart/alternative", map[string]string{"boundary": boundary}))
 		b.WriteString("\r\n")
 		mw := multipart.NewWriter(&b)
 		if err := mw.SetBoundary(boundary); err != nil {
-			return fmt.Errorf("mail: compose: %w", err)
+			return nil, false, fmt.Errorf("mail: compose: %w", err)
 		}
 		for _, p := range [...]struct{ typ, body string }{{"text/plain; charset=utf-8", m.Text}, {"text/html; charset=utf-8", m.HTML}} {
+			body := normalizeBreaks(p.body)
+			// An unencoded part must not contain the boundary (RFC 2046
+			// §5.1.1); quoted-printable never does (see newBoundary).
+			enc := transferEncoding(body, !opt.SevenBit, "--"+boundary)
 			pw, err := mw.CreatePart(textproto.MIMEHeader{
 				"Content-Type":              {p.typ},
-				"Content-Transfer-Encoding": {"quoted-printable"},
+				"Content-Transfer-Encoding": {enc},
 			})
 			if err != nil {
-				return fmt.Errorf("mail: compose: %w", err)
+				return nil, false, fmt.Errorf("mail: compose: %w", err)
 			}
-			if err := writeQP(pw, p.body); err != nil {
-				return err
+			if err := writeBody(pw, body, enc); err != nil {
+				return nil, false, err
 			}
+			eightBit = eightBit || enc == enc8bit
 		}
 		if err := mw.Close(); err != nil {
-			return fmt.Errorf("mail: compose: %w", err)
+			return nil, false, fmt.Errorf("mail: compose: %w", err)
 		}
 	}
-	_, err = w.Write(b.Bytes())
-	return err
+	return b.Bytes(), eightBit, nil
+}
+
+// The transfer encodings of a body (RFC 2045 §6).
+const (
+	enc7bit = "7bit"
+	enc8bit = "8bit"
+	encQP   = "quoted-printable"
+)
+
+// transferEncoding returns how body, whose line breaks are LF, goes on the
+// wire: unencoded ("7bit" when ASCII, "8bit" when not and allow8bit) when
+// every line fits in maxLine octets, no control character but tab occurs
+// and avoid (when set) does not; quoted-printable otherwise.
+func transferEncoding(body string, allow8bit bool, avoid string) string {
+	if avoid != "" && strings.Contains(body, avoid) {
+		return encQP
+	}
+	enc, line := enc7bit, 0
+	for i := 0; i < len(body); i++ {
+		c := body[i]
+		switch {
+		case c == '\n':
+			line = 0
+			continue
+		case c >= 0x80:
+			if !allow8bit {
+				return encQP
+			}
+			enc = enc8bit
+		case (c < ' ' && c != '\t') || c == 0x7f:
+			return encQP
+		}
+		if line++; line > maxLine {
+			return encQP
+		}
+	}
+	return enc
+}
+
+// normalizeBreaks turns the line breaks of s (CRLF, LF or a lone CR) into
+// LF.
+func normalizeBreaks(s string) string {
+	return strings.ReplaceAll(strings.ReplaceAll(s, "\r\n", "\n"), "\r", "\n")
+}
+
+// writeBody writes s, whose line breaks are LF, in the transfer encoding
+// enc with CRLF line breaks.
+func writeBody(w io.Writer, s, enc string) error {
+	if enc == encQP {
+		return writeQP(w, s)
+	}
+	if _, err := io.WriteString(w, strings.ReplaceAll(s, "\n", "\r\n")); err != nil {
+		return fmt.Errorf("mail: compose: %w", err)
+	}
+	return nil
 }
 
 // writeHeader writes "name: value" folded at spaces so that lines stay near

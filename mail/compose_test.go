@@ -136,6 +136,66 @@ func TestComposeBodies(t *testing.T) {
 	}
 }
 
+// Bodies go unencoded when they can, so that what they carry reads whole
+// from the raw message: 7bit for ASCII, 8bit for UTF-8 (quoted-printable
+// under SevenBit), quoted-printable only for a line over 998 octets, a
+// control character, a text-only body without a final line break, or a
+// part that holds the multipart boundary.
+func TestComposeTransferEncoding(t *testing.T) {
+	// With Rand all zeros the boundary is "=_" and 24 zeros.
+	const boundary = "--=_000000000000000000000000"
+	tests := []struct {
+		name      string
+		text      string
+		html      string // "" for a text-only message
+		sevenBit  bool
+		wantText  string
+		wantHTML  string
+		unwrapped string // a line the raw message must hold whole, if set
+	}{
+		{name: "ASCII", text: "Hello\n", wantText: "7bit"},
+		{name: "ASCII multipart", text: "Hello\n", html: "<p>Hello</p>\n", wantText: "7bit", wantHTML: "7bit"},
+		{name: "UTF-8", text: "Grüße\n", html: "<p>Grüße</p>\n", wantText: "8bit", wantHTML: "8bit"},
+		{name: "UTF-8 seven-bit", text: "Grüße\n", html: "<p>Grüße</p>\n", sevenBit: true, wantText: "quoted-printable", wantHTML: "quoted-printable"},
+		{name: "ASCII seven-bit", text: "Hello\n", sevenBit: true, wantText: "7bit"},
+		{name: "one part each", text: "Hello\n", html: "<p>Grüße</p>\n", wantText: "7bit", wantHTML: "8bit"},
+		{name: "998 octets", text: strings.Repeat("x", 998) + "\n", wantText: "7bit", unwrapped: strings.Repeat("x", 998)},
+		{name: "999 octets", text: strings.Repeat("x", 999) + "\n", wantText: "quoted-printable"},
+		{name: "998 octets of UTF-8", text: strings.Repeat("ü", 499) + "\n", wantText: "8bit"},
+		{name: "1000 octets of UTF-8", text: strings.Repeat("ü", 500) + "\n", wantText: "quoted-printable"},
+		{name: "long line in one part", text: "Hello\n", html: strings.Repeat("x", 999), wantText: "7bit", wantHTML: "quoted-printable"},
+		{name: "CRLF counts as a line break", text: strings.Repeat("x", 998) + "\r\n" + strings.Repeat("y", 998) + "\r\n", wantText: "7bit"},
+		{name: "tab", text: "a\tb\n", wantText: "7bit"},
+		{name: "NUL", text: "a\x00b\n", wantText: "quoted-printable"},
+		{name: "control character", text: "a\x1bb\n", wantText: "quoted-printable"},
+		{name: "DEL", text: "a\x7fb\n", wantText: "quoted-printable"},
+		{name: "no final line break", text: "Hello", wantText: "quoted-printable"},
+		{name: "no final line break multipart", text: "Hello", html: "<p>Hello</p>", wantText: "7bit", wantHTML: "7bit"},
+		{name: "boundary in a part", text: boundary + "\n", html: "<p>Hello</p>\n", wantText: "quoted-printable", wantHTML: "7bit"},
+		{name: "token of 200 characters", text: "Paste this token:\n" + strings.Repeat("Ab0-_", 40) + "\n", wantText: "7bit", unwrapped: strings.Repeat("Ab0-_", 40)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := validMessage()
+			m.Text, m.HTML = tt.text, tt.html
+			raw := compose(t, m, mail.ComposeOptions{Rand: bytes.NewReader(make([]byte, 64)), SevenBit: tt.sevenBit})
+			p := parse(t, raw)
+			if p.textCTE != tt.wantText || p.htmlCTE != tt.wantHTML {
+				t.Errorf("transfer encodings: text %q, html %q; want %q, %q", p.textCTE, p.htmlCTE, tt.wantText, tt.wantHTML)
+			}
+			if p.text != crlf(tt.text) || p.html != crlf(tt.html) {
+				t.Errorf("bodies do not read back: text %q, html %q", p.text, p.html)
+			}
+			if tt.sevenBit && bytes.ContainsFunc(raw, func(r rune) bool { return r >= 0x80 }) {
+				t.Errorf("SevenBit message holds 8-bit data")
+			}
+			if tt.unwrapped != "" && !bytes.Contains(raw, []byte("\r\n"+tt.unwrapped+"\r\n")) {
+				t.Errorf("raw message does not hold %.20q… on a line of its own:\n%s", tt.unwrapped, raw)
+			}
+		})
+	}
+}
+
 func TestComposeEncodedHeaders(t *testing.T) {
 	tests := []struct {
 		name    string

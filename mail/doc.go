@@ -1,6 +1,8 @@
-// Package mail builds and delivers the emails that Gatehouse sends: address
-// verification, password resets and the notices that go with account
-// changes.
+// Package mail builds and delivers the emails that Gatehouse sends, one
+// [Kind] each: address verification, password resets, the confirmation of
+// a new address, and the notices that go with account changes (password
+// changed, email change, sign-up attempt with a known address, account
+// deleted).
 //
 // The [github.com/gatehouse-go/gatehouse/auth] Manager turns each event
 // into a [Data], asks a [Renderer] for the [Message] and hands it to a
@@ -25,7 +27,8 @@
 //   - [SMTP] in production: it delivers to your mail provider's submission
 //     server or a local relay.
 //   - [Folder] in development: each message becomes an .eml file you can
-//     open in a mail client, links and codes included.
+//     open in a mail client, links and codes included, or grep for a
+//     token (the recipe is on [Folder]).
 //   - [Log] in development without a writable directory, or to see that
 //     mail would have been sent: it logs who and what, never the body.
 //   - [Capture] in tests: it records messages, waits for them
@@ -75,7 +78,9 @@
 // the server offers only that. Addresses that are not ASCII need the
 // server's SMTPUTF8 extension ([ErrSMTPUTF8Unavailable] otherwise); display
 // names and subjects that are not ASCII are encoded (RFC 2047) and need
-// nothing from the server.
+// nothing from the server. Bodies that are not ASCII go 8bit when the
+// server offers 8BITMIME (RFC 6152) and quoted-printable when it does not;
+// ASCII bodies go 7bit.
 //
 // Failures are classified for the Manager's retries: a 4xx reply, a
 // network or TLS error and a timeout are temporary; a 5xx reply (an

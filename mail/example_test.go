@@ -83,12 +83,12 @@ func ExampleTemplates() {
 	// Subject: Reset your password for Wonderland
 	// Hello Alice,
 	//
-	// Someone asked to reset the password of your account alice@example.com at Wonderland. To choose a new password, use the link or token below.
+	// Someone asked to reset the password of your account alice@example.com at Wonderland.
 	//
-	// Open this link:
+	// Open this link to choose a new password:
 	// https://wonderland.example/reset?token=q8Yc2Lk
 	//
-	// If the link does not open, copy this token into Wonderland:
+	// If the link does not open, paste this token into Wonderland instead:
 	// q8Yc2Lk
 	//
 	// The link and the token are valid for 30 minutes and can be used once.
@@ -192,7 +192,7 @@ func ExampleCompose() {
 	// Auto-Submitted: auto-generated
 	// MIME-Version: 1.0
 	// Content-Type: text/plain; charset=utf-8
-	// Content-Transfer-Encoding: quoted-printable
+	// Content-Transfer-Encoding: 7bit
 	//
 	// Hallo!
 }

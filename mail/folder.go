@@ -16,6 +16,17 @@ import (
 // [Compose]) into a directory, for development and manual testing: open the
 // files in a mail client or read the links in them.
 //
+// Bodies are written unencoded whenever their lines fit (see [Compose]), so
+// tokens and links are whole in the files. The newest token of the
+// built-in templates, which stands alone on a line of the text body (43
+// characters of base64url, with or without a link), is one grep away:
+//
+//	grep -hoE '^[A-Za-z0-9_-]{43}' gatehouse-mail/*.eml | tail -1
+//
+// With links (auth.Config.BaseURL set), grep -ho 'token=[A-Za-z0-9_-]*'
+// finds the tokens in them. The shell sorts the file names, and so the
+// messages, oldest first.
+//
 // Files are named "<UTC time>-<random>.eml", e.g.
 // "20261128T061149.123456789Z-9f86d081884c7d65.eml", so that they sort by
 // the time they were sent (the messages of one Folder sort in the order of

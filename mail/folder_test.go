@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"runtime"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 
@@ -193,4 +194,52 @@ func TestFolderErrors(t *testing.T) {
 			t.Errorf("left files behind: %v", names)
 		}
 	})
+}
+
+// A token copies out of a folder's .eml file with grep: the line that holds
+// it, taken whole, is the token (or, with a link, the link that ends in it),
+// however long the token and whatever the language. Quoted-printable would
+// break it with soft line breaks at 76 octets.
+func TestFolderTokensGrepWhole(t *testing.T) {
+	token := strings.Repeat("Zq9-_", 40) // 200 characters of base64url
+	linkRE := regexp.MustCompile(`token=[A-Za-z0-9_-]*`)
+	for _, locale := range []string{"en", "de"} {
+		for _, link := range []string{"", "https://app.example/reset-password?token=" + token} {
+			t.Run(fmt.Sprintf("%s/link=%t", locale, link != ""), func(t *testing.T) {
+				dir := t.TempDir()
+				d := fullData(mail.KindResetPassword)
+				d.Locale, d.Token, d.Link = locale, token, link
+				if err := mail.NewFolder(dir, sender).Send(t.Context(), render(t, mail.DefaultTemplates(), d)); err != nil {
+					t.Fatal(err)
+				}
+				raw, err := os.ReadFile(filepath.Join(dir, readFolder(t, dir)[0]))
+				if err != nil {
+					t.Fatal(err)
+				}
+				// grep token-prefix: the first line holding the token's
+				// start, whole.
+				var line string
+				for l := range strings.SplitSeq(string(raw), "\r\n") {
+					if strings.Contains(l, token[:16]) {
+						line = l
+						break
+					}
+				}
+				want := token
+				if link != "" {
+					want = link
+				}
+				if line != want {
+					t.Errorf("the line holding the token is %q, want %q", line, want)
+				}
+				// grep -o 'token=[A-Za-z0-9_-]*' | tail -1
+				if link != "" {
+					all := linkRE.FindAllString(string(raw), -1)
+					if len(all) == 0 || all[len(all)-1] != "token="+token {
+						t.Errorf("grep -o finds %q, want token=%s last", all, token)
+					}
+				}
+			})
+		}
+	}
 }

@@ -22,6 +22,9 @@ type parsed struct {
 	text    string
 	html    string
 	parts   int
+	// textCTE and htmlCTE are the parts' Content-Transfer-Encoding.
+	textCTE string
+	htmlCTE string
 }
 
 // compose runs mail.Compose and fails the test on error.
@@ -85,8 +88,8 @@ func parse(tb testing.TB, raw []byte) parsed {
 	}
 	switch mediaType {
 	case "text/plain":
-		checkTextHeader(tb, msg.Header.Get("Content-Type"), msg.Header.Get("Content-Transfer-Encoding"), "text/plain")
-		p.text = readQP(tb, msg.Body)
+		p.textCTE = checkTextHeader(tb, msg.Header.Get("Content-Type"), msg.Header.Get("Content-Transfer-Encoding"), "text/plain")
+		p.text = readBody(tb, msg.Body, p.textCTE)
 		p.parts = 1
 	case "multipart/alternative":
 		mr := multipart.NewReader(msg.Body, params["boundary"])
@@ -102,11 +105,11 @@ func parse(tb testing.TB, raw []byte) parsed {
 			p.parts++
 			switch p.parts {
 			case 1:
-				checkTextHeader(tb, part.Header.Get("Content-Type"), part.Header.Get("Content-Transfer-Encoding"), "text/plain")
-				p.text = readQP(tb, part)
+				p.textCTE = checkTextHeader(tb, part.Header.Get("Content-Type"), part.Header.Get("Content-Transfer-Encoding"), "text/plain")
+				p.text = readBody(tb, part, p.textCTE)
 			case 2:
-				checkTextHeader(tb, part.Header.Get("Content-Type"), part.Header.Get("Content-Transfer-Encoding"), "text/html")
-				p.html = readQP(tb, part)
+				p.htmlCTE = checkTextHeader(tb, part.Header.Get("Content-Type"), part.Header.Get("Content-Transfer-Encoding"), "text/html")
+				p.html = readBody(tb, part, p.htmlCTE)
 			default:
 				tb.Fatalf("unexpected part %d", p.parts)
 			}
@@ -117,22 +120,39 @@ func parse(tb testing.TB, raw []byte) parsed {
 	return p
 }
 
-func checkTextHeader(tb testing.TB, contentType, cte, want string) {
+// checkTextHeader checks a text part's headers and returns its transfer
+// encoding, which must be one Compose uses.
+func checkTextHeader(tb testing.TB, contentType, cte, want string) string {
 	tb.Helper()
 	mediaType, params, err := mime.ParseMediaType(contentType)
 	if err != nil || mediaType != want || params["charset"] != "utf-8" {
 		tb.Errorf("Content-Type = %q, want %s; charset=utf-8", contentType, want)
 	}
-	if cte != "quoted-printable" {
-		tb.Errorf("Content-Transfer-Encoding = %q, want quoted-printable", cte)
+	switch cte {
+	case "7bit", "8bit", "quoted-printable":
+	default:
+		tb.Errorf("Content-Transfer-Encoding = %q, want 7bit, 8bit or quoted-printable", cte)
 	}
+	return cte
 }
 
-func readQP(tb testing.TB, r io.Reader) string {
+// readBody decodes a body in transfer encoding cte, checking that a 7bit
+// body is ASCII and an 8bit one is not (Compose would have chosen 7bit).
+func readBody(tb testing.TB, r io.Reader, cte string) string {
 	tb.Helper()
-	b, err := io.ReadAll(quotedprintable.NewReader(r))
+	if cte == "quoted-printable" {
+		r = quotedprintable.NewReader(r)
+	}
+	b, err := io.ReadAll(r)
 	if err != nil {
-		tb.Fatalf("decoding quoted-printable: %v", err)
+		tb.Fatalf("decoding %s: %v", cte, err)
+	}
+	ascii := !bytes.ContainsFunc(b, func(r rune) bool { return r >= 0x80 })
+	switch {
+	case cte == "7bit" && !ascii:
+		tb.Errorf("a 7bit body holds 8-bit data")
+	case cte == "8bit" && ascii:
+		tb.Errorf("an ASCII body is labelled 8bit")
 	}
 	return string(b)
 }

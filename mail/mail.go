@@ -32,6 +32,9 @@ const (
 	// KindSignupAttempt goes to an account's owner when someone tries to
 	// register their address again (uniform registration mode).
 	KindSignupAttempt Kind = "signup_attempt"
+	// KindAccountDeleted goes to the address of an account that was just
+	// deleted, by its owner or (BySuperuser) by a superuser.
+	KindAccountDeleted Kind = "account_deleted"
 )
 
 // Message is one email. Text is required; HTML is optional and, when set,
@@ -70,6 +73,10 @@ type Data struct {
 	NewEmail string
 	// Time is when the event the message reports happened.
 	Time time.Time
+	// BySuperuser reports that a superuser, not the user, did what the
+	// message reports (account deletion). Messages never name the
+	// superuser.
+	BySuperuser bool
 }
 
 // Renderer builds the message for d. Implementations must be safe for

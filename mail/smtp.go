@@ -1,7 +1,6 @@
 package mail
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"encoding/base64"
@@ -158,6 +157,9 @@ type SMTPConfig struct {
 //  6. MAIL FROM (with SMTPUTF8 and BODY=8BITMIME when the server offers
 //     them), RCPT TO for each recipient, DATA, QUIT.
 //
+// Bodies that are not ASCII go 8bit (see [Compose]) when the server offers
+// 8BITMIME, and quoted-printable when it does not.
+//
 // The envelope recipients are the message's To addresses. If the server
 // refuses any of them, nothing is sent. Once the server has accepted the
 // message, Send reports success even if QUIT then fails, so that a retry
@@ -284,8 +286,8 @@ func (s *SMTP) Send(ctx context.Context, m Message) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	var msg bytes.Buffer
-	if err := Compose(&msg, m, ComposeOptions{DefaultFrom: s.from}); err != nil {
+	msg, eightBit, err := compose(m, ComposeOptions{DefaultFrom: s.from})
+	if err != nil {
 		return fmt.Errorf("mail: smtp: %w", err)
 	}
 	from := m.From.Email
@@ -346,6 +348,15 @@ func (s *SMTP) Send(ctx context.Context, m Message) error {
 			return st.refuse(fmt.Errorf("%w (%s)", ErrSMTPUTF8Unavailable, s.addr))
 		}
 	}
+	if eightBit {
+		if ok, _ := c.Extension("8BITMIME"); !ok {
+			// 8-bit bodies need 8BITMIME (RFC 6152): without it they go
+			// quoted-printable.
+			if msg, _, err = compose(m, ComposeOptions{DefaultFrom: s.from, SevenBit: true}); err != nil {
+				return st.refuse(fmt.Errorf("mail: smtp: %w", err))
+			}
+		}
+	}
 	if s.username != "" {
 		if err := st.auth(conn.RemoteAddr()); err != nil {
 			return err
@@ -363,7 +374,7 @@ func (s *SMTP) Send(ctx context.Context, m Message) error {
 	if err != nil {
 		return st.fail("DATA", err)
 	}
-	if _, err := w.Write(msg.Bytes()); err != nil {
+	if _, err := w.Write(msg); err != nil {
 		return st.fail("DATA", err)
 	}
 	if err := w.Close(); err != nil {

@@ -220,13 +220,63 @@ func TestSMTPMessageFrom(t *testing.T) {
 // Lines that start with a dot survive the DATA transparency procedure (RFC
 // 5321 §4.5.2), and a plain-text message arrives as a single part.
 func TestSMTPDotLines(t *testing.T) {
-	s := startSink(t, sinkOptions{TLS: sinkSTARTTLS})
-	m := validMessage()
-	m.Text = ".\n..\n.leading dot\n\r\n.\r\nend"
-	if err := newSMTP(t, clientConfig(s, mail.TLSStartTLS)).Send(t.Context(), m); err != nil {
-		t.Fatal(err)
+	// The first text goes 7bit, the second (without a final line break)
+	// quoted-printable.
+	for i, text := range []string{".\n..\n.leading dot\n\r\n.\r\nend\n", ".\n..\n.leading dot\n\r\n.\r\nend"} {
+		s := startSink(t, sinkOptions{TLS: sinkSTARTTLS})
+		m := validMessage()
+		m.Text = text
+		if err := newSMTP(t, clientConfig(s, mail.TLSStartTLS)).Send(t.Context(), m); err != nil {
+			t.Fatal(err)
+		}
+		got := s.Mails()[0]
+		checkDelivered(t, got, m, sender)
+		if want := []string{"7bit", "quoted-printable"}[i]; parse(t, got.Data).textCTE != want {
+			t.Errorf("text %q went %s, want %s", text, parse(t, got.Data).textCTE, want)
+		}
 	}
-	checkDelivered(t, s.Mails()[0], m, sender)
+}
+
+// Bodies that are not ASCII go 8bit, with BODY=8BITMIME, to a server that
+// offers 8BITMIME (RFC 6152), and quoted-printable to one that does not;
+// ASCII bodies go 7bit to both. Tokens and links arrive whole either way.
+func TestSMTP8BitMIME(t *testing.T) {
+	ascii := render(t, mail.DefaultTemplates(), fullData(mail.KindVerifyEmail))
+	german := fullData(mail.KindVerifyEmail)
+	german.Locale = "de"
+	utf8 := render(t, mail.DefaultTemplates(), german)
+	tests := []struct {
+		name     string
+		no8bit   bool
+		m        mail.Message
+		wantBody string // MAIL FROM's BODY parameter
+		wantCTE  string // of both parts
+	}{
+		{"UTF-8 with 8BITMIME", false, utf8, "8BITMIME", "8bit"},
+		{"UTF-8 without 8BITMIME", true, utf8, "", "quoted-printable"},
+		{"ASCII with 8BITMIME", false, ascii, "8BITMIME", "7bit"},
+		{"ASCII without 8BITMIME", true, ascii, "", "7bit"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := startSink(t, sinkOptions{TLS: sinkPlain, No8BitMIME: tt.no8bit})
+			if err := newSMTP(t, clientConfig(s, mail.TLSNone)).Send(t.Context(), tt.m); err != nil {
+				t.Fatal(err)
+			}
+			got := s.Mails()[0]
+			checkDelivered(t, got, tt.m, sender)
+			if got.Body != tt.wantBody {
+				t.Errorf("BODY = %q, want %q", got.Body, tt.wantBody)
+			}
+			p := parse(t, got.Data)
+			if p.textCTE != tt.wantCTE || p.htmlCTE != tt.wantCTE {
+				t.Errorf("transfer encodings: text %q, html %q; want %q", p.textCTE, p.htmlCTE, tt.wantCTE)
+			}
+			if tt.no8bit && bytes.ContainsFunc(got.Data, func(r rune) bool { return r >= 0x80 }) {
+				t.Errorf("8-bit data sent to a server without 8BITMIME")
+			}
+		})
+	}
 }
 
 // Non-ASCII addresses need SMTPUTF8 (RFC 6531); with it, they arrive as

@@ -24,7 +24,8 @@ import (
 // This file runs a real SMTP server in the test process: emersion/go-smtp's
 // server on 127.0.0.1, with a backend that records every envelope and the
 // raw DATA, and that can be told to offer STARTTLS or implicit TLS, AUTH
-// PLAIN and LOGIN, SMTPUTF8, to fail chosen commands and to stall.
+// PLAIN and LOGIN, SMTPUTF8, to hide 8BITMIME, to fail chosen commands and
+// to stall.
 
 // sinkTLS is how a sink offers TLS.
 type sinkTLS int
@@ -50,6 +51,10 @@ type sinkOptions struct {
 	AllowInsecureAuth bool
 	// SMTPUTF8 advertises SMTPUTF8.
 	SMTPUTF8 bool
+	// No8BitMIME hides the 8BITMIME extension, which go-smtp always
+	// offers, from the EHLO reply (a sinkPlain sink only: the reply is
+	// rewritten on the wire).
+	No8BitMIME bool
 	// Fail, when set, is asked before each MAIL, RCPT and DATA (after the
 	// data is read); a non-nil error is the reply. attempt counts MAIL
 	// commands from 1.
@@ -68,7 +73,8 @@ type received struct {
 	AuthMech string
 	AuthUser string
 	From     string
-	UTF8     bool // MAIL FROM carried SMTPUTF8
+	UTF8     bool   // MAIL FROM carried SMTPUTF8
+	Body     string // MAIL FROM's BODY parameter ("8BITMIME"), if any
 	To       []string
 	Data     []byte
 }
@@ -99,6 +105,9 @@ func startSink(tb testing.TB, opt sinkOptions) *sink {
 	srv.ErrorLog = log.New(io.Discard, "", 0)
 	srv.AllowInsecureAuth = opt.AllowInsecureAuth
 	srv.EnableSMTPUTF8 = opt.SMTPUTF8
+	if opt.No8BitMIME && opt.TLS != sinkPlain {
+		tb.Fatalf("No8BitMIME needs a plain-text sink")
+	}
 	tlsCfg := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -170,8 +179,23 @@ func (l *countingListener) Accept() (net.Conn, error) {
 		l.s.mu.Lock()
 		l.s.conns++
 		l.s.mu.Unlock()
+		if l.s.opt.No8BitMIME {
+			c = hide8BitMIME{c}
+		}
 	}
 	return c, err
+}
+
+// hide8BitMIME drops the 8BITMIME line from the server's EHLO reply. go-smtp
+// writes each reply line with a Write of its own, and 8BITMIME is never the
+// last line, so the reply stays well-formed.
+type hide8BitMIME struct{ net.Conn }
+
+func (c hide8BitMIME) Write(p []byte) (int, error) {
+	if string(p) == "250-8BITMIME\r\n" {
+		return len(p), nil
+	}
+	return c.Conn.Write(p)
 }
 
 // Attempts is how many MAIL commands arrived.
@@ -291,6 +315,9 @@ func (ss *sinkSession) Mail(from string, opts *smtp.MailOptions) error {
 	}
 	ss.cur.From = from
 	ss.cur.UTF8 = opts != nil && opts.UTF8
+	if opts != nil {
+		ss.cur.Body = string(opts.Body)
+	}
 	return nil
 }
 

@@ -92,6 +92,7 @@ type subjectData struct {
 	CodeExpiresIn time.Duration
 	NewEmail      string
 	Time          time.Time
+	BySuperuser   bool
 }
 
 // kinds lists every Kind the package knows, in declaration order.
@@ -102,6 +103,7 @@ var kinds = [...]Kind{
 	KindChangeEmail,
 	KindEmailChangeNotice,
 	KindSignupAttempt,
+	KindAccountDeleted,
 }
 
 func knownKind(k Kind) bool {
@@ -308,6 +310,7 @@ func (c *compiled) render(d Data) (Message, error) {
 		CodeExpiresIn: d.CodeExpiresIn,
 		NewEmail:      d.NewEmail,
 		Time:          d.Time,
+		BySuperuser:   d.BySuperuser,
 	}
 	var b bytes.Buffer
 	if err := c.subject.Execute(&b, sd); err != nil {
@@ -349,6 +352,7 @@ func sampleData(k Kind) []Data {
 			CodeExpiresIn: 10 * time.Minute,
 			NewEmail:      "new@example.com",
 			Time:          time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC),
+			BySuperuser:   true,
 		},
 		{Kind: k, To: Address{Email: to.Email}},
 	}

@@ -20,7 +20,13 @@ const (
 <body style="font-family:sans-serif;line-height:1.5;color:#222">
 <p>Hallo{{with .To.Name}} {{.}}{{end}},</p>
 `
-	secretsTextBlockDE = `
+)
+
+// secretsTextDE is the German secretsText: purpose is a clause that follows
+// "Öffnen Sie diesen Link" and "Fügen Sie diesen Token in <app> ein", such
+// as ", um ein neues Passwort zu wählen".
+func secretsTextDE(purpose string) string {
+	return `
 {{- if .Code}}
 
 Ihr Code: {{.Code}}
@@ -30,23 +36,23 @@ Er ist {{duration .}} lang gültig.
 {{- end}}
 {{- if .Link}}
 
-Öffnen Sie diesen Link:
+Öffnen Sie diesen Link` + purpose + `:
 {{.Link}}
 {{- end}}
 {{- if .Token}}
 
-{{if .Link}}Falls sich der Link nicht öffnen lässt, kopieren Sie{{else}}Kopieren Sie{{end}} diesen Token in {{or .AppName "die Anwendung"}}:
+{{if .Link}}Falls sich der Link nicht öffnen lässt, fügen Sie stattdessen diesen Token in {{or .AppName "die Anwendung"}} ein:{{else}}Fügen Sie diesen Token in {{or .AppName "die Anwendung"}} ein` + purpose + `:{{end}}
 {{.Token}}
 {{- end}}
 {{- if and (or .Link .Token) .ExpiresIn}}
 
 {{if and .Link .Token}}Der Link und der Token sind{{else if .Link}}Der Link ist{{else}}Der Token ist{{end}} {{duration .ExpiresIn}} lang gültig und nur einmal verwendbar.
 {{- end}}`
-)
+}
 
-// secretsHTMLDE is the HTML counterpart of secretsTextBlockDE, with button
-// as the text of the link.
-func secretsHTMLDE(button string) string {
+// secretsHTMLDE is the HTML counterpart of secretsTextDE, with button as
+// the text of the link.
+func secretsHTMLDE(button, purpose string) string {
 	return `
 {{- if .Code}}
 <p>Ihr Code:</p>
@@ -60,7 +66,7 @@ func secretsHTMLDE(button string) string {
 <p>Falls die Schaltfläche nicht funktioniert, öffnen Sie diese Adresse:<br>{{.Link}}</p>
 {{- end}}
 {{- if .Token}}
-<p>{{if .Link}}Falls sich der Link nicht öffnen lässt, kopieren Sie{{else}}Kopieren Sie{{end}} diesen Token in {{or .AppName "die Anwendung"}}:</p>
+<p>{{if .Link}}Falls sich der Link nicht öffnen lässt, fügen Sie stattdessen diesen Token in {{or .AppName "die Anwendung"}} ein:{{else}}Fügen Sie diesen Token in {{or .AppName "die Anwendung"}} ein` + purpose + `:{{end}}</p>
 <p style="font-family:monospace;word-break:break-all">{{.Token}}</p>
 {{- end}}
 {{- if and (or .Link .Token) .ExpiresIn}}
@@ -76,25 +82,25 @@ func germanTemplate(k Kind) Template {
 			Subject: `Bestätigen Sie Ihre E-Mail-Adresse{{with .AppName}} für {{.}}{{end}}`,
 			Text: greetingTextDE +
 				`bitte bestätigen Sie, dass {{.To.Email}} Ihre E-Mail-Adresse{{with .AppName}} für {{.}}{{end}} ist.` +
-				secretsTextBlockDE + `
+				secretsTextDE(", um Ihre E-Mail-Adresse zu bestätigen") + `
 
 Falls Sie das nicht angefordert haben, können Sie diese E-Mail ignorieren.`,
 			HTML: htmlHeadDE +
 				`<p>bitte bestätigen Sie, dass {{.To.Email}} Ihre E-Mail-Adresse{{with .AppName}} für {{.}}{{end}} ist.</p>` +
-				secretsHTMLDE("E-Mail-Adresse bestätigen") + `
+				secretsHTMLDE("E-Mail-Adresse bestätigen", ", um Ihre E-Mail-Adresse zu bestätigen") + `
 <p>Falls Sie das nicht angefordert haben, können Sie diese E-Mail ignorieren.</p>` + htmlFoot,
 		}
 	case KindResetPassword:
 		return Template{
 			Subject: `Passwort zurücksetzen{{with .AppName}} für {{.}}{{end}}`,
 			Text: greetingTextDE +
-				`jemand möchte das Passwort Ihres Kontos {{.To.Email}}{{with .AppName}} bei {{.}}{{end}} zurücksetzen. Mit dem Link oder dem Token unten können Sie ein neues Passwort wählen.` +
-				secretsTextBlockDE + `
+				`jemand möchte das Passwort Ihres Kontos {{.To.Email}}{{with .AppName}} bei {{.}}{{end}} zurücksetzen.` +
+				secretsTextDE(", um ein neues Passwort zu wählen") + `
 
 Falls Sie das nicht angefordert haben, ignorieren Sie diese E-Mail: Ihr Passwort bleibt unverändert.`,
 			HTML: htmlHeadDE +
-				`<p>jemand möchte das Passwort Ihres Kontos {{.To.Email}}{{with .AppName}} bei {{.}}{{end}} zurücksetzen. Mit dem Link oder dem Token unten können Sie ein neues Passwort wählen.</p>` +
-				secretsHTMLDE("Neues Passwort wählen") + `
+				`<p>jemand möchte das Passwort Ihres Kontos {{.To.Email}}{{with .AppName}} bei {{.}}{{end}} zurücksetzen.</p>` +
+				secretsHTMLDE("Neues Passwort wählen", ", um ein neues Passwort zu wählen") + `
 <p>Falls Sie das nicht angefordert haben, ignorieren Sie diese E-Mail: Ihr Passwort bleibt unverändert.</p>` + htmlFoot,
 		}
 	case KindPasswordChanged:
@@ -120,12 +126,12 @@ Wenn nicht, kennt möglicherweise jemand anderes Ihr Passwort: Setzen Sie es sof
 			Subject: `Bestätigen Sie Ihre neue E-Mail-Adresse{{with .AppName}} für {{.}}{{end}}`,
 			Text: greetingTextDE +
 				`bitte bestätigen Sie, dass Sie {{.To.Email}} als E-Mail-Adresse Ihres Kontos{{with .AppName}} bei {{.}}{{end}} verwenden möchten.` +
-				secretsTextBlockDE + `
+				secretsTextDE(", um die neue Adresse {{.To.Email}} zu bestätigen") + `
 
 Falls Sie das nicht angefordert haben, ignorieren Sie diese E-Mail: Die Adresse des Kontos bleibt dann unverändert.`,
 			HTML: htmlHeadDE +
 				`<p>bitte bestätigen Sie, dass Sie {{.To.Email}} als E-Mail-Adresse Ihres Kontos{{with .AppName}} bei {{.}}{{end}} verwenden möchten.</p>` +
-				secretsHTMLDE("Neue Adresse bestätigen") + `
+				secretsHTMLDE("Neue Adresse bestätigen", ", um die neue Adresse {{.To.Email}} zu bestätigen") + `
 <p>Falls Sie das nicht angefordert haben, ignorieren Sie diese E-Mail: Die Adresse des Kontos bleibt dann unverändert.</p>` + htmlFoot,
 		}
 	case KindEmailChangeNotice:
@@ -139,7 +145,7 @@ Wenn Sie das waren, müssen Sie nichts weiter tun.
 Wenn nicht, kennt jemand anderes Ihr Passwort.
 {{- if or .Link .Token}} Brechen Sie die Änderung ab: Damit wird sie gestoppt und jedes Gerät abgemeldet.
 {{- else}} Setzen Sie Ihr Passwort sofort zurück und wenden Sie sich an uns.
-{{- end}}` + secretsTextBlockDE + `
+{{- end}}` + secretsTextDE(", um die Änderung abzubrechen") + `
 {{- if or .Link .Token}}
 
 Setzen Sie danach Ihr Passwort zurück und wenden Sie sich an uns.
@@ -149,7 +155,7 @@ Setzen Sie danach Ihr Passwort zurück und wenden Sie sich an uns.
 <p>Wenn Sie das waren, müssen Sie nichts weiter tun.</p>
 {{- if or .Link .Token}}
 <p>Wenn nicht, kennt jemand anderes Ihr Passwort. Brechen Sie die Änderung ab: Damit wird sie gestoppt und jedes Gerät abgemeldet.</p>` +
-				secretsHTMLDE("Änderung abbrechen") + `
+				secretsHTMLDE("Änderung abbrechen", ", um die Änderung abzubrechen") + `
 <p>Setzen Sie danach Ihr Passwort zurück und wenden Sie sich an uns.</p>
 {{- else}}
 <p>Wenn nicht, kennt jemand anderes Ihr Passwort: Setzen Sie es sofort zurück und wenden Sie sich an uns.</p>
@@ -172,6 +178,33 @@ Wenn nicht, können Sie diese E-Mail ignorieren.`,
 				`<p>jemand hat` + whenTextDE + ` versucht, mit Ihrer E-Mail-Adresse {{.To.Email}} ein neues Konto{{with .AppName}} bei {{.}}{{end}} anzulegen. Sie haben bereits ein Konto, daher wurde nichts geändert.</p>
 <p>Wenn Sie das waren, {{with .Link}}<a href="{{.}}">melden Sie sich</a>{{else}}melden Sie sich{{end}} stattdessen mit Ihrem bestehenden Konto an, oder setzen Sie Ihr Passwort zurück, falls Sie es vergessen haben.</p>
 <p>Wenn nicht, können Sie diese E-Mail ignorieren.</p>` + htmlFoot,
+		}
+	case KindAccountDeleted:
+		return Template{
+			Subject: `Ihr Konto{{with .AppName}} bei {{.}}{{end}} wurde gelöscht`,
+			Text: greetingTextDE +
+				`Ihr Konto {{.To.Email}}{{with .AppName}} bei {{.}}{{end}} wurde` + whenTextDE + `{{if .BySuperuser}} von einem Administrator{{end}} gelöscht. Sie können sich damit nicht mehr anmelden, und jedes damit angemeldete Gerät wurde abgemeldet.
+{{- if .BySuperuser}}
+
+Falls Sie das für einen Irrtum halten, wenden Sie sich an uns.
+{{- else}}
+
+Wenn Sie das selbst waren, müssen Sie nichts weiter tun.
+
+Wenn nicht, kannte jemand anderes Ihr Passwort: Wenden Sie sich an uns.
+{{- end}}
+{{- with .Link}}
+
+{{.}}
+{{- end}}`,
+			HTML: htmlHeadDE +
+				`<p>Ihr Konto {{.To.Email}}{{with .AppName}} bei {{.}}{{end}} wurde` + whenTextDE + `{{if .BySuperuser}} von einem Administrator{{end}} gelöscht. Sie können sich damit nicht mehr anmelden, und jedes damit angemeldete Gerät wurde abgemeldet.</p>
+{{- if .BySuperuser}}
+<p>Falls Sie das für einen Irrtum halten, {{with .Link}}<a href="{{.}}">wenden Sie sich an uns</a>{{else}}wenden Sie sich an uns{{end}}.</p>
+{{- else}}
+<p>Wenn Sie das selbst waren, müssen Sie nichts weiter tun.</p>
+<p>Wenn nicht, kannte jemand anderes Ihr Passwort: {{with .Link}}<a href="{{.}}">Wenden Sie sich an uns</a>{{else}}Wenden Sie sich an uns{{end}}.</p>
+{{- end}}` + htmlFoot,
 		}
 	}
 	return Template{}

@@ -21,6 +21,7 @@ func TestGermanTemplatesRenderEveryKind(t *testing.T) {
 		mail.KindChangeEmail:       {sentinelLink, sentinelToken, "30 Minuten"},
 		mail.KindEmailChangeNotice: {"alice@new.example", "28. November 2026 um 06:11 UTC"},
 		mail.KindSignupAttempt:     {"bereits ein Konto"},
+		mail.KindAccountDeleted:    {"wurde am 28. November 2026 um 06:11 UTC gelöscht", "nicht mehr anmelden"},
 	}
 	english := mail.DefaultTemplates()
 	for _, k := range allKinds {

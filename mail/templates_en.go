@@ -23,9 +23,15 @@ const (
 </body>
 </html>
 `
-	// secretsTextBlock shows the code, link and token that are set, and
-	// how long they are valid.
-	secretsTextBlock = `
+)
+
+// secretsText shows the code, link and token that are set, and how long
+// they are valid. purpose says what the link and the token are for: a
+// clause that follows "Open this link" and "Paste this token into <app>",
+// such as " to choose a new password"; it may use the fields of [Data].
+// The token stands on a line of its own, so that it can be copied whole.
+func secretsText(purpose string) string {
+	return `
 {{- if .Code}}
 
 Your code: {{.Code}}
@@ -35,23 +41,23 @@ It is valid for {{duration .}}.
 {{- end}}
 {{- if .Link}}
 
-Open this link:
+Open this link` + purpose + `:
 {{.Link}}
 {{- end}}
 {{- if .Token}}
 
-{{if .Link}}If the link does not open, copy{{else}}Copy{{end}} this token into {{or .AppName "the app"}}:
+{{if .Link}}If the link does not open, paste this token into {{or .AppName "the app"}} instead:{{else}}Paste this token into {{or .AppName "the app"}}` + purpose + `:{{end}}
 {{.Token}}
 {{- end}}
 {{- if and (or .Link .Token) .ExpiresIn}}
 
 {{if and .Link .Token}}The link and the token are{{else if .Link}}The link is{{else}}The token is{{end}} valid for {{duration .ExpiresIn}} and can be used once.
 {{- end}}`
-)
+}
 
-// secretsHTML is the HTML counterpart of secretsTextBlock, with button as
-// the text of the link.
-func secretsHTML(button string) string {
+// secretsHTML is the HTML counterpart of secretsText, with button as the
+// text of the link.
+func secretsHTML(button, purpose string) string {
 	return `
 {{- if .Code}}
 <p>Your code:</p>
@@ -65,7 +71,7 @@ func secretsHTML(button string) string {
 <p>If the button does not work, open this address:<br>{{.Link}}</p>
 {{- end}}
 {{- if .Token}}
-<p>{{if .Link}}If the link does not open, copy{{else}}Copy{{end}} this token into {{or .AppName "the app"}}:</p>
+<p>{{if .Link}}If the link does not open, paste this token into {{or .AppName "the app"}} instead:{{else}}Paste this token into {{or .AppName "the app"}}` + purpose + `:{{end}}</p>
 <p style="font-family:monospace;word-break:break-all">{{.Token}}</p>
 {{- end}}
 {{- if and (or .Link .Token) .ExpiresIn}}
@@ -81,25 +87,25 @@ func defaultTemplate(k Kind) Template {
 			Subject: `Verify your email address{{with .AppName}} for {{.}}{{end}}`,
 			Text: greetingText +
 				`Please confirm that {{.To.Email}} is your email address{{with .AppName}} for {{.}}{{end}}.` +
-				secretsTextBlock + `
+				secretsText(" to confirm your email address") + `
 
 If you did not ask for this, you can ignore this email.`,
 			HTML: htmlHead +
 				`<p>Please confirm that {{.To.Email}} is your email address{{with .AppName}} for {{.}}{{end}}.</p>` +
-				secretsHTML("Confirm my email address") + `
+				secretsHTML("Confirm my email address", " to confirm your email address") + `
 <p>If you did not ask for this, you can ignore this email.</p>` + htmlFoot,
 		}
 	case KindResetPassword:
 		return Template{
 			Subject: `Reset your password{{with .AppName}} for {{.}}{{end}}`,
 			Text: greetingText +
-				`Someone asked to reset the password of your account {{.To.Email}}{{with .AppName}} at {{.}}{{end}}. To choose a new password, use the link or token below.` +
-				secretsTextBlock + `
+				`Someone asked to reset the password of your account {{.To.Email}}{{with .AppName}} at {{.}}{{end}}.` +
+				secretsText(" to choose a new password") + `
 
 If you did not ask to reset your password, ignore this email: your password stays unchanged.`,
 			HTML: htmlHead +
-				`<p>Someone asked to reset the password of your account {{.To.Email}}{{with .AppName}} at {{.}}{{end}}. To choose a new password, use the link or token below.</p>` +
-				secretsHTML("Choose a new password") + `
+				`<p>Someone asked to reset the password of your account {{.To.Email}}{{with .AppName}} at {{.}}{{end}}.</p>` +
+				secretsHTML("Choose a new password", " to choose a new password") + `
 <p>If you did not ask to reset your password, ignore this email: your password stays unchanged.</p>` + htmlFoot,
 		}
 	case KindPasswordChanged:
@@ -125,12 +131,12 @@ If you did not, someone else may know your password: reset it at once and contac
 			Subject: `Confirm your new email address{{with .AppName}} for {{.}}{{end}}`,
 			Text: greetingText +
 				`Please confirm that you want to use {{.To.Email}} as the email address of your account{{with .AppName}} at {{.}}{{end}}.` +
-				secretsTextBlock + `
+				secretsText(" to confirm the change to {{.To.Email}}") + `
 
 If you did not ask for this, ignore this email: the account's address will not change.`,
 			HTML: htmlHead +
 				`<p>Please confirm that you want to use {{.To.Email}} as the email address of your account{{with .AppName}} at {{.}}{{end}}.</p>` +
-				secretsHTML("Confirm my new address") + `
+				secretsHTML("Confirm my new address", " to confirm the change to {{.To.Email}}") + `
 <p>If you did not ask for this, ignore this email: the account's address will not change.</p>` + htmlFoot,
 		}
 	case KindEmailChangeNotice:
@@ -144,7 +150,7 @@ If this was you, you need not do anything.
 If it was not, someone else knows your password.
 {{- if or .Link .Token}} Cancel the change: that stops it and signs every device out.
 {{- else}} Reset your password at once and contact us.
-{{- end}}` + secretsTextBlock + `
+{{- end}}` + secretsText(" to cancel the change") + `
 {{- if or .Link .Token}}
 
 Then reset your password and contact us.
@@ -154,7 +160,7 @@ Then reset your password and contact us.
 <p>If this was you, you need not do anything.</p>
 {{- if or .Link .Token}}
 <p>If it was not, someone else knows your password. Cancel the change: that stops it and signs every device out.</p>` +
-				secretsHTML("Cancel the change") + `
+				secretsHTML("Cancel the change", " to cancel the change") + `
 <p>Then reset your password and contact us.</p>
 {{- else}}
 <p>If it was not, someone else knows your password: reset it at once and contact us.</p>
@@ -177,6 +183,33 @@ If it was not you, you can ignore this email.`,
 				`<p>Someone tried to create a new account{{with .AppName}} at {{.}}{{end}} with your email address {{.To.Email}}` + whenText + `. You already have an account, so nothing was changed.</p>
 <p>If this was you, {{with .Link}}<a href="{{.}}">sign in</a>{{else}}sign in{{end}} with your existing account instead, or reset your password if you forgot it.</p>
 <p>If it was not you, you can ignore this email.</p>` + htmlFoot,
+		}
+	case KindAccountDeleted:
+		return Template{
+			Subject: `Your account{{with .AppName}} at {{.}}{{end}} was deleted`,
+			Text: greetingText +
+				`Your account {{.To.Email}}{{with .AppName}} at {{.}}{{end}} was deleted{{if .BySuperuser}} by an administrator{{end}}` + whenText + `. You can no longer sign in with it, and every device that was signed in to it has been signed out.
+{{- if .BySuperuser}}
+
+If you think this is a mistake, contact us.
+{{- else}}
+
+If you deleted it, you need not do anything.
+
+If you did not, someone else knew your password: contact us.
+{{- end}}
+{{- with .Link}}
+
+{{.}}
+{{- end}}`,
+			HTML: htmlHead +
+				`<p>Your account {{.To.Email}}{{with .AppName}} at {{.}}{{end}} was deleted{{if .BySuperuser}} by an administrator{{end}}` + whenText + `. You can no longer sign in with it, and every device that was signed in to it has been signed out.</p>
+{{- if .BySuperuser}}
+<p>If you think this is a mistake, {{with .Link}}<a href="{{.}}">contact us</a>{{else}}contact us{{end}}.</p>
+{{- else}}
+<p>If you deleted it, you need not do anything.</p>
+<p>If you did not, someone else knew your password: {{with .Link}}<a href="{{.}}">contact us</a>{{else}}contact us{{end}}.</p>
+{{- end}}` + htmlFoot,
 		}
 	}
 	return Template{}

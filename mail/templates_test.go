@@ -20,6 +20,7 @@ var allKinds = []mail.Kind{
 	mail.KindChangeEmail,
 	mail.KindEmailChangeNotice,
 	mail.KindSignupAttempt,
+	mail.KindAccountDeleted,
 }
 
 // fullData returns data for k with every field set, the secrets set to the
@@ -59,6 +60,7 @@ func TestDefaultTemplatesRenderEveryKind(t *testing.T) {
 		mail.KindChangeEmail:       {sentinelCode, sentinelLink, sentinelToken, "30 minutes"},
 		mail.KindEmailChangeNotice: {"alice@new.example", "28 November 2026 at 06:11 UTC"},
 		mail.KindSignupAttempt:     {"already have an account"},
+		mail.KindAccountDeleted:    {"was deleted on 28 November 2026 at 06:11 UTC", "no longer sign in"},
 	}
 	for _, k := range allKinds {
 		t.Run(string(k), func(t *testing.T) {
@@ -416,6 +418,45 @@ func TestEmailChangeNoticeCancel(t *testing.T) {
 				if strings.Contains(part, tc.cancel) || strings.Contains(strings.ToLower(part), "link") {
 					t.Errorf("notice without a token offers cancelling or names a link:\n%s", part)
 				}
+			}
+		})
+	}
+}
+
+// The notice of a deleted account says who deleted it, the user or an
+// administrator, without naming the administrator, in both languages.
+func TestAccountDeletedSaysWho(t *testing.T) {
+	tpl := mail.DefaultTemplates()
+	tests := []struct {
+		locale      string
+		bySuperuser bool
+		want, not   []string
+	}{
+		{"en", false, []string{"was deleted on 28 November", "If you deleted it", "someone else knew your password"}, []string{"administrator"}},
+		{"en", true, []string{"was deleted by an administrator on 28 November", "contact us"}, []string{"If you deleted it", "password"}},
+		{"de", false, []string{"wurde am 28. November 2026 um 06:11 UTC gelöscht", "Wenn Sie das selbst waren", "kannte jemand anderes Ihr Passwort"}, []string{"Administrator"}},
+		{"de", true, []string{"wurde am 28. November 2026 um 06:11 UTC von einem Administrator gelöscht", "wenden Sie sich an uns"}, []string{"selbst waren", "Passwort"}},
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprintf("%s/bySuperuser=%t", tt.locale, tt.bySuperuser), func(t *testing.T) {
+			d := fullData(mail.KindAccountDeleted)
+			d.Locale, d.BySuperuser = tt.locale, tt.bySuperuser
+			d.Token, d.Code, d.Link = "", "", ""
+			m := render(t, tpl, d)
+			for _, part := range []string{m.Text, html.UnescapeString(m.HTML)} {
+				for _, w := range tt.want {
+					if !strings.Contains(part, w) {
+						t.Errorf("lacks %q:\n%s", w, part)
+					}
+				}
+				for _, w := range append(tt.not, "superuser", "Superuser") {
+					if strings.Contains(part, w) {
+						t.Errorf("says %q:\n%s", w, part)
+					}
+				}
+			}
+			if want := map[string]string{"en": "Your account at Wonderland was deleted", "de": "Ihr Konto bei Wonderland wurde gelöscht"}[tt.locale]; m.Subject != want {
+				t.Errorf("subject = %q, want %q", m.Subject, want)
 			}
 		})
 	}

@@ -168,8 +168,7 @@ func mailText(t *testing.T, dir string) string {
 		t.Fatal(err)
 	}
 	if !strings.HasPrefix(mediaType, "multipart/") {
-		b, _ := io.ReadAll(quotedprintable.NewReader(msg.Body))
-		return string(b)
+		return decodeBody(t, msg.Body, msg.Header.Get("Content-Transfer-Encoding"))
 	}
 	mr := multipart.NewReader(msg.Body, params["boundary"])
 	for {
@@ -178,10 +177,23 @@ func mailText(t *testing.T, dir string) string {
 			t.Fatalf("no text part: %v", err)
 		}
 		if strings.HasPrefix(p.Header.Get("Content-Type"), "text/plain") {
-			b, _ := io.ReadAll(quotedprintable.NewReader(p))
-			return string(b)
+			return decodeBody(t, p, p.Header.Get("Content-Transfer-Encoding"))
 		}
 	}
+}
+
+// decodeBody reads a body in the transfer encoding cte: quoted-printable,
+// or unencoded (7bit, 8bit).
+func decodeBody(t *testing.T, r io.Reader, cte string) string {
+	t.Helper()
+	if strings.EqualFold(cte, "quoted-printable") {
+		r = quotedprintable.NewReader(r)
+	}
+	b, err := io.ReadAll(r)
+	if err != nil {
+		t.Fatalf("reading the mail body (%s): %v", cte, err)
+	}
+	return string(b)
 }
 
 const (
