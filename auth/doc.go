@@ -50,8 +50,8 @@
 // # Security
 //
 // The defaults follow OWASP ASVS 5 and NIST SP 800-63B-4; the repository's
-// SECURITY-COVERAGE.md maps each requirement to the test that proves it. In
-// short: argon2id with OWASP's parameters, concurrent hashing bounded;
+// SECURITY.md holds the threat model and lists each requirement with the
+// test that proves it (SECURITY.md §1). In short: argon2id with OWASP's parameters, concurrent hashing bounded;
 // exactly one hash on every login path; the same answer for unknown emails
 // and wrong passwords, and for reset requests whatever the email; passwords
 // checked for length and against a blocklist on every path that sets one,
