@@ -94,13 +94,19 @@ func Settings(t *testing.T, drv Driver) {
 }
 
 // Memory: the store works on an in-memory database of the driver (as
-// tests use it, one connection), and a duplicate email is a conflict
-// there too. The conformance suite runs on a file database only: the
+// tests use it, one connection, with the DSN the sqlstore documentation
+// gives, which turns foreign keys on), and a duplicate email is a
+// conflict there too. The conformance suite runs on a file database only: the
 // store's statements are the same, and the suite costs several seconds a
 // driver (a minute under the race detector).
 func Memory(t *testing.T, drv Driver) {
 	ctx := t.Context()
-	s := newStore(t, openMemory(t, drv))
+	db := openMemory(t, drv)
+	var fk int
+	if err := db.QueryRowContext(ctx, "PRAGMA foreign_keys").Scan(&fk); err != nil || fk != 1 {
+		t.Errorf("PRAGMA foreign_keys = %d (%v), want 1", fk, err)
+	}
+	s := newStore(t, db)
 	u := &store.User{ID: "d0000000-0000-4000-8000-000000000001", Email: "mem@example.com", IsActive: true, CreatedAt: time.Unix(1e9, 0)}
 	if err := s.CreateUser(ctx, u); err != nil {
 		t.Fatalf("CreateUser: %v", err)

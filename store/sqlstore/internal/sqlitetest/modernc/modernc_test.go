@@ -33,6 +33,7 @@ var drv = sqlitetest.Driver{
 // run the conformance suite and the rest on this driver.
 func TestDriver(t *testing.T) {
 	t.Run("Settings", func(t *testing.T) { sqlitetest.Settings(t, drv) })
+	t.Run("Memory", func(t *testing.T) { sqlitetest.Memory(t, drv) })
 	t.Run("RegisterTwice", func(t *testing.T) { sqlitetest.RegisterTwice(t, drv) })
 	t.Run("BusyRetried", func(t *testing.T) { sqlitetest.BusyRetried(t, drv) })
 }

@@ -19,7 +19,7 @@ const dsnSettings = "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pra
 var drv = sqlitetest.Driver{
 	Open: func(path string) (*sql.DB, error) { return sql.Open("sqlite3", "file:"+path+dsnSettings) },
 	OpenMemory: func() (*sql.DB, error) {
-		return sql.Open("sqlite3", "file::memory:?_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)")
+		return sql.Open("sqlite3", "file::memory:?_pragma=foreign_keys(1)")
 	},
 	OpenHooked: func(path string, onRollback func()) (*sql.DB, error) {
 		return driver.Open("file:"+path+"?_pragma=busy_timeout(0)&_txlock=deferred", func(c *sqlite3.Conn) error {
