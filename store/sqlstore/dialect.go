@@ -17,9 +17,10 @@ type Dialect int
 
 // The supported dialects.
 const (
-	// SQLite is SQLite 3.35 or later, for example through the pure-Go
-	// driver modernc.org/sqlite. Times are stored as INTEGER Unix
-	// microseconds.
+	// SQLite is SQLite 3.35 or later, through the driver
+	// modernc.org/sqlite (pure Go), github.com/mattn/go-sqlite3 (cgo) or
+	// github.com/ncruces/go-sqlite3/driver (no cgo); [New] and [Migrate]
+	// refuse any other. Times are stored as INTEGER Unix microseconds.
 	SQLite Dialect = iota + 1
 	// Postgres is PostgreSQL 12 or later, for example through
 	// github.com/jackc/pgx/v5/stdlib. Times are stored as timestamptz.
