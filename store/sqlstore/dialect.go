@@ -17,9 +17,10 @@ type Dialect int
 
 // The supported dialects.
 const (
-	// SQLite is SQLite 3.35 or later, for example through the pure-Go
-	// driver modernc.org/sqlite. Times are stored as INTEGER Unix
-	// microseconds.
+	// SQLite is SQLite 3.35 or later, through the driver
+	// modernc.org/sqlite (pure Go), github.com/mattn/go-sqlite3 (cgo) or
+	// github.com/ncruces/go-sqlite3/driver (no cgo); [New] and [Migrate]
+	// refuse any other. Times are stored as INTEGER Unix microseconds.
 	SQLite Dialect = iota + 1
 	// Postgres is PostgreSQL 12 or later, for example through
 	// github.com/jackc/pgx/v5/stdlib. Times are stored as timestamptz.
@@ -154,14 +155,20 @@ func (c timeCol) parse(s string) error {
 // recognises their errors by shape:
 //
 //   - pgx's *pgconn.PgError has a SQLState() string method;
-//   - modernc.org/sqlite's *sqlite.Error has a Code() int method giving the
-//     extended result code;
 //   - go-sql-driver/mysql's *MySQLError has a Number uint16 field, read by
-//     reflection (it has no method to call).
-type (
-	sqlStater interface{ SQLState() string }
-	coder     interface{ Code() int }
-)
+//     reflection (it has no method to call);
+//   - SQLite's extended result code comes, depending on the driver, from
+//     modernc.org/sqlite's Code() int method, from the ExtendedCode field
+//     of github.com/mattn/go-sqlite3's Error struct, or from the
+//     ExtendedCode() method of github.com/ncruces/go-sqlite3's *Error (or
+//     the bare code it sometimes returns instead), all read by reflection
+//     but modernc's (see sqliteCode).
+//
+// Which SQLite driver a *sql.DB uses is checked once, by [New] and
+// [Migrate] (see checkDriver), so that a driver whose errors would not be
+// recognised is refused up front rather than turning a duplicate email into
+// an unexplained failure later.
+type sqlStater interface{ SQLState() string }
 
 // errClass is what a driver error means to the store.
 type errClass int
@@ -190,9 +197,7 @@ func classify(err error) errClass {
 		}
 		return errOther
 	}
-	var c coder
-	if errors.As(err, &c) {
-		code := c.Code()
+	if code, ok := sqliteCode(err); ok {
 		switch code {
 		case 2067, 1555: // SQLITE_CONSTRAINT_UNIQUE, SQLITE_CONSTRAINT_PRIMARYKEY
 			return errUnique
@@ -218,20 +223,130 @@ func classify(err error) errClass {
 	return errOther
 }
 
+// chain calls f on err and on every error it wraps, depth first, through
+// both forms of Unwrap, until f returns true.
+func chain(err error, f func(error) bool) bool {
+	for err != nil {
+		if f(err) {
+			return true
+		}
+		switch u := err.(type) {
+		case interface{ Unwrap() []error }:
+			for _, e := range u.Unwrap() {
+				if chain(e, f) {
+					return true
+				}
+			}
+			return false
+		case interface{ Unwrap() error }:
+			err = u.Unwrap()
+		default:
+			return false
+		}
+	}
+	return false
+}
+
+// sqliteCode finds a SQLite result code in err's chain, the extended one
+// where the driver gives it. It recognises, in each error of the chain:
+//
+//   - a Code() int method: modernc.org/sqlite's *Error, whose Code is the
+//     extended code;
+//   - an ExtendedCode() method without arguments returning an integer of
+//     any type: github.com/ncruces/go-sqlite3's *Error and ErrorCode,
+//     called by reflection because the result's type belongs to the
+//     driver;
+//   - a value of an integer type defined in github.com/ncruces/go-sqlite3
+//     or github.com/mattn/go-sqlite3, which is the code itself: ncruces's
+//     driver returns a bare ExtendedErrorCode for SQLITE_BUSY, and mattn
+//     has ErrNo and ErrNoExtended;
+//   - a struct, or a pointer to one, with integer fields Code and
+//     ExtendedCode: github.com/mattn/go-sqlite3's Error, a value type with
+//     no method other than Error; ExtendedCode is used, or Code when the
+//     extended code is not set.
+func sqliteCode(err error) (code int, ok bool) {
+	chain(err, func(e error) bool {
+		code, ok = sqliteCodeOf(e)
+		return ok
+	})
+	return code, ok
+}
+
+// sqliteCodeOf is sqliteCode for e alone, not the errors it wraps.
+func sqliteCodeOf(e error) (int, bool) {
+	if c, ok := e.(interface{ Code() int }); ok {
+		return c.Code(), true
+	}
+	v := reflect.ValueOf(e)
+	if v.Kind() == reflect.Pointer && v.IsNil() {
+		return 0, false
+	}
+	if m := v.MethodByName("ExtendedCode"); m.IsValid() {
+		if t := m.Type(); t.NumIn() == 0 && t.NumOut() == 1 && isInteger(t.Out(0).Kind()) {
+			return integer(m.Call(nil)[0]), true
+		}
+	}
+	if t := v.Type(); isInteger(t.Kind()) && (t.PkgPath() == ncrucesErrors || t.PkgPath() == mattnDriver) {
+		return integer(v), true
+	}
+	if v.Kind() == reflect.Pointer {
+		v = v.Elem()
+	}
+	if v.Kind() == reflect.Struct {
+		primary, extended := directField(v, "Code"), directField(v, "ExtendedCode")
+		if primary.IsValid() && extended.IsValid() && isInteger(primary.Kind()) && isInteger(extended.Kind()) {
+			if code := integer(extended); code != 0 {
+				return code, true
+			}
+			return integer(primary), true
+		}
+	}
+	return 0, false
+}
+
+func isInteger(k reflect.Kind) bool {
+	switch k {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return true
+	}
+	return false
+}
+
+// integer returns the value of v, of an integer kind, as an int.
+func integer(v reflect.Value) int {
+	if v.CanInt() {
+		return int(v.Int())
+	}
+	return int(v.Uint())
+}
+
+// directField returns the field of struct value v with that name, declared
+// by v's type itself (not promoted from an embedded struct, which may sit
+// behind a nil pointer), or the zero Value.
+func directField(v reflect.Value, name string) reflect.Value {
+	f, ok := v.Type().FieldByName(name)
+	if !ok || len(f.Index) != 1 {
+		return reflect.Value{}
+	}
+	return v.Field(f.Index[0])
+}
+
 // mysqlNumber finds a MySQL server error in err's chain: a struct (or
 // pointer to one) named MySQLError with an unsigned Number field.
-func mysqlNumber(err error) (uint16, bool) {
-	for err != nil {
-		v := reflect.ValueOf(err)
+func mysqlNumber(err error) (n uint16, ok bool) {
+	chain(err, func(e error) bool {
+		v := reflect.ValueOf(e)
 		if v.Kind() == reflect.Pointer && !v.IsNil() {
 			v = v.Elem()
 		}
 		if v.Kind() == reflect.Struct && v.Type().Name() == "MySQLError" {
-			if f := v.FieldByName("Number"); f.IsValid() && f.Kind() == reflect.Uint16 {
-				return uint16(f.Uint()), true
+			if f := directField(v, "Number"); f.IsValid() && f.Kind() == reflect.Uint16 {
+				n, ok = uint16(f.Uint()), true
+				return true
 			}
 		}
-		err = errors.Unwrap(err)
-	}
-	return 0, false
+		return false
+	})
+	return n, ok
 }

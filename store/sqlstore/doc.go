@@ -7,7 +7,7 @@
 // open with the driver of your choice. The package never calls
 // [sql.Open] and imports no driver: your program blank-imports one. It
 // passes the conformance suite of package storetest on all three
-// databases.
+// databases, and on SQLite with each of the three drivers it supports.
 //
 // # Quick start
 //
@@ -23,13 +23,56 @@
 //
 // # Dialects
 //
-// SQLite, through the pure-Go driver modernc.org/sqlite (no cgo):
+// SQLite, through one of three drivers, whose errors the store recognises
+// ([New] and [Migrate] refuse any other on SQLite, with an error wrapping
+// [ErrUnsupportedDriver]). Each spells the DSN settings differently (see
+// the next section); the ones below are the recommended settings, checked
+// by the store's tests on every connection of the pool.
+//
+// modernc.org/sqlite, pure Go (SQLite translated from C), no cgo:
 //
 //	import _ "modernc.org/sqlite"
 //
 //	db, err := sql.Open("sqlite", "file:gatehouse.db?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_txlock=immediate")
+//
+// github.com/mattn/go-sqlite3, SQLite's C source through cgo: building
+// needs CGO_ENABLED=1 and a C compiler (gcc and the C library headers;
+// Debian's gcc and libc6-dev), and the first build compiles SQLite, about
+// 35 s of CPU, kept in the build cache afterwards. Built without cgo, the
+// driver only returns an error. Its settings are parameters of its own,
+// and it ignores modernc's _pragma without a word:
+//
+//	import _ "github.com/mattn/go-sqlite3"
+//
+//	db, err := sql.Open("sqlite3", "file:gatehouse.db?_busy_timeout=10000&_journal_mode=WAL&_foreign_keys=1&_synchronous=NORMAL&_txlock=immediate")
+//
+// github.com/ncruces/go-sqlite3, SQLite compiled to WebAssembly and
+// translated to Go, no cgo. Import its database/sql driver package; with
+// the version the store is tested with (v0.37) nothing else, as the
+// SQLite binary is built in and its embed package is deprecated (older
+// versions also needed a blank import of
+// github.com/ncruces/go-sqlite3/embed). Its _pragma parameters are
+// modernc's, and it reads parameters only from a DSN that starts with
+// "file:":
+//
+//	import _ "github.com/ncruces/go-sqlite3/driver"
+//
+//	db, err := sql.Open("sqlite3", "file:gatehouse.db?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_txlock=immediate")
+//
+// mattn's and ncruces's drivers both register the name "sqlite3", so a
+// program can import only one of them. With any of the three:
+//
 //	err = sqlstore.Migrate(ctx, db, sqlstore.SQLite)
 //	s, err := sqlstore.New(db, sqlstore.SQLite)
+//
+// The store tells the drivers apart by the package that defines the type
+// of db.Driver(), not by the name the driver is registered under, so a
+// driver registered under another name, or a *sql.DB from [sql.OpenDB]
+// with a driver.Connector whose Driver method returns the driver's own
+// (as modernc's and ncruces's connectors, or a tracing connector that
+// wraps one, do), is accepted. A driver wrapped by instrumentation that
+// reports a type of its own is refused: the store could not know that its
+// errors are the wrapped driver's.
 //
 // PostgreSQL, through pgx's database/sql driver:
 //
@@ -56,34 +99,44 @@
 //
 // # SQLite settings that matter
 //
-// SQLite allows one writer at a time. Set these in the DSN (modernc's
-// _pragma parameters apply them, in the order given, to every connection of
-// the pool):
+// SQLite allows one writer at a time. Set these in the DSN; each applies
+// to every connection of the pool. They are written here as modernc's and
+// ncruces's _pragma parameters (applied in the order given), with mattn's
+// parameter after them:
 //
-//   - busy_timeout(10000), first: a writer that finds the database locked
-//     waits up to 10 s instead of failing at once with "database is
-//     locked". It must come before journal_mode: switching a new database
-//     to WAL takes a lock, and connections opening together would
-//     otherwise fail on it without waiting.
-//   - journal_mode(WAL): readers never wait for the writer, nor it for
-//     them.
-//   - _txlock=immediate: transactions start with BEGIN IMMEDIATE, so they
-//     queue for the write lock up front (the store also takes it with its
-//     first statement, and runs a transaction again if it still finds the
-//     database busy).
-//   - foreign_keys(1): enforce the schema's foreign keys. The store
-//     deletes dependent rows itself, so it stays correct without them, but
-//     they guard against other writers.
-//   - synchronous(NORMAL): with WAL, commits no longer wait for fsync; a
-//     power loss may lose the last transactions but never corrupts the
-//     database. Leave it out to keep FULL durability at some cost in write
-//     throughput.
+//   - busy_timeout(10000), first (mattn: _busy_timeout=10000): a writer
+//     that finds the database locked waits up to 10 s instead of failing
+//     at once with "database is locked". It must come before journal_mode:
+//     switching a new database to WAL takes a lock, and connections
+//     opening together would otherwise fail on it without waiting. Without
+//     it modernc waits not at all, mattn 5 s, and ncruces a minute, but
+//     only when the DSN has no _pragma at all.
+//   - journal_mode(WAL) (mattn: _journal_mode=WAL): readers never wait for
+//     the writer, nor it for them.
+//   - _txlock=immediate (the same on all three; ncruces's default):
+//     transactions start with BEGIN IMMEDIATE, so they queue for the write
+//     lock up front (the store also takes it with its first statement, and
+//     runs a transaction again if it still finds the database busy).
+//   - foreign_keys(1) (mattn: _foreign_keys=1): enforce the schema's
+//     foreign keys. The store deletes dependent rows itself, so it stays
+//     correct without them, but they guard against other writers.
+//   - synchronous(NORMAL) (mattn: _synchronous=NORMAL, also its default):
+//     with WAL, commits no longer wait for fsync; a power loss may lose the
+//     last transactions but never corrupts the database. Leave it out to
+//     keep FULL durability at some cost in write throughput.
 //   - mmap_size(1073741824): memory-mapped reads, which keep lookups fast
-//     as the database grows beyond SQLite's page cache.
+//     as the database grows beyond SQLite's page cache. mattn has no
+//     parameter for it: run PRAGMA mmap_size from its ConnectHook.
 //
-// For a throwaway in-memory database (tests), use ":memory:" and
-// db.SetMaxOpenConns(1): every connection to :memory: is a database of its
-// own.
+// Times are stored as INTEGER columns, so none of the drivers' own time
+// handling (DATETIME parsing, mattn's _loc, ncruces's _timefmt) is
+// involved and those settings do not matter to the store.
+//
+// For a throwaway in-memory database (tests), use ":memory:" (ncruces:
+// "file::memory:", so that it reads the parameters) with foreign keys on,
+// for example ":memory:?_pragma=foreign_keys(1)", and
+// db.SetMaxOpenConns(1): every connection to :memory: is a database of
+// its own.
 //
 // # Design
 //
@@ -108,9 +161,13 @@
 // channel in the Store, which wakes the next writer at once, where SQLite's
 // busy handler would poll with sleeps.
 //
-// Unique violations become [store.ErrConflict] without importing a driver:
-// the store recognises pgx's errors by their SQLState method, modernc's by
-// their Code method and go-sql-driver's MySQLError by its Number field.
+// Unique violations become [store.ErrConflict], and busy databases and
+// deadlocks are retried, without importing a driver: the store recognises
+// pgx's errors by their SQLState method, go-sql-driver's MySQLError by its
+// Number field, and the extended result codes of the SQLite drivers by
+// modernc's Code method, the Code and ExtendedCode fields of mattn's
+// Error, and the ExtendedCode method (or the bare code type) of
+// ncruces's, reading the latter two by reflection.
 //
 // Times are stored in UTC with microsecond precision (timestamptz,
 // DATETIME(6), or INTEGER Unix microseconds on SQLite); a zero time is

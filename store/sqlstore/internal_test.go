@@ -22,6 +22,35 @@ type (
 	}
 )
 
+// Stand-ins for the shapes of the other SQLite drivers' errors:
+// mattn/go-sqlite3's Error is a struct value with Code and ExtendedCode
+// fields; ncruces/go-sqlite3's *Error has an ExtendedCode method whose
+// result is a type of its own. (Their bare integer code types are
+// recognised by package path, which only the drivers' own tests, in
+// internal/sqlitetest, can exercise.)
+type (
+	mattnErrNo    int
+	mattnErrNoExt int
+	mattnError    struct {
+		Code         mattnErrNo
+		ExtendedCode mattnErrNoExt
+		err          string
+	}
+	ncrucesCode  uint16
+	ncrucesError struct{ code ncrucesCode }
+	// embedsNilPointer promotes a Code field through an embedded pointer,
+	// which sqliteCode must not follow when it is nil.
+	embedsNilPointer struct {
+		*mattnError
+		ExtendedCode int
+	}
+)
+
+func (e mattnError) Error() string                { return e.err }
+func (e *ncrucesError) Error() string             { return fmt.Sprint("ncruces ", e.code) }
+func (e *ncrucesError) ExtendedCode() ncrucesCode { return e.code }
+func (e embedsNilPointer) Error() string          { return "embeds" }
+
 func (e *pgError) Error() string     { return "pg " + e.code }
 func (e *pgError) SQLState() string  { return e.code }
 func (e *sqliteError) Error() string { return fmt.Sprint("sqlite ", e.code) }
@@ -53,6 +82,22 @@ func TestClassify(t *testing.T) {
 		{"MySQLNoReferencedRow", &MySQLError{Number: 1452}, errForeign},
 		{"MySQLDeadlock", &MySQLError{Number: 1213}, errRetryable},
 		{"MySQLOther", &MySQLError{Number: 1146}, errOther},
+		{"MattnUnique", mattnError{Code: 19, ExtendedCode: 2067}, errUnique},
+		{"MattnPrimaryKey", mattnError{Code: 19, ExtendedCode: 1555}, errUnique},
+		{"MattnForeignKey", mattnError{Code: 19, ExtendedCode: 787}, errForeign},
+		{"MattnBusy", mattnError{Code: 5, ExtendedCode: 5}, errRetryable},
+		{"MattnBusyNoExtended", mattnError{Code: 5}, errRetryable},
+		{"MattnLocked", mattnError{Code: 6, ExtendedCode: 262}, errRetryable},
+		{"MattnNotNull", mattnError{Code: 19, ExtendedCode: 1299}, errOther},
+		{"MattnPointer", &mattnError{Code: 19, ExtendedCode: 2067}, errUnique},
+		{"NcrucesUnique", &ncrucesError{2067}, errUnique},
+		{"NcrucesForeignKey", &ncrucesError{787}, errForeign},
+		{"NcrucesBusySnapshot", &ncrucesError{517}, errRetryable},
+		{"NcrucesOther", &ncrucesError{1}, errOther},
+		{"NilPointer", (*ncrucesError)(nil), errOther},
+		{"EmbeddedNilPointer", embedsNilPointer{ExtendedCode: 2067}, errOther},
+		{"Joined", errors.Join(errors.New("rollback"), fmt.Errorf("insert: %w", mattnError{Code: 19, ExtendedCode: 2067})), errUnique},
+		{"WrappedNcruces", fmt.Errorf("insert: %w", &ncrucesError{5}), errRetryable},
 		{"Wrapped", fmt.Errorf("insert: %w", &pgError{"23505"}), errUnique},
 		{"WrappedMySQL", fmt.Errorf("insert: %w", &MySQLError{Number: 1062}), errUnique},
 	}

@@ -118,7 +118,9 @@ func hasCode(s string) bool {
 // Migrate can be repeated.
 //
 // [New] never migrates; call Migrate (or apply the files with your own tool)
-// before using a [Store].
+// before using a [Store]. Like New, Migrate refuses a SQLite driver whose
+// errors the store does not recognise ([ErrUnsupportedDriver]), before it
+// touches the database.
 func Migrate(ctx context.Context, db *sql.DB, d Dialect) error {
 	if db == nil {
 		return fmt.Errorf("sqlstore: migrate: nil *sql.DB")
@@ -126,6 +128,9 @@ func Migrate(ctx context.Context, db *sql.DB, d Dialect) error {
 	files, err := migrations(d)
 	if err != nil {
 		return fmt.Errorf("sqlstore: migrate: %w", err)
+	}
+	if err := checkDriver(db, d); err != nil {
+		return err
 	}
 	// Processes starting together may find SQLite busy: a connection that
 	// read the schema before another created the version table cannot then

@@ -64,12 +64,21 @@ type Store struct {
 // db stays the caller's: configure its pool (and, for SQLite, the DSN
 // settings described in the package documentation) and close it when done,
 // after [Store.Close].
+//
+// On [SQLite], db's driver must be modernc.org/sqlite,
+// github.com/mattn/go-sqlite3 or github.com/ncruces/go-sqlite3/driver, the
+// drivers whose errors the store recognises (a duplicate email as
+// [store.ErrConflict], a busy database as one to retry); New returns an
+// error wrapping [ErrUnsupportedDriver] for any other.
 func New(db *sql.DB, d Dialect) (*Store, error) {
 	if db == nil {
 		return nil, errors.New("sqlstore: New: nil *sql.DB")
 	}
 	if !d.valid() {
 		return nil, errDialect(d)
+	}
+	if err := checkDriver(db, d); err != nil {
+		return nil, err
 	}
 	s := &Store{db: db, d: d, q: queries(d)}
 	switch d {
