@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse-go/gatehouse/internal/skipnote"
+
 	"github.com/go-sql-driver/mysql"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
@@ -71,6 +73,7 @@ func unreachable(tb testing.TB, what, env string, err error) {
 	if os.Getenv("CI") == "true" {
 		tb.Fatalf("%s is unreachable (set %s to its DSN): %v; CI=true requires it", what, env, err)
 	}
+	skipnote.Skipped(what, "start it or set "+env+" to its DSN")
 	tb.Skipf("%s is unreachable (set %s to its DSN): %v", what, env, err)
 }
 

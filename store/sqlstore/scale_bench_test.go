@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse-go/gatehouse/internal/skipnote"
+
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
 
@@ -29,6 +31,7 @@ const largeEnv = "GATEHOUSE_BENCH_LARGE"
 func TestMain(m *testing.M) {
 	code := m.Run()
 	large.cleanup()
+	skipnote.Report("store/sqlstore")
 	os.Exit(code)
 }
 
