@@ -22,6 +22,7 @@ const (
 	msgResetDone   = "Password reset successfully"
 	// Ours.
 	msgEmailChangeCancelled = "Email change cancelled; every session has been signed out"
+	msgVerificationSent     = "If the email exists and is unverified, a verification email has been sent"
 )
 
 // maxAfterBytes bounds the users_overview "after" cursor (an email).
@@ -374,10 +375,43 @@ func (a *API) changePassword(w http.ResponseWriter, r *http.Request) {
 // a bare JSON string or {"email"}. The answer is the same whether or not
 // the account exists.
 func (a *API) requestPasswordReset(w http.ResponseWriter, r *http.Request) {
+	email, read := a.emailBody(w, r)
+	if !read {
+		return
+	}
+	if err := a.m.RequestPasswordReset(r.Context(), email); err != nil {
+		a.fail(w, r, err, opDefault)
+		return
+	}
+	ok(w, message{msgResetSent})
+}
+
+// sendVerificationEmail answers POST /send_verification_email, ours: the
+// email as a bare JSON string or {"email"}. A new code and link go to the
+// account with that address if it exists and is not verified yet; the
+// answer is the same in every case (SECURITY.md #15), also when
+// verification is switched off (then nothing is sent: no account needs
+// it), so that it never depends on an account.
+func (a *API) sendVerificationEmail(w http.ResponseWriter, r *http.Request) {
+	email, read := a.emailBody(w, r)
+	if !read {
+		return
+	}
+	err := a.m.ResendVerification(r.Context(), email)
+	if err != nil && !errors.Is(err, auth.ErrVerificationNotRequired) {
+		a.fail(w, r, err, opDefault)
+		return
+	}
+	ok(w, message{msgVerificationSent})
+}
+
+// emailBody reads a body that holds only an email: a bare JSON string or
+// {"email"}. On failure it has answered the request and returns false.
+func (a *API) emailBody(w http.ResponseWriter, r *http.Request) (string, bool) {
 	body, err := readBody(w, r, a.maxBody)
 	if err != nil {
 		a.fail(w, r, err, opDefault)
-		return
+		return "", false
 	}
 	var email optString
 	if firstByte(body) == '"' {
@@ -391,13 +425,9 @@ func (a *API) requestPasswordReset(w http.ResponseWriter, r *http.Request) {
 	}
 	if err != nil {
 		a.fail(w, r, err, opDefault)
-		return
+		return "", false
 	}
-	if err := a.m.RequestPasswordReset(r.Context(), email.v); err != nil {
-		a.fail(w, r, err, opDefault)
-		return
-	}
-	ok(w, message{msgResetSent})
+	return email.v, true
 }
 
 // resetPassword answers POST /reset_password: {"reset_token",
