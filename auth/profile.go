@@ -38,8 +38,13 @@ type ProfileUpdate struct {
 	// alone, stolen or not, never moves the account to another mailbox
 	// (SECURITY.md #54). The new address becomes the account's email only
 	// once the link mailed to it is used; until then it is the user's
-	// PendingEmail, and the old address is told. A superuser changing
-	// someone else's address changes it directly.
+	// PendingEmail (with PendingEmailExpiresAt, the link's expiry), and the
+	// old address is told. The pending change ends when it is confirmed,
+	// cancelled ([Manager.CancelEmailChange]) or superseded, when its link
+	// expires ([store.User.PendingEmailAt] says which address is pending at
+	// a given time), and when the user's secrets are dropped (a password
+	// change or reset, a superuser's change of the address). A superuser
+	// changing someone else's address changes it directly.
 	Email *string
 	// CurrentPassword re-authenticates an email change; it is required for
 	// a user's own email change and ignored otherwise.
@@ -90,7 +95,7 @@ func checkText(field, v string, max int, multiline bool) error {
 
 // UpdateProfile changes profile fields and returns the updated user (for a
 // self-service email change, still with the old Email and the new address
-// in PendingEmail).
+// in PendingEmail, until PendingEmailExpiresAt).
 //
 // Errors: [ErrUnauthenticated]; [ErrForbidden] for a non-superuser naming
 // another user or setting IsSuperuser or IsActive; [ErrNotFound] for a
@@ -187,11 +192,14 @@ func (m *Manager) updateProfile(ctx context.Context, id *Identity, p ProfileUpda
 				ev.Reason = "store_error"
 				return nil, fmt.Errorf("auth: update profile: %w", err)
 			}
-			up.PendingEmail, up.DropSecrets = &email, true
+			expires := now.Add(m.cfg.Verification.LinkTTL)
+			up.PendingEmail, up.PendingEmailExpiresAt, up.DropSecrets = &email, &expires, true
 			pendingTo = email
 		default:
 			// A superuser changing another user's address: direct, and
-			// tokens mailed to the old address die with it.
+			// tokens mailed to the old address die with it, a pending
+			// change's too.
+			up = withoutPendingEmail(up)
 			up.Email, up.DropSecrets = &email, true
 			directFrom = target.Email
 		}
@@ -242,6 +250,16 @@ func (m *Manager) reauthenticate(ctx context.Context, u *store.User, password st
 		return ErrReauthRequired
 	}
 	return m.checkCurrentPassword(ctx, u, password, ev)
+}
+
+// withoutPendingEmail returns up also ending the user's pending email
+// change, if any: for updates that drop the user's secrets (DropSecrets)
+// and with them the change's confirmation link, so that the address stops
+// showing as pending (store.User.PendingEmailAt).
+func withoutPendingEmail(up store.UserUpdate) store.UserUpdate {
+	empty, never := "", time.Time{}
+	up.PendingEmail, up.PendingEmailExpiresAt = &empty, &never
+	return up
 }
 
 // sendEmailChange mails a confirmation link to the new address and a notice
@@ -318,14 +336,13 @@ func (m *Manager) cancelEmailChange(ctx context.Context, token string, ev *Event
 			if s.Email != u.Email || u.PendingEmail == "" {
 				return nil, errUnbound
 			}
-			empty := ""
-			return &store.UserUpdate{
-				PendingEmail:     &empty,
+			up := withoutPendingEmail(store.UserUpdate{
 				TokensValidAfter: &now,
 				UpdatedAt:        now,
 				RevokeSessions:   true,
 				DropSecrets:      true,
-			}, nil
+			})
+			return &up, nil
 		},
 	})
 	switch {

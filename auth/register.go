@@ -314,9 +314,9 @@ func (m *Manager) consumeVerification(ctx context.Context, hash []byte, ev *Even
 				if s.Email != u.PendingEmail {
 					return nil, errUnbound
 				}
-				empty := ""
 				changed = true
-				return &store.UserUpdate{Email: &s.Email, PendingEmail: &empty, IsVerified: &t, UpdatedAt: now, DropSecrets: true}, nil
+				up := withoutPendingEmail(store.UserUpdate{Email: &s.Email, IsVerified: &t, UpdatedAt: now, DropSecrets: true})
+				return &up, nil
 			default:
 				if s.Email != u.Email {
 					return nil, errUnbound

@@ -147,13 +147,13 @@ func (m *Manager) ForcePasswordReset(ctx context.Context, id *Identity, userID s
 	ev := Event{Type: EventResetRequested, Outcome: OutcomeFailure, UserID: userID, ActorID: id.User.ID, SessionID: sessionID(id), Reason: "forced"}
 	now := m.now()
 	empty := ""
-	u, err := m.store.UpdateUser(ctx, userID, store.UserUpdate{
+	u, err := m.store.UpdateUser(ctx, userID, withoutPendingEmail(store.UserUpdate{
 		PasswordHash:     &empty,
 		TokensValidAfter: &now,
 		UpdatedAt:        now,
 		RevokeSessions:   true,
 		DropSecrets:      true,
-	})
+	}))
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		m.emit(ctx, ev, start)

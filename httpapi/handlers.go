@@ -82,7 +82,7 @@ func (a *API) register(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err, opDefault)
 		return
 	}
-	ok(w, newUserJSON(u))
+	ok(w, newUserJSON(u, a.m.Now()))
 }
 
 // verifyEmail answers POST /verify_email: {"email", "verification_code"},
@@ -196,7 +196,7 @@ func (a *API) logout(w http.ResponseWriter, r *http.Request) {
 // this request.
 func (a *API) getUser(w http.ResponseWriter, r *http.Request) {
 	u, _ := auth.UserFromContext(r.Context())
-	writeBody(w, http.StatusOK, appendUserResult(make([]byte, 0, 512), u))
+	writeBody(w, http.StatusOK, appendUserResult(make([]byte, 0, 512), u, a.m.Now()))
 }
 
 // putUser answers PUT /user. The accepted fields are the whole allowlist
@@ -234,7 +234,7 @@ func (a *API) putUser(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err, opDefault)
 		return
 	}
-	ok(w, newUserJSON(u))
+	ok(w, newUserJSON(u, a.m.Now()))
 }
 
 func strPtr(s optString) *string {
