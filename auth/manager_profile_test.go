@@ -99,7 +99,7 @@ func TestUpdateProfile(t *testing.T) {
 		_, err := e.m.UpdateProfile(t.Context(), admin, auth.ProfileUpdate{IsSuperuser: ptr(false)})
 		wantErr(t, "demote self", err, auth.ErrLastSuperuser)
 		_, err = e.m.UpdateProfile(t.Context(), admin, auth.ProfileUpdate{IsActive: ptr(false)})
-		wantErr(t, "deactivate self", err, auth.ErrLastSuperuser)
+		wantErr(t, "deactivate self", err, auth.ErrDeactivateSelf)
 	})
 	t.Run("demotion takes effect at the next request", func(t *testing.T) {
 		// SECURITY.md #59.

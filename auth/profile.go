@@ -51,7 +51,18 @@ type ProfileUpdate struct {
 	CurrentPassword string
 
 	// IsSuperuser and IsActive may only be set by a superuser. The last
-	// active superuser cannot be demoted or deactivated.
+	// active superuser cannot be demoted or deactivated, and no superuser
+	// can deactivate their own account (that would lock them out).
+	//
+	// Deactivating a user ends every session of theirs at once (their
+	// access tokens fail at the next request, their refresh tokens at
+	// once), kills their one-time tokens and any pending email change, and
+	// makes their logins fail with [ErrAccountDisabled]; reactivating lets
+	// them log in again. Either change of state is reported as an
+	// [EventUserDeactivated] or [EventUserReactivated] and mailed to the
+	// user (mail.KindAccountDeactivated, mail.KindAccountReactivated),
+	// without naming the superuser. Setting the state the user already has
+	// changes nothing and tells no one.
 	IsSuperuser *bool
 	IsActive    *bool
 }
@@ -103,7 +114,8 @@ func checkText(field, v string, max int, multiline bool) error {
 // [ErrInvalidEmail]; [ErrEmailTaken]; [ErrReauthRequired] for a user's
 // own email change without CurrentPassword, [ErrInvalidPassword] when it
 // is wrong; [ErrForbidden] when Config.Accounts.DisableEmailChange forbids
-// it; [ErrLastSuperuser].
+// it; [ErrDeactivateSelf] for a superuser deactivating themselves;
+// [ErrLastSuperuser].
 func (m *Manager) UpdateProfile(ctx context.Context, id *Identity, p ProfileUpdate) (*store.User, error) {
 	start := m.cfg.Now()
 	if err := requireUser(id); err != nil {
@@ -139,6 +151,10 @@ func (m *Manager) updateProfile(ctx context.Context, id *Identity, p ProfileUpda
 	if err := p.validate(); err != nil {
 		ev.Reason = "invalid_field"
 		return nil, err
+	}
+	if self && p.IsActive != nil && !*p.IsActive {
+		ev.Reason = "deactivate_self"
+		return nil, ErrDeactivateSelf
 	}
 	targetID := actor.ID
 	if !self {
@@ -205,8 +221,12 @@ func (m *Manager) updateProfile(ctx context.Context, id *Identity, p ProfileUpda
 		}
 	}
 	if p.IsActive != nil && !*p.IsActive {
-		// Deactivating ends the user's sessions at once.
-		up.RevokeSessions = true
+		// Deactivating ends the user's sessions at once, and any that a
+		// login racing this update creates (its authentication predates
+		// now), and kills what was mailed to the user: reset and
+		// verification tokens, a pending email change.
+		up = withoutPendingEmail(up)
+		up.TokensValidAfter, up.RevokeSessions, up.DropSecrets = &now, true, true
 	}
 	u, err := m.store.UpdateUser(ctx, target.ID, up)
 	switch {
@@ -238,7 +258,22 @@ func (m *Manager) updateProfile(ctx context.Context, id *Identity, p ProfileUpda
 		})
 		m.emit(ctx, Event{Type: EventEmailChanged, Outcome: OutcomeSuccess, UserID: u.ID, ActorID: actor.ID}, now)
 	}
+	if target.IsActive != u.IsActive {
+		m.activationChanged(ctx, id, u, now)
+	}
 	return u, nil
+}
+
+// activationChanged reports and mails that a superuser (id) deactivated or
+// reactivated u at now. The mail goes to u's stored address and does not
+// name the superuser.
+func (m *Manager) activationChanged(ctx context.Context, id *Identity, u *store.User, now time.Time) {
+	t, kind := EventUserReactivated, mail.KindAccountReactivated
+	if !u.IsActive {
+		t, kind = EventUserDeactivated, mail.KindAccountDeactivated
+	}
+	m.emit(ctx, Event{Type: t, Outcome: OutcomeSuccess, UserID: u.ID, ActorID: id.User.ID, SessionID: sessionID(id)}, now)
+	m.mail(ctx, u, mail.Data{Kind: kind, To: mail.Address{Name: u.Name, Email: u.Email}, Time: now})
 }
 
 // reauthenticate accepts a user's own email change only with their

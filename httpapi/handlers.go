@@ -201,15 +201,17 @@ func (a *API) getUser(w http.ResponseWriter, r *http.Request) {
 
 // putUser answers PUT /user. The accepted fields are the whole allowlist
 // (SECURITY.md #55): "user_id", "email", "is_superuser", "name", "bio",
-// "profile_picture" and, an addition of ours, "current_password" to
-// confirm a change of one's own email.
+// "profile_picture" and, additions of ours, "current_password" to confirm
+// a change of one's own email and "is_active" for a superuser to
+// deactivate or reactivate another user.
 func (a *API) putUser(w http.ResponseWriter, r *http.Request) {
 	var userID, email, name, bio, picture, current optString
-	var super optBool
+	var super, active optBool
 	if !a.decodeBody(w, r, []field{
 		{"user_id", kindUUID, &userID},
 		{"email", kindEmail, &email},
 		{"is_superuser", kindBool, &super},
+		{"is_active", kindBool, &active},
 		{"name", kindString, &name},
 		{"bio", kindString, &bio},
 		{"profile_picture", kindString, &picture},
@@ -227,6 +229,9 @@ func (a *API) putUser(w http.ResponseWriter, r *http.Request) {
 	}
 	if super.set {
 		p.IsSuperuser = &super.v
+	}
+	if active.set {
+		p.IsActive = &active.v
 	}
 	id, _ := auth.IdentityFromContext(r.Context())
 	u, err := a.m.UpdateProfile(r.Context(), id, p)

@@ -32,6 +32,12 @@ const (
 	// KindSignupAttempt goes to an account's owner when someone tries to
 	// register their address again (uniform registration mode).
 	KindSignupAttempt Kind = "signup_attempt"
+	// KindAccountDeactivated tells a user that an administrator deactivated
+	// their account: they cannot sign in, and every device was signed out.
+	KindAccountDeactivated Kind = "account_deactivated"
+	// KindAccountReactivated tells a user that their account was
+	// reactivated and they can sign in again.
+	KindAccountReactivated Kind = "account_reactivated"
 )
 
 // Message is one email. Text is required; HTML is optional and, when set,

@@ -102,6 +102,8 @@ var kinds = [...]Kind{
 	KindChangeEmail,
 	KindEmailChangeNotice,
 	KindSignupAttempt,
+	KindAccountDeactivated,
+	KindAccountReactivated,
 }
 
 func knownKind(k Kind) bool {

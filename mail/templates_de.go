@@ -173,6 +173,28 @@ Wenn nicht, können Sie diese E-Mail ignorieren.`,
 <p>Wenn Sie das waren, {{with .Link}}<a href="{{.}}">melden Sie sich</a>{{else}}melden Sie sich{{end}} stattdessen mit Ihrem bestehenden Konto an, oder setzen Sie Ihr Passwort zurück, falls Sie es vergessen haben.</p>
 <p>Wenn nicht, können Sie diese E-Mail ignorieren.</p>` + htmlFoot,
 		}
+	case KindAccountDeactivated:
+		return Template{
+			Subject: `Ihr Konto{{with .AppName}} bei {{.}}{{end}} wurde deaktiviert`,
+			Text: greetingTextDE +
+				`Ihr Konto {{.To.Email}}{{with .AppName}} bei {{.}}{{end}} wurde` + whenTextDE + ` von einem Administrator deaktiviert. Sie können sich nicht mehr anmelden, und jedes angemeldete Gerät wurde abgemeldet.
+
+Falls Sie das für einen Irrtum halten, wenden Sie sich an uns.`,
+			HTML: htmlHeadDE +
+				`<p>Ihr Konto {{.To.Email}}{{with .AppName}} bei {{.}}{{end}} wurde` + whenTextDE + ` von einem Administrator deaktiviert. Sie können sich nicht mehr anmelden, und jedes angemeldete Gerät wurde abgemeldet.</p>
+<p>Falls Sie das für einen Irrtum halten, wenden Sie sich an uns.</p>` + htmlFoot,
+		}
+	case KindAccountReactivated:
+		return Template{
+			Subject: `Ihr Konto{{with .AppName}} bei {{.}}{{end}} wurde wieder aktiviert`,
+			Text: greetingTextDE +
+				`Ihr Konto {{.To.Email}}{{with .AppName}} bei {{.}}{{end}} wurde` + whenTextDE + ` von einem Administrator wieder aktiviert. Sie können sich wieder anmelden; falls Sie Ihr Passwort nicht mehr wissen, setzen Sie es zuerst zurück.
+
+Falls Sie das nicht erwartet haben, wenden Sie sich an uns.`,
+			HTML: htmlHeadDE +
+				`<p>Ihr Konto {{.To.Email}}{{with .AppName}} bei {{.}}{{end}} wurde` + whenTextDE + ` von einem Administrator wieder aktiviert. Sie können sich wieder anmelden; falls Sie Ihr Passwort nicht mehr wissen, setzen Sie es zuerst zurück.</p>
+<p>Falls Sie das nicht erwartet haben, wenden Sie sich an uns.</p>` + htmlFoot,
+		}
 	}
 	return Template{}
 }

@@ -178,6 +178,28 @@ If it was not you, you can ignore this email.`,
 <p>If this was you, {{with .Link}}<a href="{{.}}">sign in</a>{{else}}sign in{{end}} with your existing account instead, or reset your password if you forgot it.</p>
 <p>If it was not you, you can ignore this email.</p>` + htmlFoot,
 		}
+	case KindAccountDeactivated:
+		return Template{
+			Subject: `Your account{{with .AppName}} at {{.}}{{end}} was deactivated`,
+			Text: greetingText +
+				`Your account {{.To.Email}}{{with .AppName}} at {{.}}{{end}} was deactivated by an administrator` + whenText + `. You can no longer sign in, and every device that was signed in has been signed out.
+
+If you think this is a mistake, contact us.`,
+			HTML: htmlHead +
+				`<p>Your account {{.To.Email}}{{with .AppName}} at {{.}}{{end}} was deactivated by an administrator` + whenText + `. You can no longer sign in, and every device that was signed in has been signed out.</p>
+<p>If you think this is a mistake, contact us.</p>` + htmlFoot,
+		}
+	case KindAccountReactivated:
+		return Template{
+			Subject: `Your account{{with .AppName}} at {{.}}{{end}} was reactivated`,
+			Text: greetingText +
+				`Your account {{.To.Email}}{{with .AppName}} at {{.}}{{end}} was reactivated by an administrator` + whenText + `. You can sign in again; if you no longer know your password, reset it first.
+
+If you did not expect this, contact us.`,
+			HTML: htmlHead +
+				`<p>Your account {{.To.Email}}{{with .AppName}} at {{.}}{{end}} was reactivated by an administrator` + whenText + `. You can sign in again; if you no longer know your password, reset it first.</p>
+<p>If you did not expect this, contact us.</p>` + htmlFoot,
+		}
 	}
 	return Template{}
 }
