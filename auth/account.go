@@ -57,14 +57,14 @@ func (m *Manager) changePassword(ctx context.Context, id *Identity, current, nex
 		return err
 	}
 	now := m.now()
-	u, err = m.store.UpdateUser(ctx, u.ID, store.UserUpdate{
+	u, err = m.store.UpdateUser(ctx, u.ID, withoutPendingEmail(store.UserUpdate{
 		PasswordHash:     &hash,
 		TokensValidAfter: &now,
 		UpdatedAt:        now,
 		RevokeSessions:   true,
 		KeepSession:      id.Session.ID,
 		DropSecrets:      true,
-	})
+	}))
 	if err != nil {
 		ev.Reason = "store_error"
 		return fmt.Errorf("auth: change password: %w", err)
@@ -227,14 +227,15 @@ func (m *Manager) resetPassword(ctx context.Context, token, newPassword string, 
 				return nil, err
 			}
 			t := true
-			return &store.UserUpdate{
+			up := withoutPendingEmail(store.UserUpdate{
 				PasswordHash:     &pwHash,
 				IsVerified:       &t,
 				TokensValidAfter: &now,
 				UpdatedAt:        now,
 				RevokeSessions:   true,
 				DropSecrets:      true,
-			}, nil
+			})
+			return &up, nil
 		},
 	})
 	var perr *password.PolicyError

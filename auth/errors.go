@@ -81,6 +81,10 @@ var (
 	// ErrLastSuperuser: the action would leave no active superuser.
 	ErrLastSuperuser = errors.New("auth: cannot remove the last superuser")
 
+	// ErrDeactivateSelf: a superuser tried to deactivate their own account,
+	// which would lock them out (another superuser may do it).
+	ErrDeactivateSelf = errors.New("auth: cannot deactivate one's own account")
+
 	// ErrReauthRequired: the action needs proof beyond the access token
 	// (the current password) and none was given.
 	ErrReauthRequired = errors.New("auth: re-authentication required")

@@ -34,6 +34,11 @@ const (
 	EventUsersOverview        EventType = "users_overview"
 	EventEnsureSuperuser      EventType = "ensure_superuser"
 	EventForbidden            EventType = "forbidden"
+	// EventUserDeactivated and EventUserReactivated follow the
+	// profile_update event of a superuser's change of a user's IsActive
+	// (UserID the user, ActorID the superuser).
+	EventUserDeactivated EventType = "user_deactivated"
+	EventUserReactivated EventType = "user_reactivated"
 )
 
 // Outcome is how an operation ended.

@@ -58,15 +58,16 @@ func (m *Manager) Flush(ctx context.Context) error {
 // fills ev (UserID, and Reason when it did not mail), which is emitted as one
 // event of type t when it returns; an error it returns is logged.
 func (m *Manager) answerNow(ctx context.Context, t EventType, email, ipKind string, ipLimit int, work func(ctx context.Context, now time.Time, email string, ev *Event) error) error {
+	start := m.cfg.Now()
 	norm, err := NormalizeEmail(email)
 	if err != nil {
 		return err
 	}
 	if err := m.limitIP(ctx, ipKind, ipLimit); err != nil {
-		m.emit(ctx, Event{Type: t, Outcome: OutcomeFailure, Reason: "throttled"}, m.cfg.Now())
+		m.emit(ctx, Event{Type: t, Outcome: OutcomeFailure, Reason: "throttled"}, start)
 		return err
 	}
-	start, now := m.cfg.Now(), m.now()
+	now := m.now()
 	m.outbox.Go(ctx, string(t), func(ctx context.Context) {
 		ev := Event{Type: t, Outcome: OutcomeFailure}
 		if err := work(ctx, now, norm, &ev); err != nil {

@@ -1,12 +1,17 @@
 package auth_test
 
 import (
+	"context"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/gatehouse-go/gatehouse/auth"
 	"github.com/gatehouse-go/gatehouse/mail"
+	"github.com/gatehouse-go/gatehouse/store"
+	"github.com/gatehouse-go/gatehouse/store/memstore"
 )
 
 // TestEveryOperationReportsOneEvent walks the lifecycle and checks that each
@@ -154,5 +159,95 @@ func TestEveryOperationReportsOneEvent(t *testing.T) {
 	// Session IDs appear in logs only as a salted hash.
 	if strings.Contains(logs, res.Session.ID) {
 		t.Error("a session ID appears in the log")
+	}
+}
+
+// slowStore is memstore whose session revocations and user listing take
+// delay on the fake clock, so that an event's Latency shows whether the
+// operation timed them.
+type slowStore struct {
+	*memstore.Store
+	clock *clock
+	delay atomic.Int64 // nanoseconds
+}
+
+func (s *slowStore) wait() { s.clock.Advance(time.Duration(s.delay.Load())) }
+
+func (s *slowStore) ListUsers(ctx context.Context, q store.UserQuery) (*store.UserPage, error) {
+	s.wait()
+	return s.Store.ListUsers(ctx, q)
+}
+
+func (s *slowStore) RevokeSession(ctx context.Context, userID, id string) error {
+	s.wait()
+	return s.Store.RevokeSession(ctx, userID, id)
+}
+
+func (s *slowStore) RevokeUserSessions(ctx context.Context, userID, except string) (int, error) {
+	s.wait()
+	return s.Store.RevokeUserSessions(ctx, userID, except)
+}
+
+// TestOperationLatency: the Latency of an event is the time its operation
+// took, store calls included, for the superuser overview and the session
+// operations too (they used to start timing just before reporting, and
+// reported about 0).
+func TestOperationLatency(t *testing.T) {
+	const delay = 250 * time.Millisecond
+	slow := &slowStore{Store: memstore.New()}
+	e := newEnv(t, func(c *auth.Config) { c.Store, c.Limits.Store = slow, slow })
+	slow.clock = e.clock
+	ctx := t.Context()
+	admin, _ := e.superuser(t, "root@example.com")
+	e.register(t, "ada@example.com")
+	session := func() *auth.Identity {
+		t.Helper()
+		return e.identity(t, e.login(t, "ada@example.com").Tokens.AccessToken)
+	}
+	tests := []struct {
+		name string
+		want auth.EventType
+		op   func() error
+	}{
+		{"UsersOverview", auth.EventUsersOverview, func() error {
+			_, err := e.m.UsersOverview(ctx, admin, auth.UsersQuery{})
+			return err
+		}},
+		{"Logout", auth.EventLogout, func() error { return e.m.Logout(ctx, session()) }},
+		{"LogoutEverywhere", auth.EventLogoutEverywhere, func() error {
+			_, err := e.m.LogoutEverywhere(ctx, session())
+			return err
+		}},
+		{"RevokeSession", auth.EventSessionRevoked, func() error {
+			id := session()
+			return e.m.RevokeSession(ctx, id, "", id.Session.ID)
+		}},
+		{"RevokeOtherSessions", auth.EventLogoutEverywhere, func() error {
+			_, err := e.m.RevokeOtherSessions(ctx, session(), "")
+			return err
+		}},
+		{"RevokeOtherSessions by a superuser", auth.EventLogoutEverywhere, func() error {
+			_, err := e.m.RevokeOtherSessions(ctx, admin, session().User.ID)
+			return err
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e.flush(t)
+			e.events.reset()
+			slow.delay.Store(int64(delay))
+			err := tt.op()
+			slow.delay.Store(0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			evs := e.events.ofType(tt.want)
+			if len(evs) != 1 {
+				t.Fatalf("%d %s events, want 1: %+v", len(evs), tt.want, e.events.all())
+			}
+			if evs[0].Latency != delay {
+				t.Errorf("Latency = %v, want %v (the store's time)", evs[0].Latency, delay)
+			}
+		})
 	}
 }

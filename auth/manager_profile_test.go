@@ -99,7 +99,7 @@ func TestUpdateProfile(t *testing.T) {
 		_, err := e.m.UpdateProfile(t.Context(), admin, auth.ProfileUpdate{IsSuperuser: ptr(false)})
 		wantErr(t, "demote self", err, auth.ErrLastSuperuser)
 		_, err = e.m.UpdateProfile(t.Context(), admin, auth.ProfileUpdate{IsActive: ptr(false)})
-		wantErr(t, "deactivate self", err, auth.ErrLastSuperuser)
+		wantErr(t, "deactivate self", err, auth.ErrDeactivateSelf)
 	})
 	t.Run("demotion takes effect at the next request", func(t *testing.T) {
 		// SECURITY.md #59.
@@ -155,6 +155,104 @@ func TestEmailChange(t *testing.T) {
 		if len(e.events.ofType(auth.EventEmailChanged)) != 1 {
 			t.Fatalf("events %+v", e.events.all())
 		}
+	})
+	t.Run("pending until confirmed, cancelled, dropped or expired", func(t *testing.T) {
+		request := func(t *testing.T, e *env, id *auth.Identity) *store.User {
+			t.Helper()
+			u, err := e.m.UpdateProfile(t.Context(), id, auth.ProfileUpdate{Email: ptr("new@example.com"), CurrentPassword: goodPassword})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return u
+		}
+		stored := func(t *testing.T, e *env, id *auth.Identity) *store.User {
+			t.Helper()
+			u, err := e.store.UserByID(t.Context(), id.User.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return u
+		}
+		wantNone := func(t *testing.T, u *store.User) {
+			t.Helper()
+			if u.PendingEmail != "" || !u.PendingEmailExpiresAt.IsZero() {
+				t.Fatalf("pending %q until %v, want none", u.PendingEmail, u.PendingEmailExpiresAt)
+			}
+		}
+		t.Run("expires with its link", func(t *testing.T) {
+			e, id := setup(t)
+			u := request(t, e, id)
+			if want := e.clock.Now().Add(auth.DefaultVerificationLinkTTL); !u.PendingEmailExpiresAt.Equal(want) {
+				t.Fatalf("PendingEmailExpiresAt = %v, want %v", u.PendingEmailExpiresAt, want)
+			}
+			e.clock.Advance(auth.DefaultVerificationLinkTTL - time.Second)
+			if got := stored(t, e, id).PendingEmailAt(e.clock.Now()); got != "new@example.com" {
+				t.Fatalf("a second before the link expires: pending %q", got)
+			}
+			e.clock.Advance(time.Second)
+			if got := stored(t, e, id).PendingEmailAt(e.clock.Now()); got != "" {
+				t.Fatalf("when the link expires: pending %q, want none", got)
+			}
+		})
+		t.Run("confirmed", func(t *testing.T) {
+			e, id := setup(t)
+			request(t, e, id)
+			u, err := e.m.VerifyEmail(t.Context(), auth.Verification{Code: tokenIn(t, e.lastMailTo(t, "new@example.com", mail.KindChangeEmail))})
+			if err != nil {
+				t.Fatal(err)
+			}
+			wantNone(t, u)
+			wantNone(t, stored(t, e, id))
+		})
+		t.Run("cancelled", func(t *testing.T) {
+			e, id := setup(t)
+			request(t, e, id)
+			if err := e.m.CancelEmailChange(t.Context(), tokenIn(t, e.lastMailTo(t, "old@example.com", mail.KindEmailChangeNotice))); err != nil {
+				t.Fatal(err)
+			}
+			wantNone(t, stored(t, e, id))
+		})
+		t.Run("password changed", func(t *testing.T) {
+			// The change's link dies with the user's other secrets.
+			e, id := setup(t)
+			request(t, e, id)
+			if err := e.m.ChangePassword(t.Context(), id, goodPassword, newPassword); err != nil {
+				t.Fatal(err)
+			}
+			wantNone(t, stored(t, e, id))
+		})
+		t.Run("password reset", func(t *testing.T) {
+			e, id := setup(t)
+			request(t, e, id)
+			if err := e.m.RequestPasswordReset(t.Context(), "old@example.com"); err != nil {
+				t.Fatal(err)
+			}
+			reset := tokenIn(t, e.lastMailTo(t, "old@example.com", mail.KindResetPassword))
+			if err := e.m.ResetPassword(t.Context(), reset, newPassword); err != nil {
+				t.Fatal(err)
+			}
+			wantNone(t, stored(t, e, id))
+		})
+		t.Run("forced reset", func(t *testing.T) {
+			e, id := setup(t)
+			admin, _ := e.superuser(t, "root@example.com")
+			request(t, e, id)
+			if err := e.m.ForcePasswordReset(t.Context(), admin, id.User.ID); err != nil {
+				t.Fatal(err)
+			}
+			wantNone(t, stored(t, e, id))
+		})
+		t.Run("changed by a superuser", func(t *testing.T) {
+			e, id := setup(t)
+			admin, _ := e.superuser(t, "root@example.com")
+			request(t, e, id)
+			u, err := e.m.UpdateProfile(t.Context(), admin, auth.ProfileUpdate{UserID: id.User.ID, Email: ptr("third@example.com")})
+			if err != nil {
+				t.Fatal(err)
+			}
+			wantNone(t, u)
+			wantNone(t, stored(t, e, id))
+		})
 	})
 	t.Run("always needs the current password", func(t *testing.T) {
 		// SECURITY.md #54: an access token alone, even one from a login a

@@ -287,6 +287,7 @@ func TestEmailVerification(t *testing.T) {
 		_, err := e.m.VerifyEmail(t.Context(), auth.Verification{Email: "v@example.com", Code: "123456"})
 		wantErr(t, "VerifyEmail", err, auth.ErrVerificationNotRequired)
 		wantErr(t, "ResendVerification", e.m.ResendVerification(t.Context(), "v@example.com"), auth.ErrVerificationNotRequired)
+		wantErr(t, "ResendVerification of a malformed address", e.m.ResendVerification(t.Context(), "not an address"), auth.ErrInvalidEmail)
 	})
 
 	t.Run("tokens are bound to their purpose", func(t *testing.T) {

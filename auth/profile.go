@@ -38,15 +38,31 @@ type ProfileUpdate struct {
 	// alone, stolen or not, never moves the account to another mailbox
 	// (SECURITY.md #54). The new address becomes the account's email only
 	// once the link mailed to it is used; until then it is the user's
-	// PendingEmail, and the old address is told. A superuser changing
-	// someone else's address changes it directly.
+	// PendingEmail (with PendingEmailExpiresAt, the link's expiry), and the
+	// old address is told. The pending change ends when it is confirmed,
+	// cancelled ([Manager.CancelEmailChange]) or superseded, when its link
+	// expires ([store.User.PendingEmailAt] says which address is pending at
+	// a given time), and when the user's secrets are dropped (a password
+	// change or reset, a superuser's change of the address). A superuser
+	// changing someone else's address changes it directly.
 	Email *string
 	// CurrentPassword re-authenticates an email change; it is required for
 	// a user's own email change and ignored otherwise.
 	CurrentPassword string
 
 	// IsSuperuser and IsActive may only be set by a superuser. The last
-	// active superuser cannot be demoted or deactivated.
+	// active superuser cannot be demoted or deactivated, and no superuser
+	// can deactivate their own account (that would lock them out).
+	//
+	// Deactivating a user ends every session of theirs at once (their
+	// access tokens fail at the next request, their refresh tokens at
+	// once), kills their one-time tokens and any pending email change, and
+	// makes their logins fail with [ErrAccountDisabled]; reactivating lets
+	// them log in again. Either change of state is reported as an
+	// [EventUserDeactivated] or [EventUserReactivated] and mailed to the
+	// user (mail.KindAccountDeactivated, mail.KindAccountReactivated),
+	// without naming the superuser. Setting the state the user already has
+	// changes nothing and tells no one.
 	IsSuperuser *bool
 	IsActive    *bool
 }
@@ -90,7 +106,7 @@ func checkText(field, v string, max int, multiline bool) error {
 
 // UpdateProfile changes profile fields and returns the updated user (for a
 // self-service email change, still with the old Email and the new address
-// in PendingEmail).
+// in PendingEmail, until PendingEmailExpiresAt).
 //
 // Errors: [ErrUnauthenticated]; [ErrForbidden] for a non-superuser naming
 // another user or setting IsSuperuser or IsActive; [ErrNotFound] for a
@@ -98,7 +114,8 @@ func checkText(field, v string, max int, multiline bool) error {
 // [ErrInvalidEmail]; [ErrEmailTaken]; [ErrReauthRequired] for a user's
 // own email change without CurrentPassword, [ErrInvalidPassword] when it
 // is wrong; [ErrForbidden] when Config.Accounts.DisableEmailChange forbids
-// it; [ErrLastSuperuser].
+// it; [ErrDeactivateSelf] for a superuser deactivating themselves;
+// [ErrLastSuperuser].
 func (m *Manager) UpdateProfile(ctx context.Context, id *Identity, p ProfileUpdate) (*store.User, error) {
 	start := m.cfg.Now()
 	if err := requireUser(id); err != nil {
@@ -134,6 +151,10 @@ func (m *Manager) updateProfile(ctx context.Context, id *Identity, p ProfileUpda
 	if err := p.validate(); err != nil {
 		ev.Reason = "invalid_field"
 		return nil, err
+	}
+	if self && p.IsActive != nil && !*p.IsActive {
+		ev.Reason = "deactivate_self"
+		return nil, ErrDeactivateSelf
 	}
 	targetID := actor.ID
 	if !self {
@@ -187,18 +208,25 @@ func (m *Manager) updateProfile(ctx context.Context, id *Identity, p ProfileUpda
 				ev.Reason = "store_error"
 				return nil, fmt.Errorf("auth: update profile: %w", err)
 			}
-			up.PendingEmail, up.DropSecrets = &email, true
+			expires := now.Add(m.cfg.Verification.LinkTTL)
+			up.PendingEmail, up.PendingEmailExpiresAt, up.DropSecrets = &email, &expires, true
 			pendingTo = email
 		default:
 			// A superuser changing another user's address: direct, and
-			// tokens mailed to the old address die with it.
+			// tokens mailed to the old address die with it, a pending
+			// change's too.
+			up = withoutPendingEmail(up)
 			up.Email, up.DropSecrets = &email, true
 			directFrom = target.Email
 		}
 	}
 	if p.IsActive != nil && !*p.IsActive {
-		// Deactivating ends the user's sessions at once.
-		up.RevokeSessions = true
+		// Deactivating ends the user's sessions at once, and any that a
+		// login racing this update creates (its authentication predates
+		// now), and kills what was mailed to the user: reset and
+		// verification tokens, a pending email change.
+		up = withoutPendingEmail(up)
+		up.TokensValidAfter, up.RevokeSessions, up.DropSecrets = &now, true, true
 	}
 	u, err := m.store.UpdateUser(ctx, target.ID, up)
 	switch {
@@ -230,7 +258,22 @@ func (m *Manager) updateProfile(ctx context.Context, id *Identity, p ProfileUpda
 		})
 		m.emit(ctx, Event{Type: EventEmailChanged, Outcome: OutcomeSuccess, UserID: u.ID, ActorID: actor.ID}, now)
 	}
+	if target.IsActive != u.IsActive {
+		m.activationChanged(ctx, id, u, now)
+	}
 	return u, nil
+}
+
+// activationChanged reports and mails that a superuser (id) deactivated or
+// reactivated u at now. The mail goes to u's stored address and does not
+// name the superuser.
+func (m *Manager) activationChanged(ctx context.Context, id *Identity, u *store.User, now time.Time) {
+	t, kind := EventUserReactivated, mail.KindAccountReactivated
+	if !u.IsActive {
+		t, kind = EventUserDeactivated, mail.KindAccountDeactivated
+	}
+	m.emit(ctx, Event{Type: t, Outcome: OutcomeSuccess, UserID: u.ID, ActorID: id.User.ID, SessionID: sessionID(id)}, now)
+	m.mail(ctx, u, mail.Data{Kind: kind, To: mail.Address{Name: u.Name, Email: u.Email}, Time: now})
 }
 
 // reauthenticate accepts a user's own email change only with their
@@ -242,6 +285,16 @@ func (m *Manager) reauthenticate(ctx context.Context, u *store.User, password st
 		return ErrReauthRequired
 	}
 	return m.checkCurrentPassword(ctx, u, password, ev)
+}
+
+// withoutPendingEmail returns up also ending the user's pending email
+// change, if any: for updates that drop the user's secrets (DropSecrets)
+// and with them the change's confirmation link, so that the address stops
+// showing as pending (store.User.PendingEmailAt).
+func withoutPendingEmail(up store.UserUpdate) store.UserUpdate {
+	empty, never := "", time.Time{}
+	up.PendingEmail, up.PendingEmailExpiresAt = &empty, &never
+	return up
 }
 
 // sendEmailChange mails a confirmation link to the new address and a notice
@@ -318,14 +371,13 @@ func (m *Manager) cancelEmailChange(ctx context.Context, token string, ev *Event
 			if s.Email != u.Email || u.PendingEmail == "" {
 				return nil, errUnbound
 			}
-			empty := ""
-			return &store.UserUpdate{
-				PendingEmail:     &empty,
+			up := withoutPendingEmail(store.UserUpdate{
 				TokensValidAfter: &now,
 				UpdatedAt:        now,
 				RevokeSessions:   true,
 				DropSecrets:      true,
-			}, nil
+			})
+			return &up, nil
 		},
 	})
 	switch {

@@ -314,9 +314,9 @@ func (m *Manager) consumeVerification(ctx context.Context, hash []byte, ev *Even
 				if s.Email != u.PendingEmail {
 					return nil, errUnbound
 				}
-				empty := ""
 				changed = true
-				return &store.UserUpdate{Email: &s.Email, PendingEmail: &empty, IsVerified: &t, UpdatedAt: now, DropSecrets: true}, nil
+				up := withoutPendingEmail(store.UserUpdate{Email: &s.Email, IsVerified: &t, UpdatedAt: now, DropSecrets: true})
+				return &up, nil
 			default:
 				if s.Email != u.Email {
 					return nil, errUnbound
@@ -368,10 +368,14 @@ func isShortCode(s string) bool {
 // Requests count against the client's IP (Limits.IPVerificationsPerHour)
 // and mail against the account's limits.
 //
-// Errors: [ErrInvalidEmail] for a malformed address,
-// [ErrVerificationNotRequired] when verification is off, [ErrThrottled].
+// Errors: [ErrInvalidEmail] for a malformed address (checked first, also
+// when verification is off), [ErrVerificationNotRequired] when
+// verification is off, [ErrThrottled].
 func (m *Manager) ResendVerification(ctx context.Context, email string) error {
 	if !m.cfg.Verification.Required {
+		if _, err := NormalizeEmail(email); err != nil {
+			return err
+		}
 		return ErrVerificationNotRequired
 	}
 	return m.answerNow(ctx, EventVerificationSent, email, "verify", m.cfg.Limits.IPVerificationsPerHour, m.resendVerification)

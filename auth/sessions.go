@@ -14,6 +14,7 @@ import (
 //
 // Errors: [ErrUnauthenticated] when id is nil.
 func (m *Manager) Logout(ctx context.Context, id *Identity) error {
+	start := m.cfg.Now()
 	if err := requireSession(id); err != nil {
 		return err
 	}
@@ -21,10 +22,10 @@ func (m *Manager) Logout(ctx context.Context, id *Identity) error {
 	err := m.store.RevokeSession(ctx, id.User.ID, id.Session.ID)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		ev.Outcome, ev.Reason = OutcomeFailure, "store_error"
-		m.emit(ctx, ev, m.cfg.Now())
+		m.emit(ctx, ev, start)
 		return fmt.Errorf("auth: logout: %w", err)
 	}
-	m.emit(ctx, ev, m.cfg.Now())
+	m.emit(ctx, ev, start)
 	return nil
 }
 
@@ -33,6 +34,7 @@ func (m *Manager) Logout(ctx context.Context, id *Identity) error {
 //
 // Errors: [ErrUnauthenticated].
 func (m *Manager) LogoutEverywhere(ctx context.Context, id *Identity) (int, error) {
+	start := m.cfg.Now()
 	if err := requireUser(id); err != nil {
 		return 0, err
 	}
@@ -40,10 +42,10 @@ func (m *Manager) LogoutEverywhere(ctx context.Context, id *Identity) (int, erro
 	ev := Event{Type: EventLogoutEverywhere, Outcome: OutcomeSuccess, UserID: id.User.ID, SessionID: sessionID(id)}
 	if err != nil {
 		ev.Outcome, ev.Reason = OutcomeFailure, "store_error"
-		m.emit(ctx, ev, m.cfg.Now())
+		m.emit(ctx, ev, start)
 		return 0, fmt.Errorf("auth: logout everywhere: %w", err)
 	}
-	m.emit(ctx, ev, m.cfg.Now())
+	m.emit(ctx, ev, start)
 	return n, nil
 }
 
@@ -70,6 +72,7 @@ func (m *Manager) Sessions(ctx context.Context, id *Identity, userID string) ([]
 // Errors: [ErrUnauthenticated], [ErrForbidden], [ErrNotFound] when the
 // session does not exist or is not that user's.
 func (m *Manager) RevokeSession(ctx context.Context, id *Identity, userID, sessionID string) error {
+	start := m.cfg.Now()
 	target, err := m.sessionTarget(ctx, id, userID)
 	if err != nil {
 		return err
@@ -87,7 +90,7 @@ func (m *Manager) RevokeSession(ctx context.Context, id *Identity, userID, sessi
 		ev.Outcome, ev.Reason = OutcomeFailure, "store_error"
 		err = fmt.Errorf("auth: revoke session: %w", err)
 	}
-	m.emit(ctx, ev, m.cfg.Now())
+	m.emit(ctx, ev, start)
 	return err
 }
 
@@ -99,6 +102,7 @@ func (m *Manager) RevokeSession(ctx context.Context, id *Identity, userID, sessi
 // Errors: [ErrUnauthenticated], [ErrForbidden], [ErrNotFound] for a
 // superuser naming an unknown user.
 func (m *Manager) RevokeOtherSessions(ctx context.Context, id *Identity, userID string) (int, error) {
+	start := m.cfg.Now()
 	target, err := m.sessionTarget(ctx, id, userID)
 	if err != nil {
 		return 0, err
@@ -113,10 +117,10 @@ func (m *Manager) RevokeOtherSessions(ctx context.Context, id *Identity, userID 
 	n, err := m.store.RevokeUserSessions(ctx, target, keep)
 	if err != nil {
 		ev.Outcome, ev.Reason = OutcomeFailure, "store_error"
-		m.emit(ctx, ev, m.cfg.Now())
+		m.emit(ctx, ev, start)
 		return 0, fmt.Errorf("auth: revoke sessions: %w", err)
 	}
-	m.emit(ctx, ev, m.cfg.Now())
+	m.emit(ctx, ev, start)
 	return n, nil
 }
 

@@ -26,6 +26,7 @@ type UsersQuery struct {
 //
 // Errors: [ErrUnauthenticated]; [ErrForbidden] for a non-superuser.
 func (m *Manager) UsersOverview(ctx context.Context, id *Identity, q UsersQuery) (*store.UserPage, error) {
+	start := m.cfg.Now()
 	if err := m.AuthorizeSuperuser(ctx, id); err != nil {
 		return nil, err
 	}
@@ -40,7 +41,7 @@ func (m *Manager) UsersOverview(ctx context.Context, id *Identity, q UsersQuery)
 	if err != nil {
 		return nil, fmt.Errorf("auth: users overview: %w", err)
 	}
-	m.emit(ctx, Event{Type: EventUsersOverview, Outcome: OutcomeSuccess, UserID: id.User.ID, SessionID: sessionID(id)}, m.cfg.Now())
+	m.emit(ctx, Event{Type: EventUsersOverview, Outcome: OutcomeSuccess, UserID: id.User.ID, SessionID: sessionID(id)}, start)
 	return page, nil
 }
 
@@ -146,13 +147,13 @@ func (m *Manager) ForcePasswordReset(ctx context.Context, id *Identity, userID s
 	ev := Event{Type: EventResetRequested, Outcome: OutcomeFailure, UserID: userID, ActorID: id.User.ID, SessionID: sessionID(id), Reason: "forced"}
 	now := m.now()
 	empty := ""
-	u, err := m.store.UpdateUser(ctx, userID, store.UserUpdate{
+	u, err := m.store.UpdateUser(ctx, userID, withoutPendingEmail(store.UserUpdate{
 		PasswordHash:     &empty,
 		TokensValidAfter: &now,
 		UpdatedAt:        now,
 		RevokeSessions:   true,
 		DropSecrets:      true,
-	})
+	}))
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		m.emit(ctx, ev, start)

@@ -214,6 +214,9 @@ func (a *API) routes() []route {
 
 		// Ours: stopping an email change from the old address.
 		{"POST", "/cancel_email_change", public, a.cancelEmailChange},
+
+		// Ours: another verification mail.
+		{"POST", "/send_verification_email", public, a.sendVerificationEmail},
 	}
 }
 

@@ -66,7 +66,12 @@
 // ours: GET /sessions, DELETE /sessions/{session_id}, POST
 // /sessions/revoke_others and POST /logout_everywhere for users, and GET
 // and DELETE /users/{user_id}/sessions and POST
-// /users/{user_id}/force_password_reset for superusers.
+// /users/{user_id}/force_password_reset for superusers. Also ours: POST
+// /send_verification_email (another verification mail, the same answer
+// for every address), POST /cancel_email_change, "is_active" in PUT /user
+// for a superuser to deactivate or reactivate a user (every session of
+// theirs ends at once), and "pending_email" in user objects (the address
+// an email change awaits confirmation for, or null).
 //
 // # Security
 //
@@ -78,8 +83,9 @@
 //     the wrong type (an array for a string), invalid UTF-8 and data after
 //     the JSON value are refused with 422 (SECURITY.md #68).
 //   - Login answers an unknown email and a wrong password with identical
-//     responses (SECURITY.md #13); a reset request answers the same whether
-//     or not the account exists (#15).
+//     responses (SECURITY.md #13); a reset request and a request for
+//     another verification mail answer the same whether or not the account
+//     exists (#15).
 //   - PUT /user accepts an allowlist of fields (#55); a user acts only on
 //     themselves (#57); superuser endpoints answer 401 without a valid
 //     token and 403 for other users, with the superuser flag read from the
@@ -103,6 +109,6 @@
 // Logout ends the session, refresh token included. A user changing their
 // own email gets a confirmation link at the new address and the change
 // happens when it is used: the answer to PUT /user still shows the old
-// address. A superuser deletes others without their password; a user
+// address, and the new one as "pending_email". A superuser deletes others without their password; a user
 // deletes only themselves, with their password.
 package httpapi

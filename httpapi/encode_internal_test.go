@@ -29,16 +29,19 @@ func TestUserEncoding(t *testing.T) {
 	}
 	for i := range 500 {
 		u := &store.User{
-			ID: pick(), Email: pick(), Name: pick(), Bio: pick(), ProfilePicture: pick(),
+			ID: pick(), Email: pick(), Name: pick(), Bio: pick(), ProfilePicture: pick(), PendingEmail: pick(),
 			IsActive: rnd.IntN(2) == 0, IsSuperuser: rnd.IntN(2) == 0, IsVerified: rnd.IntN(2) == 0,
 			CreatedAt: time.Unix(rnd.Int64N(4e9), rnd.Int64N(1e9)).In(time.FixedZone("X", 3600)),
 			UpdatedAt: time.Unix(rnd.Int64N(4e9), 0).UTC(),
 		}
-		want, err := json.Marshal(envelope[userJSON]{Results: newUserJSON(u)})
+		// The change is pending, expired or of unknown expiry.
+		now := time.Unix(2e9, 0)
+		u.PendingEmailExpiresAt = [...]time.Time{{}, now.Add(time.Hour), now.Add(-time.Hour)}[rnd.IntN(3)]
+		want, err := json.Marshal(envelope[userJSON]{Results: newUserJSON(u, now)})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := appendUserResult(nil, u); !bytes.Equal(got, want) {
+		if got := appendUserResult(nil, u, now); !bytes.Equal(got, want) {
 			t.Fatalf("case %d:\n got %s\nwant %s", i, got, want)
 		}
 	}

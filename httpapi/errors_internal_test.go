@@ -47,6 +47,7 @@ func TestErrorFor(t *testing.T) {
 		{"forbidden", auth.ErrForbidden, opDefault, 403, httperr.TypeForbidden, 0},
 		{"not found", auth.ErrNotFound, opDefault, 404, httperr.TypeNotFound, 0},
 		{"last superuser", auth.ErrLastSuperuser, opDefault, 400, httperr.TypeLastSuperuser, 0},
+		{"deactivate self", auth.ErrDeactivateSelf, opDefault, 400, httperr.TypeDeactivateSelf, 0},
 		{"busy", fmt.Errorf("%w: %w", auth.ErrBusy, context.DeadlineExceeded), opDefault, 503, httperr.TypeUnavailable, 1},
 		{"deadline", fmt.Errorf("auth: login: %w", context.DeadlineExceeded), opDefault, 503, httperr.TypeUnavailable, 1},
 		{"canceled", fmt.Errorf("auth: login: %w", context.Canceled), opDefault, 503, httperr.TypeUnavailable, 1},

@@ -214,6 +214,16 @@ func FuzzRequestResetJSON(f *testing.F) {
 	})
 }
 
+func FuzzSendVerificationJSON(f *testing.F) {
+	for _, s := range []string{`"alice@example.com"`, `{"email":"nobody@example.com"}`, `{"email":["a@b.c","d@e.f"]}`, `"a@b.c" "d@e.f"`} {
+		f.Add([]byte(s))
+	}
+	fx := newFuzzFixture(f)
+	f.Fuzz(func(t *testing.T, body []byte) {
+		fx.check(t, "POST", "/send_verification_email", "application/json", false, body, 200, 413, 422)
+	})
+}
+
 func FuzzResetPasswordJSON(f *testing.F) {
 	for _, s := range []string{
 		`{"reset_token":"QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVphYmNkZWY","new_password":"` + newPW + `"}`,

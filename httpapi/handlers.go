@@ -22,6 +22,7 @@ const (
 	msgResetDone   = "Password reset successfully"
 	// Ours.
 	msgEmailChangeCancelled = "Email change cancelled; every session has been signed out"
+	msgVerificationSent     = "If the email exists and is unverified, a verification email has been sent"
 )
 
 // maxAfterBytes bounds the users_overview "after" cursor (an email).
@@ -81,7 +82,7 @@ func (a *API) register(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err, opDefault)
 		return
 	}
-	ok(w, newUserJSON(u))
+	ok(w, newUserJSON(u, a.m.Now()))
 }
 
 // verifyEmail answers POST /verify_email: {"email", "verification_code"},
@@ -195,20 +196,22 @@ func (a *API) logout(w http.ResponseWriter, r *http.Request) {
 // this request.
 func (a *API) getUser(w http.ResponseWriter, r *http.Request) {
 	u, _ := auth.UserFromContext(r.Context())
-	writeBody(w, http.StatusOK, appendUserResult(make([]byte, 0, 512), u))
+	writeBody(w, http.StatusOK, appendUserResult(make([]byte, 0, 512), u, a.m.Now()))
 }
 
 // putUser answers PUT /user. The accepted fields are the whole allowlist
 // (SECURITY.md #55): "user_id", "email", "is_superuser", "name", "bio",
-// "profile_picture" and, an addition of ours, "current_password" to
-// confirm a change of one's own email.
+// "profile_picture" and, additions of ours, "current_password" to confirm
+// a change of one's own email and "is_active" for a superuser to
+// deactivate or reactivate another user.
 func (a *API) putUser(w http.ResponseWriter, r *http.Request) {
 	var userID, email, name, bio, picture, current optString
-	var super optBool
+	var super, active optBool
 	if !a.decodeBody(w, r, []field{
 		{"user_id", kindUUID, &userID},
 		{"email", kindEmail, &email},
 		{"is_superuser", kindBool, &super},
+		{"is_active", kindBool, &active},
 		{"name", kindString, &name},
 		{"bio", kindString, &bio},
 		{"profile_picture", kindString, &picture},
@@ -227,13 +230,16 @@ func (a *API) putUser(w http.ResponseWriter, r *http.Request) {
 	if super.set {
 		p.IsSuperuser = &super.v
 	}
+	if active.set {
+		p.IsActive = &active.v
+	}
 	id, _ := auth.IdentityFromContext(r.Context())
 	u, err := a.m.UpdateProfile(r.Context(), id, p)
 	if err != nil {
 		a.fail(w, r, err, opDefault)
 		return
 	}
-	ok(w, newUserJSON(u))
+	ok(w, newUserJSON(u, a.m.Now()))
 }
 
 func strPtr(s optString) *string {
@@ -374,10 +380,43 @@ func (a *API) changePassword(w http.ResponseWriter, r *http.Request) {
 // a bare JSON string or {"email"}. The answer is the same whether or not
 // the account exists.
 func (a *API) requestPasswordReset(w http.ResponseWriter, r *http.Request) {
+	email, read := a.emailBody(w, r)
+	if !read {
+		return
+	}
+	if err := a.m.RequestPasswordReset(r.Context(), email); err != nil {
+		a.fail(w, r, err, opDefault)
+		return
+	}
+	ok(w, message{msgResetSent})
+}
+
+// sendVerificationEmail answers POST /send_verification_email, ours: the
+// email as a bare JSON string or {"email"}. A new code and link go to the
+// account with that address if it exists and is not verified yet; the
+// answer is the same in every case (SECURITY.md #15), also when
+// verification is switched off (then nothing is sent: no account needs
+// it), so that it never depends on an account.
+func (a *API) sendVerificationEmail(w http.ResponseWriter, r *http.Request) {
+	email, read := a.emailBody(w, r)
+	if !read {
+		return
+	}
+	err := a.m.ResendVerification(r.Context(), email)
+	if err != nil && !errors.Is(err, auth.ErrVerificationNotRequired) {
+		a.fail(w, r, err, opDefault)
+		return
+	}
+	ok(w, message{msgVerificationSent})
+}
+
+// emailBody reads a body that holds only an email: a bare JSON string or
+// {"email"}. On failure it has answered the request and returns false.
+func (a *API) emailBody(w http.ResponseWriter, r *http.Request) (string, bool) {
 	body, err := readBody(w, r, a.maxBody)
 	if err != nil {
 		a.fail(w, r, err, opDefault)
-		return
+		return "", false
 	}
 	var email optString
 	if firstByte(body) == '"' {
@@ -391,13 +430,9 @@ func (a *API) requestPasswordReset(w http.ResponseWriter, r *http.Request) {
 	}
 	if err != nil {
 		a.fail(w, r, err, opDefault)
-		return
+		return "", false
 	}
-	if err := a.m.RequestPasswordReset(r.Context(), email.v); err != nil {
-		a.fail(w, r, err, opDefault)
-		return
-	}
-	ok(w, message{msgResetSent})
+	return email.v, true
 }
 
 // resetPassword answers POST /reset_password: {"reset_token",

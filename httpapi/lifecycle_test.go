@@ -35,7 +35,7 @@ func testLifecycle(t *testing.T, o options) {
 		"id": aliceID, "email": alice, "is_active": true, "is_superuser": false, "is_verified": false,
 		"name": nil, "bio": nil, "profile_picture": nil,
 		"created_at": "2026-03-01T12:00:00Z", "updated_at": "2026-03-01T12:00:00Z",
-		"verification_code_expiry": nil,
+		"verification_code_expiry": nil, "pending_email": nil,
 	})
 
 	// The right password before verification says so; a wrong one does not.
@@ -67,7 +67,7 @@ func testLifecycle(t *testing.T, o options) {
 		"id": aliceID, "email": alice, "is_active": true, "is_superuser": false, "is_verified": true,
 		"name": "Alice Liddell", "bio": "Down the\nrabbit hole", "profile_picture": "https://example.com/a.png",
 		"created_at": "2026-03-01T12:00:00Z", "updated_at": "2026-03-01T12:02:00Z",
-		"verification_code_expiry": nil,
+		"verification_code_expiry": nil, "pending_email": nil,
 	})
 	// Clearing a field with "" gives null; null leaves a field alone.
 	u = wantOK(t, e.do(t, jsonReq("PUT", "/user", `{"bio":"","name":null}`, web.access)))
@@ -76,17 +76,21 @@ func testLifecycle(t *testing.T, o options) {
 	}
 
 	// PUT /user email change: confirmed by the link sent to the new
-	// address; until then the answer shows the old address.
+	// address; until then the answer shows the old address, and the new
+	// one as pending_email.
 	const alice2 = "alice@wonderland.example"
 	u = wantOK(t, e.do(t, jsonReq("PUT", "/user", `{"user_id":`+quote(aliceID)+`,"email":`+quote(alice2)+`,"current_password":`+quote(alicePW)+`}`, web.access)))
-	if u["email"] != alice {
-		t.Fatalf("email changed before confirmation: %v", u)
+	if u["email"] != alice || u["pending_email"] != alice2 {
+		t.Fatalf("after the request: %v", u)
+	}
+	if u := wantOK(t, e.do(t, jsonReq("GET", "/user", "", web.access))); u["email"] != alice || u["pending_email"] != alice2 {
+		t.Fatalf("GET /user while the change is pending: %v", u)
 	}
 	confirm := mailToken(t, e.mailTo(t, alice2, mail.KindChangeEmail, 1))
 	e.mailTo(t, alice, mail.KindEmailChangeNotice, 1)
 	wantMessage(t, e.do(t, jsonReq("POST", "/verify_email", quote(confirm), "")), "Email verified successfully")
-	if u := wantOK(t, e.do(t, jsonReq("GET", "/user", "", web.access))); u["email"] != alice2 {
-		t.Fatalf("email after confirmation = %v", u["email"])
+	if u := wantOK(t, e.do(t, jsonReq("GET", "/user", "", web.access))); u["email"] != alice2 || u["pending_email"] != nil {
+		t.Fatalf("after confirmation: %v", u)
 	}
 
 	// Refresh with the bare JSON string the Python SDK sends, then with

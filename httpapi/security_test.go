@@ -161,7 +161,7 @@ func TestPutUserAllowlist(t *testing.T) {
 	id := e.register(t, "alice@example.com", alicePW)
 	tok := e.login(t, "alice@example.com", alicePW)
 	before := e.storedUser(t, id)
-	for _, f := range []string{"is_active", "is_verified", "password", "hashed_password", "password_hash", "id", "created_at", "tokens_valid_after", "Name", "collection_ids"} {
+	for _, f := range []string{"is_verified", "password", "hashed_password", "password_hash", "id", "created_at", "tokens_valid_after", "Name", "collection_ids"} {
 		t.Run(f, func(t *testing.T) {
 			r := e.do(t, jsonReq("PUT", "/user", `{"name":"Mallory",`+quote(f)+`:true}`, tok.access))
 			wantError(t, r, 422, "invalid_request")
@@ -188,6 +188,7 @@ func TestIDOR(t *testing.T) {
 		jsonReq("PUT", "/user", `{"user_id":"`+bobID+`","name":"pwned"}`, alice.access),
 		jsonReq("PUT", "/user", `{"user_id":"`+strings.ToUpper(bobID)+`","email":"alice2@example.com","current_password":"`+alicePW+`"}`, alice.access),
 		jsonReq("PUT", "/user", `{"user_id":"{`+bobID+`}","is_superuser":true}`, alice.access),
+		jsonReq("PUT", "/user", `{"user_id":"`+bobID+`","is_active":false}`, alice.access),
 		jsonReq("DELETE", "/user/"+bobID, `{"password":"`+alicePW+`"}`, alice.access),
 		jsonReq("DELETE", "/user/"+bobID, `{"password":"`+bobPW+`"}`, alice.access),
 		jsonReq("DELETE", "/user", `{"user_id":"`+bobID+`","password":"`+bobPW+`"}`, alice.access),

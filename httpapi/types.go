@@ -45,9 +45,14 @@ type userJSON struct {
 	// VerificationCodeExpiry is always null: R2R clients expect the field,
 	// and when a code expires is nobody's business but the mail's.
 	VerificationCodeExpiry *string `json:"verification_code_expiry"`
+	// PendingEmail, ours, is the address an email change awaits
+	// confirmation for, null when none is pending (or it expired).
+	PendingEmail *string `json:"pending_email"`
 }
 
-func newUserJSON(u *store.User) userJSON {
+// newUserJSON is u as a user object at now (which decides whether an email
+// change is still pending).
+func newUserJSON(u *store.User, now time.Time) userJSON {
 	return userJSON{
 		ID:             u.ID,
 		Email:          u.Email,
@@ -59,13 +64,14 @@ func newUserJSON(u *store.User) userJSON {
 		ProfilePicture: nullable(u.ProfilePicture),
 		CreatedAt:      timestamp(u.CreatedAt),
 		UpdatedAt:      timestamp(u.UpdatedAt),
+		PendingEmail:   nullable(u.PendingEmailAt(now)),
 	}
 }
 
-// appendUserResult appends {"results": u} to b exactly as encoding/json
-// would write it (TestUserEncoding checks), without reflection: GET /user
-// is the API's hottest path.
-func appendUserResult(b []byte, u *store.User) []byte {
+// appendUserResult appends {"results": u} at now to b exactly as
+// encoding/json would write newUserJSON(u, now) (TestUserEncoding checks),
+// without reflection: GET /user is the API's hottest path.
+func appendUserResult(b []byte, u *store.User, now time.Time) []byte {
 	b = append(b, `{"results":{"id":`...)
 	b = appendString(b, u.ID)
 	b = append(b, `,"email":`...)
@@ -86,7 +92,9 @@ func appendUserResult(b []byte, u *store.User) []byte {
 	b = u.CreatedAt.UTC().AppendFormat(b, time.RFC3339Nano)
 	b = append(b, `","updated_at":"`...)
 	b = u.UpdatedAt.UTC().AppendFormat(b, time.RFC3339Nano)
-	return append(b, `","verification_code_expiry":null}}`...)
+	b = append(b, `","verification_code_expiry":null,"pending_email":`...)
+	b = appendNullable(b, u.PendingEmailAt(now))
+	return append(b, "}}"...)
 }
 
 func appendNullable(b []byte, s string) []byte {

@@ -36,6 +36,7 @@ const (
 	TypeNotFound            = "not_found"
 	TypeMethodNotAllowed    = "method_not_allowed"
 	TypeLastSuperuser       = "last_superuser"
+	TypeDeactivateSelf      = "cannot_deactivate_self"
 	TypeRateLimited         = "rate_limited"
 	TypeUnavailable         = "unavailable"
 	TypeInternal            = "internal"
@@ -122,7 +123,8 @@ func unavailable() *Error {
 //     a refresh token's failure 401 invalid_refresh_token and a reset
 //     token's 400 invalid_token);
 //   - auth.ErrEmailTaken, ErrInvalidCode, ErrVerificationNotRequired,
-//     ErrInvalidPassword, ErrReauthRequired and ErrLastSuperuser are 400;
+//     ErrInvalidPassword, ErrReauthRequired, ErrLastSuperuser and
+//     ErrDeactivateSelf are 400;
 //     auth.ErrForbidden is 403; auth.ErrNotFound is 404;
 //   - anything else is 500 internal with a generic message.
 //
@@ -186,6 +188,8 @@ func From(err error) *Error {
 		return &Error{Status: http.StatusNotFound, Type: TypeNotFound, Message: "User not found"}
 	case errors.Is(err, auth.ErrLastSuperuser):
 		return &Error{Status: http.StatusBadRequest, Type: TypeLastSuperuser, Message: "The last superuser cannot be demoted, disabled or deleted"}
+	case errors.Is(err, auth.ErrDeactivateSelf):
+		return &Error{Status: http.StatusBadRequest, Type: TypeDeactivateSelf, Message: "You cannot deactivate your own account"}
 	case errors.Is(err, auth.ErrBusy):
 		return unavailable()
 	case errors.As(err, &ve):

@@ -49,6 +49,7 @@ func TestFrom(t *testing.T) {
 		{"forbidden", auth.ErrForbidden, 403, httperr.TypeForbidden, 0, ""},
 		{"not found", auth.ErrNotFound, 404, httperr.TypeNotFound, 0, ""},
 		{"last superuser", auth.ErrLastSuperuser, 400, httperr.TypeLastSuperuser, 0, ""},
+		{"deactivate self", wrap(auth.ErrDeactivateSelf), 400, httperr.TypeDeactivateSelf, 0, ""},
 		{"busy", fmt.Errorf("%w: %w", auth.ErrBusy, context.DeadlineExceeded), 503, httperr.TypeUnavailable, 1, ""},
 		{"busy alone", wrap(auth.ErrBusy), 503, httperr.TypeUnavailable, 1, ""},
 		{"deadline", fmt.Errorf("auth: login: %w", context.DeadlineExceeded), 503, httperr.TypeUnavailable, 1, ""},

@@ -35,6 +35,12 @@ const (
 	// KindAccountDeleted goes to the address of an account that was just
 	// deleted, by its owner or (BySuperuser) by a superuser.
 	KindAccountDeleted Kind = "account_deleted"
+	// KindAccountDeactivated tells a user that an administrator deactivated
+	// their account: they cannot sign in, and every device was signed out.
+	KindAccountDeactivated Kind = "account_deactivated"
+	// KindAccountReactivated tells a user that their account was
+	// reactivated and they can sign in again.
+	KindAccountReactivated Kind = "account_reactivated"
 )
 
 // Message is one email. Text is required; HTML is optional and, when set,

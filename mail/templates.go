@@ -104,6 +104,8 @@ var kinds = [...]Kind{
 	KindEmailChangeNotice,
 	KindSignupAttempt,
 	KindAccountDeleted,
+	KindAccountDeactivated,
+	KindAccountReactivated,
 }
 
 func knownKind(k Kind) bool {

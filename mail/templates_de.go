@@ -206,6 +206,36 @@ Wenn nicht, kannte jemand anderes Ihr Passwort: Wenden Sie sich an uns.
 <p>Wenn nicht, kannte jemand anderes Ihr Passwort: {{with .Link}}<a href="{{.}}">Wenden Sie sich an uns</a>{{else}}Wenden Sie sich an uns{{end}}.</p>
 {{- end}}` + htmlFoot,
 		}
+	case KindAccountDeactivated:
+		return Template{
+			Subject: `Ihr Konto{{with .AppName}} bei {{.}}{{end}} wurde deaktiviert`,
+			Text: greetingTextDE +
+				`Ihr Konto {{.To.Email}}{{with .AppName}} bei {{.}}{{end}} wurde` + whenTextDE + ` von einem Administrator deaktiviert. Sie können sich nicht mehr anmelden, und jedes angemeldete Gerät wurde abgemeldet.
+
+Falls Sie das für einen Irrtum halten, wenden Sie sich an uns.
+{{- with .Link}}
+
+{{.}}
+{{- end}}`,
+			HTML: htmlHeadDE +
+				`<p>Ihr Konto {{.To.Email}}{{with .AppName}} bei {{.}}{{end}} wurde` + whenTextDE + ` von einem Administrator deaktiviert. Sie können sich nicht mehr anmelden, und jedes angemeldete Gerät wurde abgemeldet.</p>
+<p>Falls Sie das für einen Irrtum halten, {{with .Link}}<a href="{{.}}">wenden Sie sich an uns</a>{{else}}wenden Sie sich an uns{{end}}.</p>` + htmlFoot,
+		}
+	case KindAccountReactivated:
+		return Template{
+			Subject: `Ihr Konto{{with .AppName}} bei {{.}}{{end}} wurde wieder aktiviert`,
+			Text: greetingTextDE +
+				`Ihr Konto {{.To.Email}}{{with .AppName}} bei {{.}}{{end}} wurde` + whenTextDE + ` von einem Administrator wieder aktiviert. Sie können sich wieder anmelden; falls Sie Ihr Passwort nicht mehr wissen, setzen Sie es zuerst zurück.
+
+Falls Sie das nicht erwartet haben, wenden Sie sich an uns.
+{{- with .Link}}
+
+{{.}}
+{{- end}}`,
+			HTML: htmlHeadDE +
+				`<p>Ihr Konto {{.To.Email}}{{with .AppName}} bei {{.}}{{end}} wurde` + whenTextDE + ` von einem Administrator wieder aktiviert. Sie können sich wieder anmelden; falls Sie Ihr Passwort nicht mehr wissen, setzen Sie es zuerst zurück.</p>
+<p>Falls Sie das nicht erwartet haben, {{with .Link}}<a href="{{.}}">wenden Sie sich an uns</a>{{else}}wenden Sie sich an uns{{end}}.</p>` + htmlFoot,
+		}
 	}
 	return Template{}
 }

@@ -211,6 +211,36 @@ If you did not, someone else knew your password: contact us.
 <p>If you did not, someone else knew your password: {{with .Link}}<a href="{{.}}">contact us</a>{{else}}contact us{{end}}.</p>
 {{- end}}` + htmlFoot,
 		}
+	case KindAccountDeactivated:
+		return Template{
+			Subject: `Your account{{with .AppName}} at {{.}}{{end}} was deactivated`,
+			Text: greetingText +
+				`Your account {{.To.Email}}{{with .AppName}} at {{.}}{{end}} was deactivated by an administrator` + whenText + `. You can no longer sign in, and every device that was signed in has been signed out.
+
+If you think this is a mistake, contact us.
+{{- with .Link}}
+
+{{.}}
+{{- end}}`,
+			HTML: htmlHead +
+				`<p>Your account {{.To.Email}}{{with .AppName}} at {{.}}{{end}} was deactivated by an administrator` + whenText + `. You can no longer sign in, and every device that was signed in has been signed out.</p>
+<p>If you think this is a mistake, {{with .Link}}<a href="{{.}}">contact us</a>{{else}}contact us{{end}}.</p>` + htmlFoot,
+		}
+	case KindAccountReactivated:
+		return Template{
+			Subject: `Your account{{with .AppName}} at {{.}}{{end}} was reactivated`,
+			Text: greetingText +
+				`Your account {{.To.Email}}{{with .AppName}} at {{.}}{{end}} was reactivated by an administrator` + whenText + `. You can sign in again; if you no longer know your password, reset it first.
+
+If you did not expect this, contact us.
+{{- with .Link}}
+
+{{.}}
+{{- end}}`,
+			HTML: htmlHead +
+				`<p>Your account {{.To.Email}}{{with .AppName}} at {{.}}{{end}} was reactivated by an administrator` + whenText + `. You can sign in again; if you no longer know your password, reset it first.</p>
+<p>If you did not expect this, {{with .Link}}<a href="{{.}}">contact us</a>{{else}}contact us{{end}}.</p>` + htmlFoot,
+		}
 	}
 	return Template{}
 }

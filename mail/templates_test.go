@@ -21,6 +21,8 @@ var allKinds = []mail.Kind{
 	mail.KindEmailChangeNotice,
 	mail.KindSignupAttempt,
 	mail.KindAccountDeleted,
+	mail.KindAccountDeactivated,
+	mail.KindAccountReactivated,
 }
 
 // fullData returns data for k with every field set, the secrets set to the
@@ -54,13 +56,15 @@ func TestDefaultTemplatesRenderEveryKind(t *testing.T) {
 	tpl := mail.DefaultTemplates()
 	// What each kind's bodies must say, beyond the recipient's address.
 	mustSay := map[mail.Kind][]string{
-		mail.KindVerifyEmail:       {sentinelCode, sentinelLink, sentinelToken, "10 minutes", "30 minutes", "Wonderland"},
-		mail.KindResetPassword:     {sentinelLink, sentinelToken, "30 minutes", "ignore this email"},
-		mail.KindPasswordChanged:   {"password", "28 November 2026 at 06:11 UTC"},
-		mail.KindChangeEmail:       {sentinelCode, sentinelLink, sentinelToken, "30 minutes"},
-		mail.KindEmailChangeNotice: {"alice@new.example", "28 November 2026 at 06:11 UTC"},
-		mail.KindSignupAttempt:     {"already have an account"},
-		mail.KindAccountDeleted:    {"was deleted on 28 November 2026 at 06:11 UTC", "no longer sign in"},
+		mail.KindVerifyEmail:        {sentinelCode, sentinelLink, sentinelToken, "10 minutes", "30 minutes", "Wonderland"},
+		mail.KindResetPassword:      {sentinelLink, sentinelToken, "30 minutes", "ignore this email"},
+		mail.KindPasswordChanged:    {"password", "28 November 2026 at 06:11 UTC"},
+		mail.KindChangeEmail:        {sentinelCode, sentinelLink, sentinelToken, "30 minutes"},
+		mail.KindEmailChangeNotice:  {"alice@new.example", "28 November 2026 at 06:11 UTC"},
+		mail.KindSignupAttempt:      {"already have an account"},
+		mail.KindAccountDeleted:     {"was deleted on 28 November 2026 at 06:11 UTC", "no longer sign in"},
+		mail.KindAccountDeactivated: {"deactivated", "no longer sign in", "signed out", "28 November 2026 at 06:11 UTC"},
+		mail.KindAccountReactivated: {"reactivated", "sign in again", "28 November 2026 at 06:11 UTC"},
 	}
 	for _, k := range allKinds {
 		t.Run(string(k), func(t *testing.T) {

@@ -14,6 +14,9 @@ type User struct {
 	// PendingEmail is an address the user asked to change to and has not yet
 	// confirmed. It is not unique; uniqueness is checked when it becomes Email.
 	PendingEmail string
+	// PendingEmailExpiresAt is when the confirmation of PendingEmail
+	// expires; zero means no expiry is known (see [User.PendingEmailAt]).
+	PendingEmailExpiresAt time.Time
 	// PasswordHash is a self-describing hash (a PHC or bcrypt string). An
 	// empty hash means the account has no usable password.
 	PasswordHash   string
@@ -32,6 +35,17 @@ type User struct {
 	// session whose AuthenticatedAt is earlier is dead. Password changes and
 	// resets move it forward.
 	TokensValidAfter time.Time
+}
+
+// PendingEmailAt returns the address an email change awaits confirmation
+// for at now: PendingEmail while now is before PendingEmailExpiresAt (or
+// when that is zero), and "" once the change has expired or when none is
+// pending.
+func (u *User) PendingEmailAt(now time.Time) string {
+	if u.PendingEmail == "" || !u.PendingEmailExpiresAt.IsZero() && !now.Before(u.PendingEmailExpiresAt) {
+		return ""
+	}
+	return u.PendingEmail
 }
 
 // Session is one login: the family of refresh tokens that descends from it
@@ -117,6 +131,9 @@ type UserUpdate struct {
 	IsActive         *bool
 	IsVerified       *bool
 	TokensValidAfter *time.Time
+	// PendingEmailExpiresAt sets the user's PendingEmailExpiresAt (the zero
+	// time clears it).
+	PendingEmailExpiresAt *time.Time
 	// UpdatedAt is stored as the user's UpdatedAt. It must be set.
 	UpdatedAt time.Time
 

@@ -194,6 +194,9 @@ func (s *Store) checkUpdate(rec *userRec, u *store.UserUpdate) (store.User, erro
 	if u.TokensValidAfter != nil {
 		next.TokensValidAfter = u.TokensValidAfter.UTC()
 	}
+	if u.PendingEmailExpiresAt != nil {
+		next.PendingEmailExpiresAt = u.PendingEmailExpiresAt.UTC()
+	}
 	next.UpdatedAt = u.UpdatedAt.UTC()
 
 	if next.Email != rec.u.Email {
@@ -660,6 +663,7 @@ func userIn(u *store.User) store.User {
 	c.UpdatedAt = c.UpdatedAt.UTC()
 	c.LastLoginAt = c.LastLoginAt.UTC()
 	c.TokensValidAfter = c.TokensValidAfter.UTC()
+	c.PendingEmailExpiresAt = c.PendingEmailExpiresAt.UTC()
 	return c
 }
 

@@ -63,7 +63,7 @@ const (
 
 // Column lists, in the order the scan helpers expect.
 const (
-	userCols    = "id, email, pending_email, password_hash, name, bio, profile_picture, is_superuser, is_active, is_verified, created_at, updated_at, last_login_at, tokens_valid_after"
+	userCols    = "id, email, pending_email, password_hash, name, bio, profile_picture, is_superuser, is_active, is_verified, created_at, updated_at, last_login_at, tokens_valid_after, pending_email_expires_at"
 	sessionCols = "id, user_id, created_at, authenticated_at, last_used_at, expires_at, idle_expires_at, ip, user_agent"
 	secretCols  = "hash, code_hash, purpose, user_id, email, created_at, expires_at, code_expires_at, attempts"
 )
@@ -88,7 +88,7 @@ const sessionCountCol = "(SELECT COUNT(*) FROM gatehouse_sessions s WHERE s.user
 // ID), their refresh tokens, the user's secrets. A refresh token is only
 // ever changed under its session's lock.
 var templates = [numQueries]string{
-	qCreateUser:       "INSERT INTO gatehouse_users (" + userCols + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	qCreateUser:       "INSERT INTO gatehouse_users (" + userCols + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 	qCountAdd:         "UPDATE gatehouse_user_count SET n = n + ? WHERE id = 1",
 	qCount:            "SELECT n FROM gatehouse_user_count WHERE id = 1",
 	qUserByID:         "SELECT " + userCols + " FROM gatehouse_users WHERE id = ?",
@@ -96,7 +96,7 @@ var templates = [numQueries]string{
 	qUserByIDLock:     "SELECT " + userCols + " FROM gatehouse_users WHERE id = ?{lock}",
 	qActiveSupersLock: "SELECT id FROM gatehouse_users WHERE is_superuser = TRUE AND is_active = TRUE ORDER BY id{lock}",
 	qUpdateUser: "UPDATE gatehouse_users SET email = ?, pending_email = ?, password_hash = ?, name = ?, bio = ?, profile_picture = ?, " +
-		"is_superuser = ?, is_active = ?, is_verified = ?, updated_at = ?, tokens_valid_after = ? WHERE id = ?",
+		"is_superuser = ?, is_active = ?, is_verified = ?, updated_at = ?, tokens_valid_after = ?, pending_email_expires_at = ? WHERE id = ?",
 	qDeleteUser:               "DELETE FROM gatehouse_users WHERE id = ?",
 	qDeleteUserTokensExcept:   "DELETE FROM gatehouse_refresh_tokens WHERE session_id IN (SELECT id FROM gatehouse_sessions WHERE user_id = ? AND id <> ?)",
 	qDeleteUserSessionsExcept: "DELETE FROM gatehouse_sessions WHERE user_id = ? AND id <> ?",

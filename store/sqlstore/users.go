@@ -138,6 +138,9 @@ func (s *Store) applyUpdate(ctx context.Context, q querier, cur *store.User, upd
 	if upd.TokensValidAfter != nil {
 		next.TokensValidAfter = upd.TokensValidAfter.UTC().Truncate(time.Microsecond)
 	}
+	if upd.PendingEmailExpiresAt != nil {
+		next.PendingEmailExpiresAt = upd.PendingEmailExpiresAt.UTC().Truncate(time.Microsecond)
+	}
 	// Stored times have microsecond precision; return them as stored.
 	next.UpdatedAt = upd.UpdatedAt.UTC().Truncate(time.Microsecond)
 
@@ -158,7 +161,7 @@ func (s *Store) applyUpdate(ctx context.Context, q querier, cur *store.User, upd
 	_, err := q.exec(ctx, qUpdateUser,
 		next.Email, next.PendingEmail, next.PasswordHash, next.Name, next.Bio, next.ProfilePicture,
 		next.IsSuperuser, next.IsActive, next.IsVerified,
-		s.d.nullable(next.UpdatedAt), s.d.nullable(next.TokensValidAfter), next.ID)
+		s.d.nullable(next.UpdatedAt), s.d.nullable(next.TokensValidAfter), s.d.nullable(next.PendingEmailExpiresAt), next.ID)
 	if err != nil {
 		return nil, conflict(err)
 	}

@@ -126,20 +126,21 @@ func superuser(n int) *store.User {
 // fullUser returns a user with every field set, times in another location.
 func fullUser(n int) *store.User {
 	return &store.User{
-		ID:               userID(n),
-		Email:            email(n),
-		PendingEmail:     fmt.Sprintf("pending%03d@example.com", n),
-		PasswordHash:     "$2a$12$R9h/cIPz0gi.URNNX3kh2OPST9/PgBkqquzi.Ss7KIUgO2t0jWMUW",
-		Name:             "Ada Lovelace",
-		Bio:              "Notes on the engine.\nÜnïcödé ✓",
-		ProfilePicture:   "https://example.com/pictures/ada.png",
-		IsSuperuser:      true,
-		IsActive:         true,
-		IsVerified:       true,
-		CreatedAt:        at(-48 * time.Hour).In(elsewhere),
-		UpdatedAt:        at(-24 * time.Hour).In(elsewhere),
-		LastLoginAt:      at(-time.Hour).In(elsewhere),
-		TokensValidAfter: at(-2 * time.Hour).In(elsewhere),
+		ID:                    userID(n),
+		Email:                 email(n),
+		PendingEmail:          fmt.Sprintf("pending%03d@example.com", n),
+		PasswordHash:          "$2a$12$R9h/cIPz0gi.URNNX3kh2OPST9/PgBkqquzi.Ss7KIUgO2t0jWMUW",
+		Name:                  "Ada Lovelace",
+		Bio:                   "Notes on the engine.\nÜnïcödé ✓",
+		ProfilePicture:        "https://example.com/pictures/ada.png",
+		IsSuperuser:           true,
+		IsActive:              true,
+		IsVerified:            true,
+		CreatedAt:             at(-48 * time.Hour).In(elsewhere),
+		UpdatedAt:             at(-24 * time.Hour).In(elsewhere),
+		LastLoginAt:           at(-time.Hour).In(elsewhere),
+		TokensValidAfter:      at(-2 * time.Hour).In(elsewhere),
+		PendingEmailExpiresAt: at(23 * time.Hour).In(elsewhere),
 	}
 }
 

@@ -172,6 +172,9 @@ func updateTests() []test {
 		{"IsActive", store.UserUpdate{IsActive: ptr(false)}, func(u *store.User) { u.IsActive = false }},
 		{"IsVerified", store.UserUpdate{IsVerified: ptr(false)}, func(u *store.User) { u.IsVerified = false }},
 		{"TokensValidAfter", store.UserUpdate{TokensValidAfter: ptr(at(90 * time.Minute).In(elsewhere))}, func(u *store.User) { u.TokensValidAfter = at(90 * time.Minute) }},
+		{"PendingEmailExpiresAt", store.UserUpdate{PendingEmail: ptr("next@example.com"), PendingEmailExpiresAt: ptr(at(25 * time.Hour).In(elsewhere))}, func(u *store.User) {
+			u.PendingEmail, u.PendingEmailExpiresAt = "next@example.com", at(25*time.Hour)
+		}},
 		{"Several", store.UserUpdate{Name: ptr("N"), Bio: ptr("B"), IsVerified: ptr(false)}, func(u *store.User) {
 			u.Name, u.Bio, u.IsVerified = "N", "B", false
 		}},
@@ -204,7 +207,22 @@ func updateTests() []test {
 		{name: "RevokeSessionsKeep", run: func(t *testing.T, s store.Store) { testUpdateRevokeSessions(t, s, sessionID(2)) }},
 		{name: "RevokeSessionsKeepForeign", run: func(t *testing.T, s store.Store) { testUpdateRevokeSessions(t, s, sessionID(9)) }},
 		{name: "DropSecrets", run: testUpdateDropSecrets},
+		{name: "PendingEmailCleared", run: testUpdatePendingEmailCleared},
 	}
+}
+
+// testUpdatePendingEmailCleared: an empty PendingEmail and a zero
+// PendingEmailExpiresAt clear both (a confirmed or cancelled change).
+func testUpdatePendingEmailCleared(t *testing.T, s store.Store) {
+	mustCreateUser(t, s, fullUser(1))
+	got, err := s.UpdateUser(t.Context(), userID(1), store.UserUpdate{PendingEmail: ptr(""), PendingEmailExpiresAt: ptr(time.Time{}), UpdatedAt: at(time.Hour)})
+	if err != nil {
+		t.Fatalf("UpdateUser: %v", err)
+	}
+	want := fullUser(1)
+	want.PendingEmail, want.PendingEmailExpiresAt, want.UpdatedAt = "", time.Time{}, at(time.Hour)
+	checkEqual(t, "returned user", got, want)
+	checkEqual(t, "stored user", mustUser(t, s, userID(1)), want)
 }
 
 // testUpdateEmailMoves: after an email change the user is found by the new
