@@ -48,7 +48,7 @@
 //	    sessions valid. Set but empty is an error.
 //
 // Pages (for the links in mail; an application that mounts the API itself
-// serves these paths under its auth.Config.BaseURL):
+// must serve these paths under the BaseURL of its auth.Config):
 //
 //	/verify-email?token=…         confirms a new account's address
 //	/reset-password?token=…       sets a new password
@@ -183,8 +183,8 @@ Environment:
     	the default of -smtp-password
 
 Pages for the links in mail, served here under -base-url (an application
-that mounts the /v2 API itself must serve these paths under its
-auth.Config.BaseURL):
+that mounts the /v2 API itself must serve these paths under the BaseURL of
+its auth.Config):
   /verify-email?token=…          confirms a new account's address
   /reset-password?token=…        sets a new password
   /confirm-email?token=…         confirms the new address of an email change
