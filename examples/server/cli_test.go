@@ -1,6 +1,8 @@
 package main_test
 
 import (
+	"crypto/rand"
+	"database/sql"
 	"encoding/hex"
 	"errors"
 	"io/fs"
@@ -11,6 +13,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	_ "modernc.org/sqlite"
 )
 
 // keyVar is the signing key's variable, spelled apart from its value.
@@ -299,4 +303,58 @@ func TestLostAdminPasswordRecovery(t *testing.T) {
 	if me := s.want(t, s.call(t, "GET", "/v2/user", "", "", access), 200); me["is_superuser"] != true {
 		t.Fatalf("the recovered admin: %v", me)
 	}
+}
+
+// TestSigningKeyRotation checks the README's rotation advice: after a
+// restart with a new key, the access tokens of the old key fail, and the
+// refresh token, which no key signs, keeps the session.
+func TestSigningKeyRotation(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the server binary")
+	}
+	bin := buildServer(t)
+	dir := t.TempDir()
+	args := []string{"-db", filepath.Join(dir, "gh.db"), "-maildir", filepath.Join(dir, "mail")}
+	key := func() string {
+		b := make([]byte, 32)
+		rand.Read(b)
+		return keyVar + "=" + hex.EncodeToString(b)
+	}
+	s := start(t, bin, []string{key()}, args...)
+	s.want(t, s.call(t, "POST", "/v2/register", "application/json", `{"email":"`+userEmail+`","password":"`+userPW+`"}`, ""), 200)
+	access, refresh := s.login(t, userEmail, userPW)
+	s.stop(t)
+
+	s = start(t, bin, []string{key()}, args...)
+	s.want(t, s.call(t, "GET", "/v2/user", "", "", access), 401)
+	pair := s.want(t, s.call(t, "POST", "/v2/refresh_access_token", "application/json", `"`+refresh+`"`, ""), 200)
+	access = pair["access_token"].(map[string]any)["token"].(string)
+	s.want(t, s.call(t, "GET", "/v2/user", "", "", access), 200)
+}
+
+// TestBackupWhileRunning checks the README's backup advice: VACUUM INTO
+// on the live database (in WAL mode) gives a complete copy that a server
+// starts on.
+func TestBackupWhileRunning(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the server binary")
+	}
+	bin := buildServer(t)
+	dir := t.TempDir()
+	db, backup := filepath.Join(dir, "gh.db"), filepath.Join(dir, "backup.db")
+	s := start(t, bin, nil, "-db", db, "-maildir", filepath.Join(dir, "mail"))
+	s.want(t, s.call(t, "POST", "/v2/register", "application/json", `{"email":"`+userEmail+`","password":"`+userPW+`"}`, ""), 200)
+
+	live, err := sql.Open("sqlite", "file:"+db+"?_pragma=busy_timeout(10000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer live.Close()
+	if _, err := live.ExecContext(t.Context(), "VACUUM INTO ?", backup); err != nil {
+		t.Fatalf("VACUUM INTO: %v", err)
+	}
+	s.stop(t)
+
+	restored := start(t, bin, nil, "-db", backup, "-maildir", filepath.Join(dir, "mail"))
+	restored.login(t, userEmail, userPW)
 }

@@ -177,11 +177,20 @@ func newPages(m *auth.Manager, log *slog.Logger) *pages {
 
 // mount registers every page on mux: GET shows it, POST (wrapped in
 // withClient, which records the client for the Manager's per-IP limits)
-// uses its token.
+// uses its token. A POST a browser sends from another site is refused: a
+// token is all a form needs, so forgery could only spend the forger's own
+// tokens, but nothing is lost by refusing it.
 func (p *pages) mount(mux *http.ServeMux, withClient func(http.Handler) http.Handler) {
 	for _, pg := range pageList {
+		csrf := http.NewCrossOriginProtection()
+		csrf.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			d := p.form(pg, "")
+			d.Form = false
+			d.Error = "This form was sent from another site, so it was refused. Open the link from the email again."
+			p.render(w, http.StatusForbidden, d)
+		}))
 		mux.Handle("GET "+pg.path, p.show(pg))
-		mux.Handle("POST "+pg.path, withClient(p.submit(pg)))
+		mux.Handle("POST "+pg.path, csrf.Handler(withClient(p.submit(pg))))
 	}
 }
 

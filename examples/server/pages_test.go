@@ -227,6 +227,22 @@ func TestMailLinkPages(t *testing.T) {
 		if st := loginStatus(userEmail, userPW); st != 401 {
 			t.Fatalf("login after a refused POST: %d", st)
 		}
+		// A browser's post from another site is refused.
+		_, vals := p.form(t)
+		req, _ := http.NewRequest("POST", action, strings.NewReader(vals.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Sec-Fetch-Site", "cross-site")
+		resp, err := s.client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 403 {
+			t.Fatalf("a cross-site POST: %d", resp.StatusCode)
+		}
+		if st := loginStatus(userEmail, userPW); st != 401 {
+			t.Fatalf("login after a cross-site POST: %d", st)
+		}
 		wantPage(t, s.submit(t, p, nil), 200, "Your email address is verified")
 		if st := loginStatus(userEmail, userPW); st != 200 {
 			t.Fatalf("login after verifying: %d", st)
