@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"log/slog"
+	"net"
 	"reflect"
 	"slices"
 	"strings"
@@ -141,6 +142,30 @@ func TestExplain(t *testing.T) {
 	} {
 		if got := explain(c.err, fs); got != c.want {
 			t.Errorf("explain(%v):\n got %s\nwant %s", c.err, got, c.want)
+		}
+	}
+}
+
+// TestListenerURL: the default base URL is the bound address, with
+// localhost for an unspecified host, and https when serving TLS.
+func TestListenerURL(t *testing.T) {
+	for _, c := range []struct {
+		addr string
+		tls  bool
+		want string
+	}{
+		{"127.0.0.1:7272", false, "http://127.0.0.1:7272"},
+		{"127.0.0.1:8443", true, "https://127.0.0.1:8443"},
+		{"0.0.0.0:7272", false, "http://localhost:7272"},
+		{"[::]:7272", true, "https://localhost:7272"},
+		{"[::1]:7272", false, "http://[::1]:7272"},
+	} {
+		addr, err := net.ResolveTCPAddr("tcp", c.addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := listenerURL(addr, c.tls); got != c.want {
+			t.Errorf("listenerURL(%s, tls %v) = %s, want %s", c.addr, c.tls, got, c.want)
 		}
 	}
 }
