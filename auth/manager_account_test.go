@@ -450,7 +450,7 @@ func TestEnsureSuperuser(t *testing.T) {
 	t.Run("promotes an existing user", func(t *testing.T) {
 		e := newEnv(t)
 		u := e.register(t, "ada@example.com")
-		got, err := e.m.EnsureSuperuser(t.Context(), "ada@example.com", "")
+		got, err := e.m.EnsureSuperuser(t.Context(), "ada@example.com", newPassword)
 		if err != nil || got.ID != u.ID || !got.IsSuperuser {
 			t.Fatalf("EnsureSuperuser on an existing user: %v %+v", err, got)
 		}
@@ -459,7 +459,25 @@ func TestEnsureSuperuser(t *testing.T) {
 		e := newEnv(t)
 		_, err := e.m.EnsureSuperuser(t.Context(), "root@example.com", "admin")
 		wantErr(t, "EnsureSuperuser", err, auth.ErrWeakPassword)
+		if _, err := e.store.UserByEmail(t.Context(), "root@example.com"); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("a weak password created the account: %v", err)
+		}
 	})
+	// The doc promises the policy in every case: an existing account,
+	// whose password EnsureSuperuser leaves alone, is not promoted on a
+	// weak or empty password either.
+	for _, weak := range []string{"admin", "", "ada@example.com"} {
+		t.Run("weak password refused for an existing user/"+weak, func(t *testing.T) {
+			e := newEnv(t)
+			e.register(t, "ada@example.com")
+			_, err := e.m.EnsureSuperuser(t.Context(), "ada@example.com", weak)
+			wantErr(t, "EnsureSuperuser", err, auth.ErrWeakPassword)
+			u, err := e.store.UserByEmail(t.Context(), "ada@example.com")
+			if err != nil || u.IsSuperuser {
+				t.Fatalf("after a refused EnsureSuperuser: %v, superuser %v", err, u != nil && u.IsSuperuser)
+			}
+		})
+	}
 }
 
 func TestForcePasswordReset(t *testing.T) {

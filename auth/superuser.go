@@ -66,8 +66,11 @@ func (m *Manager) AuthorizeSuperuser(ctx context.Context, id *Identity) error {
 // exists, for bootstrapping the first administrator from configuration. It
 // is idempotent: when the account exists it is promoted (and activated and
 // marked verified) but its password is left alone, so a password changed
-// since is kept. There is no built-in default password; the password given
-// must pass the policy.
+// since is kept. There is no built-in default password, and the password
+// given must pass the policy in every case, even when the account exists
+// and its password is not touched: a weak (or empty) one is refused with
+// [ErrWeakPassword] and nothing changes, so a configuration that names a
+// weak password fails at once rather than on the first fresh database.
 //
 // Errors: [ErrInvalidEmail], [ErrWeakPassword].
 func (m *Manager) EnsureSuperuser(ctx context.Context, email, pass string) (*store.User, error) {
@@ -83,6 +86,10 @@ func (m *Manager) EnsureSuperuser(ctx context.Context, email, pass string) (*sto
 
 func (m *Manager) ensureSuperuser(ctx context.Context, email, pass string) (*store.User, error) {
 	norm, err := NormalizeEmail(email)
+	if err != nil {
+		return nil, err
+	}
+	pw, err := m.checkNewPassword(pass, norm)
 	if err != nil {
 		return nil, err
 	}
@@ -104,10 +111,6 @@ func (m *Manager) ensureSuperuser(ctx context.Context, email, pass string) (*sto
 		}
 		if !errors.Is(err, store.ErrNotFound) {
 			return nil, fmt.Errorf("auth: ensure superuser: %w", err)
-		}
-		pw, err := m.checkNewPassword(pass, norm)
-		if err != nil {
-			return nil, err
 		}
 		hash, err := m.hashPassword(ctx, pw)
 		if err != nil {

@@ -6,8 +6,9 @@
 // It keeps its data in an embedded SQLite database (-db, default
 // gatehouse.db) and writes outgoing mail as .eml files into a folder
 // (-maildir, default gatehouse-mail) unless an SMTP server is given
-// (-smtp-addr). It prints "listening on http://ADDR" when it is ready and
-// shuts down cleanly on SIGINT or SIGTERM.
+// (-smtp-addr). It also serves the pages that the links in that mail open
+// (see Pages below). It prints "listening on http://ADDR" (https with
+// -tls-cert) when it is ready and shuts down cleanly on SIGINT or SIGTERM.
 //
 // Flags:
 //
@@ -17,7 +18,9 @@
 //	-require-email-verification    new users verify their email before they can log in
 //	-access-ttl duration           access-token lifetime (default 15m0s)
 //	-refresh-ttl duration          session (refresh-token) lifetime (default 720h0m0s)
-//	-base-url string               public URL of the application, for links in mail
+//	-idle-timeout duration         a session ends after this long without a refresh (default 168h0m0s, at most -refresh-ttl)
+//	-base-url string               public URL of the pages below, for links in mail (default: the listener's own address)
+//	-tls-cert, -tls-key file       serve HTTPS with this PEM certificate (chain) and key; both or neither
 //	-smtp-addr string              deliver mail through this SMTP server (host:port)
 //	-smtp-from string              sender address, e.g. "Example <no-reply@example.com>"
 //	-smtp-user string              SMTP user name
@@ -31,21 +34,39 @@
 // server gives that one setting to its middleware.Guard, which the API
 // (httpapi.Config.Guard) and any route of the application's own use alike.
 //
+// An invalid setting is reported by the flag (or variable) that sets it.
+//
 // Environment:
 //
 //	GATEHOUSE_ADMIN_EMAIL, GATEHOUSE_ADMIN_PASSWORD
-//	    ensure this superuser at start. Without them, a superuser
-//	    admin@example.com is created once with a random password, which is
-//	    printed once.
+//	    ensure this superuser at start. The password is used only to
+//	    create the account: when the account exists and its password is
+//	    another, the server refuses to start rather than ignore it or
+//	    replace it. A weak password is always refused. With the email
+//	    alone, that account is promoted, or created with a random password
+//	    that is printed once. With neither, a superuser admin@example.com
+//	    is created once with a random password that is printed once. A
+//	    random password is printed only after the listener is bound, so a
+//	    failed start never loses it.
 //	GATEHOUSE_SIGNING_KEY
-//	    the access-token signing key: at least 32 bytes, hex or base64.
-//	    Without it, a key is generated once and kept beside the database
-//	    (DB.key, mode 0600), so restarts keep sessions valid.
+//	    the access-token signing key: at least 32 bytes, hex or base64
+//	    (openssl rand -hex 32). Without it, a key is generated once and
+//	    kept beside the database (DB.key, mode 0600), so restarts keep
+//	    sessions valid. Set but empty is an error.
+//
+// Pages (for the links in mail; an application that mounts the API itself
+// must serve these paths under the BaseURL of its auth.Config):
+//
+//	/verify-email?token=…         confirms a new account's address
+//	/reset-password?token=…       sets a new password
+//	/confirm-email?token=…        confirms a new address after an email change
+//	/cancel-email-change?token=…  lets the old address stop an email change
 package main
 
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"database/sql"
 	"encoding/base64"
 	"encoding/hex"
@@ -69,6 +90,7 @@ import (
 
 	"github.com/gatehouse-go/gatehouse/audit"
 	"github.com/gatehouse-go/gatehouse/auth"
+	"github.com/gatehouse-go/gatehouse/auth/password"
 	"github.com/gatehouse-go/gatehouse/httpapi"
 	"github.com/gatehouse-go/gatehouse/mail"
 	"github.com/gatehouse-go/gatehouse/middleware"
@@ -79,11 +101,26 @@ import (
 // defaultAdmin is the superuser created when the environment names none.
 const defaultAdmin = "admin@example.com"
 
+// The environment variables the server reads.
+const (
+	envAdminEmail    = "GATEHOUSE_ADMIN_EMAIL"
+	envAdminPassword = "GATEHOUSE_ADMIN_PASSWORD"
+	envSigningKey    = "GATEHOUSE_SIGNING_KEY"
+)
+
+// keyAdvice says how to make a good signing key.
+const keyAdvice = "make one with: openssl rand -hex 32"
+
+// hsts is the Strict-Transport-Security value sent when serving HTTPS: two
+// years, subdomains included.
+const hsts = "max-age=63072000; includeSubDomains"
+
 // options are the command line.
 type options struct {
 	addr, db, maildir, baseURL           string
 	requireVerification                  bool
-	accessTTL, refreshTTL                time.Duration
+	accessTTL, refreshTTL, idleTimeout   time.Duration
+	tlsCert, tlsKey                      string
 	smtpAddr, smtpFrom, smtpUser, smtpPW string
 	smtpTLS                              mail.TLSMode
 	trustedProxies                       []netip.Prefix
@@ -91,37 +128,123 @@ type options struct {
 
 func main() {
 	var o options
-	fs := flag.NewFlagSet("server", flag.ExitOnError)
-	fs.StringVar(&o.addr, "addr", "127.0.0.1:7272", "address to listen on")
-	fs.StringVar(&o.db, "db", "gatehouse.db", "SQLite database file")
-	fs.StringVar(&o.maildir, "maildir", "gatehouse-mail", "folder for outgoing mail as .eml files")
-	fs.BoolVar(&o.requireVerification, "require-email-verification", false, "new users verify their email before they can log in")
-	fs.DurationVar(&o.accessTTL, "access-ttl", auth.DefaultAccessTokenTTL, "access-token lifetime")
-	fs.DurationVar(&o.refreshTTL, "refresh-ttl", auth.DefaultRefreshTokenTTL, "session (refresh-token) lifetime")
-	fs.StringVar(&o.baseURL, "base-url", "", "public URL of the application, for links in mail")
-	fs.StringVar(&o.smtpAddr, "smtp-addr", "", "deliver mail through this SMTP server (host:port) instead of -maildir")
-	fs.StringVar(&o.smtpFrom, "smtp-from", "", `sender address, e.g. "Example <no-reply@example.com>"`)
-	fs.StringVar(&o.smtpUser, "smtp-user", "", "SMTP user name")
-	fs.StringVar(&o.smtpPW, "smtp-password", os.Getenv("SMTP_PASSWORD"), "SMTP password (default $SMTP_PASSWORD)")
-	fs.TextVar(&o.smtpTLS, "smtp-tls", mail.TLSStartTLS, "SMTP transport security: starttls, tls or none")
-	fs.Func("trusted-proxies", "reverse proxies whose X-Forwarded-For is believed: comma-separated CIDR prefixes or addresses, e.g. 10.0.0.0/8,192.0.2.7", func(v string) error {
-		var err error
-		o.trustedProxies, err = parseProxies(v)
-		return err
-	})
+	fs := newFlagSet(&o)
 	fs.Parse(os.Args[1:])
 
 	logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, o, os.Stdout, logger); err != nil {
-		fmt.Fprintln(os.Stderr, "server:", err)
+		fmt.Fprintln(os.Stderr, "server:", explain(err, fs))
 		os.Exit(1)
 	}
 }
 
+// newFlagSet returns the command line's flags, which fill o.
+func newFlagSet(o *options) *flag.FlagSet {
+	fs := flag.NewFlagSet("server", flag.ExitOnError)
+	fs.StringVar(&o.addr, "addr", "127.0.0.1:7272", "address to listen on")
+	fs.StringVar(&o.db, "db", "gatehouse.db", "SQLite database file")
+	fs.StringVar(&o.maildir, "maildir", "gatehouse-mail", "folder for outgoing mail as .eml files")
+	fs.BoolVar(&o.requireVerification, "require-email-verification", false, "new users verify their email before they can log in")
+	fs.DurationVar(&o.accessTTL, "access-ttl", auth.DefaultAccessTokenTTL, "access-token lifetime (1m to 1h)")
+	fs.DurationVar(&o.refreshTTL, "refresh-ttl", auth.DefaultRefreshTokenTTL, "session (refresh-token) lifetime, from login")
+	fs.DurationVar(&o.idleTimeout, "idle-timeout", auth.DefaultRefreshIdleTimeout, "a session ends after this long without a refresh (at least -access-ttl; cut to -refresh-ttl)")
+	fs.StringVar(&o.baseURL, "base-url", "", "public URL of the pages that links in mail open (default: the listener's own address)")
+	fs.StringVar(&o.tlsCert, "tls-cert", "", "serve HTTPS with this PEM `file`: the certificate and its chain (with -tls-key)")
+	fs.StringVar(&o.tlsKey, "tls-key", "", "the PEM `file` of the -tls-cert certificate's private key")
+	fs.StringVar(&o.smtpAddr, "smtp-addr", "", "deliver mail through this SMTP server (host:port) instead of -maildir")
+	fs.StringVar(&o.smtpFrom, "smtp-from", "", `sender address, e.g. "Example <no-reply@example.com>"`)
+	fs.StringVar(&o.smtpUser, "smtp-user", "", "SMTP user name")
+	fs.StringVar(&o.smtpPW, "smtp-password", os.Getenv("SMTP_PASSWORD"), "SMTP password (default $SMTP_PASSWORD)")
+	fs.TextVar(&o.smtpTLS, "smtp-tls", mail.TLSStartTLS, "SMTP transport security `mode`: starttls, tls or none")
+	fs.Func("trusted-proxies", "reverse proxies whose X-Forwarded-For is believed: comma-separated CIDR prefixes or addresses, e.g. 10.0.0.0/8,192.0.2.7", func(v string) error {
+		var err error
+		o.trustedProxies, err = parseProxies(v)
+		return err
+	})
+	fs.Usage = func() {
+		out := fs.Output()
+		fmt.Fprint(out, usageHead)
+		fs.PrintDefaults()
+		fmt.Fprint(out, usageTail)
+	}
+	return fs
+}
+
+const usageHead = `Usage: server [flags]
+
+Gatehouse's example server: the /v2 auth API on an embedded SQLite database,
+mail written to a folder (or sent over SMTP), and the pages mail links open.
+
+Flags:
+`
+
+const usageTail = `
+Environment:
+  GATEHOUSE_ADMIN_EMAIL, GATEHOUSE_ADMIN_PASSWORD
+    	ensure this superuser at start. The password only creates the account:
+    	if the account exists with another password, the start is refused;
+    	a weak password is always refused. With the email alone, the account is
+    	promoted, or created with a random password printed once. With neither,
+    	admin@example.com is created once with a random password, printed once.
+    	Random passwords are printed after the listener is bound.
+  GATEHOUSE_SIGNING_KEY
+    	access-token signing key, at least 32 bytes in hex or base64
+    	(openssl rand -hex 32); default: generated once, kept in DB.key
+  SMTP_PASSWORD
+    	the default of -smtp-password
+
+Pages for the links in mail, served here under -base-url (an application
+that mounts the /v2 API itself must serve these paths under the BaseURL of
+its auth.Config):
+  /verify-email?token=…          confirms a new account's address
+  /reset-password?token=…        sets a new password
+  /confirm-email?token=…         confirms the new address of an email change
+  /cancel-email-change?token=…   lets the old address stop an email change
+`
+
+// admin is the superuser the environment asks for.
+type admin struct {
+	email    string // "" means defaultAdmin, created once
+	password string // "" means a random one, printed when it is created
+}
+
+// adminFromEnv reads GATEHOUSE_ADMIN_EMAIL and GATEHOUSE_ADMIN_PASSWORD.
+func adminFromEnv() (admin, error) {
+	a := admin{email: strings.TrimSpace(os.Getenv(envAdminEmail)), password: os.Getenv(envAdminPassword)}
+	if a.password != "" && a.email == "" {
+		return a, errors.New(envAdminPassword + " is set without " + envAdminEmail + ": set the email of the superuser it is for")
+	}
+	if a.email != "" {
+		if _, err := auth.NormalizeEmail(a.email); err != nil {
+			return a, fmt.Errorf("%s: %w", envAdminEmail, err)
+		}
+	}
+	return a, nil
+}
+
 // run serves until ctx ends, then shuts down cleanly.
 func run(ctx context.Context, o options, stdout io.Writer, logger *slog.Logger) error {
+	var cert *tls.Certificate
+	if o.tlsCert != "" || o.tlsKey != "" {
+		if o.tlsCert == "" || o.tlsKey == "" {
+			return errors.New("-tls-cert and -tls-key go together: give both (the certificate and its private key, PEM files) or neither")
+		}
+		c, err := tls.LoadX509KeyPair(o.tlsCert, o.tlsKey)
+		if err != nil {
+			return fmt.Errorf("-tls-cert %s, -tls-key %s: %w", o.tlsCert, o.tlsKey, err)
+		}
+		cert = &c
+	}
+	adm, err := adminFromEnv()
+	if err != nil {
+		return err
+	}
+	mailer, from, err := newMailer(o)
+	if err != nil {
+		return err
+	}
 	db, err := openSQLite(o.db)
 	if err != nil {
 		return err
@@ -138,31 +261,36 @@ func run(ctx context.Context, o options, stdout io.Writer, logger *slog.Logger) 
 	if err != nil {
 		return err
 	}
-	mailer, from, err := newMailer(o)
-	if err != nil {
-		return err
-	}
 	// The audit log: every auth event stored in the same database, read
 	// back by superusers at /v2/logs and /v2/analytics.
 	rec, err := audit.New(audit.Config{Runs: st, Logger: logger})
 	if err != nil {
 		return err
 	}
-	m, err := auth.New(auth.Config{
-		Store:        st,
-		Audit:        rec,
-		Mailer:       mailer,
-		Mail:         auth.MailConfig{From: from},
-		Tokens:       auth.TokenConfig{SigningKey: key, AccessTTL: o.accessTTL},
-		Sessions:     auth.SessionConfig{TTL: o.refreshTTL},
-		Verification: auth.VerificationConfig{Required: o.requireVerification},
-		BaseURL:      o.baseURL,
-		Logger:       logger,
-	})
+
+	// Bind before anything is created that has to be shown once (a random
+	// admin password), and so that the links in mail can point at the
+	// address actually bound.
+	ln, err := net.Listen("tcp", o.addr)
+	if err != nil {
+		return fmt.Errorf("-addr %s: %w", o.addr, err)
+	}
+	defer ln.Close()
+	baseURL := o.baseURL
+	if baseURL == "" {
+		baseURL = listenerURL(ln.Addr(), cert != nil)
+		if strings.Contains(baseURL, "://localhost:") {
+			logger.Warn("links in mail point at " + baseURL + "; set -base-url to the address your users reach")
+		}
+	}
+
+	m, err := auth.New(managerConfig(o, deps{
+		store: st, audit: rec, mailer: mailer, from: from, key: key, baseURL: baseURL, logger: logger,
+	}))
 	if err != nil {
 		return err
 	}
-	if err := ensureAdmin(ctx, m, st, stdout); err != nil {
+	if err := ensureAdmin(ctx, m, st, adm, stdout); err != nil {
 		return err
 	}
 	reader, err := audit.NewReader(m, st)
@@ -182,28 +310,38 @@ func run(ctx context.Context, o options, stdout io.Writer, logger *slog.Logger) 
 		fmt.Fprintln(w, "Gatehouse example server: the auth API is under /v2/ (try /v2/health).")
 	})
 	api.Mount(mux)
+	// The pages record the client for the Manager's per-IP limits through
+	// the same Guard as the API's routes.
+	newPages(m, logger).mount(mux, guard.WithClient)
 
-	ln, err := net.Listen("tcp", o.addr)
-	if err != nil {
-		return err
+	var handler http.Handler = mux
+	if cert != nil {
+		handler = withHSTS(mux)
 	}
 	srv := &http.Server{
-		Handler:           mux,
+		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      30 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
+	scheme := "http"
 	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
+	if cert != nil {
+		scheme = "https"
+		srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{*cert}, MinVersion: tls.VersionTLS12}
+		go func() { served <- srv.ServeTLS(ln, "", "") }()
+	} else {
+		go func() { served <- srv.Serve(ln) }()
+	}
 	// Expired sessions, secrets and counters, and audit runs past their
 	// retention, are purged hourly until shutdown.
 	hctx, stopHousekeeping := context.WithCancel(context.Background())
 	housekept := make(chan struct{})
 	go func() { defer close(housekept); m.Housekeep(hctx, time.Hour) }()
 	defer func() { stopHousekeeping(); <-housekept }()
-	fmt.Fprintf(stdout, "listening on http://%s\n", ln.Addr())
+	fmt.Fprintf(stdout, "listening on %s://%s\n", scheme, ln.Addr())
 
 	select {
 	case err := <-served:
@@ -242,6 +380,58 @@ func parseProxies(v string) ([]netip.Prefix, error) {
 	return out, nil
 }
 
+// deps are what the Manager gets from elsewhere than a flag's value.
+type deps struct {
+	store   store.Store
+	audit   auth.EventSink
+	mailer  auth.Mailer
+	from    mail.Address
+	key     []byte
+	baseURL string
+	logger  *slog.Logger
+}
+
+// managerConfig is the Manager's configuration. Every field it sets is
+// listed in configSources, so that an error about it names its flag.
+func managerConfig(o options, d deps) auth.Config {
+	return auth.Config{
+		Store:        d.store,
+		Audit:        d.audit,
+		Mailer:       d.mailer,
+		Mail:         auth.MailConfig{From: d.from},
+		Tokens:       auth.TokenConfig{SigningKey: d.key, AccessTTL: o.accessTTL},
+		Sessions:     auth.SessionConfig{TTL: o.refreshTTL, IdleTimeout: o.idleTimeout},
+		Verification: auth.VerificationConfig{Required: o.requireVerification},
+		BaseURL:      d.baseURL,
+		Logger:       d.logger,
+	}
+}
+
+// listenerURL is the base URL of the server at addr. An unspecified host
+// (":7272", "0.0.0.0:7272") becomes localhost.
+func listenerURL(addr net.Addr, tls bool) string {
+	scheme := "http"
+	if tls {
+		scheme = "https"
+	}
+	host, port, err := net.SplitHostPort(addr.String())
+	if err != nil {
+		return scheme + "://" + addr.String()
+	}
+	if ip, err := netip.ParseAddr(host); err == nil && ip.IsUnspecified() {
+		host = "localhost"
+	}
+	return scheme + "://" + net.JoinHostPort(host, port)
+}
+
+// withHSTS tells browsers to use only HTTPS for this host from now on.
+func withHSTS(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Strict-Transport-Security", hsts)
+		next.ServeHTTP(w, r)
+	})
+}
+
 // openSQLite opens the database file with the settings package sqlstore
 // recommends: WAL, a busy timeout, foreign keys and immediate transactions.
 func openSQLite(path string) (*sql.DB, error) {
@@ -261,19 +451,29 @@ func openSQLite(path string) (*sql.DB, error) {
 }
 
 // signingKey returns the key from GATEHOUSE_SIGNING_KEY, or the one kept
-// beside the database, generating it on the first start.
+// beside the database, generating it on the first start. A variable that is
+// set must hold a key: set but empty (or blank) is refused rather than
+// silently replaced by the file's key.
 func signingKey(dbPath string) ([]byte, error) {
-	if v := strings.TrimSpace(os.Getenv("GATEHOUSE_SIGNING_KEY")); v != "" {
+	path := dbPath + ".key"
+	if v, set := os.LookupEnv(envSigningKey); set {
+		v = strings.TrimSpace(v)
+		if v == "" {
+			return nil, fmt.Errorf("%s is set but empty: set it to a key (%s), or unset it to use the key kept in %s", envSigningKey, keyAdvice, path)
+		}
 		key, err := decodeKey(v)
 		if err != nil {
-			return nil, fmt.Errorf("GATEHOUSE_SIGNING_KEY: %w", err)
+			return nil, fmt.Errorf("%s: %w", envSigningKey, err)
 		}
 		return key, nil
 	}
-	path := dbPath + ".key"
 	b, err := os.ReadFile(path)
 	if err == nil {
-		key, err := decodeKey(strings.TrimSpace(string(b)))
+		v := strings.TrimSpace(string(b))
+		if v == "" {
+			return nil, fmt.Errorf("%s is empty: write a key into it (%s), or delete it to have a new one generated, which ends every session", path, keyAdvice)
+		}
+		key, err := decodeKey(v)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", path, err)
 		}
@@ -295,25 +495,31 @@ func signingKey(dbPath string) ([]byte, error) {
 	return key, f.Close()
 }
 
+// minKeyBytes is the shortest signing key accepted.
+const minKeyBytes = 32
+
 // decodeKey reads a key written in hex or base64 (standard or URL, padded
-// or not) and insists on at least 32 bytes.
+// or not) and insists on at least 32 bytes, saying how many it found.
 func decodeKey(s string) ([]byte, error) {
-	decoders := []func(string) ([]byte, error){
-		hex.DecodeString,
-		base64.StdEncoding.DecodeString,
-		base64.RawStdEncoding.DecodeString,
-		base64.URLEncoding.DecodeString,
-		base64.RawURLEncoding.DecodeString,
+	decoders := []struct {
+		name   string
+		decode func(string) ([]byte, error)
+	}{
+		{"hex", hex.DecodeString},
+		{"base64", base64.StdEncoding.DecodeString},
+		{"base64", base64.RawStdEncoding.DecodeString},
+		{"base64", base64.URLEncoding.DecodeString},
+		{"base64", base64.RawURLEncoding.DecodeString},
 	}
 	for _, d := range decoders {
-		if key, err := d(s); err == nil {
-			if len(key) < 32 {
-				return nil, errors.New("the key must be at least 32 bytes")
+		if key, err := d.decode(s); err == nil {
+			if len(key) < minKeyBytes {
+				return nil, fmt.Errorf("the key decodes (as %s) to %d bytes, and at least %d random bytes are needed: %s", d.name, len(key), minKeyBytes, keyAdvice)
 			}
 			return key, nil
 		}
 	}
-	return nil, errors.New("the key must be hex or base64")
+	return nil, fmt.Errorf("the key is neither hex nor base64: %s", keyAdvice)
 }
 
 // newMailer returns the SMTP mailer when -smtp-addr is set, else the folder
@@ -341,32 +547,67 @@ func newMailer(o options) (auth.Mailer, mail.Address, error) {
 		TLS:      o.smtpTLS,
 	})
 	if err != nil {
-		return nil, from, err
+		return nil, from, fmt.Errorf("%w (the settings are the -smtp-* flags: Addr is -smtp-addr, From -smtp-from, Username -smtp-user, Password -smtp-password, TLS -smtp-tls)", err)
 	}
 	return s, from, nil
 }
 
-// ensureAdmin makes sure a superuser exists: the one the environment names,
-// or admin@example.com with a random password printed once, when it is
-// first created.
-func ensureAdmin(ctx context.Context, m *auth.Manager, st store.Users, stdout io.Writer) error {
-	email, password := os.Getenv("GATEHOUSE_ADMIN_EMAIL"), os.Getenv("GATEHOUSE_ADMIN_PASSWORD")
-	if email != "" || password != "" {
-		if email == "" || password == "" {
-			return errors.New("set both GATEHOUSE_ADMIN_EMAIL and GATEHOUSE_ADMIN_PASSWORD, or neither")
+// ensureAdmin makes sure the superuser a asks for exists, printing a random
+// password when it creates an account with one. It runs after the listener
+// is bound, so that a printed password is not lost to a failed start.
+func ensureAdmin(ctx context.Context, m *auth.Manager, st store.Users, a admin, stdout io.Writer) error {
+	email := a.email
+	if email == "" {
+		email = defaultAdmin
+	}
+	norm, err := auth.NormalizeEmail(email)
+	if err != nil {
+		return err
+	}
+	u, err := st.UserByEmail(ctx, norm)
+	exists := err == nil
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	switch {
+	case a.password != "":
+		if exists && !isPassword(u.PasswordHash, a.password) {
+			return fmt.Errorf("%s is not the password of %s, which already exists (its password was changed, or it was registered, since): "+
+				"the variable only sets the password of an account it creates, and this server never replaces one. "+
+				"Unset %s to start with the account as it is (%s alone keeps it a superuser); "+
+				"to recover a lost password, see \"Lost admin password\" in the README", envAdminPassword, norm, envAdminPassword, envAdminEmail)
 		}
-		_, err := m.EnsureSuperuser(ctx, email, password)
-		return err
+		if _, err := m.EnsureSuperuser(ctx, norm, a.password); err != nil {
+			if errors.Is(err, auth.ErrWeakPassword) {
+				return fmt.Errorf("%s is refused: %w; choose a long passphrase", envAdminPassword, err)
+			}
+			return fmt.Errorf("%s %s: %w", envAdminEmail, norm, err)
+		}
+		return nil
+	case exists && a.email == "":
+		return nil // the default admin, created on an earlier start; its password was printed then
 	}
-	if _, err := st.UserByEmail(ctx, defaultAdmin); err == nil {
-		return nil // created on an earlier start; its password was printed then
-	} else if !errors.Is(err, store.ErrNotFound) {
-		return err
+	// A random password: it creates the account, or is ignored by
+	// EnsureSuperuser when the account exists and is promoted.
+	pw := rand.Text()
+	if _, err := m.EnsureSuperuser(ctx, norm, pw); err != nil {
+		return fmt.Errorf("superuser %s: %w", norm, err)
 	}
-	password = rand.Text()
-	if _, err := m.EnsureSuperuser(ctx, defaultAdmin, password); err != nil {
-		return err
+	if !exists {
+		fmt.Fprintf(stdout, "created superuser %s with password %s (shown only now)\n", norm, pw)
 	}
-	fmt.Fprintf(stdout, "created superuser %s with password %s (shown only now)\n", defaultAdmin, password)
 	return nil
+}
+
+// isPassword reports whether hash was made from pw, for the hashes the
+// Manager writes (argon2id) and accepts (bcrypt). Every argon2id or bcrypt
+// hasher checks any hash of its kind: the parameters are in the hash.
+func isPassword(hash, pw string) bool {
+	pw = password.Normalize(pw)
+	argon, err := password.NewArgon2id(password.Argon2Params{})
+	if err == nil && argon.Compare(hash, pw) == nil {
+		return true
+	}
+	bcrypt, err := password.NewBcrypt(0)
+	return err == nil && bcrypt.Compare(hash, pw) == nil
 }

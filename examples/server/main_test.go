@@ -2,7 +2,10 @@ package main_test
 
 import (
 	"bufio"
+	"bytes"
+	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"mime"
 	"mime/multipart"
@@ -15,6 +18,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -24,8 +28,28 @@ import (
 type server struct {
 	cmd    *exec.Cmd
 	url    string
+	client *http.Client
 	stdout []string // lines printed before "listening on"
+	stderr *syncBuffer
 	exited chan error
+}
+
+// syncBuffer is a bytes.Buffer safe for one writer and concurrent readers.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 // buildServer compiles the example server once per test binary.
@@ -42,17 +66,23 @@ func buildServer(t *testing.T) string {
 // start runs the server on a free port and waits until it says it listens.
 func start(t *testing.T, bin string, env []string, args ...string) *server {
 	t.Helper()
+	return startWith(t, bin, http.DefaultClient, env, args...)
+}
+
+// startWith is start with the client that calls the server.
+func startWith(t *testing.T, bin string, client *http.Client, env []string, args ...string) *server {
+	t.Helper()
 	cmd := exec.Command(bin, append([]string{"-addr", "127.0.0.1:0"}, args...)...)
 	cmd.Env = append(os.Environ(), env...)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd.Stderr = io.Discard
+	s := &server{cmd: cmd, client: client, stderr: &syncBuffer{}, exited: make(chan error, 1)}
+	cmd.Stderr = s.stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	s := &server{cmd: cmd, exited: make(chan error, 1)}
 	lines := bufio.NewScanner(stdout)
 	for lines.Scan() {
 		line := lines.Text()
@@ -63,8 +93,8 @@ func start(t *testing.T, bin string, env []string, args ...string) *server {
 		s.stdout = append(s.stdout, line)
 	}
 	if s.url == "" {
-		cmd.Process.Kill()
-		t.Fatalf("the server exited without listening; it printed %q", s.stdout)
+		cmd.Wait()
+		t.Fatalf("the server exited without listening; it printed %q and logged:\n%s", s.stdout, s.stderr)
 	}
 	go io.Copy(io.Discard, stdout)
 	go func() { s.exited <- cmd.Wait() }()
@@ -73,6 +103,33 @@ func start(t *testing.T, bin string, env []string, args ...string) *server {
 		<-s.exited
 	})
 	return s
+}
+
+// exit is how a run of the server that was expected to fail ended.
+type exit struct {
+	code           int
+	stdout, stderr string
+}
+
+// runToExit runs the server with args as given (no -addr added) and waits
+// for it to exit, which it must do by itself within a minute.
+func runToExit(t *testing.T, bin string, env []string, args ...string) exit {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd.Env = append(os.Environ(), env...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	var ee *exec.ExitError
+	if err != nil && !errors.As(err, &ee) {
+		t.Fatalf("%v: %v", args, err)
+	}
+	if ctx.Err() != nil {
+		t.Fatalf("%v: the server did not exit by itself; it printed %q", args, stdout.String())
+	}
+	return exit{code: cmd.ProcessState.ExitCode(), stdout: stdout.String(), stderr: stderr.String()}
 }
 
 // stop sends SIGINT and waits for a clean exit.
@@ -110,7 +167,7 @@ func (s *server) call(t *testing.T, method, path, contentType, body, bearer stri
 	if bearer != "" {
 		req.Header.Set("Authorization", "Bearer "+bearer)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := s.client.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -154,7 +211,14 @@ func mailText(t *testing.T, dir string) string {
 	if len(files) == 0 {
 		t.Fatalf("no .eml file in %s", dir)
 	}
-	f, err := os.Open(files[len(files)-1])
+	_, text := readMail(t, files[len(files)-1])
+	return text
+}
+
+// readMail returns the recipient and the decoded text part of an .eml file.
+func readMail(t *testing.T, file string) (to, text string) {
+	t.Helper()
+	f, err := os.Open(file)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -163,37 +227,63 @@ func mailText(t *testing.T, dir string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
+	to = msg.Header.Get("To")
+	if a, err := netmail.ParseAddress(to); err == nil {
+		to = a.Address
+	}
 	mediaType, params, err := mime.ParseMediaType(msg.Header.Get("Content-Type"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !strings.HasPrefix(mediaType, "multipart/") {
-		return decodeBody(t, msg.Body, msg.Header.Get("Content-Transfer-Encoding"))
+		return to, decodePart(t, msg.Header.Get("Content-Transfer-Encoding"), msg.Body)
 	}
 	mr := multipart.NewReader(msg.Body, params["boundary"])
 	for {
 		p, err := mr.NextPart()
 		if err != nil {
-			t.Fatalf("no text part: %v", err)
+			t.Fatalf("%s: no text part: %v", file, err)
 		}
 		if strings.HasPrefix(p.Header.Get("Content-Type"), "text/plain") {
-			return decodeBody(t, p, p.Header.Get("Content-Transfer-Encoding"))
+			// multipart.Reader decodes quoted-printable parts itself and
+			// drops the header.
+			return to, decodePart(t, p.Header.Get("Content-Transfer-Encoding"), p)
 		}
 	}
 }
 
-// decodeBody reads a body in the transfer encoding cte: quoted-printable,
-// or unencoded (7bit, 8bit).
-func decodeBody(t *testing.T, r io.Reader, cte string) string {
+func decodePart(t *testing.T, cte string, r io.Reader) string {
 	t.Helper()
 	if strings.EqualFold(cte, "quoted-printable") {
 		r = quotedprintable.NewReader(r)
 	}
 	b, err := io.ReadAll(r)
 	if err != nil {
-		t.Fatalf("reading the mail body (%s): %v", cte, err)
+		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// mailLink waits for a mail to the address to that holds a link to page
+// ("/verify-email") and returns the newest such link.
+func mailLink(t *testing.T, dir, to, page string) string {
+	t.Helper()
+	re := regexp.MustCompile(`https?://[^\s"<>]+` + regexp.QuoteMeta(page) + `\?token=[A-Za-z0-9_-]+`)
+	for range 100 {
+		files, _ := filepath.Glob(filepath.Join(dir, "*.eml"))
+		for i := len(files) - 1; i >= 0; i-- {
+			rcpt, text := readMail(t, files[i])
+			if !strings.EqualFold(rcpt, to) {
+				continue
+			}
+			if link := re.FindString(text); link != "" {
+				return link
+			}
+		}
+		time.Sleep(100 * time.Millisecond) // mail is written in the background
+	}
+	t.Fatalf("no mail to %s in %s links to %s", to, dir, page)
+	return ""
 }
 
 const (
