@@ -141,6 +141,16 @@ func newCookieMode(c *CookieConfig, cfg *Config) *cookieMode {
 	return cm
 }
 
+// CookieName returns the name of the session cookie, as [New] settled it
+// from CookieConfig.Name and Insecure, or "" when the Guard is not in
+// cookie mode.
+func (g *Guard) CookieName() string {
+	if g.cookies == nil {
+		return ""
+	}
+	return g.cookies.name
+}
+
 // cookie returns the session cookie with value and the given Max-Age
 // (negative: delete).
 func (cm *cookieMode) cookie(value string, maxAge int) *http.Cookie {

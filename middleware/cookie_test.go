@@ -262,6 +262,9 @@ func TestCookieNameAndInsecure(t *testing.T) {
 			if tc.cfg.Insecure && !strings.Contains(logs, "INSECURE") {
 				t.Errorf("the Insecure warning is not loud: %q", logs)
 			}
+			if got := e.g.CookieName(); got != tc.want {
+				t.Errorf("CookieName() = %q, want %q", got, tc.want)
+			}
 			c, raw := sessionCookie(t, e.logIn(t, "user@example.com", nil))
 			if c.Name != tc.want || c.Secure != tc.secure || !c.HttpOnly || c.SameSite != http.SameSiteLaxMode || c.Path != "/" {
 				t.Errorf("cookie %q, want name %q, Secure %v", raw, tc.want, tc.secure)
@@ -758,6 +761,9 @@ func TestBearerGuardHasNoCookieMode(t *testing.T) {
 	e := newCookieEnv(t, middleware.CookieConfig{})
 	c, _ := sessionCookie(t, e.logIn(t, "user@example.com", nil))
 	g := middleware.New(e.m, middleware.Config{})
+	if g.CookieName() != "" {
+		t.Errorf("CookieName() = %q, want \"\"", g.CookieName())
+	}
 	if w := do(t, g.RequireAuth(echo), withCookie(c)); w.Code != 401 {
 		t.Fatalf("a cookie on a bearer-only Guard: %d, want 401", w.Code)
 	}
