@@ -30,7 +30,9 @@ const BaseURL = "https://example.com"
 var defaultStart = time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)
 
 // TB is what the kit needs of a test. *testing.T, *testing.B and
-// *testing.F have it; pass the test's own.
+// *testing.F have it; pass the test's own. (It is an interface of its own
+// rather than testing.TB so that the package's examples can run: an
+// implementation's Fatalf must not return, as testing's does not.)
 type TB interface {
 	Helper()
 	Cleanup(func())

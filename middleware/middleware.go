@@ -60,15 +60,17 @@ func BearerToken(r *http.Request) (string, error) {
 
 // ErrorHandler writes the response for a request the middleware refuses.
 // status is 401 (no or bad token), 403 (not allowed: a user who is not a
-// superuser, or [ErrCrossOrigin]) or 503 (the store failed; fail closed). err says why, for logs: never write it to the
-// client. An application that answers otherwise than [WriteError] (an HTML
+// superuser, or [ErrCrossOrigin]) or 503 (the store failed; fail closed).
+// err says why, for logs: never write it to the client. An application that answers otherwise than [WriteError] (an HTML
 // login page, a redirect) sets its own in Config.ErrorHandler; it can call
 // WriteError for the requests it does not handle.
 type ErrorHandler func(w http.ResponseWriter, r *http.Request, status int, err error)
 
 // Config configures a [Guard]. The zero value is ready to use.
 type Config struct {
-	// Extractor finds the token. Default [BearerToken].
+	// Extractor finds the token. Default [BearerToken]. In cookie mode a
+	// request without an Authorization header that brings the session
+	// cookie is authenticated by the cookie instead.
 	Extractor Extractor
 	// ErrorHandler writes refusals. Default [WriteError].
 	ErrorHandler ErrorHandler
