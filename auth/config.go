@@ -159,7 +159,10 @@ type SessionConfig struct {
 	// again for this long without revoking its session (the retry itself
 	// still fails). Default 0: any reuse revokes the session, as RFC 9700
 	// recommends. A few seconds tolerate clients that retry a refresh
-	// whose response was lost; at most 1 minute.
+	// whose response was lost, and several instances serving one browser
+	// in the middleware's cookie mode (each coalesces the refreshes of its
+	// own requests; a request that loses the race on another instance is
+	// then refused without revoking the session). At most 1 minute.
 	ReuseGrace time.Duration
 }
 

@@ -23,6 +23,7 @@ const (
 	EventLogout               EventType = "logout"
 	EventLogoutEverywhere     EventType = "logout_everywhere"
 	EventSessionRevoked       EventType = "session_revoked"
+	EventSessionRenewed       EventType = "session_renewed"
 	EventPasswordChange       EventType = "password_change"
 	EventResetRequested       EventType = "password_reset_requested"
 	EventResetCompleted       EventType = "password_reset_completed"

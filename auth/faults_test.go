@@ -294,6 +294,24 @@ func TestStoreFaults(t *testing.T) {
 				}
 			}
 		}},
+		{"renew session", nil, func(t *testing.T, f *fixture) error {
+			res, err := f.e.m.RenewSession(context.Background(), f.id)
+			if err != nil && res != nil {
+				t.Fatal("RenewSession returned a result with an error")
+			}
+			return err
+		}, func(t *testing.T, f *fixture) {
+			// The old session goes on, alone: a half-made renewal is
+			// taken back.
+			f.fs.disarm()
+			if _, err := f.e.m.Authenticate(context.Background(), f.res.Tokens.AccessToken); err != nil {
+				t.Fatalf("the session after a failed renewal: %v", err)
+			}
+			ss, _ := f.fs.s.UserSessions(context.Background(), f.id.User.ID, f.e.clock.Now())
+			if len(ss) != 1 {
+				t.Fatalf("%d sessions after a failed renewal, want the 1 from setup", len(ss))
+			}
+		}},
 		{"logout", nil, func(t *testing.T, f *fixture) error {
 			return f.e.m.Logout(context.Background(), f.id)
 		}, func(t *testing.T, f *fixture) {

@@ -121,6 +121,14 @@ func TestEveryOperationReportsOneEvent(t *testing.T) {
 		_, err := e.m.UsersOverview(ctx, id, auth.UsersQuery{})
 		return err
 	})
+	step(auth.EventSessionRenewed, auth.OutcomeSuccess, func() error {
+		renewed, err := e.m.RenewSession(ctx, id)
+		if err == nil {
+			secrets = append(secrets, renewed.Tokens.AccessToken, renewed.Tokens.RefreshToken)
+			id = e.identity(t, renewed.Tokens.AccessToken)
+		}
+		return err
+	})
 	step(auth.EventLogout, auth.OutcomeSuccess, func() error { return e.m.Logout(ctx, id) })
 	res, _ = e.m.Login(ctx, "ada2@example.com", pw3)
 	id = e.identity(t, res.Tokens.AccessToken)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/gatehouse-go/gatehouse/store"
 )
@@ -27,6 +28,100 @@ func (m *Manager) Logout(ctx context.Context, id *Identity) error {
 	}
 	m.emit(ctx, ev, start)
 	return nil
+}
+
+// RenewSession replaces the caller's session with a new one — a new
+// session ID, refresh token and access token — and ends the old one, whose
+// tokens stop working at once. Call it when the privileges behind a
+// session change (a password change made from it, a second factor added,
+// a superuser grant to oneself), so that a session ID an attacker may have
+// planted or copied before the change is worth nothing after it (session
+// fixation, SECURITY.md #67). Package middleware's cookie mode calls it
+// for you (Guard.RenewSession, Guard.ChangePassword).
+//
+// The new session is the same login continued: it keeps the old one's
+// AuthenticatedAt (as the store has it now, so a password change just made
+// from the session counts) and its absolute end (ExpiresAt: renewing never
+// makes a session last longer), and takes the client from ctx. The result
+// is that of a login: User, Session and Tokens are set, Challenge is nil.
+//
+// Errors: [ErrUnauthenticated] when id is nil or its session has ended
+// (revoked, expired, outlived by a password change, or its user disabled);
+// [ErrTokenInvalid] when the session ends within a second. Other errors
+// come from the store; then the old session is left as it was.
+func (m *Manager) RenewSession(ctx context.Context, id *Identity) (*LoginResult, error) {
+	if err := requireSession(id); err != nil {
+		return nil, err
+	}
+	ev := Event{Type: EventSessionRenewed, Outcome: OutcomeFailure, UserID: id.User.ID, SessionID: id.Session.ID}
+	res, err := m.renewSession(ctx, id, &ev)
+	if err == nil {
+		ev.Outcome = OutcomeSuccess
+	}
+	m.emit(ctx, ev, time.Time{})
+	return res, err
+}
+
+func (m *Manager) renewSession(ctx context.Context, id *Identity, ev *Event) (*LoginResult, error) {
+	old, u, err := m.store.SessionUser(ctx, id.Session.ID)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		ev.Reason = "session_gone"
+		return nil, ErrUnauthenticated
+	case err != nil:
+		ev.Reason = "store_error"
+		return nil, fmt.Errorf("auth: renew session: %w", err)
+	}
+	now := m.now()
+	if old.UserID != id.User.ID || u.ID != id.User.ID || !old.Live(now) || !credentialsCurrent(old, u) {
+		ev.Reason = "session_ended"
+		return nil, ErrUnauthenticated
+	}
+	sid, err := m.newID()
+	if err != nil {
+		return nil, err
+	}
+	refresh, hash, err := m.newToken()
+	if err != nil {
+		return nil, err
+	}
+	s := &store.Session{
+		ID:              sid,
+		UserID:          u.ID,
+		CreatedAt:       now,
+		AuthenticatedAt: old.AuthenticatedAt,
+		LastUsedAt:      now,
+		ExpiresAt:       old.ExpiresAt,
+		IdleExpiresAt:   now.Add(m.cfg.Sessions.IdleTimeout),
+		IP:              old.IP,
+		UserAgent:       old.UserAgent,
+	}
+	if s.IdleExpiresAt.After(s.ExpiresAt) {
+		s.IdleExpiresAt = s.ExpiresAt
+	}
+	if c, ok := ClientFromContext(ctx); ok {
+		s.IP, s.UserAgent = clientIP(c), c.UserAgent
+	}
+	pair, err := m.issue(ctx, s, refresh, now)
+	if err != nil {
+		ev.Reason = "session_ending"
+		return nil, err
+	}
+	if err := m.store.CreateSession(ctx, s, hash); err != nil {
+		ev.Reason = "store_error"
+		return nil, fmt.Errorf("auth: renew session: %w", err)
+	}
+	if err := m.store.RevokeSession(ctx, u.ID, old.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
+		// Both would be live: take the new one back and leave the old
+		// session as it was.
+		ev.Reason = "store_error"
+		if err := m.store.RevokeSession(ctx, u.ID, s.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
+			m.log.ErrorContext(ctx, "gatehouse: ending a half-renewed session failed", "user_id", u.ID, "error", err.Error())
+		}
+		return nil, fmt.Errorf("auth: renew session: %w", err)
+	}
+	ev.SessionID = s.ID
+	return &LoginResult{User: u, Session: s, Tokens: pair}, nil
 }
 
 // LogoutEverywhere ends every session of the caller, this one included, and

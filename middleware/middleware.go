@@ -59,16 +59,18 @@ func BearerToken(r *http.Request) (string, error) {
 }
 
 // ErrorHandler writes the response for a request the middleware refuses.
-// status is 401 (no or bad token), 403 (not allowed) or 503 (the store
-// failed; fail closed). err says why, for logs: never write it to the
-// client. An application that answers otherwise than [WriteError] (an HTML
+// status is 401 (no or bad token), 403 (not allowed: a user who is not a
+// superuser, or [ErrCrossOrigin]) or 503 (the store failed; fail closed).
+// err says why, for logs: never write it to the client. An application that answers otherwise than [WriteError] (an HTML
 // login page, a redirect) sets its own in Config.ErrorHandler; it can call
 // WriteError for the requests it does not handle.
 type ErrorHandler func(w http.ResponseWriter, r *http.Request, status int, err error)
 
 // Config configures a [Guard]. The zero value is ready to use.
 type Config struct {
-	// Extractor finds the token. Default [BearerToken].
+	// Extractor finds the token. Default [BearerToken]. In cookie mode a
+	// request without an Authorization header that brings the session
+	// cookie is authenticated by the cookie instead.
 	Extractor Extractor
 	// ErrorHandler writes refusals. Default [WriteError].
 	ErrorHandler ErrorHandler
@@ -82,6 +84,11 @@ type Config struct {
 	// one setting serves the application's routes and the API. Empty: the
 	// client is always the connection's peer.
 	TrustedProxies []netip.Prefix
+	// Cookies turns on cookie mode for browsers (see [CookieConfig] and
+	// the package documentation): sessions in a cookie the Guard sets,
+	// refreshes and clears, beside bearer tokens, with CSRF protection.
+	// nil: bearer tokens only.
+	Cookies *CookieConfig
 }
 
 // Guard holds the middleware for one [auth.Manager]. Its methods have the
@@ -90,10 +97,15 @@ type Config struct {
 type Guard struct {
 	m   *auth.Manager
 	cfg Config
+	// cookies is nil unless Config.Cookies was set.
+	cookies *cookieMode
 }
 
-// New returns a Guard for m. It copies cfg: changing cfg.TrustedProxies
-// afterwards does not change the Guard.
+// New returns a Guard for m. It copies cfg: changing cfg.TrustedProxies or
+// cfg.Cookies afterwards does not change the Guard. Problems New cannot
+// return (an invalid proxy prefix, cookie name or trusted origin) are
+// logged at level Error, and cookie mode's Insecure switch at level Warn,
+// to Config.Logger.
 func New(m *auth.Manager, cfg Config) *Guard {
 	if cfg.Extractor == nil {
 		cfg.Extractor = BearerToken
@@ -111,7 +123,12 @@ func New(m *auth.Manager, cfg Config) *Guard {
 			cfg.Logger.Error("gatehouse: middleware: Config.TrustedProxies has an invalid prefix; it matches nothing", "index", i)
 		}
 	}
-	return &Guard{m: m, cfg: cfg}
+	g := &Guard{m: m, cfg: cfg}
+	if cfg.Cookies != nil {
+		g.cookies = newCookieMode(cfg.Cookies, &cfg)
+		g.cfg.Cookies = nil // not kept: the Guard holds what it needs
+	}
+	return g
 }
 
 type attemptKey struct{}
@@ -119,7 +136,8 @@ type attemptKey struct{}
 // attempt records what Authenticate found, so that RequireAuth does not
 // verify twice and can say why it refuses.
 type attempt struct {
-	err error // nil: authenticated or anonymous
+	err    error // nil: authenticated or anonymous
+	cookie bool  // the session cookie was the credential
 }
 
 // noFailure is the attempt of every request that was authenticated or sent
@@ -130,9 +148,30 @@ var noFailure = &attempt{}
 // the request carries a valid access token; read it with
 // [auth.IdentityFromContext] or [auth.UserFromContext]. It never refuses a
 // request: a missing or bad token leaves the request anonymous (use
-// [Guard.RequireAuth] to refuse). It also records the client (see
-// [ClientFrom]) unless the context already has one, and sets
-// "Vary: Authorization".
+// [Guard.RequireAuth] to refuse, and [Failure] to learn why). It also
+// records the client (see [ClientFrom]) unless the context already has
+// one, and sets "Vary: Authorization".
+//
+// In cookie mode (Config.Cookies) a request without an Authorization header
+// is authenticated by its session cookie, and gets "Vary: Cookie" too. A
+// request with both is a bearer request: the header decides and the cookie
+// is not looked at (a page cannot make a browser send another site an
+// Authorization header, so such a request is no forgery). When the
+// cookie's access token has expired, Authenticate refreshes it with
+// [auth.Manager.Refresh] — the same rotation and reuse detection — puts
+// the new cookie on the response (with "Cache-Control: no-store") and
+// serves the request. Concurrent requests with the same expired cookie
+// share one refresh (see [RefreshMemory]). A cookie whose session is over
+// (logged out, revoked, expired) is cleared.
+//
+// CSRF: a cookie-authenticated request with an unsafe method (anything but
+// GET, HEAD and OPTIONS) that a browser sent from another origin — as
+// net/http's [http.CrossOriginProtection] judges from Sec-Fetch-Site, or
+// from Origin against Host — stays anonymous with [Failure]
+// [ErrCrossOrigin], and its cookie is neither used nor refreshed, unless
+// the origin is in CookieConfig.TrustedOrigins. Requests without these
+// headers (not from a browser) pass. Bearer requests are not checked. Keep
+// GET handlers free of side effects: safe methods are never checked.
 func (g *Guard) Authenticate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		next.ServeHTTP(w, g.authenticate(w, r))
@@ -145,6 +184,15 @@ func (g *Guard) authenticate(w http.ResponseWriter, r *http.Request) *http.Reque
 	}
 	w.Header().Add("Vary", "Authorization")
 	ctx, _ := g.clientContext(r)
+	if g.cookies != nil {
+		w.Header().Add("Vary", "Cookie")
+		if len(r.Header.Values("Authorization")) == 0 {
+			if c := g.sessionCookie(r); c != nil {
+				ctx, a := g.cookieAuth(ctx, w, r, c.Value)
+				return r.WithContext(context.WithValue(ctx, attemptKey{}, a))
+			}
+		}
+	}
 	a := noFailure
 	token, err := g.cfg.Extractor(r)
 	switch {
@@ -168,8 +216,10 @@ func (g *Guard) authenticate(w http.ResponseWriter, r *http.Request) *http.Reque
 
 // Failure reports why the request in ctx is anonymous: nil when no token
 // was sent (or the request is authenticated), [auth.ErrTokenInvalid] or
-// [auth.ErrTokenExpired] for a bad token, another error when the check
-// itself failed.
+// [auth.ErrTokenExpired] for a bad token (for a cookie whose refresh
+// failed, the error of [auth.Manager.Refresh], which matches
+// ErrTokenInvalid), [ErrCrossOrigin] for a cross-origin cookie request
+// with an unsafe method, another error when the check itself failed.
 func Failure(ctx context.Context) error {
 	if a, ok := ctx.Value(attemptKey{}).(*attempt); ok {
 		return a.err
@@ -177,11 +227,13 @@ func Failure(ctx context.Context) error {
 	return nil
 }
 
-// RequireAuth refuses requests without a valid access token: 401 with
-// "WWW-Authenticate: Bearer" (and error="invalid_token" when a token was
-// sent), or 503 when the check itself failed (fail closed, SECURITY.md
-// #44). It authenticates the request itself when [Guard.Authenticate] has
-// not run.
+// RequireAuth refuses requests without a valid access token (or, in
+// cookie mode, session cookie): 401 with "WWW-Authenticate: Bearer" (and
+// error="invalid_token" when a token was sent), 403 for a cross-origin
+// cookie request with an unsafe method ([ErrCrossOrigin]; the handler
+// never runs, so nothing changes), or 503 when the check itself failed
+// (fail closed, SECURITY.md #44). It authenticates the request itself
+// when [Guard.Authenticate] has not run.
 func (g *Guard) RequireAuth(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		r = g.authenticate(w, r)
@@ -220,6 +272,8 @@ func (g *Guard) refuse(w http.ResponseWriter, r *http.Request) {
 		g.cfg.ErrorHandler(w, r, http.StatusUnauthorized, auth.ErrUnauthenticated)
 	case errors.Is(err, auth.ErrTokenExpired), errors.Is(err, auth.ErrTokenInvalid):
 		g.cfg.ErrorHandler(w, r, http.StatusUnauthorized, err)
+	case errors.Is(err, ErrCrossOrigin):
+		g.cfg.ErrorHandler(w, r, http.StatusForbidden, err)
 	default:
 		g.cfg.ErrorHandler(w, r, http.StatusServiceUnavailable, err)
 	}
@@ -231,8 +285,13 @@ func (g *Guard) refuse(w http.ResponseWriter, r *http.Request) {
 // "Invalid token" (token_expired "Token expired" for an expired token) with
 // "WWW-Authenticate: Bearer" (RFC 6750 §3), error="invalid_token" when a
 // bad token was sent; for 403 forbidden; for 503 unavailable with
-// Retry-After. err's text is never written.
+// Retry-After; for [ErrCrossOrigin] 403 forbidden "Cross-origin request
+// refused". err's text is never written.
 func WriteError(w http.ResponseWriter, r *http.Request, status int, err error) {
+	if status == http.StatusForbidden && errors.Is(err, ErrCrossOrigin) {
+		httperr.Write(w, r, err, nil)
+		return
+	}
 	httperr.Write(w, r, httperr.Refusal(status, err), nil)
 }
 

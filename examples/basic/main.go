@@ -1,7 +1,9 @@
 // Command basic shows Gatehouse added to an existing net/http server: the
 // application keeps its own routes and handlers, and wraps the ones that
 // need a user with the middleware. Its test (main_test.go) shows how the
-// application's own unit tests swap in memstore and a fake user.
+// application's own unit tests run on package authtest, the test kit (a
+// Manager on memstore, users, logged-in requests), or put a fake user into
+// the context.
 //
 // Run it with:
 //

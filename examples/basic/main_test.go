@@ -1,8 +1,6 @@
 package main
 
 import (
-	"context"
-	"crypto/rand"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -14,12 +12,12 @@ import (
 	"time"
 
 	"github.com/gatehouse-go/gatehouse/auth"
-	"github.com/gatehouse-go/gatehouse/mail"
+	"github.com/gatehouse-go/gatehouse/authtest"
 	"github.com/gatehouse-go/gatehouse/store"
-	"github.com/gatehouse-go/gatehouse/store/memstore"
 )
 
-// A handler test needs no tokens at all: put a user into the context.
+// The smallest handler test needs no Manager at all: put a user into the
+// context.
 func TestHandleGetNoteWithFakeUser(t *testing.T) {
 	n := &notes{byID: map[string]string{"u1": "buy milk"}}
 	r := httptest.NewRequest("GET", "/note", nil)
@@ -31,13 +29,23 @@ func TestHandleGetNoteWithFakeUser(t *testing.T) {
 	}
 }
 
-// A whole-server test swaps in memstore and goes through the middleware.
-func TestProtectedRouteWithMemstore(t *testing.T) {
-	m, err := newManager(memstore.New())
-	if err != nil {
-		t.Fatal(err)
+// A handler test with the test kit: a real Manager on memstore, a user, a
+// logged-in request through the middleware.
+func TestHandleGetNote(t *testing.T) {
+	kit := authtest.New(t)
+	u := kit.User(t, "ada@example.com")
+	n := &notes{byID: map[string]string{u.ID: "buy milk"}}
+	w := httptest.NewRecorder()
+	kit.Guard.RequireAuth(http.HandlerFunc(n.handleGetNote)).ServeHTTP(w, kit.LogIn(t, "ada@example.com").Request("GET", "/note", nil))
+	if w.Code != 200 || !strings.Contains(w.Body.String(), "buy milk") {
+		t.Fatalf("%d %s", w.Code, w.Body)
 	}
-	srv := httptest.NewServer(newServer(m, slog.New(slog.DiscardHandler)))
+}
+
+// A whole-server test runs the application's mux on the kit's Manager.
+func TestProtectedRoute(t *testing.T) {
+	kit := authtest.New(t)
+	srv := httptest.NewServer(newServer(kit.Manager, slog.New(slog.DiscardHandler)))
 	defer srv.Close()
 
 	resp, err := http.Get(srv.URL + "/note")
@@ -49,16 +57,9 @@ func TestProtectedRouteWithMemstore(t *testing.T) {
 		t.Fatalf("anonymous /note: %d", resp.StatusCode)
 	}
 
-	ctx := context.Background()
-	if _, err := m.Register(ctx, auth.Registration{Email: "ada@example.com", Password: "correct horse battery staple"}); err != nil {
-		t.Fatal(err)
-	}
-	res, err := m.Login(ctx, "ada@example.com", "correct horse battery staple")
-	if err != nil {
-		t.Fatal(err)
-	}
+	kit.User(t, "ada@example.com")
 	req, _ := http.NewRequest("GET", srv.URL+"/note", nil)
-	req.Header.Set("Authorization", "Bearer "+res.Tokens.AccessToken)
+	kit.LogIn(t, "ada@example.com").Authorize(req)
 	resp, err = http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -71,17 +72,11 @@ func TestProtectedRouteWithMemstore(t *testing.T) {
 
 // TestThrottledLoginIs429: after five wrong passwords the account is
 // throttled: the sixth attempt, and the right password too while the wait
-// lasts, get 429 with Retry-After, never 500. A clock that stands still
-// keeps the wait from running out during the test.
+// lasts, get 429 with Retry-After, never 500. The kit's clock stands
+// still, so the wait cannot run out during the test.
 func TestThrottledLoginIs429(t *testing.T) {
-	key := make([]byte, 32)
-	rand.Read(key)
-	now := time.Date(2026, 5, 1, 9, 0, 0, 0, time.UTC)
-	m, err := auth.New(auth.Config{Store: memstore.New(), Mailer: mail.Discard{}, Tokens: auth.TokenConfig{SigningKey: key}, Now: func() time.Time { return now }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(newServer(m, slog.New(slog.DiscardHandler)))
+	kit := authtest.New(t)
+	srv := httptest.NewServer(newServer(kit.Manager, slog.New(slog.DiscardHandler)))
 	defer srv.Close()
 	post := func(path, email, password string) (*http.Response, map[string]any) {
 		t.Helper()
@@ -121,7 +116,7 @@ func TestThrottledLoginIs429(t *testing.T) {
 		}
 	}
 	// Once the wait has passed, the right password logs in.
-	now = now.Add(time.Minute)
+	kit.Advance(time.Minute)
 	if resp, v := post("/login", email, pw); resp.StatusCode != 200 || v["access_token"] == nil {
 		t.Fatalf("after the wait: %d %v", resp.StatusCode, v)
 	}
@@ -130,11 +125,8 @@ func TestThrottledLoginIs429(t *testing.T) {
 // TestErrorsAreJSON: the application's refusals, its own and the
 // middleware's, have the /v2 shape.
 func TestErrorsAreJSON(t *testing.T) {
-	m, err := newManager(memstore.New())
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(newServer(m, slog.New(slog.DiscardHandler)))
+	kit := authtest.New(t)
+	srv := httptest.NewServer(newServer(kit.Manager, slog.New(slog.DiscardHandler)))
 	defer srv.Close()
 	for _, tc := range []struct {
 		method, path, body string
