@@ -20,6 +20,33 @@ type Counter struct {
 	ExpiresAt time.Time
 }
 
+// Live reports whether c counts at now: it has hits (Count > 0) and now is
+// strictly before its ExpiresAt. Stores report a counter that is not live
+// as the zero Counter.
+func (c Counter) Live(now time.Time) bool {
+	return c.Count > 0 && now.Before(c.ExpiresAt)
+}
+
+// Next returns c after one more hit at now, under the window policy that
+// [Counters.IncrementCounter] describes and every store shares: a counter
+// that is not [Counter.Live] at now starts a new life with Count 1 and Start
+// now; every hit sets Last to now; ExpiresAt becomes Start + ttl, or Last +
+// ttl when sliding is set. Next only computes; it neither reads a clock nor
+// converts times to UTC (stores do that).
+func (c Counter) Next(now time.Time, ttl time.Duration, sliding bool) Counter {
+	if !c.Live(now) {
+		c = Counter{Start: now}
+	}
+	c.Count++
+	c.Last = now
+	if sliding {
+		c.ExpiresAt = now.Add(ttl)
+	} else {
+		c.ExpiresAt = c.Start.Add(ttl)
+	}
+	return c
+}
+
 // Counters keeps named counters shared by every process using the store, so
 // that several instances of an application enforce one set of limits. It
 // is optional: stores that implement it can back the auth Manager's
@@ -34,11 +61,12 @@ type Counters interface {
 	// before. A counter that does not exist, or has expired (its ExpiresAt
 	// is not after now), starts a new life with Count 1 and Start now. Every
 	// hit sets Last to now; ExpiresAt becomes Start + ttl, or Last + ttl
-	// when sliding is set.
+	// when sliding is set. [Counter.Next] computes exactly this.
 	IncrementCounter(ctx context.Context, key string, now time.Time, ttl time.Duration, sliding bool) (Counter, error)
 
 	// GetCounter returns the counter named key as it stands at now: the
-	// zero Counter, and no error, when it does not exist or has expired.
+	// zero Counter, and no error, when it does not exist or has expired
+	// (is not [Counter.Live] at now).
 	GetCounter(ctx context.Context, key string, now time.Time) (Counter, error)
 
 	// DeleteCounter forgets the counter named key. Deleting a counter that

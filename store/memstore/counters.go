@@ -30,17 +30,7 @@ func (s *Store) IncrementCounter(ctx context.Context, key string, now time.Time,
 	if c.m == nil {
 		c.m = make(map[string]store.Counter)
 	}
-	cur, ok := c.m[key]
-	if !ok || !now.Before(cur.ExpiresAt) {
-		cur = store.Counter{Start: now}
-	}
-	cur.Count++
-	cur.Last = now
-	if sliding {
-		cur.ExpiresAt = now.Add(ttl)
-	} else {
-		cur.ExpiresAt = cur.Start.Add(ttl)
-	}
+	cur := c.m[key].Next(now, ttl, sliding)
 	c.m[key] = cur
 	return cur, nil
 }
@@ -54,11 +44,16 @@ func (s *Store) GetCounter(ctx context.Context, key string, now time.Time) (stor
 	c := &s.counters
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	cur, ok := c.m[key]
-	if !ok || !now.Before(cur.ExpiresAt) {
-		return store.Counter{}, nil
+	return c.get(key, now), nil
+}
+
+// get returns the counter named key as it stands at now. c.mu must be held.
+func (c *counters) get(key string, now time.Time) store.Counter {
+	cur := c.m[key]
+	if !cur.Live(now) {
+		return store.Counter{}
 	}
-	return cur, nil
+	return cur
 }
 
 // DeleteCounter forgets the counter named key.

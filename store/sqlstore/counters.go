@@ -27,19 +27,8 @@ func (s *Store) IncrementCounter(ctx context.Context, key string, now time.Time,
 		if err := q.row(ctx, qCounterLock, key).Scan(s.counterDest(&c)...); err != nil {
 			return err
 		}
-		if c.Count <= 0 || !now.Before(c.ExpiresAt) {
-			c = store.Counter{Start: now}
-		}
-		c.Count++
-		c.Last = now
-		if sliding {
-			c.ExpiresAt = now.Add(ttl)
-		} else {
-			c.ExpiresAt = c.Start.Add(ttl)
-		}
-		c.ExpiresAt = c.ExpiresAt.Truncate(time.Microsecond)
-		out = c
-		_, err := q.exec(ctx, qCounterUpdate, c.Count, s.d.instant(c.Start), s.d.instant(c.Last), s.d.instant(c.ExpiresAt), key)
+		out = storedCounter(c.Next(now, ttl, sliding))
+		_, err := q.exec(ctx, qCounterUpdate, out.Count, s.d.instant(out.Start), s.d.instant(out.Last), s.d.instant(out.ExpiresAt), key)
 		return err
 	})
 	if err != nil {
@@ -62,7 +51,7 @@ func (s *Store) GetCounter(ctx context.Context, key string, now time.Time) (stor
 		return store.Counter{}, nil
 	case err != nil:
 		return store.Counter{}, wrap("get counter", err)
-	case c.Count <= 0 || !now.Before(c.ExpiresAt):
+	case !c.Live(now):
 		return store.Counter{}, nil
 	}
 	return c, nil
@@ -81,4 +70,13 @@ func (s *Store) DeleteCounter(ctx context.Context, key string) error {
 // counterDest returns the scan destinations of a counter row into c.
 func (s *Store) counterDest(c *store.Counter) []any {
 	return []any{&c.Count, timeCol{s.d, &c.Start}, timeCol{s.d, &c.Last}, timeCol{s.d, &c.ExpiresAt}}
+}
+
+// storedCounter returns c as the database keeps it: times in UTC, to the
+// microsecond.
+func storedCounter(c store.Counter) store.Counter {
+	c.Start = c.Start.UTC().Truncate(time.Microsecond)
+	c.Last = c.Last.UTC().Truncate(time.Microsecond)
+	c.ExpiresAt = c.ExpiresAt.UTC().Truncate(time.Microsecond)
+	return c
 }
