@@ -73,3 +73,41 @@ type Counters interface {
 	// does not exist is not an error.
 	DeleteCounter(ctx context.Context, key string) error
 }
+
+// CounterBatch is implemented by [Counters] stores that can read several
+// counters, let the caller decide, and write the outcome in one atomic
+// step and one round trip. The auth Manager uses it, when the limiter has
+// it, to check and count a login attempt's per-account and per-IP limits
+// in a single call; without it, the Manager uses [Counters] one key at a
+// time.
+type CounterBatch interface {
+	// UpdateCounters locks the counters named keys, calls fn with them and
+	// stores what fn leaves, atomically.
+	//
+	// fn receives cs, a fresh slice with one Counter per key, cs[i] for
+	// keys[i], each as [Counters.GetCounter] would return it at now: the
+	// zero Counter for a key that does not exist or has expired. fn may
+	// change the elements of cs (to count a hit, cs[i] = cs[i].Next(...)),
+	// and must not keep cs or change its length. When fn returns nil, the
+	// store writes every element fn changed: a counter that is
+	// [Counter.Live] at now is stored as fn left it (times in UTC), and one
+	// that is not (a zero Counter, say) is forgotten, as by
+	// [Counters.DeleteCounter]. When fn returns an error, nothing changes
+	// and UpdateCounters returns that error as it is, unwrapped.
+	//
+	// The whole call is atomic and isolated: concurrent calls, and the
+	// [Counters] methods, on any of the same keys run as if one after the
+	// other, so of 50 concurrent calls that each count a hit when the
+	// count is below 5, exactly 5 count one. A store that locks keys one
+	// by one locks them in sorted (byte) order, whatever the order of
+	// keys, so that calls on overlapping key sets cannot deadlock.
+	//
+	// fn runs while the keys are locked: it must be quick, must not block
+	// and must not call the store. A store may call it more than once (when
+	// it retries a transaction that lost a race); only the last call's
+	// changes are stored, so fn must derive everything from cs and not
+	// accumulate state across calls. With no keys, fn is called with an
+	// empty slice and nothing is stored. Keys must be distinct: a key given
+	// twice is an error, and then fn is not called and nothing changes.
+	UpdateCounters(ctx context.Context, keys []string, now time.Time, fn func(cs []Counter) error) error
+}

@@ -24,9 +24,15 @@
 // them with [errors.Is].
 //
 // Optional capabilities are separate interfaces that the auth Manager
-// detects once, at construction: [Expirer] purges dead rows, and [Runs]
-// keeps the audit log and application runs that superusers page through
-// and analyse.
+// detects once, at construction: [Expirer] purges dead rows; [Counters]
+// keeps the throttling counters, and [CounterBatch] reads, decides on and
+// writes several of them in one atomic call, so that a login's throttle
+// check costs one round trip; [Runs] keeps the audit log and application
+// runs that superusers page through and analyse.
+//
+// The record logic every store shares is here too, so that stores cannot
+// drift apart: [UserUpdate.Apply] computes a user after an update, and
+// [Counter.Next] and [Counter.Live] are the counters' window policy.
 //
 // Stores never read a clock: every time that matters arrives as an argument,
 // so tests drive expiry with a fake clock. Times keep at least microsecond

@@ -23,8 +23,8 @@ var (
 // defaultLimit is the page size used when [store.UserQuery.Limit] is ≤ 0.
 const defaultLimit = 100
 
-// Store is an in-memory [store.Store], [store.Expirer], [store.Counters]
-// and [store.Runs]. Create one with [New]; the zero value is also an empty
+// Store is an in-memory [store.Store], [store.Expirer], [store.Counters],
+// [store.CounterBatch] and [store.Runs]. Create one with [New]; the zero value is also an empty
 // store ready to use. A Store must not be copied after first use.
 //
 // All methods are safe for concurrent use. Every method first returns the

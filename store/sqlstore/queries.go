@@ -58,8 +58,84 @@ const (
 	qRunInsert
 	qRunSeq
 	qRunTypeSeq
-	numQueries
+	// qCounterBatch is the first of the queries of UpdateCounters, which
+	// come in one version per kind and number of keys up to preparedBatch;
+	// see batchQID.
+	qCounterBatch
+	numQueries = qCounterBatch + qid(numBatchKinds*preparedBatch)
 )
+
+// preparedBatch is the largest number of keys of an UpdateCounters whose
+// queries are prepared; larger batches build theirs per call.
+const preparedBatch = 4
+
+// batchKind names one of the statements of UpdateCounters.
+type batchKind int
+
+const (
+	// batchEnsure creates the missing counters of a batch as dead rows
+	// (count 0, expiring now), leaving existing ones alone but locked, so
+	// that the batchLock that follows finds and locks every key. Only
+	// MySQL needs it: it has no INSERT ... RETURNING.
+	batchEnsure batchKind = iota
+	// batchLock reads the counters of a batch and locks them: on
+	// PostgreSQL an upsert that creates the missing ones as dead rows and
+	// returns every row, locked; on MySQL a SELECT ... FOR UPDATE after
+	// batchEnsure; on SQLite a plain SELECT (the transaction already holds
+	// the database's write lock).
+	batchLock
+	// batchUpsert stores the counters fn changed.
+	batchUpsert
+	// batchDelete forgets the counters fn left dead.
+	batchDelete
+	numBatchKinds
+)
+
+// batchQID returns the prepared query of kind k for n keys, 1 ≤ n ≤
+// preparedBatch.
+func batchQID(k batchKind, n int) qid {
+	return qCounterBatch + qid(int(k)*preparedBatch+n-1)
+}
+
+// counterCols are the columns of a counter row, in the order of
+// counterDest.
+const counterCols = "count, start_at, last_at, expires_at"
+
+// batchTemplate returns the template of kind k for n keys in dialect d,
+// with ? placeholders and {lock} markers, or "" when d has no such
+// statement. Rows and their arguments come in the order of the keys, which
+// the caller sorts: the order in which the rows are locked.
+func batchTemplate(d Dialect, k batchKind, n int) string {
+	const insert = "INSERT INTO gatehouse_counters (name, " + counterCols + ") VALUES "
+	rows := func(row string) string { return strings.TrimSuffix(strings.Repeat(row+", ", n), ", ") }
+	switch k {
+	case batchEnsure:
+		if d != MySQL {
+			return ""
+		}
+		return insert + rows("(?, 0, ?, ?, ?)") + " ON DUPLICATE KEY UPDATE count = count"
+	case batchLock:
+		if d == Postgres {
+			// DO UPDATE (a no-op) rather than DO NOTHING: it locks the
+			// existing rows and makes RETURNING return them too.
+			return "INSERT INTO gatehouse_counters AS c (name, " + counterCols + ") VALUES " + rows("(?, 0, ?, ?, ?)") +
+				" ON CONFLICT (name) DO UPDATE SET count = c.count RETURNING name, " + counterCols
+		}
+		return "SELECT name, " + counterCols + " FROM gatehouse_counters WHERE name IN (" + inList(n) + "){lock}"
+	case batchUpsert:
+		if d == MySQL {
+			// VALUES(col) is the value the row would have had: MariaDB's
+			// spelling, which MySQL 8 still accepts.
+			return insert + rows("(?, ?, ?, ?, ?)") + " ON DUPLICATE KEY UPDATE count = VALUES(count)," +
+				" start_at = VALUES(start_at), last_at = VALUES(last_at), expires_at = VALUES(expires_at)"
+		}
+		return insert + rows("(?, ?, ?, ?, ?)") + " ON CONFLICT (name) DO UPDATE SET count = excluded.count," +
+			" start_at = excluded.start_at, last_at = excluded.last_at, expires_at = excluded.expires_at"
+	case batchDelete:
+		return "DELETE FROM gatehouse_counters WHERE name IN (" + inList(n) + ")"
+	}
+	return ""
+}
 
 // Column lists, in the order the scan helpers expect.
 const (
@@ -211,6 +287,13 @@ func queries(d Dialect) [numQueries]string {
 		}
 		if t != "" {
 			out[i] = d.rebind(r.Replace(t))
+		}
+	}
+	for k := range numBatchKinds {
+		for n := 1; n <= preparedBatch; n++ {
+			if t := batchTemplate(d, k, n); t != "" {
+				out[batchQID(k, n)] = d.rebind(r.Replace(t))
+			}
 		}
 	}
 	return out

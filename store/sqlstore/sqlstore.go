@@ -16,10 +16,11 @@ import (
 
 // Compile-time checks that *Store fulfils the contract.
 var (
-	_ store.Store    = (*Store)(nil)
-	_ store.Expirer  = (*Store)(nil)
-	_ store.Counters = (*Store)(nil)
-	_ store.Runs     = (*Store)(nil)
+	_ store.Store        = (*Store)(nil)
+	_ store.Expirer      = (*Store)(nil)
+	_ store.Counters     = (*Store)(nil)
+	_ store.CounterBatch = (*Store)(nil)
+	_ store.Runs         = (*Store)(nil)
 )
 
 // defaultLimit is the page size used when [store.UserQuery.Limit] is ≤ 0.
@@ -29,8 +30,8 @@ const defaultLimit = 100
 // a serialization failure or a busy SQLite database is run again.
 const maxAttempts = 8
 
-// Store is a [store.Store], [store.Expirer], [store.Counters] and
-// [store.Runs] over a *sql.DB. Create one with [New] after [Migrate] has run. It is safe for
+// Store is a [store.Store], [store.Expirer], [store.Counters],
+// [store.CounterBatch] and [store.Runs] over a *sql.DB. Create one with [New] after [Migrate] has run. It is safe for
 // concurrent use.
 //
 // Every operation that changes more than one row runs in one transaction,
