@@ -36,6 +36,9 @@ type Manager struct {
 	log    *slog.Logger
 	// limiter keeps throttling counters; nil when throttling is off.
 	limiter store.Counters
+	// batch is limiter's multi-key operation, nil when it has none: the
+	// password gate then reads and writes its counters one at a time.
+	batch store.CounterBatch
 
 	hashSlots chan struct{}
 	// hashers are Config.Hasher and then Config.LegacyHashers, the order
@@ -73,6 +76,7 @@ func New(cfg Config) (*Manager, error) {
 		hashSlots: make(chan struct{}, cfg.MaxConcurrentHashes),
 		hashers:   append([]Hasher{cfg.Hasher}, cfg.LegacyHashers...),
 	}
+	m.batch, _ = cfg.Limiter.(store.CounterBatch)
 	if _, err := io.ReadFull(cfg.Rand, m.logSalt[:]); err != nil {
 		return nil, fmt.Errorf("auth: reading Config.Rand: %w", err)
 	}
