@@ -76,12 +76,12 @@ type Counters interface {
 
 // CounterBatch is implemented by [Counters] stores that can read several
 // counters, let the caller decide, and write the outcome in one atomic
-// step and one round trip. The auth Manager uses it, when the limiter has
+// step: one call instead of one per counter. The auth Manager uses it, when the limiter has
 // it, to check and count a login attempt's per-account and per-IP limits
 // in a single call; without it, the Manager uses [Counters] one key at a
 // time.
 type CounterBatch interface {
-	// UpdateCounters locks the counters named keys, calls fn with them and
+	// UpdateCounters reads the counters named keys, calls fn with them and
 	// stores what fn leaves, atomically.
 	//
 	// fn receives cs, a fresh slice with one Counter per key, cs[i] for
@@ -95,18 +95,24 @@ type CounterBatch interface {
 	// [Counters.DeleteCounter]. When fn returns an error, nothing changes
 	// and UpdateCounters returns that error as it is, unwrapped.
 	//
-	// The whole call is atomic and isolated: concurrent calls, and the
-	// [Counters] methods, on any of the same keys run as if one after the
-	// other, so of 50 concurrent calls that each count a hit when the
-	// count is below 5, exactly 5 count one. A store that locks keys one
-	// by one locks them in sorted (byte) order, whatever the order of
+	// Concurrent calls, and the [Counters] methods, on the same keys run
+	// as if one after the other: the counters that exist are locked from
+	// the read to the write, and a counter fn creates is checked to be
+	// still missing, so of 50 concurrent calls that each count a hit when
+	// the count is below 5, exactly 5 count one. A store may leave a key
+	// that does not exist unlocked while fn runs (sqlstore does): when a
+	// concurrent call creates it first, a call whose fn also creates it
+	// runs again, and a call whose fn only read it as zero counts as
+	// having run before the one that created it (so two calls that each
+	// read as zero a key that the other creates may both succeed). A store that locks keys
+	// one by one locks them in sorted (byte) order, whatever the order of
 	// keys, so that calls on overlapping key sets cannot deadlock.
 	//
 	// fn runs while the keys are locked: it must be quick, must not block
 	// and must not call the store. A store may call it more than once (when
-	// it retries a transaction that lost a race); only the last call's
-	// changes are stored, so fn must derive everything from cs and not
-	// accumulate state across calls. With no keys, fn is called with an
+	// it runs a transaction again after losing a race); only the last
+	// call's changes are stored, so fn must derive everything from cs and
+	// not accumulate state across calls. With no keys, fn is called with an
 	// empty slice and nothing is stored. Keys must be distinct: a key given
 	// twice is an error, and then fn is not called and nothing changes.
 	UpdateCounters(ctx context.Context, keys []string, now time.Time, fn func(cs []Counter) error) error

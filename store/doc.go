@@ -27,7 +27,7 @@
 // detects once, at construction: [Expirer] purges dead rows; [Counters]
 // keeps the throttling counters, and [CounterBatch] reads, decides on and
 // writes several of them in one atomic call, so that a login's throttle
-// check costs one round trip; [Runs] keeps the audit log and application
+// check is one store call; [Runs] keeps the audit log and application
 // runs that superusers page through and analyse.
 //
 // The record logic every store shares is here too, so that stores cannot

@@ -89,18 +89,21 @@ func sameCounter(a, b store.Counter) bool {
 	return a.Count == b.Count && a.Start.Equal(b.Start) && a.Last.Equal(b.Last) && a.ExpiresAt.Equal(b.ExpiresAt)
 }
 
+// errCounterRace means that UpdateCounters found a counter missing and
+// could not create it because a concurrent transaction had meanwhile: the
+// transaction runs again (classify calls it retryable).
+var errCounterRace = errors.New("sqlstore: a counter was created concurrently")
+
 // UpdateCounters calls fn with the counters named keys and stores what it
 // leaves, in one transaction, as [store.CounterBatch] describes.
 //
-// The transaction locks every key's row, in sorted order, before fn runs:
-// on PostgreSQL one upsert creates the missing rows (dead, so they read as
-// zero) and returns all of them locked; on MySQL an upsert creates and
-// locks them and a SELECT ... FOR UPDATE reads them; on SQLite the
-// transaction holds the database's write lock from its first statement,
-// and a SELECT reads the rows that exist. Afterwards at most two
-// statements write: one upsert of the counters fn changed and one DELETE
-// of those it left dead (including rows created only to be locked). A
-// transaction that loses a deadlock is retried, calling fn again.
+// One SELECT reads the counters that exist and locks them in key order
+// (FOR UPDATE on PostgreSQL and MySQL; on SQLite the transaction holds the
+// database's write lock from its first statement). After fn, at most one
+// INSERT creates the counters that did not exist, one upsert updates the
+// changed ones and one DELETE forgets those fn left dead. When the INSERT
+// finds that a concurrent transaction created one of its counters first,
+// the transaction runs again, fn included, as it does after a deadlock.
 func (s *Store) UpdateCounters(ctx context.Context, keys []string, now time.Time, fn func(cs []store.Counter) error) error {
 	if err := distinct(keys); err != nil {
 		return wrap("update counters", err)
@@ -126,35 +129,40 @@ func (s *Store) UpdateCounters(ctx context.Context, keys []string, now time.Time
 		if fnErr = fn(cs); fnErr != nil {
 			return fnErr
 		}
-		var put []store.Counter
-		var putKeys, drop []string
+		var insert, update, drop []any
+		nInsert, nUpdate := 0, 0
 		for _, k := range sorted {
 			i := index[k]
 			next := storedCounter(cs[i])
+			row := func(args []any) []any {
+				return append(args, k, next.Count, s.d.instant(next.Start), s.d.instant(next.Last), s.d.instant(next.ExpiresAt))
+			}
 			switch {
 			case !next.Live(now):
 				if exists[i] {
 					drop = append(drop, k)
 				}
+			case !exists[i]:
+				insert, nInsert = row(insert), nInsert+1
 			case !sameCounter(next, read[i]):
-				putKeys, put = append(putKeys, k), append(put, next)
+				update, nUpdate = row(update), nUpdate+1
 			}
 		}
-		if len(put) > 0 {
-			args := make([]any, 0, 5*len(put))
-			for j, c := range put {
-				args = append(args, putKeys[j], c.Count, s.d.instant(c.Start), s.d.instant(c.Last), s.d.instant(c.ExpiresAt))
+		if nInsert > 0 {
+			if _, err := s.batchExec(ctx, q, batchInsert, nInsert, insert); err != nil {
+				if classify(err) == errUnique {
+					return errCounterRace
+				}
+				return err
 			}
-			if _, err := s.batchExec(ctx, q, batchUpsert, len(put), args); err != nil {
+		}
+		if nUpdate > 0 {
+			if _, err := s.batchExec(ctx, q, batchUpdate, nUpdate, update); err != nil {
 				return err
 			}
 		}
 		if len(drop) > 0 {
-			args := make([]any, len(drop))
-			for j, k := range drop {
-				args[j] = k
-			}
-			if _, err := s.batchExec(ctx, q, batchDelete, len(drop), args); err != nil {
+			if _, err := s.batchExec(ctx, q, batchDelete, len(drop), drop); err != nil {
 				return err
 			}
 		}
@@ -167,41 +175,21 @@ func (s *Store) UpdateCounters(ctx context.Context, keys []string, now time.Time
 }
 
 // lockCounters reads and locks the counters named sorted (keys in sorted
-// order) and returns them in the order of keys (index maps a key to its
-// place): each as it stands at now (zero when dead or missing), and
-// whether its row exists.
+// order) that exist, and returns them in the order of keys (index maps a
+// key to its place): each as it stands at now (zero when dead or missing),
+// and whether its row exists.
 func (s *Store) lockCounters(ctx context.Context, q querier, sorted []string, index map[string]int, now time.Time) ([]store.Counter, []bool, error) {
-	n := len(sorted)
-	if s.d == MySQL {
-		at := s.d.instant(now)
-		args := make([]any, 0, 4*n)
-		for _, k := range sorted {
-			args = append(args, k, at, at, at)
-		}
-		if _, err := s.batchExec(ctx, q, batchEnsure, n, args); err != nil {
-			return nil, nil, err
-		}
+	args := make([]any, len(sorted))
+	for j, k := range sorted {
+		args[j] = k
 	}
-	var args []any
-	if s.d == Postgres {
-		at := s.d.instant(now)
-		args = make([]any, 0, 4*n)
-		for _, k := range sorted {
-			args = append(args, k, at, at, at)
-		}
-	} else {
-		args = make([]any, n)
-		for j, k := range sorted {
-			args[j] = k
-		}
-	}
-	rows, err := s.batchQuery(ctx, q, batchLock, n, args)
+	rows, err := s.batchQuery(ctx, q, batchLock, len(sorted), args)
 	if err != nil {
 		return nil, nil, err
 	}
 	defer rows.Close()
-	read := make([]store.Counter, n)
-	exists := make([]bool, n)
+	read := make([]store.Counter, len(sorted))
+	exists := make([]bool, len(sorted))
 	for rows.Next() {
 		var name string
 		var c store.Counter

@@ -73,20 +73,18 @@ const preparedBatch = 4
 type batchKind int
 
 const (
-	// batchEnsure creates the missing counters of a batch as dead rows
-	// (count 0, expiring now), leaving existing ones alone but locked, so
-	// that the batchLock that follows finds and locks every key. Only
-	// MySQL needs it: it has no INSERT ... RETURNING.
-	batchEnsure batchKind = iota
-	// batchLock reads the counters of a batch and locks them: on
-	// PostgreSQL an upsert that creates the missing ones as dead rows and
-	// returns every row, locked; on MySQL a SELECT ... FOR UPDATE after
-	// batchEnsure; on SQLite a plain SELECT (the transaction already holds
-	// the database's write lock).
-	batchLock
-	// batchUpsert stores the counters fn changed.
-	batchUpsert
-	// batchDelete forgets the counters fn left dead.
+	// batchLock reads the counters of a batch that exist and write-locks
+	// them (on SQLite the transaction already holds the database's write
+	// lock).
+	batchLock batchKind = iota
+	// batchInsert creates the counters fn set that did not exist. It fails
+	// with a unique violation when a concurrent transaction created one
+	// first; UpdateCounters then runs again.
+	batchInsert
+	// batchUpdate stores the counters fn changed that existed (and are
+	// locked).
+	batchUpdate
+	// batchDelete forgets the counters fn left dead that existed.
 	batchDelete
 	numBatchKinds
 )
@@ -102,34 +100,26 @@ func batchQID(k batchKind, n int) qid {
 const counterCols = "count, start_at, last_at, expires_at"
 
 // batchTemplate returns the template of kind k for n keys in dialect d,
-// with ? placeholders and {lock} markers, or "" when d has no such
-// statement. Rows and their arguments come in the order of the keys, which
-// the caller sorts: the order in which the rows are locked.
+// with ? placeholders and {lock} markers. Rows and their arguments come in
+// the order of the keys, which the caller sorts: the order in which rows
+// are locked and created.
 func batchTemplate(d Dialect, k batchKind, n int) string {
 	const insert = "INSERT INTO gatehouse_counters (name, " + counterCols + ") VALUES "
-	rows := func(row string) string { return strings.TrimSuffix(strings.Repeat(row+", ", n), ", ") }
+	rows := strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?), ", n), ", ")
 	switch k {
-	case batchEnsure:
-		if d != MySQL {
-			return ""
-		}
-		return insert + rows("(?, 0, ?, ?, ?)") + " ON DUPLICATE KEY UPDATE count = count"
 	case batchLock:
-		if d == Postgres {
-			// DO UPDATE (a no-op) rather than DO NOTHING: it locks the
-			// existing rows and makes RETURNING return them too.
-			return "INSERT INTO gatehouse_counters AS c (name, " + counterCols + ") VALUES " + rows("(?, 0, ?, ?, ?)") +
-				" ON CONFLICT (name) DO UPDATE SET count = c.count RETURNING name, " + counterCols
-		}
-		return "SELECT name, " + counterCols + " FROM gatehouse_counters WHERE name IN (" + inList(n) + "){lock}"
-	case batchUpsert:
+		return "SELECT name, " + counterCols + " FROM gatehouse_counters WHERE name IN (" + inList(n) + ") ORDER BY name{lock}"
+	case batchInsert:
+		return insert + rows
+	case batchUpdate:
+		// An upsert whose rows all exist: one statement for n updates.
 		if d == MySQL {
 			// VALUES(col) is the value the row would have had: MariaDB's
 			// spelling, which MySQL 8 still accepts.
-			return insert + rows("(?, ?, ?, ?, ?)") + " ON DUPLICATE KEY UPDATE count = VALUES(count)," +
+			return insert + rows + " ON DUPLICATE KEY UPDATE count = VALUES(count)," +
 				" start_at = VALUES(start_at), last_at = VALUES(last_at), expires_at = VALUES(expires_at)"
 		}
-		return insert + rows("(?, ?, ?, ?, ?)") + " ON CONFLICT (name) DO UPDATE SET count = excluded.count," +
+		return insert + rows + " ON CONFLICT (name) DO UPDATE SET count = excluded.count," +
 			" start_at = excluded.start_at, last_at = excluded.last_at, expires_at = excluded.expires_at"
 	case batchDelete:
 		return "DELETE FROM gatehouse_counters WHERE name IN (" + inList(n) + ")"
