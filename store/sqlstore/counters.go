@@ -63,10 +63,7 @@ func (s *Store) GetCounter(ctx context.Context, key string, now time.Time) (stor
 // DeleteCounter forgets the counter named key; deleting one that does not
 // exist is not an error.
 func (s *Store) DeleteCounter(ctx context.Context, key string) error {
-	err := s.write(ctx, func(q querier) error {
-		_, err := q.exec(ctx, qCounterDelete, key)
-		return err
-	})
+	_, err := s.writeOne(ctx, qCounterDelete, key)
 	return wrap("delete counter", err)
 }
 

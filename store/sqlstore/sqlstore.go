@@ -180,6 +180,32 @@ func (s *Store) write(ctx context.Context, fn func(q querier) error) error {
 	return retry(ctx, func() error { return s.tryWrite(ctx, fn) })
 }
 
+// writeOne runs one statement that changes rows and returns how many it
+// changed. One statement is atomic by itself, so on PostgreSQL and MySQL it
+// runs on the pool, outside a transaction (one round trip instead of
+// three); on SQLite it runs as a write transaction, so that writers queue
+// in the Store (see write). It is retried as write is.
+func (s *Store) writeOne(ctx context.Context, id qid, args ...any) (int64, error) {
+	var n int64
+	if s.writers != nil {
+		err := s.write(ctx, func(q querier) error {
+			var err error
+			n, err = q.execN(ctx, id, args...)
+			return err
+		})
+		return n, err
+	}
+	if err := s.prepare(ctx); err != nil {
+		return 0, err
+	}
+	err := retry(ctx, func() error {
+		var err error
+		n, err = querier{s: s}.execN(ctx, id, args...)
+		return err
+	})
+	return n, err
+}
+
 // retry runs try until it succeeds, fails with an error that running it
 // again cannot cure (see classify), has run maxAttempts times or ctx is
 // done, pausing a little longer, at random, after each failure.
