@@ -229,10 +229,10 @@ func TestStoreCallsLogin(t *testing.T) {
 	}
 }
 
-// TestThrottlingWithAndWithoutBatch: the password gate behaves the same
-// whether the limiter offers store.CounterBatch or only store.Counters:
-// the same delays, the same per-IP cut-off, the same bound on parallel
-// guesses.
+// TestThrottlingWithAndWithoutBatch: SECURITY.md #19, #21 and #71, the
+// password gate behaves the same whether the limiter offers
+// store.CounterBatch or only store.Counters: the same delays, the same
+// per-IP cut-off, the same bound on parallel guesses.
 func TestThrottlingWithAndWithoutBatch(t *testing.T) {
 	const wrong = "not the right password"
 	for _, kind := range limiterKinds {

@@ -310,9 +310,10 @@ func testBatchMany(t *testing.T, s store.Store) {
 	}
 }
 
-// testBatchLimit: 50 concurrent "count a hit if below 5" calls on the same
-// two keys: exactly 5 win, the others get fn's refusal, and both counters
-// end at 5. Half the calls name the keys in the other order.
+// testBatchLimit: SECURITY.md #71, 50 concurrent "count a hit if below 5"
+// calls on the same two keys: exactly 5 win, the others get fn's refusal,
+// and both counters end at 5. Half the calls name the keys in the other
+// order.
 func testBatchLimit(t *testing.T, s store.Store) {
 	c, b := counterBatch(t, s)
 	const n, limit = 50, 5
