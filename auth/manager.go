@@ -31,6 +31,9 @@ type Manager struct {
 	log    *slog.Logger
 	// limiter keeps throttling counters; nil when throttling is off.
 	limiter store.Counters
+	// batch is limiter's multi-key operation, nil when it has none: the
+	// password gate then reads and writes its counters one at a time.
+	batch store.CounterBatch
 
 	hashSlots chan struct{}
 	// hashers are Config.Password.Hasher and then its LegacyHashers, the
@@ -68,6 +71,7 @@ func New(cfg Config) (*Manager, error) {
 		hashSlots: make(chan struct{}, cfg.Password.MaxConcurrentHashes),
 		hashers:   append([]Hasher{cfg.Password.Hasher}, cfg.Password.LegacyHashers...),
 	}
+	m.batch, _ = cfg.Limits.Store.(store.CounterBatch)
 	if _, err := io.ReadFull(cfg.Rand, m.logSalt[:]); err != nil {
 		return nil, fmt.Errorf("auth: reading Config.Rand: %w", err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/netip"
@@ -65,41 +66,124 @@ type passwordGate struct {
 // password check for email, and reserves the attempt: it counts as a
 // failure until [passwordGate.succeeded] clears it, so that a burst of
 // parallel guesses cannot get past the limit (SECURITY.md #19, #71).
+//
+// With a limiter that has [store.CounterBatch], the checks and the
+// reservation are one atomic store call; otherwise they take one call per
+// counter.
 func (m *Manager) openPasswordGate(ctx context.Context, email string, perIP bool) (*passwordGate, error) {
 	g := &passwordGate{m: m, key: counterKey("pw", email), now: m.now()}
 	if m.limiter == nil {
 		return g, nil
 	}
-	l := &m.cfg.Limits
 	if ip, ok := clientAddr(ctx); ok && perIP {
 		g.ipMinute, g.ipHour = counterKey("ip-login-m", ip.String()), counterKey("ip-login-h", ip.String())
-		if err := m.checkCounter(ctx, g.ipMinute, l.IPLoginFailuresPerMinute, g.now); err != nil {
-			return nil, err
+	}
+	var err error
+	if m.batch != nil {
+		err = g.openBatch(ctx)
+	} else {
+		err = g.openEach(ctx)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return g, nil
+}
+
+// ipWindow is one of the client IP's login-failure limits.
+type ipWindow struct {
+	key    string
+	limit  int
+	window time.Duration
+}
+
+// ipWindows returns the client IP's failure limits that are on (none when
+// the IP is unknown).
+func (g *passwordGate) ipWindows() []ipWindow {
+	if g.ipMinute == "" {
+		return nil
+	}
+	l := &g.m.cfg.Limits
+	var ws []ipWindow
+	for _, w := range []ipWindow{
+		{g.ipMinute, l.IPLoginFailuresPerMinute, time.Minute},
+		{g.ipHour, l.IPLoginFailuresPerHour, time.Hour},
+	} {
+		if w.limit >= 0 {
+			ws = append(ws, w)
 		}
-		if err := m.checkCounter(ctx, g.ipHour, l.IPLoginFailuresPerHour, g.now); err != nil {
-			return nil, err
+	}
+	return ws
+}
+
+// admit decides on an attempt given the account's failure counter c:
+// refused while the account is stopped or waiting out its delay.
+func (g *passwordGate) admit(c store.Counter) error {
+	l := &g.m.cfg.Limits
+	if c.Count >= l.LoginHardStop {
+		return throttled(g.now, c.ExpiresAt)
+	}
+	if wait := l.loginDelay(c.Count); wait > 0 && g.now.Before(c.Last.Add(wait)) {
+		return throttled(g.now, c.Last.Add(wait))
+	}
+	return nil
+}
+
+// openBatch is openPasswordGate in one [store.CounterBatch] call: it reads
+// the account's counter and the IP's, refuses as the limits say, or counts
+// the attempt against the account, atomically.
+func (g *passwordGate) openBatch(ctx context.Context) error {
+	ws := g.ipWindows()
+	keys := make([]string, 0, 1+len(ws))
+	for _, w := range ws {
+		keys = append(keys, w.key)
+	}
+	keys = append(keys, g.key)
+	err := g.m.batch.UpdateCounters(ctx, keys, g.now, func(cs []store.Counter) error {
+		for i, w := range ws {
+			if cs[i].Count >= w.limit {
+				return throttled(g.now, cs[i].ExpiresAt)
+			}
+		}
+		pw := &cs[len(ws)]
+		if err := g.admit(*pw); err != nil {
+			return err
+		}
+		*pw = pw.Next(g.now, g.m.cfg.Limits.LoginForgetAfter, true)
+		return nil
+	})
+	if err != nil && !errors.Is(err, ErrThrottled) {
+		return fmt.Errorf("auth: updating throttle counters: %w", err)
+	}
+	return err
+}
+
+// openEach is openPasswordGate one counter at a time, for limiters without
+// [store.CounterBatch].
+func (g *passwordGate) openEach(ctx context.Context) error {
+	m, l := g.m, &g.m.cfg.Limits
+	for _, w := range g.ipWindows() {
+		if err := m.checkCounter(ctx, w.key, w.limit, g.now); err != nil {
+			return err
 		}
 	}
 	c, err := m.limiter.GetCounter(ctx, g.key, g.now)
 	if err != nil {
-		return nil, fmt.Errorf("auth: reading a throttle counter: %w", err)
+		return fmt.Errorf("auth: reading a throttle counter: %w", err)
 	}
-	if c.Count >= l.LoginHardStop {
-		return nil, throttled(g.now, c.ExpiresAt)
-	}
-	if wait := l.loginDelay(c.Count); wait > 0 && g.now.Before(c.Last.Add(wait)) {
-		return nil, throttled(g.now, c.Last.Add(wait))
+	if err := g.admit(c); err != nil {
+		return err
 	}
 	n, err := m.limiter.IncrementCounter(ctx, g.key, g.now, l.LoginForgetAfter, true)
 	if err != nil {
-		return nil, fmt.Errorf("auth: updating a throttle counter: %w", err)
+		return fmt.Errorf("auth: updating a throttle counter: %w", err)
 	}
 	if n.Count > c.Count+1 && n.Count-1 >= l.LoginFreeFailures {
 		// Other attempts got in between: they count as failures until they
 		// finish, and this one has to wait its turn.
-		return nil, throttled(g.now, g.now.Add(l.loginDelay(n.Count-1)))
+		return throttled(g.now, g.now.Add(l.loginDelay(n.Count-1)))
 	}
-	return g, nil
+	return nil
 }
 
 // succeeded clears the account's failures: the password was right.
@@ -113,14 +197,35 @@ func (g *passwordGate) succeeded(ctx context.Context) {
 }
 
 // failed counts a wrong password against the client's IP (the account's
-// failure was counted when the gate opened).
+// failure was counted when the gate opened): in one call with a
+// [store.CounterBatch], else one per window. Failures are logged.
 func (g *passwordGate) failed(ctx context.Context) {
-	if g.m.limiter == nil || g.ipMinute == "" {
+	if g.m.limiter == nil {
 		return
 	}
-	l := &g.m.cfg.Limits
-	g.m.hitCounter(ctx, g.ipMinute, l.IPLoginFailuresPerMinute, time.Minute, g.now)
-	g.m.hitCounter(ctx, g.ipHour, l.IPLoginFailuresPerHour, time.Hour, g.now)
+	ws := g.ipWindows()
+	if len(ws) == 0 {
+		return
+	}
+	if g.m.batch == nil {
+		for _, w := range ws {
+			g.m.hitCounter(ctx, w.key, w.limit, w.window, g.now)
+		}
+		return
+	}
+	keys := make([]string, len(ws))
+	for i, w := range ws {
+		keys[i] = w.key
+	}
+	err := g.m.batch.UpdateCounters(ctx, keys, g.now, func(cs []store.Counter) error {
+		for i, w := range ws {
+			cs[i] = cs[i].Next(g.now, w.window, false)
+		}
+		return nil
+	})
+	if err != nil {
+		g.m.log.LogAttrs(ctx, slog.LevelError, "gatehouse: updating a rate-limit counter failed", slog.String("error", err.Error()))
+	}
 }
 
 // checkCounter refuses when the counter named key has reached limit (a

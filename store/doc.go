@@ -23,10 +23,18 @@
 // removed. Errors are the sentinels in this package, possibly wrapped: test
 // them with [errors.Is].
 //
-// Optional capabilities are separate interfaces that the auth Manager
-// detects once, at construction: [Expirer] purges dead rows, and [Runs]
-// keeps the audit log and application runs that superusers page through
-// and analyse.
+// Optional capabilities are separate interfaces that their users detect
+// once, at construction. The auth Manager looks for [Expirer], which purges
+// dead rows (Manager.Housekeep calls it), [Counters], which keeps the
+// throttling counters, and [CounterBatch], which reads, decides on and
+// writes several of them in one atomic call, so that a login's throttle
+// check is one store call. Package audit looks for [Runs], which keeps the
+// audit log and the application's runs that superusers page through and
+// analyse.
+//
+// The record logic every store shares is here too, so that stores cannot
+// drift apart: [UserUpdate.Apply] computes a user after an update, and
+// [Counter.Next] and [Counter.Live] are the counters' window policy.
 //
 // Stores never read a clock: every time that matters arrives as an argument,
 // so tests drive expiry with a fake clock. Times keep at least microsecond

@@ -146,6 +146,39 @@ type UserUpdate struct {
 	DropSecrets bool
 }
 
+// Apply sets the fields of dst that u sets (its non-nil pointers), and
+// dst.UpdatedAt to u.UpdatedAt, with times in UTC: the record a store keeps
+// after [Users.UpdateUser]. Apply only computes the record. The checks
+// (a taken Email gives [ErrConflict], the last active superuser
+// [ErrLastSuperuser]) and the side effects (RevokeSessions, KeepSession,
+// DropSecrets) remain the store's, which compares dst before and after to
+// find them. Stores with coarser clocks round the times afterwards.
+func (u UserUpdate) Apply(dst *User) {
+	set(&dst.Email, u.Email)
+	set(&dst.PendingEmail, u.PendingEmail)
+	set(&dst.PasswordHash, u.PasswordHash)
+	set(&dst.Name, u.Name)
+	set(&dst.Bio, u.Bio)
+	set(&dst.ProfilePicture, u.ProfilePicture)
+	set(&dst.IsSuperuser, u.IsSuperuser)
+	set(&dst.IsActive, u.IsActive)
+	set(&dst.IsVerified, u.IsVerified)
+	if u.TokensValidAfter != nil {
+		dst.TokensValidAfter = u.TokensValidAfter.UTC()
+	}
+	if u.PendingEmailExpiresAt != nil {
+		dst.PendingEmailExpiresAt = u.PendingEmailExpiresAt.UTC()
+	}
+	dst.UpdatedAt = u.UpdatedAt.UTC()
+}
+
+// set copies *src to *dst unless src is nil.
+func set[T any](dst, src *T) {
+	if src != nil {
+		*dst = *src
+	}
+}
+
 // Rotation asks [RefreshTokens.RotateRefreshToken] to replace one refresh
 // token with the next.
 type Rotation struct {

@@ -23,8 +23,8 @@ var (
 // defaultLimit is the page size used when [store.UserQuery.Limit] is ≤ 0.
 const defaultLimit = 100
 
-// Store is an in-memory [store.Store], [store.Expirer], [store.Counters]
-// and [store.Runs]. Create one with [New]; the zero value is also an empty
+// Store is an in-memory [store.Store], [store.Expirer], [store.Counters],
+// [store.CounterBatch] and [store.Runs]. Create one with [New]; the zero value is also an empty
 // store ready to use. A Store must not be copied after first use.
 //
 // All methods are safe for concurrent use. Every method first returns the
@@ -182,22 +182,7 @@ func (s *Store) UpdateUser(ctx context.Context, id string, u store.UserUpdate) (
 // forbids the update. It changes nothing.
 func (s *Store) checkUpdate(rec *userRec, u *store.UserUpdate) (store.User, error) {
 	next := rec.u
-	setString(&next.Email, u.Email)
-	setString(&next.PendingEmail, u.PendingEmail)
-	setString(&next.PasswordHash, u.PasswordHash)
-	setString(&next.Name, u.Name)
-	setString(&next.Bio, u.Bio)
-	setString(&next.ProfilePicture, u.ProfilePicture)
-	setBool(&next.IsSuperuser, u.IsSuperuser)
-	setBool(&next.IsActive, u.IsActive)
-	setBool(&next.IsVerified, u.IsVerified)
-	if u.TokensValidAfter != nil {
-		next.TokensValidAfter = u.TokensValidAfter.UTC()
-	}
-	if u.PendingEmailExpiresAt != nil {
-		next.PendingEmailExpiresAt = u.PendingEmailExpiresAt.UTC()
-	}
-	next.UpdatedAt = u.UpdatedAt.UTC()
+	u.Apply(&next)
 
 	if next.Email != rec.u.Email {
 		if _, taken := s.byEmail[next.Email]; taken {
@@ -643,18 +628,6 @@ func (s *Store) removeOrdered(rec *userRec) {
 func cmpEmail(rec *userRec, email string) int { return cmp.Compare(rec.u.Email, email) }
 
 func activeSuper(u *store.User) bool { return u.IsSuperuser && u.IsActive }
-
-func setString(dst *string, src *string) {
-	if src != nil {
-		*dst = *src
-	}
-}
-
-func setBool(dst *bool, src *bool) {
-	if src != nil {
-		*dst = *src
-	}
-}
 
 // userIn returns a copy of u with its times in UTC.
 func userIn(u *store.User) store.User {

@@ -133,6 +133,13 @@ func emptySQLiteMemory(tb testing.TB) *sql.DB {
 // and drops it in a clean-up.
 func emptyPostgres(tb testing.TB) *sql.DB {
 	tb.Helper()
+	return emptyPostgresWith(tb, nil)
+}
+
+// emptyPostgresWith is emptyPostgres with edit, when not nil, applied to
+// the configuration of the returned pool's connections.
+func emptyPostgresWith(tb testing.TB, edit func(*pgx.ConnConfig)) *sql.DB {
+	tb.Helper()
 	dsn := os.Getenv(postgresEnv)
 	if dsn == "" {
 		dsn = defaultPostgresDSN
@@ -161,6 +168,9 @@ func emptyPostgres(tb testing.TB) *sql.DB {
 	})
 	scoped := cfg.Copy()
 	scoped.RuntimeParams["search_path"] = schema
+	if edit != nil {
+		edit(scoped)
+	}
 	db := stdlib.OpenDB(*scoped)
 	db.SetMaxOpenConns(8)
 	tb.Cleanup(func() { db.Close() }) // runs before the schema is dropped

@@ -185,6 +185,9 @@ func classify(err error) errClass {
 	if err == nil {
 		return errOther
 	}
+	if errors.Is(err, errCounterRace) {
+		return errRetryable
+	}
 	var ss sqlStater
 	if errors.As(err, &ss) {
 		switch ss.SQLState() {

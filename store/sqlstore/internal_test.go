@@ -134,7 +134,16 @@ func TestQueriesHaveNoMarkers(t *testing.T) {
 	for _, d := range []Dialect{SQLite, Postgres, MySQL} {
 		for i, q := range queries(d) {
 			_, special := dialectTemplates[d][qid(i)]
-			if (q == "") != (templates[i] == "" && !special) {
+			missing := templates[i] == "" && !special
+			if qid(i) >= qCounterBatch {
+				off := i - int(qCounterBatch)
+				k, n := batchKind(off/preparedBatch), off%preparedBatch+1
+				if batchQID(k, n) != qid(i) {
+					t.Fatalf("batchQID(%d, %d) = %d, want %d", k, n, batchQID(k, n), i)
+				}
+				missing = batchTemplate(d, k, n) == ""
+			}
+			if (q == "") != missing {
 				t.Errorf("%v: query %d is %q", d, i, q)
 			}
 			if strings.ContainsAny(q, "{}") {

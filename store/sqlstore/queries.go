@@ -58,8 +58,74 @@ const (
 	qRunInsert
 	qRunSeq
 	qRunTypeSeq
-	numQueries
+	// qCounterBatch is the first of the queries of UpdateCounters, which
+	// come in one version per kind and number of keys up to preparedBatch;
+	// see batchQID.
+	qCounterBatch
+	numQueries = qCounterBatch + qid(numBatchKinds*preparedBatch)
 )
+
+// preparedBatch is the largest number of keys of an UpdateCounters whose
+// queries are prepared; larger batches build theirs per call.
+const preparedBatch = 4
+
+// batchKind names one of the statements of UpdateCounters.
+type batchKind int
+
+const (
+	// batchLock reads the counters of a batch that exist and write-locks
+	// them (on SQLite the transaction already holds the database's write
+	// lock).
+	batchLock batchKind = iota
+	// batchInsert creates the counters fn set that did not exist. It fails
+	// with a unique violation when a concurrent transaction created one
+	// first; UpdateCounters then runs again.
+	batchInsert
+	// batchUpdate stores the counters fn changed that existed (and are
+	// locked).
+	batchUpdate
+	// batchDelete forgets the counters fn left dead that existed.
+	batchDelete
+	numBatchKinds
+)
+
+// batchQID returns the prepared query of kind k for n keys, 1 ≤ n ≤
+// preparedBatch.
+func batchQID(k batchKind, n int) qid {
+	return qCounterBatch + qid(int(k)*preparedBatch+n-1)
+}
+
+// counterCols are the columns of a counter row, in the order of
+// counterDest.
+const counterCols = "count, start_at, last_at, expires_at"
+
+// batchTemplate returns the template of kind k for n keys in dialect d,
+// with ? placeholders and {lock} markers. Rows and their arguments come in
+// the order of the keys, which the caller sorts: the order in which rows
+// are locked and created.
+func batchTemplate(d Dialect, k batchKind, n int) string {
+	const insert = "INSERT INTO gatehouse_counters (name, " + counterCols + ") VALUES "
+	rows := strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?), ", n), ", ")
+	switch k {
+	case batchLock:
+		return "SELECT name, " + counterCols + " FROM gatehouse_counters WHERE name IN (" + inList(n) + ") ORDER BY name{lock}"
+	case batchInsert:
+		return insert + rows
+	case batchUpdate:
+		// An upsert whose rows all exist: one statement for n updates.
+		if d == MySQL {
+			// VALUES(col) is the value the row would have had: MariaDB's
+			// spelling, which MySQL 8 still accepts.
+			return insert + rows + " ON DUPLICATE KEY UPDATE count = VALUES(count)," +
+				" start_at = VALUES(start_at), last_at = VALUES(last_at), expires_at = VALUES(expires_at)"
+		}
+		return insert + rows + " ON CONFLICT (name) DO UPDATE SET count = excluded.count," +
+			" start_at = excluded.start_at, last_at = excluded.last_at, expires_at = excluded.expires_at"
+	case batchDelete:
+		return "DELETE FROM gatehouse_counters WHERE name IN (" + inList(n) + ")"
+	}
+	return ""
+}
 
 // Column lists, in the order the scan helpers expect.
 const (
@@ -211,6 +277,13 @@ func queries(d Dialect) [numQueries]string {
 		}
 		if t != "" {
 			out[i] = d.rebind(r.Replace(t))
+		}
+	}
+	for k := range numBatchKinds {
+		for n := 1; n <= preparedBatch; n++ {
+			if t := batchTemplate(d, k, n); t != "" {
+				out[batchQID(k, n)] = d.rebind(r.Replace(t))
+			}
 		}
 	}
 	return out

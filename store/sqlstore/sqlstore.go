@@ -16,10 +16,11 @@ import (
 
 // Compile-time checks that *Store fulfils the contract.
 var (
-	_ store.Store    = (*Store)(nil)
-	_ store.Expirer  = (*Store)(nil)
-	_ store.Counters = (*Store)(nil)
-	_ store.Runs     = (*Store)(nil)
+	_ store.Store        = (*Store)(nil)
+	_ store.Expirer      = (*Store)(nil)
+	_ store.Counters     = (*Store)(nil)
+	_ store.CounterBatch = (*Store)(nil)
+	_ store.Runs         = (*Store)(nil)
 )
 
 // defaultLimit is the page size used when [store.UserQuery.Limit] is ≤ 0.
@@ -29,8 +30,8 @@ const defaultLimit = 100
 // a serialization failure or a busy SQLite database is run again.
 const maxAttempts = 8
 
-// Store is a [store.Store], [store.Expirer], [store.Counters] and
-// [store.Runs] over a *sql.DB. Create one with [New] after [Migrate] has run. It is safe for
+// Store is a [store.Store], [store.Expirer], [store.Counters],
+// [store.CounterBatch] and [store.Runs] over a *sql.DB. Create one with [New] after [Migrate] has run. It is safe for
 // concurrent use.
 //
 // Every operation that changes more than one row runs in one transaction,
@@ -186,6 +187,32 @@ func (s *Store) write(ctx context.Context, fn func(q querier) error) error {
 		return err
 	}
 	return retry(ctx, func() error { return s.tryWrite(ctx, fn) })
+}
+
+// writeOne runs one statement that changes rows and returns how many it
+// changed. One statement is atomic by itself, so on PostgreSQL and MySQL it
+// runs on the pool, outside a transaction (one round trip instead of
+// three); on SQLite it runs as a write transaction, so that writers queue
+// in the Store (see write). It is retried as write is.
+func (s *Store) writeOne(ctx context.Context, id qid, args ...any) (int64, error) {
+	var n int64
+	if s.writers != nil {
+		err := s.write(ctx, func(q querier) error {
+			var err error
+			n, err = q.execN(ctx, id, args...)
+			return err
+		})
+		return n, err
+	}
+	if err := s.prepare(ctx); err != nil {
+		return 0, err
+	}
+	err := retry(ctx, func() error {
+		var err error
+		n, err = querier{s: s}.execN(ctx, id, args...)
+		return err
+	})
+	return n, err
 }
 
 // retry runs try until it succeeds, fails with an error that running it

@@ -126,23 +126,11 @@ func lastSuper(u *store.User, supers []string) bool {
 // taken (guarded true) whenever mayDemote(upd).
 func (s *Store) applyUpdate(ctx context.Context, q querier, cur *store.User, upd *store.UserUpdate, supers []string, guarded bool) (*store.User, error) {
 	next := *cur
-	setString(&next.Email, upd.Email)
-	setString(&next.PendingEmail, upd.PendingEmail)
-	setString(&next.PasswordHash, upd.PasswordHash)
-	setString(&next.Name, upd.Name)
-	setString(&next.Bio, upd.Bio)
-	setString(&next.ProfilePicture, upd.ProfilePicture)
-	setBool(&next.IsSuperuser, upd.IsSuperuser)
-	setBool(&next.IsActive, upd.IsActive)
-	setBool(&next.IsVerified, upd.IsVerified)
-	if upd.TokensValidAfter != nil {
-		next.TokensValidAfter = upd.TokensValidAfter.UTC().Truncate(time.Microsecond)
-	}
-	if upd.PendingEmailExpiresAt != nil {
-		next.PendingEmailExpiresAt = upd.PendingEmailExpiresAt.UTC().Truncate(time.Microsecond)
-	}
+	upd.Apply(&next)
 	// Stored times have microsecond precision; return them as stored.
-	next.UpdatedAt = upd.UpdatedAt.UTC().Truncate(time.Microsecond)
+	next.TokensValidAfter = next.TokensValidAfter.Truncate(time.Microsecond)
+	next.PendingEmailExpiresAt = next.PendingEmailExpiresAt.Truncate(time.Microsecond)
+	next.UpdatedAt = next.UpdatedAt.Truncate(time.Microsecond)
 
 	if activeSuper(cur) && !activeSuper(&next) {
 		if !guarded {
@@ -213,16 +201,4 @@ func (s *Store) DeleteUser(ctx context.Context, id string) error {
 		return err
 	})
 	return wrap("delete user", err)
-}
-
-func setString(dst, src *string) {
-	if src != nil {
-		*dst = *src
-	}
-}
-
-func setBool(dst, src *bool) {
-	if src != nil {
-		*dst = *src
-	}
 }

@@ -47,8 +47,11 @@
 //     tests use addresses such as user001@example.com, whose byte order
 //     agrees with the usual database collations. Stores must compare emails
 //     exactly (no case folding, no trailing-space padding).
-//   - [store.Expirer], [store.Counters] and [store.Runs] are optional: their
-//     subtests call t.Skip for stores that do not implement them. The Runs
+//   - [store.Expirer], [store.Counters], [store.CounterBatch] and
+//     [store.Runs] are optional: their subtests call t.Skip for stores that
+//     do not implement them. The CounterBatch subtests use DeleteExpired,
+//     when the store has it, to check that a batch leaves no rows behind
+//     for keys it left at zero. The Runs
 //     subtests check sums and sums of squares within a relative 1e-9, and
 //     everything else exactly; run IDs are UUIDs and run types and keys
 //     short ASCII words.

@@ -30,6 +30,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{name: "NoAliasing", sub: aliasTests()},
 		{name: "Expirer", sub: expirerTests()},
 		{name: "Counters", sub: counterTests()},
+		{name: "CounterBatch", sub: counterBatchTests()},
 		{name: "Runs", sub: runTests()},
 	})
 }
