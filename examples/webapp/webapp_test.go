@@ -202,6 +202,13 @@ func TestMailLinks(t *testing.T) {
 	c := app.client(t)
 	app.post(t, c, "/register", url.Values{"email": {bob}, "new_password": {pw}, "name": {"Bob"}})
 	link := app.mailed(t, bob, app.link("/verify-email"))
+	// Before verifying, the login says so and links to the code form.
+	b.open("/login")
+	b.submit("/login", "email", bob, "password", pw)
+	b.see("Verify your email address first")
+	if href := browsertest.Get(t, b.Browser, chromedp.Evaluate[string](`document.querySelector(".notice a").getAttribute("href")`)); href != "/verify?email=bob%40example.com" {
+		t.Errorf("the unverified login links to %q", href)
+	}
 	b.open(strings.TrimPrefix(link, app.url))
 	b.see("Confirm that this email address is yours")
 	b.shot("verify-email")
