@@ -100,7 +100,7 @@ const benchKeys = 1000
 // benchstat.
 func BenchmarkIncrementCounter(b *testing.B) {
 	for _, cs := range counterStores(b) {
-		b.Run(cs.name, func(b *testing.B) {
+		b.Run("store="+cs.name, func(b *testing.B) {
 			c := cs.new(b)
 			now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 			var n atomic.Int64
@@ -123,7 +123,7 @@ func BenchmarkIncrementCounter(b *testing.B) {
 // per-IP counters in one CounterBatch call, from concurrent callers.
 func BenchmarkUpdateCounters(b *testing.B) {
 	for _, cs := range counterStores(b) {
-		b.Run(cs.name, func(b *testing.B) {
+		b.Run("store="+cs.name, func(b *testing.B) {
 			batch, ok := cs.new(b).(store.CounterBatch)
 			if !ok {
 				b.Skip("no store.CounterBatch")
