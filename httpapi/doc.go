@@ -39,6 +39,13 @@
 // browser clients need a CORS middleware in front of the API, which answers
 // preflight requests itself: the API answers OPTIONS with 405.
 //
+// With Ed25519 access tokens, [NewJWKS] serves the issuer's public keys
+// as a JWK Set at [JWKSPath] ("/.well-known/jwks.json", outside the
+// prefix), so that other services verify tokens without a shared secret:
+//
+//	keys, err := httpapi.NewJWKS(issuer, httpapi.JWKSConfig{})
+//	keys.Mount(mux)
+//
 // # The wire format
 //
 // Successes are 200 with {"results": ...}; users_overview and logs add

@@ -177,7 +177,10 @@ type Issuer struct {
 	// header is the encoded first segment of every issued token.
 	header string
 	// keys maps a kid to its key; noKid is the key for tokens without one.
-	keys    map[string]Key
+	keys map[string]Key
+	// ordered is every key, the signing key first and then the verify keys
+	// in Config order, for PublicJWKS.
+	ordered []Key
 	noKid   Key
 	parser  *gojwt.Parser
 	keyfunc gojwt.Keyfunc
@@ -266,6 +269,9 @@ func New(cfg Config) (*Issuer, error) {
 		keys:     keys,
 		noKid:    cfg.SigningKey,
 		parser:   gojwt.NewParser(opts...),
+	}
+	for _, nk := range all {
+		j.ordered = append(j.ordered, nk.key)
 	}
 	j.keyfunc = j.lookupKey
 	return j, nil

@@ -82,6 +82,7 @@ func TestHelp(t *testing.T) {
 	help := e.stdout + e.stderr
 	for _, want := range []string{
 		"-idle-timeout duration", "-tls-cert file", "-tls-key file", "-base-url", "GATEHOUSE_SIGNING_KEY", "GATEHOUSE_ADMIN_PASSWORD",
+		"-ed25519-key file", "-ed25519-verify-keys files", "-jwks-max-age duration", "/.well-known/jwks.json",
 		"/verify-email?token=", "/reset-password?token=", "/confirm-email?token=", "/cancel-email-change?token=",
 		"must serve these paths",
 	} {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/ed25519"
 	"crypto/rand"
 	"errors"
 	"log/slog"
@@ -12,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/gatehouse-go/gatehouse/auth"
+	"github.com/gatehouse-go/gatehouse/auth/jwt"
 	"github.com/gatehouse-go/gatehouse/mail"
 	"github.com/gatehouse-go/gatehouse/store/memstore"
 )
@@ -35,9 +37,21 @@ func everything(t *testing.T) (options, deps) {
 	}
 	key := make([]byte, 32)
 	rand.Read(key)
+	_, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	signing, err := jwt.Ed25519Key("k1", priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	issuer, err := jwt.New(jwt.Config{Issuer: tokenName, Audience: tokenName, SigningKey: signing})
+	if err != nil {
+		t.Fatal(err)
+	}
 	d := deps{
 		store: memstore.New(), audit: nopSink{}, mailer: mail.Discard{},
-		from: mail.Address{Name: "Example", Email: "no-reply@example.com"}, key: key,
+		from: mail.Address{Name: "Example", Email: "no-reply@example.com"}, key: key, issuer: issuer,
 		baseURL: o.baseURL, logger: slog.New(slog.DiscardHandler),
 	}
 	return o, d

@@ -28,6 +28,17 @@
 //	-smtp-tls starttls|tls|none    SMTP transport security (default starttls)
 //	-trusted-proxies list          reverse proxies whose X-Forwarded-For is believed:
 //	                               comma-separated CIDR prefixes or addresses
+//	-ed25519-key file              sign access tokens with this Ed25519 private key (PEM,
+//	                               PKCS #8: openssl genpkey -algorithm ed25519) instead of
+//	                               GATEHOUSE_SIGNING_KEY, and serve /.well-known/jwks.json
+//	-ed25519-verify-keys files     also accept tokens of these Ed25519 public keys (PEM files,
+//	                               comma-separated), and publish them: keys being rotated
+//	-jwks-max-age duration         Cache-Control max-age of the JWKS (default 10m0s)
+//
+// With -ed25519-key, other services verify the access tokens with the
+// public keys alone, from the JWK Set at /.well-known/jwks.json; each key's
+// id (kid) is its RFC 7638 thumbprint. The README's "Rotating an Ed25519
+// key" gives the steps.
 //
 // Behind a reverse proxy (a load balancer, a CDN), list it in
 // -trusted-proxies, or every client shares the proxy's per-IP limits. The
@@ -52,7 +63,8 @@
 //	    the access-token signing key: at least 32 bytes, hex or base64
 //	    (openssl rand -hex 32). Without it, a key is generated once and
 //	    kept beside the database (DB.key, mode 0600), so restarts keep
-//	    sessions valid. Set but empty is an error.
+//	    sessions valid. Set but empty is an error, and so is setting it
+//	    together with -ed25519-key.
 //
 // Pages (for the links in mail; an application that mounts the API itself
 // must serve these paths under the BaseURL of its auth.Config):
@@ -90,6 +102,7 @@ import (
 
 	"github.com/gatehouse-go/gatehouse/audit"
 	"github.com/gatehouse-go/gatehouse/auth"
+	"github.com/gatehouse-go/gatehouse/auth/jwt"
 	"github.com/gatehouse-go/gatehouse/auth/password"
 	"github.com/gatehouse-go/gatehouse/httpapi"
 	"github.com/gatehouse-go/gatehouse/mail"
@@ -124,6 +137,8 @@ type options struct {
 	smtpAddr, smtpFrom, smtpUser, smtpPW string
 	smtpTLS                              mail.TLSMode
 	trustedProxies                       []netip.Prefix
+	ed25519Key, ed25519VerifyKeys        string
+	jwksMaxAge                           time.Duration
 }
 
 func main() {
@@ -163,6 +178,9 @@ func newFlagSet(o *options) *flag.FlagSet {
 		o.trustedProxies, err = parseProxies(v)
 		return err
 	})
+	fs.StringVar(&o.ed25519Key, "ed25519-key", "", "sign access tokens with this Ed25519 private key `file` (PEM, PKCS #8: openssl genpkey -algorithm ed25519) instead of "+envSigningKey+", and serve "+httpapi.JWKSPath)
+	fs.StringVar(&o.ed25519VerifyKeys, "ed25519-verify-keys", "", "also accept, and publish, tokens of the Ed25519 public keys in these PEM `files` (comma-separated; openssl pkey -in KEY -pubout): the keys of a rotation")
+	fs.DurationVar(&o.jwksMaxAge, "jwks-max-age", httpapi.DefaultJWKSMaxAge, "Cache-Control max-age of "+httpapi.JWKSPath+" (1s to 24h; with -ed25519-key)")
 	fs.Usage = func() {
 		out := fs.Output()
 		fmt.Fprint(out, usageHead)
@@ -191,7 +209,8 @@ Environment:
     	Random passwords are printed after the listener is bound.
   GATEHOUSE_SIGNING_KEY
     	access-token signing key, at least 32 bytes in hex or base64
-    	(openssl rand -hex 32); default: generated once, kept in DB.key
+    	(openssl rand -hex 32); default: generated once, kept in DB.key.
+    	Not used with -ed25519-key (setting both is refused)
   SMTP_PASSWORD
     	the default of -smtp-password
 
@@ -257,8 +276,22 @@ func run(ctx context.Context, o options, stdout io.Writer, logger *slog.Logger) 
 	if err != nil {
 		return err
 	}
-	key, err := signingKey(o.db)
+	// The access-token keys: Ed25519 from -ed25519-key, with its JWKS, or
+	// else the HS256 key.
+	issuer, err := ed25519Issuer(o, logger)
 	if err != nil {
+		return err
+	}
+	var key []byte
+	var keySet *httpapi.JWKS
+	if issuer != nil {
+		if o.jwksMaxAge < time.Second || o.jwksMaxAge > httpapi.MaxJWKSMaxAge {
+			return fmt.Errorf("invalid -jwks-max-age %v: must be between 1s and %v", o.jwksMaxAge, httpapi.MaxJWKSMaxAge)
+		}
+		if keySet, err = httpapi.NewJWKS(issuer, httpapi.JWKSConfig{MaxAge: o.jwksMaxAge}); err != nil {
+			return err
+		}
+	} else if key, err = signingKey(o.db); err != nil {
 		return err
 	}
 	// The audit log: every auth event stored in the same database, read
@@ -285,7 +318,7 @@ func run(ctx context.Context, o options, stdout io.Writer, logger *slog.Logger) 
 	}
 
 	m, err := auth.New(managerConfig(o, deps{
-		store: st, audit: rec, mailer: mailer, from: from, key: key, baseURL: baseURL, logger: logger,
+		store: st, audit: rec, mailer: mailer, from: from, key: key, issuer: issuer, baseURL: baseURL, logger: logger,
 	}))
 	if err != nil {
 		return err
@@ -310,6 +343,9 @@ func run(ctx context.Context, o options, stdout io.Writer, logger *slog.Logger) 
 		fmt.Fprintln(w, "Gatehouse example server: the auth API is under /v2/ (try /v2/health).")
 	})
 	api.Mount(mux)
+	if keySet != nil {
+		keySet.Mount(mux)
+	}
 	// The pages record the client for the Manager's per-IP limits through
 	// the same Guard as the API's routes.
 	newPages(m, logger).mount(mux, guard.WithClient)
@@ -386,7 +422,8 @@ type deps struct {
 	audit   auth.EventSink
 	mailer  auth.Mailer
 	from    mail.Address
-	key     []byte
+	key     []byte      // the HS256 key, when issuer is nil
+	issuer  *jwt.Issuer // the Ed25519 issuer of -ed25519-key, or nil
 	baseURL string
 	logger  *slog.Logger
 }
@@ -399,12 +436,22 @@ func managerConfig(o options, d deps) auth.Config {
 		Audit:        d.audit,
 		Mailer:       d.mailer,
 		Mail:         auth.MailConfig{From: d.from},
-		Tokens:       auth.TokenConfig{SigningKey: d.key, AccessTTL: o.accessTTL},
+		Tokens:       tokenConfig(o, d),
 		Sessions:     auth.SessionConfig{TTL: o.refreshTTL, IdleTimeout: o.idleTimeout},
 		Verification: auth.VerificationConfig{Required: o.requireVerification},
 		BaseURL:      d.baseURL,
 		Logger:       d.logger,
 	}
+}
+
+// tokenConfig is Config.Tokens: the Ed25519 issuer when there is one,
+// else the HS256 key.
+func tokenConfig(o options, d deps) auth.TokenConfig {
+	t := auth.TokenConfig{SigningKey: d.key, AccessTTL: o.accessTTL}
+	if d.issuer != nil {
+		t.Issuer = auth.JWT(d.issuer)
+	}
+	return t
 }
 
 // listenerURL is the base URL of the server at addr. An unspecified host

@@ -139,7 +139,7 @@ func TestReadmeFlagTable(t *testing.T) {
 		}
 	}
 	e := runToExit(t, buildServer(t), nil, "-h")
-	flags := regexp.MustCompile(`(?m)^  (-[a-z-]+)`).FindAllStringSubmatch(e.stdout+e.stderr, -1)
+	flags := regexp.MustCompile(`(?m)^  (-[a-z0-9-]+)`).FindAllStringSubmatch(e.stdout+e.stderr, -1)
 	if len(flags) < 10 {
 		t.Fatalf("-h lists %d flags:\n%s", len(flags), e.stdout+e.stderr)
 	}
