@@ -277,8 +277,10 @@ func (m *Manager) useTOTP(ctx context.Context, fs store.SecondFactors, f *store.
 	return nil
 }
 
-// matchTOTP returns the time step, within ±1 of now's, whose code equals
-// code. Every candidate is computed and compared in constant time.
+// matchTOTP returns the latest time step, within ±1 of now's, whose code
+// equals code: the latest, so that when two neighbouring steps happen to
+// share a code the one not yet used is not refused as a replay. Every
+// candidate is computed and compared in constant time.
 func matchTOTP(secret, code string, now time.Time) (int64, bool) {
 	code = strings.TrimSpace(code)
 	if len(code) != 6 {
@@ -286,17 +288,17 @@ func matchTOTP(secret, code string, now time.Time) (int64, bool) {
 	}
 	cur := now.Unix() / totpPeriod
 	var found int64
-	ok := 0
+	ok := false
 	for step := cur - totpDrift; step <= cur+totpDrift; step++ {
 		want, err := totpCode(secret, step, otp.DigitsSix)
 		if err != nil {
 			return 0, false
 		}
-		if subtle.ConstantTimeCompare([]byte(want), []byte(code)) == 1 && ok == 0 {
-			found, ok = step, 1
+		if subtle.ConstantTimeCompare([]byte(want), []byte(code)) == 1 {
+			found, ok = step, true
 		}
 	}
-	return found, ok == 1
+	return found, ok
 }
 
 // totpCode is the code of secret (base32) at a time step.
