@@ -26,7 +26,7 @@ var (
 const defaultLimit = 100
 
 // Store is an in-memory [store.Store], [store.Expirer], [store.Counters],
-// [store.CounterBatch] and [store.Runs]. Create one with [New]; the zero value is also an empty
+// [store.CounterBatch], [store.Runs] and [store.SecondFactors]. Create one with [New]; the zero value is also an empty
 // store ready to use. A Store must not be copied after first use.
 //
 // All methods are safe for concurrent use. Every method first returns the
