@@ -50,8 +50,8 @@ const (
 	EventFactorConfirm           EventType = "factor_confirm"
 	EventFactorRemove            EventType = "factor_remove"
 	EventRecoveryCodesRegenerate EventType = "recovery_codes_regenerate"
-	// EventRecoveryCodeUsed follows the login event of a login completed
-	// with a recovery code.
+	// EventRecoveryCodeUsed is reported by a login completed with a
+	// recovery code, just before its login event.
 	EventRecoveryCodeUsed EventType = "recovery_code_used"
 	// EventFactorsReset is a superuser's removal of another user's
 	// factors (UserID the user, ActorID the superuser).

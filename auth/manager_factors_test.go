@@ -580,6 +580,9 @@ func TestFactorChangeNeedsProof(t *testing.T) {
 	if res := e.login(t, u.email); res.Challenge == nil {
 		t.Fatal("the refused removal removed the factor")
 	}
+	if has, err := e.m.HasFactors(ctx, u.user.ID); err != nil || !has {
+		t.Errorf("HasFactors before the removal = %t, %v; want true", has, err)
+	}
 	err = e.m.RemoveFactor(ctx, u.id, "unknown", goodPassword)
 	wantErr(t, "RemoveFactor of an unknown factor", err, auth.ErrNotFound)
 	err = e.m.RemoveFactor(ctx, u.id, u.factorID, goodPassword)
@@ -591,6 +594,9 @@ func TestFactorChangeNeedsProof(t *testing.T) {
 	}
 	if res := e.login(t, u.email); res.Challenge != nil || res.Tokens == nil {
 		t.Error("Login still asks for a removed factor")
+	}
+	if has, err := e.m.HasFactors(ctx, u.user.ID); err != nil || has {
+		t.Errorf("HasFactors after the removal = %t, %v; want false", has, err)
 	}
 	if n, _ := e.store.CountRecoveryCodes(ctx, u.user.ID); n != 0 {
 		t.Errorf("%d recovery codes survive the last factor", n)
