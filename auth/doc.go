@@ -43,7 +43,7 @@
 // # Second factors
 //
 // With Config.Factors on (an application key in Config.Factors.Keys, and a
-// store that implements store.SecondFactors, as memstore does), a user
+// store that implements store.SecondFactors, as memstore and sqlstore do), a user
 // enrols a TOTP authenticator with [Manager.EnrollTOTP] (the current
 // password is the proof) and confirms it with a first code through
 // [Manager.ConfirmTOTP], which returns ten single-use recovery codes for
