@@ -73,6 +73,10 @@ type Config struct {
 	// [Limits]); the zero value means the defaults of SECURITY.md §2.
 	Limits Limits
 
+	// Factors configures second factors (TOTP and recovery codes). Off by
+	// default.
+	Factors FactorConfig
+
 	// Audit receives every [Event] after the Logger and OnEvent, for an
 	// audit log: wire an *audit.Recorder (package audit) here, which
 	// stores each event as a run that superusers read back. Nil keeps no
@@ -372,6 +376,9 @@ func (c *Config) fill() error {
 		return err
 	}
 	if err := c.Password.fill(); err != nil {
+		return err
+	}
+	if err := c.Factors.fill(); err != nil {
 		return err
 	}
 	durations := []struct {

@@ -40,6 +40,31 @@
 // superusers page through runs and compute analytics. Without Config.Audit
 // nothing is recorded, and the store need not implement store.Runs.
 //
+// # Second factors
+//
+// With Config.Factors on (an application key in Config.Factors.Keys, and a
+// store that implements store.SecondFactors, as memstore and sqlstore do), a user
+// enrols a TOTP authenticator with [Manager.EnrollTOTP] (the current
+// password is the proof) and confirms it with a first code through
+// [Manager.ConfirmTOTP], which returns ten single-use recovery codes for
+// the first factor. From then on [Manager.Login] answers with a
+// [Challenge] and no tokens, and [Manager.CompleteLogin] takes a TOTP or
+// recovery code and issues the session:
+//
+//	res, err := m.Login(ctx, email, password)
+//	if res.Challenge != nil {
+//		res, err = m.CompleteLogin(ctx, res.Challenge.Token, auth.MethodTOTP, code)
+//	}
+//
+// TOTP secrets are stored sealed with AES-256-GCM under a key ID (rotate by
+// putting a new key first), codes are accepted once, within ±1 step, a
+// challenge lasts at most 5 minutes and takes 5 answers, and wrong codes
+// are throttled like wrong passwords. [Manager.RemoveFactor] and
+// [Manager.RegenerateRecoveryCodes] need the current password; every change
+// is an [Event] and a mail to the user. [Manager.ResetFactors] lets a
+// superuser remove another user's factors. Without a capable store every
+// factor operation returns [ErrFactorsUnavailable].
+//
 // # Errors
 //
 // Operations return the sentinels of this package (test them with

@@ -89,6 +89,14 @@ var (
 	// (the current password) and none was given.
 	ErrReauthRequired = errors.New("auth: re-authentication required")
 
+	// ErrFactorsUnavailable: second factors are off (Config.Factors) or
+	// the store does not implement store.SecondFactors.
+	ErrFactorsUnavailable = errors.New("auth: second factors are not available")
+
+	// ErrInvalidChallenge: a login challenge is unknown, already used,
+	// expired, out of attempts, or outdated by a password change.
+	ErrInvalidChallenge = errors.New("auth: invalid or expired login challenge")
+
 	// ErrBusy: too many password hashes are running and the context ended
 	// while waiting for a slot.
 	ErrBusy = errors.New("auth: too many concurrent password hashes")

@@ -40,6 +40,22 @@ const (
 	// (UserID the user, ActorID the superuser).
 	EventUserDeactivated EventType = "user_deactivated"
 	EventUserReactivated EventType = "user_reactivated"
+
+	// EventLoginChallenge is a login whose password was right and that now
+	// waits for a second factor; [Manager.CompleteLogin] reports the login
+	// event that follows.
+	EventLoginChallenge EventType = "login_challenge"
+	// Second-factor changes (SECURITY.md #82).
+	EventFactorEnroll            EventType = "factor_enroll"
+	EventFactorConfirm           EventType = "factor_confirm"
+	EventFactorRemove            EventType = "factor_remove"
+	EventRecoveryCodesRegenerate EventType = "recovery_codes_regenerate"
+	// EventRecoveryCodeUsed is reported by a login completed with a
+	// recovery code, just before its login event.
+	EventRecoveryCodeUsed EventType = "recovery_code_used"
+	// EventFactorsReset is a superuser's removal of another user's
+	// factors (UserID the user, ActorID the superuser).
+	EventFactorsReset EventType = "factors_reset"
 )
 
 // Outcome is how an operation ended.

@@ -17,23 +17,26 @@ type LoginResult struct {
 	Session *store.Session
 	Tokens  *TokenPair
 	// Challenge is set instead of Session and Tokens when the password was
-	// right but the account also needs a second factor. This version has no
-	// second factors, so it is always nil; code that handles logins should
-	// still check it, so that it keeps working when they arrive.
+	// right but the account also needs a second factor (Config.Factors):
+	// answer it with [Manager.CompleteLogin]. Code that handles logins must
+	// check it; a result with a Challenge carries no tokens.
 	Challenge *Challenge
 }
 
 // Challenge asks for a second factor to complete a login.
 type Challenge struct {
-	// Token identifies the half-finished login; it is a secret.
+	// Token identifies the half-finished login; it is a secret, stored
+	// only as a hash.
 	Token     string
 	ExpiresAt time.Time
-	// Methods lists the factors the user can answer with.
+	// Methods lists the methods the user can answer with: [MethodTOTP]
+	// and, while the user has unused recovery codes, [MethodRecoveryCode].
 	Methods []string
 }
 
 // Login checks an email and password and, when they are right, starts a
-// session and returns its tokens. Every failure path runs exactly one
+// session and returns its tokens — or, for a user with a confirmed second
+// factor, returns only a [Challenge] to answer with [Manager.CompleteLogin]. Every failure path runs exactly one
 // password hash, so unknown emails cost what wrong passwords do
 // (SECURITY.md #14).
 //
@@ -112,6 +115,17 @@ func (m *Manager) login(ctx context.Context, email, pass string, ev *Event) (*Lo
 	}
 	if res.rehash {
 		m.rehash(ctx, u, pass)
+	}
+	if m.factors != nil {
+		ch, err := m.challengeFor(ctx, u, authAt)
+		if err != nil {
+			ev.Reason = "store_error"
+			return nil, err
+		}
+		if ch != nil {
+			ev.Type = EventLoginChallenge
+			return &LoginResult{User: u, Challenge: ch}, nil
+		}
 	}
 	s, pair, err := m.startSession(ctx, u, authAt)
 	if err != nil {

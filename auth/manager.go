@@ -48,6 +48,12 @@ type Manager struct {
 
 	outbox *outbox.Outbox
 
+	// factors is the store's second-factor capability, nil when
+	// Config.Factors is off or the store lacks it; sealer encrypts the
+	// factors' secrets.
+	factors store.SecondFactors
+	sealer  *sealer
+
 	// tokenCache is the verified-token cache, nil when off.
 	tokenCache *tokencache.Cache[Claims]
 }
@@ -72,6 +78,13 @@ func New(cfg Config) (*Manager, error) {
 		hashers:   append([]Hasher{cfg.Password.Hasher}, cfg.Password.LegacyHashers...),
 	}
 	m.batch, _ = cfg.Limits.Store.(store.CounterBatch)
+	if cfg.Factors.Enabled {
+		var err error
+		if m.sealer, err = newSealer(cfg.Factors.Keys); err != nil {
+			return nil, err
+		}
+		m.factors, _ = cfg.Store.(store.SecondFactors)
+	}
 	if _, err := io.ReadFull(cfg.Rand, m.logSalt[:]); err != nil {
 		return nil, fmt.Errorf("auth: reading Config.Rand: %w", err)
 	}

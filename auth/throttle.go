@@ -71,7 +71,19 @@ type passwordGate struct {
 // reservation are one atomic store call; otherwise they take one call per
 // counter.
 func (m *Manager) openPasswordGate(ctx context.Context, email string, perIP bool) (*passwordGate, error) {
-	g := &passwordGate{m: m, key: counterKey("pw", email), now: m.now()}
+	return m.openGate(ctx, counterKey("pw", email), perIP)
+}
+
+// openFactorGate is openPasswordGate for a second-factor answer: the same
+// limits on the account's own counter of wrong codes, which a right
+// password does not clear (SECURITY.md #79).
+func (m *Manager) openFactorGate(ctx context.Context, userID string) (*passwordGate, error) {
+	return m.openGate(ctx, counterKey("mfa", userID), true)
+}
+
+// openGate opens a gate on the account counter named key.
+func (m *Manager) openGate(ctx context.Context, key string, perIP bool) (*passwordGate, error) {
+	g := &passwordGate{m: m, key: key, now: m.now()}
 	if m.limiter == nil {
 		return g, nil
 	}

@@ -41,6 +41,15 @@ const (
 	// KindAccountReactivated tells a user that their account was
 	// reactivated and they can sign in again.
 	KindAccountReactivated Kind = "account_reactivated"
+	// KindFactorAdded tells a user a second factor was added to their
+	// account, KindFactorRemoved that one (or, with BySuperuser, every
+	// one) was removed.
+	KindFactorAdded   Kind = "factor_added"
+	KindFactorRemoved Kind = "factor_removed"
+	// KindRecoveryCodesRegenerated tells a user their recovery codes were
+	// replaced, KindRecoveryCodeUsed that one was used to log in.
+	KindRecoveryCodesRegenerated Kind = "recovery_codes_regenerated"
+	KindRecoveryCodeUsed         Kind = "recovery_code_used"
 )
 
 // Message is one email. Text is required; HTML is optional and, when set,

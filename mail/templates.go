@@ -106,6 +106,10 @@ var kinds = [...]Kind{
 	KindAccountDeleted,
 	KindAccountDeactivated,
 	KindAccountReactivated,
+	KindFactorAdded,
+	KindFactorRemoved,
+	KindRecoveryCodesRegenerated,
+	KindRecoveryCodeUsed,
 }
 
 func knownKind(k Kind) bool {

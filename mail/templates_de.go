@@ -237,5 +237,8 @@ Falls Sie das nicht erwartet haben, wenden Sie sich an uns.
 <p>Falls Sie das nicht erwartet haben, {{with .Link}}<a href="{{.}}">wenden Sie sich an uns</a>{{else}}wenden Sie sich an uns{{end}}.</p>` + htmlFoot,
 		}
 	}
+	if t, ok := factorTemplateDE(k); ok {
+		return t
+	}
 	return Template{}
 }

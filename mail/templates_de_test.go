@@ -15,15 +15,19 @@ import (
 func TestGermanTemplatesRenderEveryKind(t *testing.T) {
 	tpl := mail.DefaultTemplates()
 	mustSay := map[mail.Kind][]string{
-		mail.KindVerifyEmail:        {sentinelCode, sentinelLink, sentinelToken, "10 Minuten lang gültig", "30 Minuten lang gültig", "Wonderland"},
-		mail.KindResetPassword:      {sentinelLink, sentinelToken, "30 Minuten", "ignorieren Sie diese E-Mail"},
-		mail.KindPasswordChanged:    {"Passwort", "am 28. November 2026 um 06:11 UTC geändert"},
-		mail.KindChangeEmail:        {sentinelLink, sentinelToken, "30 Minuten"},
-		mail.KindEmailChangeNotice:  {"alice@new.example", "28. November 2026 um 06:11 UTC"},
-		mail.KindSignupAttempt:      {"bereits ein Konto"},
-		mail.KindAccountDeleted:     {"wurde am 28. November 2026 um 06:11 UTC gelöscht", "nicht mehr anmelden"},
-		mail.KindAccountDeactivated: {"deaktiviert", "nicht mehr anmelden", "abgemeldet", "am 28. November 2026 um 06:11 UTC"},
-		mail.KindAccountReactivated: {"wieder aktiviert", "wieder anmelden", "am 28. November 2026 um 06:11 UTC"},
+		mail.KindVerifyEmail:              {sentinelCode, sentinelLink, sentinelToken, "10 Minuten lang gültig", "30 Minuten lang gültig", "Wonderland"},
+		mail.KindResetPassword:            {sentinelLink, sentinelToken, "30 Minuten", "ignorieren Sie diese E-Mail"},
+		mail.KindPasswordChanged:          {"Passwort", "am 28. November 2026 um 06:11 UTC geändert"},
+		mail.KindChangeEmail:              {sentinelLink, sentinelToken, "30 Minuten"},
+		mail.KindEmailChangeNotice:        {"alice@new.example", "28. November 2026 um 06:11 UTC"},
+		mail.KindSignupAttempt:            {"bereits ein Konto"},
+		mail.KindAccountDeleted:           {"wurde am 28. November 2026 um 06:11 UTC gelöscht", "nicht mehr anmelden"},
+		mail.KindAccountDeactivated:       {"deaktiviert", "nicht mehr anmelden", "abgemeldet", "am 28. November 2026 um 06:11 UTC"},
+		mail.KindAccountReactivated:       {"wieder aktiviert", "wieder anmelden", "am 28. November 2026 um 06:11 UTC"},
+		mail.KindFactorAdded:              {"Authenticator-App als zweiter Faktor", "am 28. November 2026 um 06:11 UTC"},
+		mail.KindFactorRemoved:            {"wurde ein zweiter Faktor", "am 28. November 2026 um 06:11 UTC entfernt"},
+		mail.KindRecoveryCodesRegenerated: {"neue Wiederherstellungscodes", "die alten gelten nicht mehr"},
+		mail.KindRecoveryCodeUsed:         {"Wiederherstellungscode", "am 28. November 2026 um 06:11 UTC"},
 	}
 	english := mail.DefaultTemplates()
 	for _, k := range allKinds {

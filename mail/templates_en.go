@@ -242,5 +242,8 @@ If you did not expect this, contact us.
 <p>If you did not expect this, {{with .Link}}<a href="{{.}}">contact us</a>{{else}}contact us{{end}}.</p>` + htmlFoot,
 		}
 	}
+	if t, ok := factorTemplateEN(k); ok {
+		return t
+	}
 	return Template{}
 }

@@ -23,6 +23,10 @@ var allKinds = []mail.Kind{
 	mail.KindAccountDeleted,
 	mail.KindAccountDeactivated,
 	mail.KindAccountReactivated,
+	mail.KindFactorAdded,
+	mail.KindFactorRemoved,
+	mail.KindRecoveryCodesRegenerated,
+	mail.KindRecoveryCodeUsed,
 }
 
 // fullData returns data for k with every field set, the secrets set to the
@@ -56,15 +60,19 @@ func TestDefaultTemplatesRenderEveryKind(t *testing.T) {
 	tpl := mail.DefaultTemplates()
 	// What each kind's bodies must say, beyond the recipient's address.
 	mustSay := map[mail.Kind][]string{
-		mail.KindVerifyEmail:        {sentinelCode, sentinelLink, sentinelToken, "10 minutes", "30 minutes", "Wonderland"},
-		mail.KindResetPassword:      {sentinelLink, sentinelToken, "30 minutes", "ignore this email"},
-		mail.KindPasswordChanged:    {"password", "28 November 2026 at 06:11 UTC"},
-		mail.KindChangeEmail:        {sentinelCode, sentinelLink, sentinelToken, "30 minutes"},
-		mail.KindEmailChangeNotice:  {"alice@new.example", "28 November 2026 at 06:11 UTC"},
-		mail.KindSignupAttempt:      {"already have an account"},
-		mail.KindAccountDeleted:     {"was deleted on 28 November 2026 at 06:11 UTC", "no longer sign in"},
-		mail.KindAccountDeactivated: {"deactivated", "no longer sign in", "signed out", "28 November 2026 at 06:11 UTC"},
-		mail.KindAccountReactivated: {"reactivated", "sign in again", "28 November 2026 at 06:11 UTC"},
+		mail.KindVerifyEmail:              {sentinelCode, sentinelLink, sentinelToken, "10 minutes", "30 minutes", "Wonderland"},
+		mail.KindResetPassword:            {sentinelLink, sentinelToken, "30 minutes", "ignore this email"},
+		mail.KindPasswordChanged:          {"password", "28 November 2026 at 06:11 UTC"},
+		mail.KindChangeEmail:              {sentinelCode, sentinelLink, sentinelToken, "30 minutes"},
+		mail.KindEmailChangeNotice:        {"alice@new.example", "28 November 2026 at 06:11 UTC"},
+		mail.KindSignupAttempt:            {"already have an account"},
+		mail.KindAccountDeleted:           {"was deleted on 28 November 2026 at 06:11 UTC", "no longer sign in"},
+		mail.KindAccountDeactivated:       {"deactivated", "no longer sign in", "signed out", "28 November 2026 at 06:11 UTC"},
+		mail.KindAccountReactivated:       {"reactivated", "sign in again", "28 November 2026 at 06:11 UTC"},
+		mail.KindFactorAdded:              {"authenticator app was added", "28 November 2026 at 06:11 UTC", "change your password"},
+		mail.KindFactorRemoved:            {"A second factor was removed from your account", "28 November 2026 at 06:11 UTC"},
+		mail.KindRecoveryCodesRegenerated: {"New recovery codes", "old ones no longer work", "28 November 2026 at 06:11 UTC"},
+		mail.KindRecoveryCodeUsed:         {"recovery code was used to sign in", "28 November 2026 at 06:11 UTC"},
 	}
 	for _, k := range allKinds {
 		t.Run(string(k), func(t *testing.T) {

@@ -28,7 +28,9 @@
 // dead rows (Manager.Housekeep calls it), [Counters], which keeps the
 // throttling counters, and [CounterBatch], which reads, decides on and
 // writes several of them in one atomic call, so that a login's throttle
-// check is one store call. Package audit looks for [Runs], which keeps the
+// check is one store call, and [SecondFactors] ([Factors], [RecoveryCodes]
+// and [Challenges]), which keeps second factors, recovery-code hashes and
+// half-finished logins. Package audit looks for [Runs], which keeps the
 // audit log and the application's runs that superusers page through and
 // analyse.
 //

@@ -49,3 +49,8 @@ func (e *ReuseError) Error() string {
 
 // Is reports whether target is [ErrTokenReused].
 func (e *ReuseError) Is(target error) bool { return target == ErrTokenReused }
+
+// ErrReplayed means a one-time code was presented for a time step that is
+// not after the last accepted one: a replay, or the loser of a concurrent
+// double use ([Factors.UseFactor]).
+var ErrReplayed = errors.New("store: code already used")

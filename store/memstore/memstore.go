@@ -18,13 +18,15 @@ var (
 	_ store.Store   = (*Store)(nil)
 	_ store.Expirer = (*Store)(nil)
 	_ store.Runs    = (*Store)(nil)
+
+	_ store.SecondFactors = (*Store)(nil)
 )
 
 // defaultLimit is the page size used when [store.UserQuery.Limit] is ≤ 0.
 const defaultLimit = 100
 
 // Store is an in-memory [store.Store], [store.Expirer], [store.Counters],
-// [store.CounterBatch] and [store.Runs]. Create one with [New]; the zero value is also an empty
+// [store.CounterBatch], [store.Runs] and [store.SecondFactors]. Create one with [New]; the zero value is also an empty
 // store ready to use. A Store must not be copied after first use.
 //
 // All methods are safe for concurrent use. Every method first returns the
@@ -41,6 +43,8 @@ type Store struct {
 	sessions map[string]*sessionRec // by ID
 	tokens   map[string]*tokenRec   // refresh tokens by hash
 	secrets  map[string]*secretRec  // by Hash
+
+	mfa mfaData // second factors, under mu
 
 	counters counters // under their own lock
 	runs     runLog   // store.Runs, under its own lock
@@ -254,6 +258,7 @@ func (s *Store) DeleteUser(ctx context.Context, id string) error {
 	for _, sec := range rec.secrets {
 		s.deleteSecret(sec)
 	}
+	s.dropSecondFactors(id)
 	s.removeOrdered(rec)
 	delete(s.byEmail, rec.u.Email)
 	delete(s.users, id)
@@ -569,9 +574,10 @@ func (s *Store) ReserveCodeAttempt(ctx context.Context, userID string, p store.P
 }
 
 // DeleteExpired deletes the sessions that are not live at before, with
-// their refresh tokens, the secrets whose ExpiresAt is not after before and
-// the counters expired at before. It returns the number of sessions,
-// secrets and counters deleted; refresh tokens are not counted.
+// their refresh tokens, the secrets and login challenges whose ExpiresAt is
+// not after before and the counters expired at before. It returns the
+// number of sessions, secrets, challenges and counters deleted; refresh
+// tokens are not counted.
 func (s *Store) DeleteExpired(ctx context.Context, before time.Time) (int, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, err
@@ -591,6 +597,7 @@ func (s *Store) DeleteExpired(ctx context.Context, before time.Time) (int, error
 			n++
 		}
 	}
+	n += s.deleteExpiredChallenges(before)
 	return n + s.deleteExpiredCounters(before), nil
 }
 

@@ -58,6 +58,22 @@ const (
 	qRunInsert
 	qRunSeq
 	qRunTypeSeq
+	qFactorInsert
+	qFactorsOfUser
+	qFactorByID
+	qFactorUse
+	qFactorDelete
+	qFactorsDeleteUser
+	qRecoveryDeleteUser
+	qRecoveryInsert
+	qRecoveryDelete
+	qRecoveryCount
+	qChallengeInsert
+	qChallengeReserve
+	qChallengeGet
+	qChallengeDelete
+	qChallengesDeleteUser
+	qExpireChallenges
 	// qCounterBatch is the first of the queries of UpdateCounters, which
 	// come in one version per kind and number of keys up to preparedBatch;
 	// see batchQID.
@@ -129,9 +145,11 @@ func batchTemplate(d Dialect, k batchKind, n int) string {
 
 // Column lists, in the order the scan helpers expect.
 const (
-	userCols    = "id, email, pending_email, password_hash, name, bio, profile_picture, is_superuser, is_active, is_verified, created_at, updated_at, last_login_at, tokens_valid_after, pending_email_expires_at"
-	sessionCols = "id, user_id, created_at, authenticated_at, last_used_at, expires_at, idle_expires_at, ip, user_agent"
-	secretCols  = "hash, code_hash, purpose, user_id, email, created_at, expires_at, code_expires_at, attempts"
+	userCols      = "id, email, pending_email, password_hash, name, bio, profile_picture, is_superuser, is_active, is_verified, created_at, updated_at, last_login_at, tokens_valid_after, pending_email_expires_at"
+	sessionCols   = "id, user_id, created_at, authenticated_at, last_used_at, expires_at, idle_expires_at, ip, user_agent"
+	factorCols    = "id, user_id, type, name, secret, created_at, confirmed_at, last_used_at, last_step"
+	challengeCols = "hash, user_id, binding, authenticated_at, expires_at, attempts"
+	secretCols    = "hash, code_hash, purpose, user_id, email, created_at, expires_at, code_expires_at, attempts"
 )
 
 // prefixed qualifies each column of cols with alias.
@@ -222,6 +240,27 @@ var templates = [numQueries]string{
 	qRunInsert:  "INSERT INTO gatehouse_runs (seq, id, run_type, type_seq, user_id, at) VALUES (?, ?, ?, ?, ?, ?)",
 	qRunSeq:     "UPDATE gatehouse_run_seqs SET last = last + 1 WHERE run_type = '' RETURNING last",
 	qRunTypeSeq: "INSERT INTO gatehouse_run_seqs (run_type, last) VALUES (?, 1) ON CONFLICT (run_type) DO UPDATE SET last = gatehouse_run_seqs.last + 1 RETURNING last",
+
+	// Second factors (factors.go). UseFactor and ReserveChallengeAttempt
+	// are conditional UPDATEs, so concurrent calls cannot both pass.
+	qFactorInsert:  "INSERT INTO gatehouse_factors (" + factorCols + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	qFactorsOfUser: "SELECT " + factorCols + " FROM gatehouse_factors WHERE user_id = ? ORDER BY created_at, id",
+	qFactorByID:    "SELECT " + factorCols + " FROM gatehouse_factors WHERE id = ? AND user_id = ?",
+	qFactorUse: "UPDATE gatehouse_factors SET last_step = ?, last_used_at = ?, confirmed_at = COALESCE(confirmed_at, ?)" +
+		" WHERE id = ? AND user_id = ? AND last_step < ?",
+	qFactorDelete:       "DELETE FROM gatehouse_factors WHERE id = ? AND user_id = ?",
+	qFactorsDeleteUser:  "DELETE FROM gatehouse_factors WHERE user_id = ?",
+	qRecoveryDeleteUser: "DELETE FROM gatehouse_recovery_codes WHERE user_id = ?",
+	qRecoveryInsert:     "INSERT INTO gatehouse_recovery_codes (user_id, hash) VALUES (?, ?)",
+	qRecoveryDelete:     "DELETE FROM gatehouse_recovery_codes WHERE user_id = ? AND hash = ?",
+	qRecoveryCount:      "SELECT COUNT(*) FROM gatehouse_recovery_codes WHERE user_id = ?",
+	qChallengeInsert:    "INSERT INTO gatehouse_challenges (" + challengeCols + ") VALUES (?, ?, ?, ?, ?, ?)",
+	qChallengeReserve:   "UPDATE gatehouse_challenges SET attempts = attempts + 1 WHERE hash = ? AND expires_at > ? AND attempts < ?",
+	qChallengeGet: "SELECT " + prefixed("c", challengeCols) + ", " + prefixed("u", userCols) +
+		" FROM gatehouse_challenges c JOIN gatehouse_users u ON u.id = c.user_id WHERE c.hash = ? AND c.expires_at > ?",
+	qChallengeDelete:      "DELETE FROM gatehouse_challenges WHERE hash = ?",
+	qChallengesDeleteUser: "DELETE FROM gatehouse_challenges WHERE user_id = ?",
+	qExpireChallenges:     "DELETE FROM gatehouse_challenges WHERE expires_at <= ?",
 }
 
 // dialectTemplates are the queries that only some dialects have (most

@@ -262,8 +262,12 @@ func (s *Store) DeleteExpired(ctx context.Context, before time.Time) (int, error
 		if err != nil {
 			return err
 		}
+		challenges, err := q.execN(ctx, qExpireChallenges, at)
+		if err != nil {
+			return err
+		}
 		counters, err := q.execN(ctx, qExpireCounters, at)
-		n = sessions + secrets + counters
+		n = sessions + secrets + challenges + counters
 		return err
 	})
 	if err != nil {

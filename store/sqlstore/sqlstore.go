@@ -31,13 +31,14 @@ const defaultLimit = 100
 const maxAttempts = 8
 
 // Store is a [store.Store], [store.Expirer], [store.Counters],
-// [store.CounterBatch] and [store.Runs] over a *sql.DB. Create one with [New] after [Migrate] has run. It is safe for
+// [store.CounterBatch], [store.Runs] and [store.SecondFactors] over a *sql.DB. Create one with [New] after [Migrate] has run. It is safe for
 // concurrent use.
 //
 // Every operation that changes more than one row runs in one transaction,
 // and every rule of the contract that must hold under concurrency (one
 // winner of a refresh-token rotation, single-use secrets, bounded code
-// attempts, unique emails, the last active superuser) is enforced by the
+// and challenge attempts, a TOTP step accepted once, unique emails, the
+// last active superuser) is enforced by the
 // database: row locks on PostgreSQL and MySQL, the database write lock on
 // SQLite, unique indexes everywhere.
 type Store struct {

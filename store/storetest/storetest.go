@@ -32,6 +32,9 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{name: "Counters", sub: counterTests()},
 		{name: "CounterBatch", sub: counterBatchTests()},
 		{name: "Runs", sub: runTests()},
+		{name: "Factors", sub: factorTests()},
+		{name: "RecoveryCodes", sub: recoveryCodeTests()},
+		{name: "Challenges", sub: challengeTests()},
 	})
 }
 

@@ -1,0 +1,170 @@
+package auth
+
+import (
+	"crypto/aes"
+	"crypto/cipher"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"time"
+)
+
+// Second-factor limits and defaults.
+const (
+	// DefaultChallengeTTL is how long a login challenge lasts by default
+	// (Config.Factors.ChallengeTTL); it may be at most 5 minutes
+	// (SECURITY.md #80).
+	DefaultChallengeTTL = 5 * time.Minute
+
+	// MaxChallengeAttempts is how many answers a login challenge takes;
+	// the next is refused even when right (SECURITY.md #79).
+	MaxChallengeAttempts = 5
+
+	// RecoveryCodeCount is how many recovery codes a set has.
+	RecoveryCodeCount = 10
+
+	// pendingFactorTTL is how long an enrolment may wait for its first
+	// code.
+	pendingFactorTTL = time.Hour
+)
+
+// FactorConfig configures second factors (Config.Factors). The zero value
+// means off: the factor operations return [ErrFactorsUnavailable] and
+// Login never asks for a second factor. Turning factors off again after
+// users enrolled makes Login ignore their factors.
+type FactorConfig struct {
+	// Enabled turns second factors on: TOTP enrolment, login challenges
+	// and recovery codes. They also need a Store that implements
+	// store.SecondFactors; without one the factor operations return
+	// [ErrFactorsUnavailable].
+	Enabled bool
+
+	// Keys encrypt TOTP secrets at rest with AES-256-GCM. The first key
+	// encrypts new secrets; every key decrypts the secrets sealed with it,
+	// found by its ID, so a new key goes first and an old one stays until
+	// no secret uses it. Required (at least one) when Enabled. New copies
+	// the keys.
+	Keys []FactorKey
+
+	// Issuer names the account in authenticator apps (the otpauth URI's
+	// issuer). Default Config.ServiceName.
+	Issuer string
+
+	// ChallengeTTL is how long the second step of a login may wait after
+	// the password. Default [DefaultChallengeTTL] (5 minutes); allowed 30
+	// seconds to 5 minutes.
+	ChallengeTTL time.Duration
+}
+
+// FactorKey is one application key for second-factor secrets.
+type FactorKey struct {
+	// ID names the key in every secret it seals: 1 to 32 bytes, unique
+	// among Config.Factors.Keys. It is not secret.
+	ID string
+	// Key is 32 random bytes (AES-256). It is a secret: keep it out of
+	// the database that holds the factors.
+	Key []byte
+}
+
+func (f *FactorConfig) fill() error {
+	if f.ChallengeTTL == 0 {
+		f.ChallengeTTL = DefaultChallengeTTL
+	}
+	if f.ChallengeTTL < 30*time.Second || f.ChallengeTTL > 5*time.Minute {
+		return cfgErr("Factors.ChallengeTTL", "must be between 30s and 5m0s")
+	}
+	if !f.Enabled {
+		return nil
+	}
+	if len(f.Keys) == 0 {
+		return cfgErr("Factors.Keys", "is required when Factors.Enabled is set (32 random bytes to encrypt TOTP secrets)")
+	}
+	keys := make([]FactorKey, len(f.Keys))
+	seen := make(map[string]bool, len(f.Keys))
+	for i, k := range f.Keys {
+		field := "Factors.Keys[" + strconv.Itoa(i) + "]"
+		if k.ID == "" || len(k.ID) > 32 {
+			return cfgErr(field+".ID", "must be 1 to 32 bytes")
+		}
+		if seen[k.ID] {
+			return cfgErr(field+".ID", "is used twice")
+		}
+		seen[k.ID] = true
+		if len(k.Key) != 32 {
+			return cfgErr(field+".Key", "must be 32 random bytes")
+		}
+		keys[i] = FactorKey{ID: k.ID, Key: append([]byte(nil), k.Key...)}
+	}
+	f.Keys = keys
+	return nil
+}
+
+// sealer encrypts and decrypts factor secrets.
+type sealer struct {
+	current string
+	aeads   map[string]cipher.AEAD
+}
+
+func newSealer(keys []FactorKey) (*sealer, error) {
+	s := &sealer{current: keys[0].ID, aeads: make(map[string]cipher.AEAD, len(keys))}
+	for _, k := range keys {
+		block, err := aes.NewCipher(k.Key)
+		if err != nil {
+			return nil, fmt.Errorf("auth: factor key %q: %w", k.ID, err)
+		}
+		aead, err := cipher.NewGCM(block)
+		if err != nil {
+			return nil, fmt.Errorf("auth: factor key %q: %w", k.ID, err)
+		}
+		s.aeads[k.ID] = aead
+	}
+	return s, nil
+}
+
+// sealVersion is the first byte of every sealed secret.
+const sealVersion = 1
+
+var errUnsealable = errors.New("auth: a factor secret cannot be decrypted (unknown key or tampered)")
+
+// factorAAD binds a sealed secret to its factor, so that a ciphertext
+// moved to another row does not open.
+func factorAAD(userID, factorID string) []byte {
+	return []byte("gatehouse factor\x00" + userID + "\x00" + factorID)
+}
+
+// seal encrypts secret with the current key: version, key ID length, key
+// ID, nonce, ciphertext.
+func (s *sealer) seal(rand io.Reader, userID, factorID string, secret []byte) ([]byte, error) {
+	aead := s.aeads[s.current]
+	nonce := make([]byte, aead.NonceSize())
+	if _, err := io.ReadFull(rand, nonce); err != nil {
+		return nil, fmt.Errorf("auth: reading randomness: %w", err)
+	}
+	out := make([]byte, 0, 2+len(s.current)+len(nonce)+len(secret)+aead.Overhead())
+	out = append(out, sealVersion, byte(len(s.current)))
+	out = append(out, s.current...)
+	out = append(out, nonce...)
+	return aead.Seal(out, nonce, secret, factorAAD(userID, factorID)), nil
+}
+
+// open decrypts what seal made, with whichever configured key sealed it.
+func (s *sealer) open(userID, factorID string, sealed []byte) ([]byte, error) {
+	if len(sealed) < 2 || sealed[0] != sealVersion || len(sealed) < 2+int(sealed[1]) {
+		return nil, errUnsealable
+	}
+	n := int(sealed[1])
+	aead, ok := s.aeads[string(sealed[2:2+n])]
+	if !ok {
+		return nil, errUnsealable
+	}
+	rest := sealed[2+n:]
+	if len(rest) < aead.NonceSize()+aead.Overhead() {
+		return nil, errUnsealable
+	}
+	plain, err := aead.Open(nil, rest[:aead.NonceSize()], rest[aead.NonceSize():], factorAAD(userID, factorID))
+	if err != nil {
+		return nil, errUnsealable
+	}
+	return plain, nil
+}

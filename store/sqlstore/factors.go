@@ -1,0 +1,217 @@
+package sqlstore
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/gatehouse-go/gatehouse/store"
+)
+
+var _ store.SecondFactors = (*Store)(nil)
+
+func (s *Store) factorDest(f *store.Factor) []any {
+	return []any{
+		&f.ID, &f.UserID, (*string)(&f.Type), &f.Name, &f.Secret,
+		timeCol{s.d, &f.CreatedAt}, timeCol{s.d, &f.ConfirmedAt}, timeCol{s.d, &f.LastUsedAt}, &f.LastStep,
+	}
+}
+
+func (s *Store) challengeDest(c *store.LoginChallenge) []any {
+	return []any{
+		&c.Hash, &c.UserID, &c.Binding, timeCol{s.d, &c.AuthenticatedAt}, timeCol{s.d, &c.ExpiresAt}, &c.Attempts,
+	}
+}
+
+// CreateFactor stores f; see [store.Factors].
+func (s *Store) CreateFactor(ctx context.Context, f *store.Factor) error {
+	_, err := s.writeOne(ctx, qFactorInsert, f.ID, f.UserID, string(f.Type), f.Name, bytes.Clone(f.Secret),
+		s.d.nullable(f.CreatedAt), s.d.nullable(f.ConfirmedAt), s.d.nullable(f.LastUsedAt), f.LastStep)
+	return wrap("create factor", conflict(err))
+}
+
+// UserFactors returns the user's factors; see [store.Factors].
+func (s *Store) UserFactors(ctx context.Context, userID string) ([]store.Factor, error) {
+	q, err := s.read(ctx)
+	if err != nil {
+		return nil, wrap("user factors", err)
+	}
+	rows, err := q.query(ctx, qFactorsOfUser, userID)
+	if err != nil {
+		return nil, wrap("user factors", err)
+	}
+	defer rows.Close()
+	var out []store.Factor
+	for rows.Next() {
+		var f store.Factor
+		if err := rows.Scan(s.factorDest(&f)...); err != nil {
+			return nil, wrap("user factors", err)
+		}
+		out = append(out, f)
+	}
+	return out, wrap("user factors", rows.Err())
+}
+
+// UseFactor advances the factor's last accepted step with one conditional
+// UPDATE (last_step < the new step), so of concurrent calls with one step
+// exactly one passes; see [store.Factors].
+func (s *Store) UseFactor(ctx context.Context, u store.FactorUse) (*store.Factor, error) {
+	now := s.d.instant(u.Now)
+	var f *store.Factor
+	err := s.write(ctx, func(q querier) error {
+		f = nil
+		n, err := q.execN(ctx, qFactorUse, u.Step, now, now, u.ID, u.UserID, u.Step)
+		if err != nil {
+			return err
+		}
+		found := new(store.Factor)
+		if err := q.row(ctx, qFactorByID, u.ID, u.UserID).Scan(s.factorDest(found)...); err != nil {
+			return notFound(err)
+		}
+		if n == 0 {
+			return store.ErrReplayed
+		}
+		f = found
+		return nil
+	})
+	if err != nil {
+		return nil, wrap("use factor", err)
+	}
+	return f, nil
+}
+
+// DeleteFactor deletes one factor; see [store.Factors].
+func (s *Store) DeleteFactor(ctx context.Context, userID, id string) error {
+	n, err := s.writeOne(ctx, qFactorDelete, id, userID)
+	if err == nil && n == 0 {
+		err = store.ErrNotFound
+	}
+	return wrap("delete factor", err)
+}
+
+// DeleteUserFactors deletes the user's factors, recovery codes and
+// challenges in one transaction; see [store.Factors].
+func (s *Store) DeleteUserFactors(ctx context.Context, userID string) (int, error) {
+	var n int64
+	err := s.write(ctx, func(q querier) error {
+		var err error
+		if n, err = q.execN(ctx, qFactorsDeleteUser, userID); err != nil {
+			return err
+		}
+		if _, err := q.exec(ctx, qRecoveryDeleteUser, userID); err != nil {
+			return err
+		}
+		_, err = q.exec(ctx, qChallengesDeleteUser, userID)
+		return err
+	})
+	if err != nil {
+		return 0, wrap("delete user factors", err)
+	}
+	return int(n), nil
+}
+
+// ReplaceRecoveryCodes replaces the user's recovery codes in one
+// transaction; see [store.RecoveryCodes].
+func (s *Store) ReplaceRecoveryCodes(ctx context.Context, userID string, hashes [][]byte) error {
+	seen := make(map[string]bool, len(hashes))
+	for _, h := range hashes {
+		if seen[string(h)] {
+			return wrap("replace recovery codes", fmt.Errorf("duplicate hash: %w", store.ErrConflict))
+		}
+		seen[string(h)] = true
+	}
+	err := s.write(ctx, func(q querier) error {
+		var id string
+		if err := q.row(ctx, qLockUser, userID).Scan(&id); err != nil {
+			return notFound(err)
+		}
+		if _, err := q.exec(ctx, qRecoveryDeleteUser, userID); err != nil {
+			return err
+		}
+		for _, h := range hashes {
+			if _, err := q.exec(ctx, qRecoveryInsert, userID, bytes.Clone(h)); err != nil {
+				return conflict(err)
+			}
+		}
+		return nil
+	})
+	return wrap("replace recovery codes", err)
+}
+
+// ConsumeRecoveryCode deletes one code and counts the rest; see
+// [store.RecoveryCodes].
+func (s *Store) ConsumeRecoveryCode(ctx context.Context, userID string, hash []byte) (int, error) {
+	var left int
+	err := s.write(ctx, func(q querier) error {
+		n, err := q.execN(ctx, qRecoveryDelete, userID, hash)
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return store.ErrNotFound
+		}
+		return q.row(ctx, qRecoveryCount, userID).Scan(&left)
+	})
+	if err != nil {
+		return 0, wrap("consume recovery code", err)
+	}
+	return left, nil
+}
+
+// CountRecoveryCodes counts the user's codes; see [store.RecoveryCodes].
+func (s *Store) CountRecoveryCodes(ctx context.Context, userID string) (int, error) {
+	q, err := s.read(ctx)
+	if err != nil {
+		return 0, wrap("count recovery codes", err)
+	}
+	var n int
+	err = q.row(ctx, qRecoveryCount, userID).Scan(&n)
+	return n, wrap("count recovery codes", err)
+}
+
+// PutChallenge stores c; see [store.Challenges].
+func (s *Store) PutChallenge(ctx context.Context, c *store.LoginChallenge) error {
+	_, err := s.writeOne(ctx, qChallengeInsert, bytes.Clone(c.Hash), c.UserID, bytes.Clone(c.Binding),
+		s.d.nullable(c.AuthenticatedAt), s.d.instant(c.ExpiresAt), c.Attempts)
+	return wrap("put challenge", conflict(err))
+}
+
+// ReserveChallengeAttempt spends one attempt with a conditional UPDATE
+// (attempts < maxAttempts); see [store.Challenges].
+func (s *Store) ReserveChallengeAttempt(ctx context.Context, hash []byte, now time.Time, maxAttempts int) (*store.LoginChallenge, *store.User, error) {
+	at := s.d.instant(now)
+	var (
+		c *store.LoginChallenge
+		u *store.User
+	)
+	err := s.write(ctx, func(q querier) error {
+		c, u = nil, nil
+		n, err := q.execN(ctx, qChallengeReserve, hash, at, maxAttempts)
+		if err != nil {
+			return err
+		}
+		fc, fu := new(store.LoginChallenge), new(store.User)
+		if err := q.row(ctx, qChallengeGet, hash, at).Scan(append(s.challengeDest(fc), s.userDest(fu)...)...); err != nil {
+			return notFound(err)
+		}
+		if n == 0 {
+			return store.ErrExhausted
+		}
+		c, u = fc, fu
+		return nil
+	})
+	if err != nil {
+		return nil, nil, wrap("reserve challenge attempt", err)
+	}
+	return c, u, nil
+}
+
+// DeleteChallenge deletes a challenge; see [store.Challenges].
+func (s *Store) DeleteChallenge(ctx context.Context, hash []byte) error {
+	n, err := s.writeOne(ctx, qChallengeDelete, hash)
+	if err == nil && n == 0 {
+		err = store.ErrNotFound
+	}
+	return wrap("delete challenge", err)
+}
