@@ -215,6 +215,9 @@ func (a *API) routes() []route {
 		// Ours: stopping an email change from the old address.
 		{"POST", "/cancel_email_change", public, a.cancelEmailChange},
 
+		// Ours: the second step of a login with a second factor.
+		{"POST", "/login/mfa", public, a.loginMFA},
+
 		// Ours: another verification mail.
 		{"POST", "/send_verification_email", public, a.sendVerificationEmail},
 	}

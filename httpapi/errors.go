@@ -30,6 +30,7 @@ const (
 	opRefresh    // ErrTokenInvalid is about the refresh token: 401
 	opReset      // ErrTokenInvalid is about the reset token: 400
 	opCancel     // ErrTokenInvalid is about an email-change cancellation token: 400
+	opMFA        // the second step of a login: a wrong code is 401, no factors means no challenge
 )
 
 func invalidRequest(format string, args ...any) *apiError {
@@ -63,6 +64,15 @@ func errorFor(err error, o op) *apiError {
 		// Names the population or analysis at fault (R2R skipped it
 		// silently).
 		return &apiError{Status: http.StatusBadRequest, Type: httperr.TypeInvalidRequest, Message: "Invalid " + ve.Field + ": " + ve.Reason}
+	}
+	if o == opMFA {
+		switch {
+		case errors.Is(err, auth.ErrInvalidCode):
+			return &apiError{Status: http.StatusUnauthorized, Type: httperr.TypeInvalidCode, Message: "Wrong or already used code", Challenge: "Bearer"}
+		case errors.Is(err, auth.ErrFactorsUnavailable):
+			// Without factors no challenge can exist.
+			return errorFor(auth.ErrInvalidChallenge, opDefault)
+		}
 	}
 	e := httperr.From(err)
 	if o != opDefault && e.Type == httperr.TypeInvalidToken && (errors.Is(err, auth.ErrTokenInvalid) || errors.Is(err, auth.ErrTokenExpired)) {

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"math"
 	"net/http"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/gatehouse-go/gatehouse/audit"
 	"github.com/gatehouse-go/gatehouse/auth"
+	"github.com/gatehouse-go/gatehouse/httperr"
 )
 
 // R2R's confirmation messages, kept word for word where R2R had one.
@@ -172,10 +174,86 @@ func (a *API) login(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err, opDefault)
 		return
 	}
-	if res.Challenge != nil || res.Tokens == nil {
-		// Second factors do not exist yet and this wire format has no
-		// answer for them.
-		a.fail(w, r, errors.New("httpapi: login needs a second factor, which this API does not support"), opDefault)
+	if res.Challenge != nil {
+		writeMFARequired(w, res.Challenge)
+		return
+	}
+	if res.Tokens == nil {
+		a.fail(w, r, errors.New("httpapi: login returned neither tokens nor a challenge"), opDefault)
+		return
+	}
+	ok(w, newTokenPairJSON(res.Tokens))
+}
+
+// mfaFields are what a 401 mfa_required adds to the error body, at the top
+// level and inside "detail" (docs/http-api.md, "Second factors").
+type mfaFields struct {
+	ChallengeToken string   `json:"challenge_token"`
+	Methods        []string `json:"methods"`
+	ExpiresAt      string   `json:"expires_at"`
+}
+
+// writeMFARequired answers a login whose password was right for a user
+// with a second factor: 401 mfa_required with the challenge, no tokens.
+func writeMFARequired(w http.ResponseWriter, c *auth.Challenge) {
+	const msg = "A second factor is required"
+	f := mfaFields{ChallengeToken: c.Token, Methods: c.Methods, ExpiresAt: timestamp(c.ExpiresAt)}
+	if f.Methods == nil {
+		f.Methods = []string{}
+	}
+	body := struct {
+		Detail struct {
+			Message   string `json:"message"`
+			ErrorType string `json:"error_type"`
+			mfaFields
+		} `json:"detail"`
+		Message   string `json:"message"`
+		ErrorType string `json:"error_type"`
+		mfaFields
+	}{Message: msg, ErrorType: httperr.TypeMFARequired, mfaFields: f}
+	body.Detail.Message, body.Detail.ErrorType, body.Detail.mfaFields = msg, httperr.TypeMFARequired, f
+	b, err := json.Marshal(body)
+	if err != nil {
+		writeError(w, errorFor(err, opDefault))
+		return
+	}
+	w.Header().Set("WWW-Authenticate", "Bearer")
+	writeBody(w, http.StatusUnauthorized, b)
+}
+
+// loginMFA answers POST /login/mfa: the second step of a login that
+// answered mfa_required. A right code gives the token pair, as /login.
+func (a *API) loginMFA(w http.ResponseWriter, r *http.Request) {
+	body, err := readBody(w, r, a.maxBody)
+	if err != nil {
+		a.fail(w, r, err, opDefault)
+		return
+	}
+	var token, method, code optString
+	err = decodeObject(body, []field{
+		{"challenge_token", kindString, &token},
+		{"method", kindString, &method},
+		{"code", kindString, &code},
+	})
+	if err == nil {
+		switch {
+		case !token.set || token.v == "":
+			err = required("challenge_token")
+		case !method.set || method.v == "":
+			err = required("method")
+		case method.v != auth.MethodTOTP && method.v != auth.MethodRecoveryCode:
+			err = invalidRequest(`Field "method" must be %q or %q`, auth.MethodTOTP, auth.MethodRecoveryCode)
+		case !code.set || code.v == "":
+			err = required("code")
+		}
+	}
+	if err != nil {
+		a.fail(w, r, err, opDefault)
+		return
+	}
+	res, err := a.m.CompleteLogin(r.Context(), token.v, method.v, code.v)
+	if err != nil {
+		a.fail(w, r, err, opMFA)
 		return
 	}
 	ok(w, newTokenPairJSON(res.Tokens))

@@ -143,6 +143,7 @@ type options struct {
 	baseURL     string // auth.Config.BaseURL
 	uniform     bool   // auth.Config.Accounts.UniformRegistration
 	disableRuns bool   // no audit log (auth.Config.Audit and Config.Audit nil)
+	factors     bool   // auth.Config.Factors on, with a random key
 	// sql, when set, runs the Manager over this store (sqlstore) instead of
 	// the flaky memstore.
 	sql store.Store
@@ -225,6 +226,11 @@ func newEnv(tb testing.TB, o options) *env {
 		}
 		e.rec = rec
 		cfg.Audit = rec
+	}
+	if o.factors {
+		fk := make([]byte, 32)
+		rand.Read(fk)
+		cfg.Factors = auth.FactorConfig{Enabled: true, Keys: []auth.FactorKey{{ID: "test", Key: fk}}}
 	}
 	if !o.realHasher {
 		cfg.Password.Hasher = testhash.Fast{}

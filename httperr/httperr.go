@@ -40,6 +40,9 @@ const (
 	TypeRateLimited         = "rate_limited"
 	TypeUnavailable         = "unavailable"
 	TypeInternal            = "internal"
+	TypeMFARequired         = "mfa_required"
+	TypeInvalidChallenge    = "invalid_challenge"
+	TypeFactorsUnavailable  = "factors_unavailable"
 )
 
 // Error is an error answer: its status, stable type, human message and the
@@ -126,6 +129,8 @@ func unavailable() *Error {
 //     ErrInvalidPassword, ErrReauthRequired, ErrLastSuperuser and
 //     ErrDeactivateSelf are 400;
 //     auth.ErrForbidden is 403; auth.ErrNotFound is 404;
+//   - auth.ErrInvalidChallenge is 401 invalid_challenge, and
+//     auth.ErrFactorsUnavailable 400 factors_unavailable;
 //   - anything else is 500 internal with a generic message.
 //
 // From never puts err's text into the answer; a nil err is 500 too. It
@@ -169,6 +174,10 @@ func From(err error) *Error {
 		return &Error{Status: http.StatusUnauthorized, Type: TypeAccountDisabled, Message: "Account disabled", Challenge: "Bearer"}
 	case errors.Is(err, auth.ErrEmailTaken):
 		return &Error{Status: http.StatusBadRequest, Type: TypeEmailTaken, Message: "User with this email already exists"}
+	case errors.Is(err, auth.ErrInvalidChallenge):
+		return &Error{Status: http.StatusUnauthorized, Type: TypeInvalidChallenge, Message: "The login challenge is invalid, expired or used up; log in again"}
+	case errors.Is(err, auth.ErrFactorsUnavailable):
+		return &Error{Status: http.StatusBadRequest, Type: TypeFactorsUnavailable, Message: "Second factors are not available"}
 	case errors.Is(err, auth.ErrInvalidCode):
 		return &Error{Status: http.StatusBadRequest, Type: TypeInvalidCode, Message: "Invalid or expired verification code"}
 	case errors.Is(err, auth.ErrVerificationNotRequired):
