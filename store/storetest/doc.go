@@ -47,8 +47,8 @@
 //     tests use addresses such as user001@example.com, whose byte order
 //     agrees with the usual database collations. Stores must compare emails
 //     exactly (no case folding, no trailing-space padding).
-//   - [store.Expirer], [store.Counters], [store.CounterBatch] and
-//     [store.Runs] are optional: their subtests call t.Skip for stores that
+//   - [store.Expirer], [store.Counters], [store.CounterBatch],
+//     [store.Runs] and [store.RunBatch] are optional: their subtests call t.Skip for stores that
 //     do not implement them. The CounterBatch subtests use DeleteExpired,
 //     when the store has it, to check that a batch leaves no rows behind
 //     for keys it left at zero. The Runs

@@ -32,6 +32,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{name: "Counters", sub: counterTests()},
 		{name: "CounterBatch", sub: counterBatchTests()},
 		{name: "Runs", sub: runTests()},
+		{name: "RunBatch", sub: runBatchTests()},
 	})
 }
 
