@@ -15,6 +15,18 @@
 //	m, err := auth.New(auth.Config{Store: st, Audit: rec, ...})
 //	reader, err := audit.NewReader(m, st)
 //
+// Every recording returns once its run is durable in the store, or has
+// failed: an event the Recorder acknowledged is never lost. When the store
+// implements store.RunBatch (memstore and sqlstore do), concurrent
+// recordings commit together, in one transaction, by group commit: no
+// goroutine of the Recorder's own, the first caller of an idle Recorder
+// leads a batch of up to Config.MaxBatch runs (default 256), waiting up
+// to Config.MaxWait (default 1 ms) for others to join only when the last
+// batch had company, and the others wait for their run's outcome. A
+// failed batch fails exactly its recordings, with the store's error. Call
+// [Recorder.Close] (or [Recorder.Flush]) on shutdown, after the server
+// has stopped taking requests, so that every recording under way ends.
+//
 // Old runs are deleted by [Recorder.Purge], which the application
 // schedules (Config.Retention, default 90 days).
 package audit

@@ -63,6 +63,22 @@ type Config struct {
 	// Logger receives recording failures and the reads' events. Default:
 	// discard.
 	Logger *slog.Logger
+
+	// MaxBatch is the most runs that concurrent recordings commit
+	// together, in one store transaction, when Runs implements
+	// store.RunBatch (group commit; see [Recorder]). Default
+	// [DefaultMaxBatch] (256); 1 turns group commit off, so that every
+	// run is appended on its own; at most 4096.
+	MaxBatch int
+
+	// MaxWait is how long the first recording of a batch waits for others
+	// to join it before the batch is written, when the previous batch had
+	// more than one run (under concurrency, that is; a lone recording
+	// never waits). A batch that fills up is written at once. Default
+	// [DefaultMaxWait] (1 ms); negative means never wait (batches then hold
+	// the recordings that arrived while the previous batch was being
+	// written); at most 100 ms.
+	MaxWait time.Duration
 }
 
 // Recorder is the audit log: it stores every event of an auth.Manager it is
@@ -71,10 +87,27 @@ type Config struct {
 // and answers superusers' reads ([Reader.Logs], [Reader.Analytics],
 // [Reader.UserActivity]). It is the one place where audit writes happen.
 // A Recorder is safe for concurrent use and starts no goroutine.
+//
+// Every recording returns only once its run is stored, as durably as the
+// store makes a run, or has failed: an acknowledged recording is never
+// lost, not even by a crash right after. When the store implements
+// store.RunBatch, concurrent recordings commit together (group commit):
+// the first caller to find no batch under way leads one, waits up to
+// Config.MaxWait for others to join (only under concurrency), and writes
+// up to Config.MaxBatch runs in one store call, its own first, while the
+// others wait for their outcome; then it passes the lead to the first
+// caller still waiting. No goroutine does this on the callers' behalf. A
+// batch that fails fails every recording in it, each with the store's
+// error, and no other. Recordings are stored in the order they were
+// made, and a caller's ctx ending does not cut its wait short: it always
+// learns its run's outcome, after at most MaxWait and the time the store
+// takes to write one batch (and the batches queued before it). Before
+// shutting down, call [Recorder.Close], or [Recorder.Flush].
 type Recorder struct {
 	cfg  Config
 	runs store.Runs
 	log  *slog.Logger
+	c    *committer
 }
 
 var (
@@ -102,7 +135,35 @@ func New(cfg Config) (*Recorder, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Recorder{cfg: cfg, runs: cfg.Runs, log: cfg.Logger}, nil
+	switch {
+	case cfg.MaxBatch == 0:
+		cfg.MaxBatch = DefaultMaxBatch
+	case cfg.MaxBatch < 0 || cfg.MaxBatch > maxMaxBatch:
+		return nil, &auth.ValidationError{Field: "audit.Config.MaxBatch", Reason: fmt.Sprintf("must be between 1 and %d, or 0 for the default", maxMaxBatch)}
+	}
+	switch {
+	case cfg.MaxWait == 0:
+		cfg.MaxWait = DefaultMaxWait
+	case cfg.MaxWait > maxMaxWait:
+		return nil, &auth.ValidationError{Field: "audit.Config.MaxWait", Reason: fmt.Sprintf("must be at most %s", maxMaxWait)}
+	}
+	return &Recorder{cfg: cfg, runs: cfg.Runs, log: cfg.Logger, c: newCommitter(cfg.Runs, cfg.MaxBatch, cfg.MaxWait)}, nil
+}
+
+// Flush waits until every recording begun before it has its outcome
+// (stored, or failed and reported to its caller or logged), or until ctx
+// is done, and then returns ctx's error. Recordings may go on meanwhile;
+// those begun after Flush are not waited for.
+func (r *Recorder) Flush(ctx context.Context) error {
+	return r.c.flush(ctx, false)
+}
+
+// Close refuses every recording from now on ([Recorder.RecordRun] returns
+// [ErrClosed]; RecordEvent and RecordLatency log it) and waits, as [Recorder.Flush]
+// does, for those already begun. Reads and [Recorder.Purge] still work.
+// Closing twice is not an error.
+func (r *Recorder) Close(ctx context.Context) error {
+	return r.c.flush(ctx, true)
 }
 
 // now is the clock in UTC, truncated to the microsecond like the Manager's,
@@ -127,7 +188,8 @@ func (r *Recorder) newID() (string, error) {
 // for clients), actor_id, session (e.SessionTag, a salted hash, never the
 // session ID), ip, user_agent and, for logins, login_latency in seconds.
 // Nothing secret is in an Event, so nothing secret reaches a run (#63). A
-// failure is logged and never fails the operation.
+// failure is logged and never fails the operation. It returns once the
+// run is stored or has failed (see [Recorder] for group commit).
 func (r *Recorder) RecordEvent(ctx context.Context, e auth.Event) {
 	id, err := r.newID()
 	if err != nil {
@@ -158,7 +220,7 @@ func (r *Recorder) RecordEvent(ctx context.Context, e auth.Event) {
 		entries = append(entries, store.Entry{Key: "login_latency", Value: formatNumber(s), Number: s, Numeric: true, Time: t})
 	}
 	run := &store.Run{ID: id, Type: RunTypeAuth, UserID: e.UserID, Time: t, Entries: entries}
-	if err := r.runs.AppendRun(context.WithoutCancel(ctx), run); err != nil {
+	if err := r.c.append(ctx, run); err != nil {
 		r.log.ErrorContext(ctx, "gatehouse: recording an event failed", "event", string(e.Type), "error", err.Error())
 	}
 }
@@ -197,14 +259,16 @@ func Entry(key string, value any) RunEntry { return RunEntry{Key: key, Value: va
 // that strconv.ParseFloat accepts once trimmed of spaces (as R2R's
 // float(value) does); numbers must be finite.
 //
-// The call is synchronous: the run is stored when RecordRun returns, and
-// a cancelled ctx does not stop it.
+// The call is synchronous: the run is stored when RecordRun returns nil,
+// and a cancelled ctx does not stop it (see [Recorder] for group commit:
+// the run may be written together with concurrent ones).
 //
 // Errors: a *[auth.ValidationError] for a runType or key that is empty, too
 // long or not printable UTF-8, for runType [RunTypeAuth], for more than
 // MaxRunEntries entries, for a value that is not finite, cannot be
 // rendered or renders longer than MaxRunValueBytes; other errors come
-// from the store.
+// from the store (the batch's error, when the run was written with
+// others), or [ErrClosed] after [Recorder.Close].
 func (r *Recorder) RecordRun(ctx context.Context, runType string, entries ...RunEntry) (string, error) {
 	if err := checkName("runType", runType, MaxRunTypeBytes); err != nil {
 		return "", err
@@ -236,7 +300,7 @@ func (r *Recorder) RecordRun(ctx context.Context, runType string, entries ...Run
 		return "", err
 	}
 	run.ID = id
-	if err := r.runs.AppendRun(context.WithoutCancel(ctx), run); err != nil {
+	if err := r.c.append(ctx, run); err != nil {
 		return "", fmt.Errorf("audit: record run: %w", err)
 	}
 	return id, nil

@@ -315,10 +315,12 @@ func TestRunsResistInjection(t *testing.T) {
 	}
 }
 
-// failingRuns is a memstore whose AppendRun fails.
+// failingRuns is a memstore whose AppendRun and AppendRuns fail.
 type failingRuns struct{ *memstore.Store }
 
 func (failingRuns) AppendRun(context.Context, *store.Run) error { return errors.New("disk full") }
+
+func (failingRuns) AppendRuns(context.Context, []*store.Run) error { return errors.New("disk full") }
 
 // TestRecordingFailureDoesNotFailOperations: a store that cannot record
 // leaves logins working; the failure is logged.
@@ -351,6 +353,13 @@ func TestConfig(t *testing.T) {
 		{"RetentionTooShort", audit.Config{Runs: ms, Retention: 30 * time.Minute}, "audit.Config.Retention"},
 		{"RetentionForever", audit.Config{Runs: ms, Retention: -1}, ""},
 		{"RetentionHour", audit.Config{Runs: ms, Retention: time.Hour}, ""},
+		{"MaxBatchNegative", audit.Config{Runs: ms, MaxBatch: -1}, "audit.Config.MaxBatch"},
+		{"MaxBatchTooLarge", audit.Config{Runs: ms, MaxBatch: 4097}, "audit.Config.MaxBatch"},
+		{"MaxBatchOne", audit.Config{Runs: ms, MaxBatch: 1}, ""},
+		{"MaxBatchLargest", audit.Config{Runs: ms, MaxBatch: 4096}, ""},
+		{"MaxWaitTooLong", audit.Config{Runs: ms, MaxWait: 101 * time.Millisecond}, "audit.Config.MaxWait"},
+		{"MaxWaitNever", audit.Config{Runs: ms, MaxWait: -1}, ""},
+		{"MaxWaitLongest", audit.Config{Runs: ms, MaxWait: 100 * time.Millisecond}, ""},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

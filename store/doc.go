@@ -32,7 +32,8 @@
 // and [Challenges]), which keeps second factors, recovery-code hashes and
 // half-finished logins. Package audit looks for [Runs], which keeps the
 // audit log and the application's runs that superusers page through and
-// analyse.
+// analyse, and [RunBatch], which appends several runs in one atomic call,
+// so that concurrent recordings commit together.
 //
 // The record logic every store shares is here too, so that stores cannot
 // drift apart: [UserUpdate.Apply] computes a user after an update, and

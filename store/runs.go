@@ -224,3 +224,23 @@ type Runs interface {
 	// Offset in constant time.)
 	DeleteRunsBefore(ctx context.Context, before time.Time) (int, error)
 }
+
+// RunBatch is implemented by [Runs] stores that can append several runs in
+// one atomic step, typically one transaction. The audit Recorder uses it,
+// when its store has it, to commit the runs of concurrent callers together
+// (group commit); without it, the Recorder appends runs one by one with
+// [Runs.AppendRun].
+type RunBatch interface {
+	// AppendRuns stores rs, in that order, atomically: readers see all of
+	// them or none, and when it returns nil every one is as durable as
+	// [Runs.AppendRun] makes a run. Appending rs is equivalent to appending
+	// each in turn with AppendRun, with no other run appended in between,
+	// except that it succeeds or fails as a whole: when any run cannot be
+	// stored, none is, and the error is the one AppendRun would give for
+	// it. In particular it returns [ErrConflict] when a run's ID is that of
+	// a stored run or of another run in rs. The caller guarantees what
+	// AppendRun asks of every run; a nil element is an error. With no runs
+	// it stores nothing and returns nil. A store may split a large batch
+	// into several statements, but never into several transactions.
+	AppendRuns(ctx context.Context, rs []*Run) error
+}

@@ -13,6 +13,8 @@ import (
 	"github.com/gatehouse-go/gatehouse/store"
 )
 
+var _ store.RunBatch = (*Store)(nil)
+
 // runLog holds the runs of a Store, under a lock of its own so that
 // recording runs never waits for account operations or the reverse. The
 // zero value is empty and ready to use.
@@ -54,35 +56,66 @@ func (l *runLog) init() {
 // AppendRun stores a copy of r. It returns [store.ErrConflict] when a run
 // with r.ID exists.
 func (s *Store) AppendRun(ctx context.Context, r *store.Run) error {
+	return s.appendRuns(ctx, "append run", []*store.Run{r})
+}
+
+// AppendRuns stores copies of rs, in order, as one step: all of them or,
+// when one is invalid or its ID is taken (by a stored run or another run
+// of rs: [store.ErrConflict]), none. See [store.RunBatch].
+func (s *Store) AppendRuns(ctx context.Context, rs []*store.Run) error {
+	return s.appendRuns(ctx, "append runs", rs)
+}
+
+func (s *Store) appendRuns(ctx context.Context, op string, rs []*store.Run) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if r.ID == "" || r.Type == "" {
-		return fmt.Errorf("memstore: append run: empty ID or Type")
-	}
-	rec := &runRec{r: runIn(r)}
-	for _, e := range rec.r.Entries {
-		if e.Numeric && (math.IsNaN(e.Number) || math.IsInf(e.Number, 0)) {
-			return fmt.Errorf("memstore: append run: entry %q: number is not finite", e.Key)
+	recs := make([]*runRec, len(rs))
+	for i, r := range rs {
+		if r == nil {
+			return fmt.Errorf("memstore: %s: run %d is nil", op, i)
 		}
+		if r.ID == "" || r.Type == "" {
+			return fmt.Errorf("memstore: %s: empty ID or Type", op)
+		}
+		rec := &runRec{r: runIn(r)}
+		for _, e := range rec.r.Entries {
+			if e.Numeric && (math.IsNaN(e.Number) || math.IsInf(e.Number, 0)) {
+				return fmt.Errorf("memstore: %s: entry %q: number is not finite", op, e.Key)
+			}
+		}
+		recs[i] = rec
 	}
 	l := &s.runs
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.init()
-	if _, ok := l.byID[rec.r.ID]; ok {
-		return fmt.Errorf("memstore: append run: %w", store.ErrConflict)
+	if len(recs) > 1 {
+		seen := make(map[string]bool, len(recs))
+		for _, rec := range recs {
+			if seen[rec.r.ID] {
+				return fmt.Errorf("memstore: %s: %w", op, store.ErrConflict)
+			}
+			seen[rec.r.ID] = true
+		}
 	}
-	rec.seq = l.next
-	l.next++
-	l.runs = append(l.runs, rec)
-	l.byID[rec.r.ID] = rec
-	l.byType[rec.r.Type] = append(l.byType[rec.r.Type], rec)
-	if rec.r.UserID != "" {
-		l.byUser[rec.r.UserID] = append(l.byUser[rec.r.UserID], rec)
+	for _, rec := range recs {
+		if _, ok := l.byID[rec.r.ID]; ok {
+			return fmt.Errorf("memstore: %s: %w", op, store.ErrConflict)
+		}
 	}
-	for i, e := range rec.r.Entries {
-		l.byKey[e.Key] = append(l.byKey[e.Key], entryRef{rec, i})
+	for _, rec := range recs {
+		rec.seq = l.next
+		l.next++
+		l.runs = append(l.runs, rec)
+		l.byID[rec.r.ID] = rec
+		l.byType[rec.r.Type] = append(l.byType[rec.r.Type], rec)
+		if rec.r.UserID != "" {
+			l.byUser[rec.r.UserID] = append(l.byUser[rec.r.UserID], rec)
+		}
+		for i, e := range rec.r.Entries {
+			l.byKey[e.Key] = append(l.byKey[e.Key], entryRef{rec, i})
+		}
 	}
 	return nil
 }

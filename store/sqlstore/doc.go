@@ -3,7 +3,7 @@
 //
 // A [Store] implements [store.Store], [store.Expirer], [store.Counters]
 // and [store.CounterBatch] (the auth Manager's throttling counters, shared
-// by every process using the database) and [store.Runs] (the audit log) over a *sql.DB that you
+// by every process using the database) and [store.Runs] with [store.RunBatch] (the audit log) over a *sql.DB that you
 // open with the driver of your choice. The package never calls
 // [sql.Open] and imports no driver: your program blank-imports one. It
 // passes the conformance suite of package storetest on all three

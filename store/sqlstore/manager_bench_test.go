@@ -5,11 +5,14 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"net/netip"
+	"runtime"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/gatehouse-go/gatehouse/audit"
 	"github.com/gatehouse-go/gatehouse/auth"
 	"github.com/gatehouse-go/gatehouse/internal/testhash"
 	"github.com/gatehouse-go/gatehouse/mail"
@@ -157,4 +160,112 @@ func BenchmarkManagerRefresh(b *testing.B) {
 			reportQueries(b, queries, before)
 		})
 	}
+}
+
+// BenchmarkManagerRefreshParallel is BenchmarkManagerRefresh from eight
+// concurrent clients (SetParallelism(4) on two cores; each client its own
+// session and refresh chain), with the audit log off, and on: an
+// audit.Recorder as Config.Audit that records every refresh, one run per
+// store transaction (recording=one-by-one, MaxBatch 1) or by group commit
+// (recording=on, the defaults; recording=on-nowait with MaxWait < 0).
+// Compare with benchstat -col /recording: the ratio of on to off is the
+// cost of the audit log; one-by-one is how every run was recorded before
+// group commit.
+func BenchmarkManagerRefreshParallel(b *testing.B) {
+	modes := []struct {
+		name     string
+		maxBatch int // -1: no audit log
+		maxWait  time.Duration
+	}{{"off", -1, 0}, {"one-by-one", 1, 0}, {"on", 0, 0}, {"on-nowait", 0, -1}}
+	for _, bdb := range benchDBs[:2] { // SQLiteFile, Postgres
+		for _, mode := range modes {
+			b.Run(bdb.name+"/recording="+mode.name, func(b *testing.B) {
+				m, queries := benchRecordingManager(b, bdb, mode.maxBatch, mode.maxWait)
+				// One session per client, logged in beforehand (from
+				// IPs of their own, below the login limits); a client
+				// takes a chain from the pool and puts it back, so that
+				// chains continue across the benchmark's rounds.
+				const parallelism = 4
+				clients := parallelism * runtime.GOMAXPROCS(0)
+				pool := make(chan string, clients)
+				ctx := auth.ContextWithClient(b.Context(), auth.Client{IP: netip.MustParseAddr("192.0.2.1"), UserAgent: "bench/1.0"})
+				for i := range clients {
+					ctx := auth.ContextWithClient(b.Context(), auth.Client{IP: netip.AddrFrom4([4]byte{192, 0, 2, byte(i + 1)}), UserAgent: "bench/1.0"})
+					res, err := m.Login(ctx, benchEmail, benchPassword)
+					if err != nil {
+						b.Fatal(err)
+					}
+					pool <- res.Tokens.RefreshToken
+				}
+				var before int64
+				if queries != nil {
+					before = queries.Load()
+				}
+				b.SetParallelism(parallelism)
+				b.ReportAllocs()
+				b.ResetTimer()
+				b.RunParallel(func(pb *testing.PB) {
+					token := <-pool
+					defer func() { pool <- token }()
+					for pb.Next() {
+						pair, err := m.Refresh(ctx, token)
+						if err != nil {
+							b.Error(err)
+							return
+						}
+						token = pair.RefreshToken
+					}
+				})
+				reportQueries(b, queries, before)
+			})
+		}
+	}
+}
+
+// benchRecordingManager is a Manager over a fresh database with one
+// registered user and, unless maxBatch is -1, an audit.Recorder with that
+// MaxBatch (0: the default) as its audit log, closed when b ends.
+func benchRecordingManager(b *testing.B, bdb benchDB, maxBatch int, maxWait time.Duration) (*auth.Manager, *atomic.Int64) {
+	b.Helper()
+	db, queries := bdb.open(b)
+	// database/sql keeps 2 idle connections by default and closes the
+	// rest, so eight clients that pause together (waiting for a batch)
+	// would reopen connections, and lose their statement caches, all the
+	// time. Keep the pool's 8 connections open, as a server would.
+	db.SetMaxIdleConns(8)
+	s := newStore(b, db, bdb.dialect)
+	key := make([]byte, 32)
+	rand.Read(key)
+	cfg := auth.Config{
+		Store:    s,
+		Mailer:   mail.Discard{},
+		Tokens:   auth.TokenConfig{SigningKey: key},
+		Password: auth.PasswordConfig{Hasher: testhash.Fast{}, LegacyHashers: []auth.Hasher{}},
+	}
+	if maxBatch >= 0 {
+		rec, err := audit.New(audit.Config{Runs: s, MaxBatch: maxBatch, MaxWait: maxWait})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() {
+			if err := rec.Close(context.Background()); err != nil {
+				b.Errorf("Close: %v", err)
+			}
+		})
+		cfg.Audit = rec
+	}
+	m, err := auth.New(cfg)
+	if err != nil {
+		b.Fatalf("auth.New: %v", err)
+	}
+	b.Cleanup(func() {
+		if err := m.Flush(context.Background()); err != nil {
+			b.Errorf("Flush: %v", err)
+		}
+	})
+	if _, err := m.Register(b.Context(), auth.Registration{Email: benchEmail, Password: benchPassword}); err != nil {
+		b.Fatalf("Register: %v", err)
+	}
+	m.Flush(b.Context())
+	return m, queries
 }

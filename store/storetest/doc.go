@@ -48,8 +48,9 @@
 //     agrees with the usual database collations. Stores must compare emails
 //     exactly (no case folding, no trailing-space padding).
 //   - [store.Expirer], [store.Counters], [store.CounterBatch],
-//     [store.Runs] and [store.SecondFactors] are optional: their subtests call t.Skip for stores that
-//     do not implement them. The CounterBatch subtests use DeleteExpired,
+//     [store.Runs], [store.RunBatch] and [store.SecondFactors] are
+//     optional: their subtests call t.Skip for stores that do not
+//     implement them. The CounterBatch subtests use DeleteExpired,
 //     when the store has it, to check that a batch leaves no rows behind
 //     for keys it left at zero. The Runs
 //     subtests check sums and sums of squares within a relative 1e-9, and

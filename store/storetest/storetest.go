@@ -35,6 +35,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{name: "Factors", sub: factorTests()},
 		{name: "RecoveryCodes", sub: recoveryCodeTests()},
 		{name: "Challenges", sub: challengeTests()},
+		{name: "RunBatch", sub: runBatchTests()},
 	})
 }
 

@@ -1,0 +1,158 @@
+package sqlstore
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/gatehouse-go/gatehouse/store"
+)
+
+var _ store.RunBatch = (*Store)(nil)
+
+// maxBatchArgs caps the placeholders of one statement of AppendRuns. It
+// is SQLite's limit (SQLITE_MAX_VARIABLE_NUMBER, 32766 since SQLite
+// 3.32), the lowest of the three: MySQL and PostgreSQL take 65535.
+const maxBatchArgs = 32766
+
+// Columns per row of the two tables AppendRuns writes.
+const (
+	runRowArgs   = 6
+	entryRowArgs = 7
+)
+
+// AppendRuns stores rs and their entries in one transaction, as
+// [store.RunBatch] describes: it reserves the places of all of them in the
+// log, and among the runs of each type, with one statement per sequence
+// row (the log's first, as AppendRun does, so batches and single appends
+// queue on the same lock), then inserts the runs and the entries with
+// multi-row INSERTs of at most maxBatchArgs placeholders each (on
+// PostgreSQL, runs and entries in one statement when they fit). A run
+// whose ID is taken, by a stored run or another of rs, is
+// [store.ErrConflict] and nothing is stored.
+func (s *Store) AppendRuns(ctx context.Context, rs []*store.Run) error {
+	if len(rs) == 0 {
+		return nil
+	}
+	runs := make([]store.Run, len(rs))
+	for i, r := range rs {
+		if r == nil {
+			return wrap("append runs", fmt.Errorf("run %d is nil", i))
+		}
+		runs[i] = *r
+		runs[i].Entries = slices.Clone(r.Entries)
+	}
+	err := s.write(ctx, func(q querier) error { return s.insertRuns(ctx, q, runs) })
+	return wrap("append runs", err)
+}
+
+// insertRuns is AppendRuns inside its transaction.
+func (s *Store) insertRuns(ctx context.Context, q querier, runs []store.Run) error {
+	n := int64(len(runs))
+	last, err := s.reserveRunSeqs(ctx, q, "", n)
+	if err != nil {
+		return err
+	}
+	first := last - n + 1
+
+	// The types in order of first appearance, and how many runs each has.
+	var types []string
+	count := make(map[string]int64)
+	for i := range runs {
+		if count[runs[i].Type] == 0 {
+			types = append(types, runs[i].Type)
+		}
+		count[runs[i].Type]++
+	}
+	next := make(map[string]int64, len(types))
+	for _, typ := range types {
+		last, err := s.reserveRunSeqs(ctx, q, typ, count[typ])
+		if err != nil {
+			return err
+		}
+		next[typ] = last - count[typ] + 1
+	}
+
+	runArgs := make([]any, 0, runRowArgs*len(runs))
+	var entryArgs []any
+	for i := range runs {
+		r := &runs[i]
+		seq := first + int64(i)
+		runArgs = append(runArgs, seq, r.ID, r.Type, next[r.Type], r.UserID, s.d.instant(r.Time))
+		next[r.Type]++
+		for j := range r.Entries {
+			e := &r.Entries[j]
+			entryArgs = append(entryArgs, seq, j, e.Key, e.Value, e.Number, e.Numeric, s.d.nullable(e.Time))
+		}
+	}
+
+	const runInsert = "INSERT INTO gatehouse_runs (seq, id, run_type, type_seq, user_id, at) VALUES "
+	const entryInsert = "INSERT INTO gatehouse_run_entries (run_seq, idx, entry_key, entry_value, number, is_numeric, at) VALUES "
+	if s.d == Postgres && len(entryArgs) > 0 && len(runArgs)+len(entryArgs) <= maxBatchArgs {
+		// One statement, one round trip, for the runs and their entries.
+		query := "WITH runs AS (" + runInsert + valueRows(runRowArgs, len(runs)) + ") " +
+			entryInsert + valueRows(entryRowArgs, len(entryArgs)/entryRowArgs)
+		_, err := q.rawExec(ctx, query, append(runArgs, entryArgs...)...)
+		return conflict(err)
+	}
+	if err := insertRows(ctx, q, runInsert, runRowArgs, runArgs); err != nil {
+		return conflict(err)
+	}
+	return insertRows(ctx, q, entryInsert, entryRowArgs, entryArgs)
+}
+
+// reserveRunSeqs adds n to the sequence row of typ ("" for the whole log),
+// creating it when missing, and returns its new last value: the caller
+// owns last-n+1 through last. The row stays locked until the transaction
+// ends.
+func (s *Store) reserveRunSeqs(ctx context.Context, q querier, typ string, n int64) (last int64, err error) {
+	if s.d == MySQL {
+		query := "INSERT INTO gatehouse_run_seqs (run_type, last) VALUES (?, LAST_INSERT_ID(?)) ON DUPLICATE KEY UPDATE last = LAST_INSERT_ID(last + ?)"
+		args := []any{typ, n, n}
+		if typ == "" {
+			query, args = "UPDATE gatehouse_run_seqs SET last = LAST_INSERT_ID(last + ?) WHERE run_type = ''", []any{n}
+		}
+		res, err := q.rawExec(ctx, query, args...)
+		if err != nil {
+			return 0, err
+		}
+		return res.LastInsertId()
+	}
+	query := "INSERT INTO gatehouse_run_seqs (run_type, last) VALUES (?, ?) ON CONFLICT (run_type) DO UPDATE SET last = gatehouse_run_seqs.last + ? RETURNING last"
+	args := []any{typ, n, n}
+	if typ == "" {
+		query, args = "UPDATE gatehouse_run_seqs SET last = last + ? WHERE run_type = '' RETURNING last", []any{n}
+	}
+	err = q.rawRow(ctx, query, args...).Scan(&last)
+	return last, err
+}
+
+// insertRows runs insert (which ends with "VALUES ") over args, rows of
+// cols values each, in as few statements of at most maxBatchArgs
+// placeholders as it takes.
+func insertRows(ctx context.Context, q querier, insert string, cols int, args []any) error {
+	per := maxBatchArgs / cols * cols
+	for lo := 0; lo < len(args); lo += per {
+		chunk := args[lo:min(lo+per, len(args))]
+		if _, err := q.rawExec(ctx, insert+valueRows(cols, len(chunk)/cols), chunk...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// valueRows returns rows parenthesized groups of cols placeholders,
+// separated by commas.
+func valueRows(cols, rows int) string {
+	row := "(" + strings.Repeat("?, ", cols-1) + "?)"
+	var b strings.Builder
+	b.Grow(rows * (len(row) + 2))
+	for i := range rows {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(row)
+	}
+	return b.String()
+}
