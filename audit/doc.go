@@ -23,9 +23,11 @@
 // leads a batch of up to Config.MaxBatch runs (default 256), waiting up
 // to Config.MaxWait (default 1 ms) for others to join only when the last
 // batch had company, and the others wait for their run's outcome. A
-// failed batch fails exactly its recordings, with the store's error. Call
-// [Recorder.Close] (or [Recorder.Flush]) on shutdown, after the server
-// has stopped taking requests, so that every recording under way ends.
+// failed batch fails exactly its recordings, with the store's error. On
+// shutdown, after the server has stopped taking requests, auth's
+// Manager.Flush waits for a Recorder that is its Config.Audit (the
+// Recorder is an auth.Flusher); [Recorder.Close] also refuses later
+// recordings.
 //
 // Old runs are deleted by [Recorder.Purge], which the application
 // schedules (Config.Retention, default 90 days).

@@ -113,6 +113,7 @@ type Recorder struct {
 var (
 	_ auth.EventSink = (*Recorder)(nil)
 	_ auth.Purger    = (*Recorder)(nil) // auth's Manager.Housekeep purges it
+	_ auth.Flusher   = (*Recorder)(nil) // auth's Manager.Flush waits for it
 )
 
 // New checks cfg and returns a Recorder. It does no I/O.

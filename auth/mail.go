@@ -2,6 +2,7 @@ package auth
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"time"
 
@@ -46,8 +47,24 @@ func (m *Manager) mail(ctx context.Context, u *store.User, d mail.Data) {
 // its context canceled), so a process may exit right after Flush returns.
 // It returns ctx's cause. The Manager stays usable: mail queued afterwards
 // is delivered as usual.
+//
+// Then, when Config.Audit is a [Flusher] (as package audit's Recorder
+// is), Flush waits for the events it is still recording, since the
+// background work above reports events too.
 func (m *Manager) Flush(ctx context.Context) error {
-	return m.outbox.Flush(ctx)
+	err := m.outbox.Flush(ctx)
+	if f, ok := m.cfg.Audit.(Flusher); ok {
+		err = errors.Join(err, f.Flush(ctx))
+	}
+	return err
+}
+
+// Flusher is implemented by an [EventSink] that records events in the
+// background or in batches; [Manager.Flush] waits for it.
+type Flusher interface {
+	// Flush returns once every event recorded before it has its outcome,
+	// or when ctx ends, with ctx's error.
+	Flush(ctx context.Context) error
 }
 
 // answerNow runs a request whose answer must not reveal whether an account
