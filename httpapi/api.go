@@ -217,6 +217,12 @@ func (a *API) routes() []route {
 
 		// Ours: the second step of a login with a second factor.
 		{"POST", "/login/mfa", public, a.loginMFA},
+		{"POST", "/mfa/totp/enroll", user, a.enrollTOTP},
+		{"POST", "/mfa/totp/confirm", user, a.confirmTOTP},
+		{"GET", "/mfa/factors", user, a.listFactors},
+		{"DELETE", "/mfa/factors/{id}", user, a.removeFactor},
+		{"POST", "/mfa/recovery_codes", user, a.regenerateRecoveryCodes},
+		{"POST", "/users/{user_id}/mfa/reset", superuser, a.resetFactors},
 
 		// Ours: another verification mail.
 		{"POST", "/send_verification_email", public, a.sendVerificationEmail},

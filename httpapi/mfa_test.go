@@ -1,7 +1,11 @@
 package httpapi_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -94,4 +98,77 @@ func TestLoginMFAWithoutFactors(t *testing.T) {
 	e := newEnv(t, options{})
 	r := e.do(t, jsonReq("POST", "/login/mfa", `{"challenge_token":"x","method":"totp","code":"123456"}`, ""))
 	wantError(t, r, 401, "invalid_challenge")
+}
+
+// TestFactorEndpoints drives enrolment and management over HTTP: every
+// change needs the current password (SECURITY.md #54, #80), secrets are
+// shown once and never listed (#77), recovery codes are replaced as a set
+// (#81), and a superuser resets another user's factors without reading
+// them (#82).
+func TestFactorEndpoints(t *testing.T) {
+	e := newEnv(t, options{factors: true})
+	const email, pw = "ada@example.com", "correct horse battery staple"
+	e.register(t, email, pw)
+	access := e.login(t, email, pw).access
+	call := func(method, path, body string) resp {
+		return e.do(t, jsonReq(method, path, body, access))
+	}
+
+	// Proof first.
+	wantError(t, call("POST", "/mfa/totp/enroll", `{}`), 400, "reauth_required")
+	wantError(t, call("POST", "/mfa/totp/enroll", ""), 400, "reauth_required")
+	wantError(t, call("POST", "/mfa/totp/enroll", `{"current_password":"wrong password entirely"}`), 400, "invalid_password")
+
+	enr := wantOK(t, call("POST", "/mfa/totp/enroll", `{"current_password":`+quote(pw)+`,"name":"phone"}`))
+	secret, _ := enr["secret"].(string)
+	factorID, _ := enr["factor_id"].(string)
+	uri, _ := enr["otpauth_uri"].(string)
+	png, err := base64.StdEncoding.DecodeString(fmt.Sprint(enr["qr_png"]))
+	if secret == "" || factorID == "" || !strings.HasPrefix(uri, "otpauth://totp/") || err != nil || !bytes.HasPrefix(png, []byte("\x89PNG")) {
+		t.Fatalf("enrolment answer: %v (png: %v)", enr, err)
+	}
+	// Pending: not listed, and login needs no second step yet.
+	if r := call("GET", "/mfa/factors", ""); r.status != 200 || !strings.Contains(string(r.body), `"results":[]`) {
+		t.Fatalf("a pending factor is listed: %d %s", r.status, r.body)
+	}
+	wantError(t, call("POST", "/mfa/totp/confirm", `{"factor_id":`+quote(factorID)+`,"code":"000000"}`), 400, "invalid_code")
+	code, _ := totp.GenerateCode(secret, e.clock.Now())
+	conf := wantOK(t, call("POST", "/mfa/totp/confirm", `{"factor_id":`+quote(factorID)+`,"code":`+quote(code)+`}`))
+	codes, _ := conf["recovery_codes"].([]any)
+	if len(codes) != 10 {
+		t.Fatalf("first factor's recovery codes: %v", conf)
+	}
+
+	r := e.do(t, jsonReq("GET", "/mfa/factors", "", access))
+	if r.status != 200 || strings.Contains(string(r.body), secret) {
+		t.Fatalf("GET /mfa/factors: %d %s (the secret must never be listed)", r.status, r.body)
+	}
+	var listed struct {
+		Results []map[string]any `json:"results"`
+	}
+	if err := json.Unmarshal(r.body, &listed); err != nil || len(listed.Results) != 1 || listed.Results[0]["id"] != factorID || listed.Results[0]["type"] != "totp" || listed.Results[0]["name"] != "phone" {
+		t.Fatalf("GET /mfa/factors: %s", r.body)
+	}
+
+	// New recovery codes kill the old set.
+	wantError(t, call("POST", "/mfa/recovery_codes", ""), 400, "reauth_required")
+	fresh := wantOK(t, call("POST", "/mfa/recovery_codes", `{"current_password":`+quote(pw)+`}`))
+	if got, _ := fresh["recovery_codes"].([]any); len(got) != 10 || got[0] == codes[0] {
+		t.Fatalf("regenerated codes: %v", fresh)
+	}
+	r = e.do(t, formLogin(email, pw))
+	tok, _ := r.json(t)["challenge_token"].(string)
+	old := e.do(t, jsonReq("POST", "/login/mfa", `{"challenge_token":`+quote(tok)+`,"method":"recovery_code","code":`+quote(fmt.Sprint(codes[0]))+`}`, ""))
+	wantError(t, old, 401, "invalid_code")
+
+	// A superuser resets them; anyone else is refused.
+	uid := e.identity(t, access).User.ID
+	wantError(t, call("POST", "/users/"+uid+"/mfa/reset", ""), 403, "forbidden")
+	_, admin := e.superuser(t, "root@example.com")
+	wantMessage(t, e.do(t, jsonReq("POST", "/users/"+uid+"/mfa/reset", "", admin.access)), "Second factors removed")
+	e.login(t, email, pw) // one step again
+
+	// Removing needs proof, and an unknown factor is 404.
+	wantError(t, call("DELETE", "/mfa/factors/"+factorID, ""), 400, "reauth_required")
+	wantError(t, call("DELETE", "/mfa/factors/"+factorID, `{"current_password":`+quote(pw)+`}`), 404, "not_found")
 }
