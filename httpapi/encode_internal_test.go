@@ -37,11 +37,12 @@ func TestUserEncoding(t *testing.T) {
 		// The change is pending, expired or of unknown expiry.
 		now := time.Unix(2e9, 0)
 		u.PendingEmailExpiresAt = [...]time.Time{{}, now.Add(time.Hour), now.Add(-time.Hour)}[rnd.IntN(3)]
-		want, err := json.Marshal(envelope[userJSON]{Results: newUserJSON(u, now)})
+		mfa := rnd.IntN(2) == 0
+		want, err := json.Marshal(envelope[userJSON]{Results: newUserJSON(u, now, mfa)})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := appendUserResult(nil, u, now); !bytes.Equal(got, want) {
+		if got := appendUserResult(nil, u, now, mfa); !bytes.Equal(got, want) {
 			t.Fatalf("case %d:\n got %s\nwant %s", i, got, want)
 		}
 	}

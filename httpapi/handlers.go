@@ -84,7 +84,7 @@ func (a *API) register(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err, opDefault)
 		return
 	}
-	ok(w, newUserJSON(u, a.m.Now()))
+	ok(w, newUserJSON(u, a.m.Now(), false)) // a new account has no factor
 }
 
 // verifyEmail answers POST /verify_email: {"email", "verification_code"},
@@ -274,7 +274,13 @@ func (a *API) logout(w http.ResponseWriter, r *http.Request) {
 // this request.
 func (a *API) getUser(w http.ResponseWriter, r *http.Request) {
 	u, _ := auth.UserFromContext(r.Context())
-	writeBody(w, http.StatusOK, appendUserResult(make([]byte, 0, 512), u, a.m.Now()))
+	// One store read more only when the Manager has second factors on.
+	mfa, err := a.m.HasFactors(r.Context(), u.ID)
+	if err != nil {
+		a.fail(w, r, err, opDefault)
+		return
+	}
+	writeBody(w, http.StatusOK, appendUserResult(make([]byte, 0, 512), u, a.m.Now(), mfa))
 }
 
 // putUser answers PUT /user. The accepted fields are the whole allowlist
@@ -317,7 +323,12 @@ func (a *API) putUser(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err, opDefault)
 		return
 	}
-	ok(w, newUserJSON(u, a.m.Now()))
+	mfa, err := a.m.HasFactors(r.Context(), u.ID)
+	if err != nil {
+		a.fail(w, r, err, opDefault)
+		return
+	}
+	ok(w, newUserJSON(u, a.m.Now(), mfa))
 }
 
 func strPtr(s optString) *string {

@@ -35,7 +35,7 @@ func testLifecycle(t *testing.T, o options) {
 		"id": aliceID, "email": alice, "is_active": true, "is_superuser": false, "is_verified": false,
 		"name": nil, "bio": nil, "profile_picture": nil,
 		"created_at": "2026-03-01T12:00:00Z", "updated_at": "2026-03-01T12:00:00Z",
-		"verification_code_expiry": nil, "pending_email": nil,
+		"verification_code_expiry": nil, "pending_email": nil, "mfa_enabled": false,
 	})
 
 	// The right password before verification says so; a wrong one does not.
@@ -67,7 +67,7 @@ func testLifecycle(t *testing.T, o options) {
 		"id": aliceID, "email": alice, "is_active": true, "is_superuser": false, "is_verified": true,
 		"name": "Alice Liddell", "bio": "Down the\nrabbit hole", "profile_picture": "https://example.com/a.png",
 		"created_at": "2026-03-01T12:00:00Z", "updated_at": "2026-03-01T12:02:00Z",
-		"verification_code_expiry": nil, "pending_email": nil,
+		"verification_code_expiry": nil, "pending_email": nil, "mfa_enabled": false,
 	})
 	// Clearing a field with "" gives null; null leaves a field alone.
 	u = wantOK(t, e.do(t, jsonReq("PUT", "/user", `{"bio":"","name":null}`, web.access)))

@@ -119,6 +119,9 @@ func TestFactorEndpoints(t *testing.T) {
 	wantError(t, call("POST", "/mfa/totp/enroll", ""), 400, "reauth_required")
 	wantError(t, call("POST", "/mfa/totp/enroll", `{"current_password":"wrong password entirely"}`), 400, "invalid_password")
 
+	if u := wantOK(t, call("GET", "/user", "")); u["mfa_enabled"] != false {
+		t.Errorf("GET /user before enrolling: mfa_enabled = %v, want false", u["mfa_enabled"])
+	}
 	enr := wantOK(t, call("POST", "/mfa/totp/enroll", `{"current_password":`+quote(pw)+`,"name":"phone"}`))
 	secret, _ := enr["secret"].(string)
 	factorID, _ := enr["factor_id"].(string)
@@ -139,6 +142,9 @@ func TestFactorEndpoints(t *testing.T) {
 		t.Fatalf("first factor's recovery codes: %v", conf)
 	}
 
+	if u := wantOK(t, call("GET", "/user", "")); u["mfa_enabled"] != true {
+		t.Errorf("GET /user after confirming: mfa_enabled = %v, want true", u["mfa_enabled"])
+	}
 	r := e.do(t, jsonReq("GET", "/mfa/factors", "", access))
 	if r.status != 200 || strings.Contains(string(r.body), secret) {
 		t.Fatalf("GET /mfa/factors: %d %s (the secret must never be listed)", r.status, r.body)
@@ -167,6 +173,9 @@ func TestFactorEndpoints(t *testing.T) {
 	_, admin := e.superuser(t, "root@example.com")
 	wantMessage(t, e.do(t, jsonReq("POST", "/users/"+uid+"/mfa/reset", "", admin.access)), "Second factors removed")
 	e.login(t, email, pw) // one step again
+	if u := wantOK(t, call("GET", "/user", "")); u["mfa_enabled"] != false {
+		t.Errorf("GET /user after the reset: mfa_enabled = %v, want false", u["mfa_enabled"])
+	}
 
 	// Removing needs proof, and an unknown factor is 404.
 	wantError(t, call("DELETE", "/mfa/factors/"+factorID, ""), 400, "reauth_required")

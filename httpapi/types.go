@@ -48,11 +48,13 @@ type userJSON struct {
 	// PendingEmail, ours, is the address an email change awaits
 	// confirmation for, null when none is pending (or it expired).
 	PendingEmail *string `json:"pending_email"`
+	// MFAEnabled: the user has a confirmed second factor.
+	MFAEnabled bool `json:"mfa_enabled"`
 }
 
 // newUserJSON is u as a user object at now (which decides whether an email
 // change is still pending).
-func newUserJSON(u *store.User, now time.Time) userJSON {
+func newUserJSON(u *store.User, now time.Time, mfa bool) userJSON {
 	return userJSON{
 		ID:             u.ID,
 		Email:          u.Email,
@@ -65,13 +67,14 @@ func newUserJSON(u *store.User, now time.Time) userJSON {
 		CreatedAt:      timestamp(u.CreatedAt),
 		UpdatedAt:      timestamp(u.UpdatedAt),
 		PendingEmail:   nullable(u.PendingEmailAt(now)),
+		MFAEnabled:     mfa,
 	}
 }
 
 // appendUserResult appends {"results": u} at now to b exactly as
-// encoding/json would write newUserJSON(u, now) (TestUserEncoding checks),
+// encoding/json would write newUserJSON(u, now, mfa) (TestUserEncoding checks),
 // without reflection: GET /user is the API's hottest path.
-func appendUserResult(b []byte, u *store.User, now time.Time) []byte {
+func appendUserResult(b []byte, u *store.User, now time.Time, mfa bool) []byte {
 	b = append(b, `{"results":{"id":`...)
 	b = appendString(b, u.ID)
 	b = append(b, `,"email":`...)
@@ -94,6 +97,8 @@ func appendUserResult(b []byte, u *store.User, now time.Time) []byte {
 	b = u.UpdatedAt.UTC().AppendFormat(b, time.RFC3339Nano)
 	b = append(b, `","verification_code_expiry":null,"pending_email":`...)
 	b = appendNullable(b, u.PendingEmailAt(now))
+	b = append(b, `,"mfa_enabled":`...)
+	b = strconv.AppendBool(b, mfa)
 	return append(b, "}}"...)
 }
 
