@@ -150,14 +150,7 @@ func (m *Manager) completeLogin(ctx context.Context, token, method, code string,
 		m.emit(ctx, Event{Type: EventRecoveryCodeUsed, Outcome: OutcomeSuccess, UserID: u.ID}, time.Time{})
 		m.notifyFactor(ctx, u, mail.KindRecoveryCodeUsed, now, false)
 	}
-	s, pair, err := m.startSession(ctx, u, ch.AuthenticatedAt)
-	if err != nil {
-		ev.Reason = "store_error"
-		return nil, err
-	}
-	ev.SessionID = s.ID
-	u.LastLoginAt = s.CreatedAt
-	return &LoginResult{User: u, Session: s, Tokens: pair}, nil
+	return m.finishLogin(ctx, u, ch.AuthenticatedAt, ev)
 }
 
 // answerTOTP checks code against each of u's confirmed TOTP factors.

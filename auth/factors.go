@@ -106,17 +106,6 @@ func (m *Manager) factorOp(ctx context.Context, id *Identity, t EventType, work 
 	return err
 }
 
-// proveFactorChange demands the current password before a change of
-// factors (SECURITY.md #82): a stolen access token alone is not enough
-// (#54). An empty password gives [ErrReauthRequired].
-func (m *Manager) proveFactorChange(ctx context.Context, u *store.User, current string, ev *Event) error {
-	if current == "" {
-		ev.Reason = "reauth_required"
-		return ErrReauthRequired
-	}
-	return m.checkCurrentPassword(ctx, u, current, ev)
-}
-
 // EnrollTOTP starts enrolling a TOTP authenticator for id's user, after
 // checking currentPassword, and returns its secret, otpauth URI and QR
 // code. The factor stays pending — Login does not ask for it — until
@@ -138,7 +127,7 @@ func (m *Manager) EnrollTOTP(ctx context.Context, id *Identity, currentPassword,
 			ev.Reason = "invalid_name"
 			return &ValidationError{Field: "name", Reason: "must be at most 64 characters"}
 		}
-		if err := m.proveFactorChange(ctx, u, currentPassword, ev); err != nil {
+		if err := m.reauthenticate(ctx, u, currentPassword, ev); err != nil {
 			return err
 		}
 		var err error
@@ -367,7 +356,7 @@ func (m *Manager) confirmedFactors(ctx context.Context, userID string) ([]store.
 // when the user has no such factor.
 func (m *Manager) RemoveFactor(ctx context.Context, id *Identity, factorID, currentPassword string) error {
 	return m.factorOp(ctx, id, EventFactorRemove, func(fs store.SecondFactors, u *store.User, ev *Event) error {
-		if err := m.proveFactorChange(ctx, u, currentPassword, ev); err != nil {
+		if err := m.reauthenticate(ctx, u, currentPassword, ev); err != nil {
 			return err
 		}
 		err := fs.DeleteFactor(ctx, u.ID, factorID)
@@ -403,7 +392,7 @@ func (m *Manager) RemoveFactor(ctx context.Context, id *Identity, factorID, curr
 func (m *Manager) RegenerateRecoveryCodes(ctx context.Context, id *Identity, currentPassword string) ([]string, error) {
 	var codes []string
 	err := m.factorOp(ctx, id, EventRecoveryCodesRegenerate, func(fs store.SecondFactors, u *store.User, ev *Event) error {
-		if err := m.proveFactorChange(ctx, u, currentPassword, ev); err != nil {
+		if err := m.reauthenticate(ctx, u, currentPassword, ev); err != nil {
 			return err
 		}
 		have, err := m.confirmedFactors(ctx, u.ID)

@@ -127,6 +127,12 @@ func (m *Manager) login(ctx context.Context, email, pass string, ev *Event) (*Lo
 			return &LoginResult{User: u, Challenge: ch}, nil
 		}
 	}
+	return m.finishLogin(ctx, u, authAt, ev)
+}
+
+// finishLogin starts the session of a login whose every step has
+// succeeded (the password, and the second factor when there is one).
+func (m *Manager) finishLogin(ctx context.Context, u *store.User, authAt time.Time, ev *Event) (*LoginResult, error) {
 	s, pair, err := m.startSession(ctx, u, authAt)
 	if err != nil {
 		ev.Reason = "store_error"

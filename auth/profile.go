@@ -276,9 +276,10 @@ func (m *Manager) activationChanged(ctx context.Context, id *Identity, u *store.
 	m.mail(ctx, u, mail.Data{Kind: kind, To: mail.Address{Name: u.Name, Email: u.Email}, Time: now})
 }
 
-// reauthenticate accepts a user's own email change only with their
-// current password (SECURITY.md #54). A recent login is not enough: the
-// bearer of a stolen access token has a session as recent as its owner's.
+// reauthenticate accepts a change of a user's own email or second factors
+// only with their current password (SECURITY.md #54, #82): an empty one
+// gives [ErrReauthRequired]. A recent login is not enough: the bearer of a
+// stolen access token has a session as recent as its owner's.
 func (m *Manager) reauthenticate(ctx context.Context, u *store.User, password string, ev *Event) error {
 	if password == "" {
 		ev.Reason = "reauth_required"
