@@ -4,8 +4,9 @@
 // package and hides everything the tests wrote, so a skipped backend would
 // otherwise pass unseen.
 //
-// A test that skips calls [Skipped]; the package's TestMain calls [Report]
-// after m.Run. Report writes one line per backend to the terminal
+// A test that cannot run calls [Unavailable] (or, when it decides on its
+// own how to skip, [Skipped]); the package's TestMain calls [Report] after
+// m.Run. Report writes one line per backend to the terminal
 // (/dev/tty, when there is one: a person running the tests sees it even
 // though go test hides the output) and to stdout (seen with -v). Under
 // CI=true the tests fail instead of skipping, so there is nothing to
@@ -20,6 +21,7 @@ import (
 	"os"
 	"slices"
 	"sync"
+	"testing"
 )
 
 var (
@@ -85,4 +87,17 @@ func reset() {
 	mu.Lock()
 	defer mu.Unlock()
 	clear(skipped)
+}
+
+// Unavailable is what a test does when backend is missing (why says what
+// went wrong, how how to enable it): under CI=true, where every backend is
+// required, it fails tb; otherwise it records the skip for [Report] and
+// skips tb.
+func Unavailable(tb testing.TB, backend, how string, why error) {
+	tb.Helper()
+	if os.Getenv("CI") == "true" {
+		tb.Fatalf("%s is unavailable (%s): %v; CI=true requires it", backend, how, why)
+	}
+	Skipped(backend, how)
+	tb.Skipf("%s is unavailable (to run this, %s): %v", backend, how, why)
 }

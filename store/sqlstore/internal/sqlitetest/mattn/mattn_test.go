@@ -2,11 +2,12 @@ package mattn_test
 
 import (
 	"database/sql"
-	"os"
+	"errors"
 	"testing"
 
 	"github.com/mattn/go-sqlite3"
 
+	"github.com/gatehouse-go/gatehouse/internal/skipnote"
 	"github.com/gatehouse-go/gatehouse/store/sqlstore/internal/sqlitetest"
 )
 
@@ -35,11 +36,8 @@ var drv = sqlitetest.Driver{
 // recognised) and that a busy database was not retried.
 func TestDriver(t *testing.T) {
 	if !cgo {
-		const why = "github.com/mattn/go-sqlite3 needs cgo: build with CGO_ENABLED=1 and a C compiler (gcc) on the PATH"
-		if os.Getenv("CI") == "true" {
-			t.Fatal(why + "; CI=true requires it")
-		}
-		t.Skip(why)
+		skipnote.Unavailable(t, "cgo", "build with CGO_ENABLED=1 and a C compiler (gcc) on the PATH",
+			errors.New("github.com/mattn/go-sqlite3 needs cgo"))
 	}
 	sqlitetest.Run(t, drv)
 }
