@@ -30,7 +30,8 @@
 // writes several of them in one atomic call, so that a login's throttle
 // check is one store call, and [SecondFactors] ([Factors], [RecoveryCodes]
 // and [Challenges]), which keeps second factors, recovery-code hashes and
-// half-finished logins. Package audit looks for [Runs], which keeps the
+// half-finished logins, and [Identities], which keeps federated identities
+// (issuer and subject) and started federated logins. Package audit looks for [Runs], which keeps the
 // audit log and the application's runs that superusers page through and
 // analyse, and [RunBatch], which appends several runs in one atomic call,
 // so that concurrent recordings commit together.

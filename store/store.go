@@ -382,9 +382,11 @@ type Expirer interface {
 	// DeleteExpired deletes sessions that are not live at before (with their
 	// refresh tokens), secrets whose ExpiresAt is not after before, in
 	// stores that implement [Challenges], login challenges whose ExpiresAt
-	// is not after before, and, in stores that implement [Counters],
+	// is not after before, in stores that implement [Identities],
+	// federation flows whose ExpiresAt is not after before, and, in stores
+	// that implement [Counters],
 	// counters that have expired at before. It returns how many sessions,
-	// secrets, challenges and counters it deleted (refresh tokens are not
+	// secrets, challenges, flows and counters it deleted (refresh tokens are not
 	// counted).
 	DeleteExpired(ctx context.Context, before time.Time) (int, error)
 }

@@ -20,13 +20,15 @@ var (
 	_ store.Runs    = (*Store)(nil)
 
 	_ store.SecondFactors = (*Store)(nil)
+	_ store.Identities    = (*Store)(nil)
 )
 
 // defaultLimit is the page size used when [store.UserQuery.Limit] is ≤ 0.
 const defaultLimit = 100
 
 // Store is an in-memory [store.Store], [store.Expirer], [store.Counters],
-// [store.CounterBatch], [store.Runs] and [store.SecondFactors]. Create one with [New]; the zero value is also an empty
+// [store.CounterBatch], [store.Runs], [store.SecondFactors] and
+// [store.Identities]. Create one with [New]; the zero value is also an empty
 // store ready to use. A Store must not be copied after first use.
 //
 // All methods are safe for concurrent use. Every method first returns the
@@ -45,6 +47,7 @@ type Store struct {
 	secrets  map[string]*secretRec  // by Hash
 
 	mfa mfaData // second factors, under mu
+	fed fedData // federated identities and flows, under mu
 
 	counters counters // under their own lock
 	runs     runLog   // store.Runs, under its own lock
@@ -259,6 +262,7 @@ func (s *Store) DeleteUser(ctx context.Context, id string) error {
 		s.deleteSecret(sec)
 	}
 	s.dropSecondFactors(id)
+	s.dropIdentities(id)
 	s.removeOrdered(rec)
 	delete(s.byEmail, rec.u.Email)
 	delete(s.users, id)
@@ -575,7 +579,8 @@ func (s *Store) ReserveCodeAttempt(ctx context.Context, userID string, p store.P
 
 // DeleteExpired deletes the sessions that are not live at before, with
 // their refresh tokens, the secrets and login challenges whose ExpiresAt is
-// not after before and the counters expired at before. It returns the
+// not after before, the federation flows whose ExpiresAt is not after
+// before and the counters expired at before. It returns the
 // number of sessions, secrets, challenges and counters deleted; refresh
 // tokens are not counted.
 func (s *Store) DeleteExpired(ctx context.Context, before time.Time) (int, error) {
@@ -598,6 +603,7 @@ func (s *Store) DeleteExpired(ctx context.Context, before time.Time) (int, error
 		}
 	}
 	n += s.deleteExpiredChallenges(before)
+	n += s.deleteExpiredFlows(before)
 	return n + s.deleteExpiredCounters(before), nil
 }
 

@@ -48,7 +48,8 @@
 //     agrees with the usual database collations. Stores must compare emails
 //     exactly (no case folding, no trailing-space padding).
 //   - [store.Expirer], [store.Counters], [store.CounterBatch],
-//     [store.Runs], [store.RunBatch] and [store.SecondFactors] are
+//     [store.Runs], [store.RunBatch], [store.SecondFactors] and
+//     [store.Identities] are
 //     optional: their subtests call t.Skip for stores that do not
 //     implement them. The CounterBatch subtests use DeleteExpired,
 //     when the store has it, to check that a batch leaves no rows behind
