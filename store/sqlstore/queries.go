@@ -74,6 +74,17 @@ const (
 	qChallengeDelete
 	qChallengesDeleteUser
 	qExpireChallenges
+	qIdentityInsert
+	qIdentityUser
+	qIdentitiesOfUser
+	qIdentityTouch
+	qIdentityOwner
+	qIdentityCount
+	qIdentityDelete
+	qFlowInsert
+	qFlowGet
+	qFlowDelete
+	qExpireFlows
 	// qCounterBatch is the first of the queries of UpdateCounters, which
 	// come in one version per kind and number of keys up to preparedBatch;
 	// see batchQID.
@@ -149,6 +160,8 @@ const (
 	sessionCols   = "id, user_id, created_at, authenticated_at, last_used_at, expires_at, idle_expires_at, ip, user_agent"
 	factorCols    = "id, user_id, type, name, secret, created_at, confirmed_at, last_used_at, last_step"
 	challengeCols = "hash, user_id, binding, authenticated_at, expires_at, attempts"
+	identityCols  = "issuer, subject, user_id, provider, email, email_verified, created_at, last_login_at, tokens"
+	flowCols      = "hash, binding, provider, return_to, user_id, created_at, expires_at"
 	secretCols    = "hash, code_hash, purpose, user_id, email, created_at, expires_at, code_expires_at, attempts"
 )
 
@@ -261,6 +274,22 @@ var templates = [numQueries]string{
 	qChallengeDelete:      "DELETE FROM gatehouse_challenges WHERE hash = ?",
 	qChallengesDeleteUser: "DELETE FROM gatehouse_challenges WHERE user_id = ?",
 	qExpireChallenges:     "DELETE FROM gatehouse_challenges WHERE expires_at <= ?",
+
+	// Federated identities and flows (identities.go). TakeFlow reads the
+	// row, then deletes it with the expiry in the condition: the delete
+	// that affects the row is the one use.
+	qIdentityInsert: "INSERT INTO gatehouse_identities (" + identityCols + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	qIdentityUser: "SELECT " + prefixed("i", identityCols) + ", " + prefixed("u", userCols) +
+		" FROM gatehouse_identities i JOIN gatehouse_users u ON u.id = i.user_id WHERE i.issuer = ? AND i.subject = ?",
+	qIdentitiesOfUser: "SELECT " + identityCols + " FROM gatehouse_identities WHERE user_id = ? ORDER BY created_at, issuer, subject",
+	qIdentityTouch:    "UPDATE gatehouse_identities SET last_login_at = ?, email = ?, email_verified = ?, tokens = ? WHERE issuer = ? AND subject = ?",
+	qIdentityOwner:    "SELECT user_id FROM gatehouse_identities WHERE issuer = ? AND subject = ?",
+	qIdentityCount:    "SELECT COUNT(*) FROM gatehouse_identities WHERE user_id = ?",
+	qIdentityDelete:   "DELETE FROM gatehouse_identities WHERE issuer = ? AND subject = ? AND user_id = ?",
+	qFlowInsert:       "INSERT INTO gatehouse_federation_flows (" + flowCols + ") VALUES (?, ?, ?, ?, ?, ?, ?)",
+	qFlowGet:          "SELECT " + flowCols + " FROM gatehouse_federation_flows WHERE hash = ?",
+	qFlowDelete:       "DELETE FROM gatehouse_federation_flows WHERE hash = ? AND expires_at > ?",
+	qExpireFlows:      "DELETE FROM gatehouse_federation_flows WHERE expires_at <= ?",
 }
 
 // dialectTemplates are the queries that only some dialects have (most
