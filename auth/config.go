@@ -77,6 +77,9 @@ type Config struct {
 	// default.
 	Factors FactorConfig
 
+	// Federation configures federated login ([Manager.FederatedLogin]).
+	Federation FederationConfig
+
 	// Audit receives every [Event] after the Logger and OnEvent, for an
 	// audit log: wire an *audit.Recorder (package audit) here, which
 	// stores each event as a run that superusers read back. Nil keeps no

@@ -1,0 +1,285 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/gatehouse-go/gatehouse/store"
+)
+
+// FederationConfig configures federated login (an identity at an OpenID
+// Connect or OAuth 2.0 provider). The store must implement
+// [store.Identities].
+type FederationConfig struct {
+	// LinkVerifiedEmail lets a first federated login attach to an existing
+	// local account when the provider asserts the email verified and the
+	// local account's email is verified too, by mail: it takes effect only
+	// with VerificationConfig.Required, since otherwise registrations are
+	// verified without proof (a pre-registered account would be taken
+	// over). Off by default: then a
+	// federated identity joins an existing account only through
+	// [Manager.LinkIdentity], by a user logged in to it (SECURITY.md #88).
+	LinkVerifiedEmail bool
+}
+
+// Errors of federated login.
+var (
+	// ErrFederationUnavailable means the store does not implement
+	// [store.Identities].
+	ErrFederationUnavailable = errors.New("auth: federated login is not available")
+	// ErrProviderEmailUnverified means a first federated login whose
+	// provider did not assert the email verified: no account is created
+	// or linked from it.
+	ErrProviderEmailUnverified = errors.New("auth: the provider did not verify the email")
+	// ErrIdentityTaken means the identity is linked to another account.
+	ErrIdentityTaken = errors.New("auth: identity linked to another account")
+	// ErrLastLogin means unlinking would leave the account no way to log
+	// in (no password and no other identity).
+	ErrLastLogin = errors.New("auth: cannot remove the last way to log in")
+)
+
+// The events of federated login.
+const (
+	EventFederatedLogin   EventType = "federated_login"
+	EventIdentityLinked   EventType = "identity_linked"
+	EventIdentityUnlinked EventType = "identity_unlinked"
+)
+
+// FederatedIdentity is what a provider asserted about a user, after the
+// caller validated it (for OpenID Connect: a fully verified ID token).
+type FederatedIdentity struct {
+	// Provider is the application's name for the provider ("google").
+	Provider string
+	// Issuer and Subject identify the account at the provider; only they
+	// are ever used to find it again.
+	Issuer  string
+	Subject string
+	// Email is the provider's address for the user, taken only when
+	// EmailVerified.
+	Email         string
+	EmailVerified bool
+	Name          string
+}
+
+func (m *Manager) identities() (store.Identities, error) {
+	ids, ok := m.store.(store.Identities)
+	if !ok {
+		return nil, ErrFederationUnavailable
+	}
+	return ids, nil
+}
+
+// FederatedLogin logs in the user linked to the identity fi, creating the
+// account at the first login, and ends as [Manager.Login] does: a session
+// and tokens, or a [Challenge] when the user has a second factor.
+//
+// A new account takes the provider's email only when the provider asserts
+// it verified, and is then marked verified; it has no password (the user
+// may set one through the password reset). When a local account already
+// has that email, the identity is linked to it only when
+// [FederationConfig.LinkVerifiedEmail] and [VerificationConfig.Required]
+// are on and the local email is verified too; otherwise the login is refused with [ErrEmailTaken]
+// (SECURITY.md #88).
+//
+// Errors: [ErrFederationUnavailable]; [ErrInvalidEmail];
+// [ErrProviderEmailUnverified]; [ErrEmailTaken]; [ErrAccountDisabled].
+func (m *Manager) FederatedLogin(ctx context.Context, fi FederatedIdentity) (*LoginResult, error) {
+	start := m.cfg.Now()
+	ev := Event{Type: EventFederatedLogin, Outcome: OutcomeFailure}
+	res, err := m.federatedLogin(ctx, fi, &ev)
+	if err == nil {
+		ev.Outcome = OutcomeSuccess
+	}
+	m.emit(ctx, ev, start)
+	return res, err
+}
+
+func (m *Manager) federatedLogin(ctx context.Context, fi FederatedIdentity, ev *Event) (*LoginResult, error) {
+	authAt := m.now()
+	ids, err := m.identities()
+	if err != nil {
+		ev.Reason = "unavailable"
+		return nil, err
+	}
+	if fi.Issuer == "" || fi.Subject == "" {
+		ev.Reason = "no_subject"
+		return nil, fmt.Errorf("auth: federated login: issuer and subject are required: %w", ErrInvalidCredentials)
+	}
+	_, u, err := ids.IdentityUser(ctx, fi.Issuer, fi.Subject)
+	switch {
+	case err == nil:
+		if err := ids.TouchIdentity(ctx, store.IdentityLogin{Issuer: fi.Issuer, Subject: fi.Subject, Now: authAt, Email: fi.Email, EmailVerified: fi.EmailVerified}); err != nil {
+			ev.Reason = "store_error"
+			return nil, fmt.Errorf("auth: federated login: %w", err)
+		}
+	case errors.Is(err, store.ErrNotFound):
+		if u, err = m.firstFederatedLogin(ctx, ids, fi, ev); err != nil {
+			return nil, err
+		}
+	default:
+		ev.Reason = "store_error"
+		return nil, fmt.Errorf("auth: federated login: %w", err)
+	}
+	ev.UserID = u.ID
+	if !u.IsActive {
+		ev.Reason = "disabled"
+		return nil, ErrAccountDisabled
+	}
+	if m.factors != nil {
+		ch, err := m.challengeFor(ctx, u, authAt)
+		if err != nil {
+			ev.Reason = "store_error"
+			return nil, err
+		}
+		if ch != nil {
+			ev.Type = EventLoginChallenge
+			return &LoginResult{User: u, Challenge: ch}, nil
+		}
+	}
+	return m.finishLogin(ctx, u, authAt, ev)
+}
+
+// firstFederatedLogin creates or (when allowed) links the account of an
+// identity seen for the first time.
+func (m *Manager) firstFederatedLogin(ctx context.Context, ids store.Identities, fi FederatedIdentity, ev *Event) (*store.User, error) {
+	if !fi.EmailVerified {
+		ev.Reason = "provider_email_unverified"
+		return nil, ErrProviderEmailUnverified
+	}
+	email, err := NormalizeEmail(fi.Email)
+	if err != nil {
+		ev.Reason = "invalid_email"
+		return nil, err
+	}
+	now := m.now()
+	rec := &store.Identity{
+		Issuer: fi.Issuer, Subject: fi.Subject, Provider: fi.Provider,
+		Email: fi.Email, EmailVerified: true, CreatedAt: now, LastLoginAt: now,
+	}
+	local, err := m.store.UserByEmail(ctx, email)
+	switch {
+	case err == nil:
+		// Never by email alone: only both sides verified, and only when
+		// the application allows it.
+		// Without Verification.Required, IsVerified proves nothing (a
+		// registration is verified at once): no link then.
+		if !m.cfg.Federation.LinkVerifiedEmail || !m.cfg.Verification.Required || !local.IsVerified {
+			ev.UserID, ev.Reason = local.ID, "email_taken"
+			return nil, ErrEmailTaken
+		}
+		rec.UserID = local.ID
+		if err := ids.CreateIdentity(ctx, rec); err != nil {
+			ev.Reason = "store_error"
+			return nil, fmt.Errorf("auth: federated login: %w", err)
+		}
+		m.emit(ctx, Event{Type: EventIdentityLinked, Outcome: OutcomeSuccess, UserID: local.ID, Reason: "verified_email"}, now)
+		return local, nil
+	case !errors.Is(err, store.ErrNotFound):
+		ev.Reason = "store_error"
+		return nil, fmt.Errorf("auth: federated login: %w", err)
+	}
+	id, err := m.newID()
+	if err != nil {
+		return nil, err
+	}
+	u := &store.User{
+		ID: id, Email: email, Name: fi.Name, IsActive: true, IsVerified: true,
+		CreatedAt: now, UpdatedAt: now,
+	}
+	if err := ids.CreateUserWithIdentity(ctx, u, rec); err != nil {
+		ev.Reason = "store_error"
+		if errors.Is(err, store.ErrConflict) {
+			// A concurrent first login of the same identity, or of the
+			// same email, won.
+			ev.Reason = "conflict"
+			return nil, ErrEmailTaken
+		}
+		return nil, fmt.Errorf("auth: federated login: %w", err)
+	}
+	return u, nil
+}
+
+// LinkIdentity links fi to the account of userID, a user logged in to it
+// (the caller checked the session). It returns [ErrIdentityTaken] when the
+// identity belongs to another account and [ErrNotFound] for an unknown
+// user.
+func (m *Manager) LinkIdentity(ctx context.Context, userID string, fi FederatedIdentity) error {
+	start := m.cfg.Now()
+	ev := Event{Type: EventIdentityLinked, Outcome: OutcomeFailure, UserID: userID}
+	err := m.linkIdentity(ctx, userID, fi)
+	if err == nil {
+		ev.Outcome = OutcomeSuccess
+	}
+	m.emit(ctx, ev, start)
+	return err
+}
+
+func (m *Manager) linkIdentity(ctx context.Context, userID string, fi FederatedIdentity) error {
+	ids, err := m.identities()
+	if err != nil {
+		return err
+	}
+	now := m.now()
+	err = ids.CreateIdentity(ctx, &store.Identity{
+		Issuer: fi.Issuer, Subject: fi.Subject, UserID: userID, Provider: fi.Provider,
+		Email: fi.Email, EmailVerified: fi.EmailVerified, CreatedAt: now, LastLoginAt: now,
+	})
+	switch {
+	case errors.Is(err, store.ErrConflict):
+		return ErrIdentityTaken
+	case errors.Is(err, store.ErrNotFound):
+		return ErrNotFound
+	case err != nil:
+		return fmt.Errorf("auth: link identity: %w", err)
+	}
+	return nil
+}
+
+// Identities returns the federated identities linked to the user, oldest
+// first. Their Tokens are never returned.
+func (m *Manager) Identities(ctx context.Context, userID string) ([]store.Identity, error) {
+	ids, err := m.identities()
+	if err != nil {
+		return nil, err
+	}
+	list, err := ids.UserIdentities(ctx, userID)
+	if err != nil {
+		return nil, fmt.Errorf("auth: identities: %w", err)
+	}
+	for i := range list {
+		list[i].Tokens = nil
+	}
+	return list, nil
+}
+
+// UnlinkIdentity unlinks the identity (issuer, subject) from the user. It
+// returns [ErrNotFound] unless the identity is the user's, and
+// [ErrLastLogin] when the user has no password and no other identity.
+func (m *Manager) UnlinkIdentity(ctx context.Context, userID, issuer, subject string) error {
+	start := m.cfg.Now()
+	ev := Event{Type: EventIdentityUnlinked, Outcome: OutcomeFailure, UserID: userID}
+	err := m.unlinkIdentity(ctx, userID, issuer, subject)
+	if err == nil {
+		ev.Outcome = OutcomeSuccess
+	}
+	m.emit(ctx, ev, start)
+	return err
+}
+
+func (m *Manager) unlinkIdentity(ctx context.Context, userID, issuer, subject string) error {
+	ids, err := m.identities()
+	if err != nil {
+		return err
+	}
+	err = ids.DeleteIdentity(ctx, userID, issuer, subject)
+	switch {
+	case errors.Is(err, store.ErrLastLogin):
+		return ErrLastLogin
+	case errors.Is(err, store.ErrNotFound):
+		return ErrNotFound
+	case err != nil:
+		return fmt.Errorf("auth: unlink identity: %w", err)
+	}
+	return nil
+}
