@@ -25,6 +25,7 @@ type rig struct {
 	op       *mockoidc.MockOIDC
 	c        *federation.Client
 	m        *auth.Manager
+	st       *memstore.Store
 	verifier atomic.Value // code_verifier of the last token request
 }
 
@@ -58,6 +59,7 @@ func newRig(t *testing.T) *rig {
 	}
 	t.Cleanup(func() { _ = op.Shutdown() })
 	st := memstore.New()
+	r.st = st
 	r.m, err = auth.New(auth.Config{Store: st, Mailer: mail.Discard{}, Tokens: auth.TokenConfig{SigningKey: []byte("0123456789abcdef0123456789abcdef")}, Password: auth.PasswordConfig{Hasher: testhash.Fast{}}})
 	if err != nil {
 		t.Fatal(err)
@@ -99,7 +101,8 @@ func (r *rig) authorize(t *testing.T, returnTo string) (secret, state, code stri
 
 // TestCallbackLogsIn: the full code flow against an OpenID Provider; the
 // token request carries the code_verifier; the result is the
-// application's own session. SECURITY.md #85.
+// application's own session, and no provider token is stored.
+// SECURITY.md #85, #89.
 func TestCallbackLogsIn(t *testing.T) {
 	r := newRig(t)
 	secret, state, code := r.authorize(t, "/settings")
@@ -115,6 +118,11 @@ func TestCallbackLogsIn(t *testing.T) {
 	}
 	if v := r.verifier.Load().(string); v == "" {
 		t.Error("the token request carried no code_verifier")
+	}
+	// SECURITY.md #89: provider tokens are not kept by default.
+	id, _, err := r.st.IdentityUser(t.Context(), r.op.Issuer(), "1234567890")
+	if err != nil || len(id.Tokens) != 0 {
+		t.Errorf("stored identity = %+v, %v; want one with no provider tokens", id, err)
 	}
 	// Second login: the same user by (issuer, subject).
 	secret, state, code = r.authorize(t, "")
