@@ -181,3 +181,26 @@ func TestFederatedLoginNoLinkWithoutMailVerification(t *testing.T) {
 		t.Fatalf("err = %v, want ErrEmailTaken (the pre-registered account is not taken over)", err)
 	}
 }
+
+// TestFederatedLoginSecondFactor: a federated login of a user with a
+// confirmed factor ends in a challenge with no tokens, completed by
+// CompleteLogin like a password login.
+func TestFederatedLoginSecondFactor(t *testing.T) {
+	e := newEnv(t, withFactors)
+	ctx := context.Background()
+	u := e.enrolled(t, "mfa@example.org")
+	if err := e.m.LinkIdentity(ctx, u.user.ID, provided("mfa-sub", "mfa@example.org", true)); err != nil {
+		t.Fatalf("LinkIdentity: %v", err)
+	}
+	res, err := e.m.FederatedLogin(ctx, provided("mfa-sub", "mfa@example.org", true))
+	if err != nil {
+		t.Fatalf("FederatedLogin: %v", err)
+	}
+	if res.Challenge == nil || res.Tokens != nil || res.Session != nil {
+		t.Fatalf("result = %+v, want only a challenge", res)
+	}
+	done, err := e.m.CompleteLogin(ctx, res.Challenge.Token, auth.MethodTOTP, u.code(t, e.clock.Now()))
+	if err != nil || done.Tokens == nil || done.User.ID != u.user.ID {
+		t.Fatalf("CompleteLogin = %v, %v; want tokens for the user", done, err)
+	}
+}
