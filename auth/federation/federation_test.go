@@ -60,7 +60,7 @@ func newRig(t *testing.T) *rig {
 	t.Cleanup(func() { _ = op.Shutdown() })
 	st := memstore.New()
 	r.st = st
-	r.m, err = auth.New(auth.Config{Store: st, Mailer: mail.Discard{}, Tokens: auth.TokenConfig{SigningKey: []byte("0123456789abcdef0123456789abcdef")}, Password: auth.PasswordConfig{Hasher: testhash.Fast{}}})
+	r.m, err = auth.New(auth.Config{Store: st, Mailer: mail.Discard{}, Tokens: auth.TokenConfig{SigningKey: randomKey(t)}, Password: auth.PasswordConfig{Hasher: testhash.Fast{}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -180,4 +180,12 @@ func TestReturnToAllowlist(t *testing.T) {
 			t.Errorf("return_to=%q: landed on %q, want /home", bad, to)
 		}
 	}
+}
+
+// randomKey returns a fresh 32-byte signing key for the Manager.
+func randomKey(t *testing.T) []byte {
+	t.Helper()
+	k := make([]byte, 32)
+	_, _ = rand.Read(k)
+	return k
 }

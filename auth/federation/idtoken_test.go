@@ -135,7 +135,7 @@ func TestIDTokenValidation(t *testing.T) {
 		},
 	}
 	st := memstore.New()
-	m, err := auth.New(auth.Config{Store: st, Mailer: mail.Discard{}, Tokens: auth.TokenConfig{SigningKey: []byte("0123456789abcdef0123456789abcdef")}, Password: auth.PasswordConfig{Hasher: testhash.Fast{}}})
+	m, err := auth.New(auth.Config{Store: st, Mailer: mail.Discard{}, Tokens: auth.TokenConfig{SigningKey: randomKey(t)}, Password: auth.PasswordConfig{Hasher: testhash.Fast{}}})
 	if err != nil {
 		t.Fatal(err)
 	}
