@@ -152,3 +152,19 @@ func (e *ThrottledError) Is(target error) bool { return target == ErrThrottled }
 
 // errUnbound means a secret no longer matches the address it was sent to.
 var errUnbound = errors.New("auth: secret not bound to the current address")
+
+// Errors of federated login.
+var (
+	// ErrFederationUnavailable means the store does not implement
+	// [store.Identities].
+	ErrFederationUnavailable = errors.New("auth: federated login is not available")
+	// ErrProviderEmailUnverified means a first federated login whose
+	// provider did not assert the email verified: no account is created
+	// or linked from it.
+	ErrProviderEmailUnverified = errors.New("auth: the provider did not verify the email")
+	// ErrIdentityTaken means the identity is linked to another account.
+	ErrIdentityTaken = errors.New("auth: identity linked to another account")
+	// ErrLastLogin means unlinking would leave the account no way to log
+	// in (no password and no other identity).
+	ErrLastLogin = errors.New("auth: cannot remove the last way to log in")
+)

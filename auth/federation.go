@@ -23,22 +23,6 @@ type FederationConfig struct {
 	LinkVerifiedEmail bool
 }
 
-// Errors of federated login.
-var (
-	// ErrFederationUnavailable means the store does not implement
-	// [store.Identities].
-	ErrFederationUnavailable = errors.New("auth: federated login is not available")
-	// ErrProviderEmailUnverified means a first federated login whose
-	// provider did not assert the email verified: no account is created
-	// or linked from it.
-	ErrProviderEmailUnverified = errors.New("auth: the provider did not verify the email")
-	// ErrIdentityTaken means the identity is linked to another account.
-	ErrIdentityTaken = errors.New("auth: identity linked to another account")
-	// ErrLastLogin means unlinking would leave the account no way to log
-	// in (no password and no other identity).
-	ErrLastLogin = errors.New("auth: cannot remove the last way to log in")
-)
-
 // The events of federated login.
 const (
 	EventFederatedLogin   EventType = "federated_login"

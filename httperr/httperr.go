@@ -43,6 +43,11 @@ const (
 	TypeMFARequired         = "mfa_required"
 	TypeInvalidChallenge    = "invalid_challenge"
 	TypeFactorsUnavailable  = "factors_unavailable"
+	// Federated login.
+	TypeFederationUnavailable   = "federation_unavailable"
+	TypeProviderEmailUnverified = "provider_email_unverified"
+	TypeIdentityTaken           = "identity_taken"
+	TypeLastLogin               = "last_login_method"
 )
 
 // Error is an error answer: its status, stable type, human message and the
@@ -201,6 +206,14 @@ func From(err error) *Error {
 		return &Error{Status: http.StatusBadRequest, Type: TypeDeactivateSelf, Message: "You cannot deactivate your own account"}
 	case errors.Is(err, auth.ErrBusy):
 		return unavailable()
+	case errors.Is(err, auth.ErrFederationUnavailable):
+		return &Error{Status: http.StatusBadRequest, Type: TypeFederationUnavailable, Message: "Federated login is not available"}
+	case errors.Is(err, auth.ErrProviderEmailUnverified):
+		return &Error{Status: http.StatusForbidden, Type: TypeProviderEmailUnverified, Message: "The provider has not verified this email address"}
+	case errors.Is(err, auth.ErrIdentityTaken):
+		return &Error{Status: http.StatusConflict, Type: TypeIdentityTaken, Message: "This identity is linked to another account"}
+	case errors.Is(err, auth.ErrLastLogin):
+		return &Error{Status: http.StatusBadRequest, Type: TypeLastLogin, Message: "The last way to log in cannot be removed"}
 	case errors.As(err, &ve):
 		return &Error{Status: http.StatusUnprocessableEntity, Type: TypeInvalidRequest, Message: "Invalid " + ve.Field + ": " + ve.Reason}
 	}
