@@ -13,8 +13,12 @@ import (
 
 // challengeFor returns the login challenge u must answer, or nil when u
 // has no confirmed factor. The challenge is stored hashed and bound to the
-// password hash and authAt (SECURITY.md #80).
+// password hash and authAt (SECURITY.md #80). A user without factors costs
+// no store call: the store keeps u.HasFactors.
 func (m *Manager) challengeFor(ctx context.Context, u *store.User, authAt time.Time) (*Challenge, error) {
+	if !u.HasFactors {
+		return nil, nil
+	}
 	fs, err := m.confirmedFactors(ctx, u.ID)
 	if err != nil || len(fs) == 0 {
 		return nil, err

@@ -93,6 +93,13 @@ var (
 	// the store does not implement store.SecondFactors.
 	ErrFactorsUnavailable = errors.New("auth: second factors are not available")
 
+	// ErrMFAEnrollmentRequired: a superuser without a confirmed second
+	// factor tried a superuser operation while
+	// Config.Factors.RequireForSuperusers is set; they must enrol a factor
+	// first. It also matches [ErrForbidden], so code that checks only for
+	// ErrForbidden still refuses.
+	ErrMFAEnrollmentRequired error = &forbiddenError{"auth: a second factor is required for superuser operations; enrol one first"}
+
 	// ErrInvalidChallenge: a login challenge is unknown, already used,
 	// expired, out of attempts, or outdated by a password change.
 	ErrInvalidChallenge = errors.New("auth: invalid or expired login challenge")
@@ -149,6 +156,14 @@ func (e *ThrottledError) Error() string {
 
 // Is makes a ThrottledError match [ErrThrottled].
 func (e *ThrottledError) Is(target error) bool { return target == ErrThrottled }
+
+// forbiddenError is a refusal that is a kind of [ErrForbidden].
+type forbiddenError struct{ msg string }
+
+func (e *forbiddenError) Error() string { return e.msg }
+
+// Is makes the error match [ErrForbidden].
+func (e *forbiddenError) Is(target error) bool { return target == ErrForbidden }
 
 // errUnbound means a secret no longer matches the address it was sent to.
 var errUnbound = errors.New("auth: secret not bound to the current address")

@@ -55,6 +55,21 @@ type FactorConfig struct {
 	// the password. Default [DefaultChallengeTTL] (5 minutes); allowed 30
 	// seconds to 5 minutes.
 	ChallengeTTL time.Duration
+
+	// RequireForSuperusers denies superuser powers to a superuser without
+	// a confirmed second factor (SECURITY.md #84): [Manager.AuthorizeSuperuser],
+	// every superuser-only Manager operation, acting on another user's
+	// profile, sessions or account, and middleware.Guard.RequireSuperuser
+	// answer [ErrMFAEnrollmentRequired] until they have one. They can still
+	// log in, use their own account and enrol a factor. The check reads
+	// store.User.HasFactors, which the store keeps, so it costs no store
+	// call. Confirming the first factor ends the superuser's other sessions
+	// (they never passed the factor; the session that confirmed it keeps
+	// going, now with superuser powers); removing the last factor, or a
+	// reset of their factors, withdraws the powers from every session at
+	// the next request until a factor is confirmed again. Requires Enabled
+	// and a Store with store.SecondFactors; New refuses it otherwise.
+	RequireForSuperusers bool
 }
 
 // FactorKey is one application key for second-factor secrets.
@@ -75,6 +90,9 @@ func (f *FactorConfig) fill() error {
 		return cfgErr("Factors.ChallengeTTL", "must be between 30s and 5m0s")
 	}
 	if !f.Enabled {
+		if f.RequireForSuperusers {
+			return cfgErr("Factors.RequireForSuperusers", "needs Factors.Enabled")
+		}
 		return nil
 	}
 	if len(f.Keys) == 0 {

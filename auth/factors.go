@@ -189,8 +189,10 @@ func (m *Manager) enrollTOTP(ctx context.Context, fs store.SecondFactors, u *sto
 
 // ConfirmTOTP completes a pending TOTP enrolment with a first valid code;
 // only then does the factor count. On the user's first factor it also
-// issues a set of [RecoveryCodeCount] recovery codes, returned once. The
-// user is mailed a notice.
+// issues a set of [RecoveryCodeCount] recovery codes, returned once, and,
+// for a superuser under Config.Factors.RequireForSuperusers, ends the
+// user's other sessions: this session now has superuser powers, and those
+// never passed the factor. The user is mailed a notice.
 //
 // Errors: [ErrUnauthenticated]; [ErrFactorsUnavailable]; [ErrNotFound]
 // when the user has no such pending factor (or it waited over an hour);
@@ -229,6 +231,14 @@ func (m *Manager) ConfirmTOTP(ctx context.Context, id *Identity, factorID, code 
 				return err
 			}
 			out.RecoveryCodes = codes
+			if m.cfg.Factors.RequireForSuperusers && u.IsSuperuser {
+				// The superuser's other sessions never passed the factor
+				// that now gives this one superuser powers: end them.
+				if _, err := m.store.RevokeUserSessions(ctx, u.ID, id.Session.ID); err != nil {
+					ev.Reason = "store_error"
+					return fmt.Errorf("auth: confirm totp: %w", err)
+				}
+			}
 		}
 		m.notifyFactor(ctx, u, mail.KindFactorAdded, now, false)
 		return nil
@@ -323,8 +333,16 @@ func (m *Manager) Factors(ctx context.Context, id *Identity) ([]FactorInfo, erro
 	return out, nil
 }
 
+// MFAEnabled reports whether u has a confirmed second factor that Login
+// asks for: second factors are available and u.HasFactors is set (the
+// store keeps it). It does no I/O; [Manager.HasFactors] reads the
+// factors themselves.
+func (m *Manager) MFAEnabled(u *store.User) bool {
+	return m.factors != nil && u != nil && u.HasFactors
+}
+
 // HasFactors reports whether the user has a confirmed second factor (false
-// when factors are unavailable).
+// when factors are unavailable), reading the user's factors.
 func (m *Manager) HasFactors(ctx context.Context, userID string) (bool, error) {
 	if m.factors == nil {
 		return false, nil

@@ -84,6 +84,9 @@ func New(cfg Config) (*Manager, error) {
 			return nil, err
 		}
 		m.factors, _ = cfg.Store.(store.SecondFactors)
+		if m.factors == nil && cfg.Factors.RequireForSuperusers {
+			return nil, cfgErr("Factors.RequireForSuperusers", "needs a Store that implements store.SecondFactors (no superuser could ever enrol)")
+		}
 	}
 	if _, err := io.ReadFull(cfg.Rand, m.logSalt[:]); err != nil {
 		return nil, fmt.Errorf("auth: reading Config.Rand: %w", err)

@@ -138,14 +138,14 @@ func (m *Manager) UpdateProfile(ctx context.Context, id *Identity, p ProfileUpda
 func (m *Manager) updateProfile(ctx context.Context, id *Identity, p ProfileUpdate, ev *Event) (*store.User, error) {
 	actor := id.User
 	self := p.UserID == "" || p.UserID == actor.ID
-	if !actor.IsSuperuser {
-		switch {
-		case !self:
-			m.forbidden(ctx, id, p.UserID, "update_other_user")
-			return nil, ErrForbidden
-		case p.IsSuperuser != nil || p.IsActive != nil:
-			m.forbidden(ctx, id, actor.ID, "set_privileged_field")
-			return nil, ErrForbidden
+	switch {
+	case !self:
+		if err := m.superuserPowers(ctx, id, p.UserID, "update_other_user"); err != nil {
+			return nil, err
+		}
+	case p.IsSuperuser != nil || p.IsActive != nil:
+		if err := m.superuserPowers(ctx, id, actor.ID, "set_privileged_field"); err != nil {
+			return nil, err
 		}
 	}
 	if err := p.validate(); err != nil {
@@ -415,9 +415,10 @@ func (m *Manager) DeleteUser(ctx context.Context, id *Identity, userID, password
 	if self {
 		ev.UserID, ev.ActorID = id.User.ID, ""
 	}
-	if !self && !id.User.IsSuperuser {
-		m.forbidden(ctx, id, userID, "delete_other_user")
-		return ErrForbidden
+	if !self {
+		if err := m.superuserPowers(ctx, id, userID, "delete_other_user"); err != nil {
+			return err
+		}
 	}
 	err := m.deleteUser(ctx, self, ev.UserID, password, &ev)
 	if err == nil {

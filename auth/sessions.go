@@ -228,9 +228,8 @@ func (m *Manager) sessionTarget(ctx context.Context, id *Identity, userID string
 	if userID == "" || userID == id.User.ID {
 		return id.User.ID, nil
 	}
-	if !id.User.IsSuperuser {
-		m.forbidden(ctx, id, userID, "not_superuser")
-		return "", ErrForbidden
+	if err := m.superuserPowers(ctx, id, userID, "not_superuser"); err != nil {
+		return "", err
 	}
 	if _, err := m.store.UserByID(ctx, userID); errors.Is(err, store.ErrNotFound) {
 		return "", ErrNotFound

@@ -47,17 +47,35 @@ func (m *Manager) UsersOverview(ctx context.Context, id *Identity, q UsersQuery)
 
 // AuthorizeSuperuser returns nil when id is an active superuser, and
 // otherwise [ErrUnauthenticated] (no identity) or [ErrForbidden], reporting
-// the refusal as an [EventForbidden] event. The flag is the one read from
-// the store when the token was checked, so a demotion takes effect at the
-// next request (SECURITY.md #59). Superuser-only Manager operations call it
-// themselves; applications call it to guard their own superuser features.
+// the refusal as an [EventForbidden] event. With
+// Config.Factors.RequireForSuperusers, a superuser without a confirmed
+// second factor gets [ErrMFAEnrollmentRequired] (which also matches
+// ErrForbidden) until they enrol one. The flags are the ones read from
+// the store when the token was checked, so a demotion, or the removal of
+// the last factor, takes effect at the next request (SECURITY.md #59,
+// #84). Superuser-only Manager operations call it themselves; applications
+// call it to guard their own superuser features.
 func (m *Manager) AuthorizeSuperuser(ctx context.Context, id *Identity) error {
 	if err := requireUser(id); err != nil {
 		return err
 	}
-	if !id.User.IsSuperuser || !id.User.IsActive {
-		m.forbidden(ctx, id, "", "superuser_required")
+	return m.superuserPowers(ctx, id, "", "superuser_required")
+}
+
+// superuserPowers returns nil when id (a user) may use superuser powers:
+// an active superuser who meets Config.Factors.RequireForSuperusers.
+// Otherwise it reports an [EventForbidden] about target with reason (or
+// "mfa_enrollment_required" for a superuser without a factor) and returns
+// [ErrForbidden] or [ErrMFAEnrollmentRequired].
+func (m *Manager) superuserPowers(ctx context.Context, id *Identity, target, reason string) error {
+	u := id.User
+	if !u.IsSuperuser || !u.IsActive {
+		m.forbidden(ctx, id, target, reason)
 		return ErrForbidden
+	}
+	if m.cfg.Factors.RequireForSuperusers && !u.HasFactors {
+		m.forbidden(ctx, id, target, "mfa_enrollment_required")
+		return ErrMFAEnrollmentRequired
 	}
 	return nil
 }

@@ -274,13 +274,8 @@ func (a *API) logout(w http.ResponseWriter, r *http.Request) {
 // this request.
 func (a *API) getUser(w http.ResponseWriter, r *http.Request) {
 	u, _ := auth.UserFromContext(r.Context())
-	// One store read more only when the Manager has second factors on.
-	mfa, err := a.m.HasFactors(r.Context(), u.ID)
-	if err != nil {
-		a.fail(w, r, err, opDefault)
-		return
-	}
-	writeBody(w, http.StatusOK, appendUserResult(make([]byte, 0, 512), u, a.m.Now(), mfa))
+	// The store keeps the factor flag on the user: no store read more.
+	writeBody(w, http.StatusOK, appendUserResult(make([]byte, 0, 512), u, a.m.Now(), a.m.MFAEnabled(u)))
 }
 
 // putUser answers PUT /user. The accepted fields are the whole allowlist
@@ -323,12 +318,7 @@ func (a *API) putUser(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err, opDefault)
 		return
 	}
-	mfa, err := a.m.HasFactors(r.Context(), u.ID)
-	if err != nil {
-		a.fail(w, r, err, opDefault)
-		return
-	}
-	ok(w, newUserJSON(u, a.m.Now(), mfa))
+	ok(w, newUserJSON(u, a.m.Now(), a.m.MFAEnabled(u)))
 }
 
 func strPtr(s optString) *string {

@@ -150,13 +150,13 @@ func testLifecycle(t *testing.T, o options) {
 	for _, row := range rows {
 		emails = append(emails, row["email"].(string))
 		keys := slices.Sorted(maps.Keys(row))
-		want := []string{"created_at", "email", "failed_logins_24h", "is_active", "is_superuser", "is_verified", "last_login_at", "num_sessions", "updated_at", "user_id"}
+		want := []string{"created_at", "email", "failed_logins_24h", "is_active", "is_superuser", "is_verified", "last_login_at", "mfa_enabled", "num_sessions", "updated_at", "user_id"}
 		if !slices.Equal(keys, want) {
 			t.Fatalf("row keys = %v, want %v", keys, want)
 		}
 		switch row["user_id"] {
 		case adminID:
-			if row["num_sessions"] != float64(1) || row["is_superuser"] != true || row["last_login_at"] == nil || row["failed_logins_24h"] != float64(0) {
+			if row["num_sessions"] != float64(1) || row["mfa_enabled"] != false || row["is_superuser"] != true || row["last_login_at"] == nil || row["failed_logins_24h"] != float64(0) {
 				t.Fatalf("admin row = %v", row)
 			}
 		case bobID:

@@ -181,6 +181,9 @@ type userRowJSON struct {
 	// FailedLogins24h counts the failed logins with the user's email in
 	// the last 24 hours; null when the Manager keeps no audit runs.
 	FailedLogins24h *int `json:"failed_logins_24h"`
+	// MFAEnabled: the user has a confirmed second factor
+	// (store.User.HasFactors, kept by the store: no extra read).
+	MFAEnabled bool `json:"mfa_enabled"`
 }
 
 func newUserRowJSON(s store.UserSummary) userRowJSON {
@@ -193,6 +196,7 @@ func newUserRowJSON(s store.UserSummary) userRowJSON {
 		CreatedAt:   timestamp(s.User.CreatedAt),
 		UpdatedAt:   timestamp(s.User.UpdatedAt),
 		NumSessions: s.Sessions,
+		MFAEnabled:  s.User.HasFactors,
 	}
 	if !s.User.LastLoginAt.IsZero() {
 		t := timestamp(s.User.LastLoginAt)

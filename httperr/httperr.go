@@ -48,6 +48,7 @@ const (
 	TypeProviderEmailUnverified = "provider_email_unverified"
 	TypeIdentityTaken           = "identity_taken"
 	TypeLastLogin               = "last_login_method"
+	TypeMFAEnrollment           = "mfa_enrollment_required"
 )
 
 // Error is an error answer: its status, stable type, human message and the
@@ -133,7 +134,8 @@ func unavailable() *Error {
 //   - auth.ErrEmailTaken, ErrInvalidCode, ErrVerificationNotRequired,
 //     ErrInvalidPassword, ErrReauthRequired, ErrLastSuperuser and
 //     ErrDeactivateSelf are 400;
-//     auth.ErrForbidden is 403; auth.ErrNotFound is 404;
+//     auth.ErrForbidden is 403 (auth.ErrMFAEnrollmentRequired 403
+//     mfa_enrollment_required); auth.ErrNotFound is 404;
 //   - auth.ErrInvalidChallenge is 401 invalid_challenge, and
 //     auth.ErrFactorsUnavailable 400 factors_unavailable;
 //   - anything else is 500 internal with a generic message.
@@ -196,6 +198,8 @@ func From(err error) *Error {
 		return &Error{Status: http.StatusBadRequest, Type: TypeInvalidPassword, Message: "Invalid password"}
 	case errors.Is(err, auth.ErrReauthRequired):
 		return &Error{Status: http.StatusBadRequest, Type: TypeReauthRequired, Message: "Changing the email address needs current_password"}
+	case errors.Is(err, auth.ErrMFAEnrollmentRequired):
+		return mfaEnrollment()
 	case errors.Is(err, auth.ErrForbidden):
 		return &Error{Status: http.StatusForbidden, Type: TypeForbidden, Message: "Not allowed"}
 	case errors.Is(err, auth.ErrNotFound):
@@ -218,6 +222,12 @@ func From(err error) *Error {
 		return &Error{Status: http.StatusUnprocessableEntity, Type: TypeInvalidRequest, Message: "Invalid " + ve.Field + ": " + ve.Reason}
 	}
 	return internal()
+}
+
+// mfaEnrollment is the answer to a superuser without a second factor
+// while auth.Config.Factors.RequireForSuperusers is set.
+func mfaEnrollment() *Error {
+	return &Error{Status: http.StatusForbidden, Type: TypeMFAEnrollment, Message: "Enrol a second factor to use superuser operations"}
 }
 
 // Status returns the HTTP status [From] answers err with.
@@ -284,6 +294,9 @@ func Refusal(status int, err error) *Error {
 		}
 		return e
 	case http.StatusForbidden:
+		if errors.Is(err, auth.ErrMFAEnrollmentRequired) {
+			return mfaEnrollment()
+		}
 		return &Error{Status: status, Type: TypeForbidden, Message: "Only superusers may do this"}
 	}
 	return unavailable()

@@ -47,6 +47,7 @@ func TestFrom(t *testing.T) {
 		{"password", auth.ErrInvalidPassword, 400, httperr.TypeInvalidPassword, 0, ""},
 		{"reauth", auth.ErrReauthRequired, 400, httperr.TypeReauthRequired, 0, ""},
 		{"forbidden", auth.ErrForbidden, 403, httperr.TypeForbidden, 0, ""},
+		{"mfa enrollment", wrap(auth.ErrMFAEnrollmentRequired), 403, httperr.TypeMFAEnrollment, 0, ""},
 		{"not found", auth.ErrNotFound, 404, httperr.TypeNotFound, 0, ""},
 		{"last superuser", auth.ErrLastSuperuser, 400, httperr.TypeLastSuperuser, 0, ""},
 		{"deactivate self", wrap(auth.ErrDeactivateSelf), 400, httperr.TypeDeactivateSelf, 0, ""},

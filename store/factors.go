@@ -57,10 +57,14 @@ type FactorUse struct {
 // [SecondFactors]).
 //
 // Every method is safe for concurrent use, and copies records in and out.
-// Deleting a user deletes their factors.
+// Deleting a user deletes their factors. Every method that changes which
+// confirmed factors a user has also sets the user's [User.HasFactors] in
+// the same atomic step.
 type Factors interface {
 	// CreateFactor stores f. It returns [ErrNotFound] when the user does
-	// not exist and [ErrConflict] when the ID is taken.
+	// not exist and [ErrConflict] when the ID is taken. A factor created
+	// confirmed (ConfirmedAt set, as a passkey is) sets the user's
+	// HasFactors; a pending one does not.
 	CreateFactor(ctx context.Context, f *Factor) error
 
 	// UserFactors returns the user's factors, pending ones included,
@@ -70,19 +74,22 @@ type Factors interface {
 	// UseFactor records that a code of step u.Step was accepted for the
 	// factor u.ID of user u.UserID, atomically: when u.Step is greater
 	// than the factor's LastStep it sets LastStep to u.Step, LastUsedAt to
-	// u.Now and, for a pending factor, ConfirmedAt to u.Now, and returns
+	// u.Now and, for a pending factor, ConfirmedAt to u.Now (and the
+	// user's HasFactors to true), and returns
 	// the updated factor. Otherwise it returns [ErrReplayed] and changes
 	// nothing, so of many concurrent calls with one step exactly one
 	// succeeds. It returns [ErrNotFound] unless the factor belongs to the
 	// user.
 	UseFactor(ctx context.Context, u FactorUse) (*Factor, error)
 
-	// DeleteFactor deletes the factor. It returns [ErrNotFound] unless a
+	// DeleteFactor deletes the factor, and clears the user's HasFactors
+	// when no confirmed factor is left. It returns [ErrNotFound] unless a
 	// factor with that ID belongs to userID.
 	DeleteFactor(ctx context.Context, userID, id string) error
 
 	// DeleteUserFactors deletes every factor, recovery code and challenge
-	// of the user and returns how many factors it deleted.
+	// of the user, clears their HasFactors, and returns how many factors
+	// it deleted.
 	DeleteUserFactors(ctx context.Context, userID string) (int, error)
 }
 

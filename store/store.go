@@ -35,6 +35,16 @@ type User struct {
 	// session whose AuthenticatedAt is earlier is dead. Password changes and
 	// resets move it forward.
 	TokensValidAfter time.Time
+	// HasFactors reports whether the user has at least one confirmed second
+	// factor ([Factor.Confirmed]) of any type, so that a login or a profile
+	// read needs no factor read. A store that implements [Factors] keeps it
+	// in step, in the same transaction as the change: creating a confirmed
+	// factor or confirming a pending one ([Factors.UseFactor]) sets it;
+	// [Factors.DeleteFactor] and [Factors.DeleteUserFactors] clear it when
+	// no confirmed factor is left. [Users.CreateUser] ignores it (a new
+	// user has no factors), [UserUpdate] cannot change it, and stores
+	// without [Factors] leave it false.
+	HasFactors bool
 }
 
 // PendingEmailAt returns the address an email change awaits confirmation

@@ -34,14 +34,34 @@ func (s *Store) CreateFactor(ctx context.Context, f *store.Factor) error {
 	s.lock()
 	defer s.mu.Unlock()
 	s.mfa.init()
-	if _, ok := s.users[c.UserID]; !ok {
+	rec, ok := s.users[c.UserID]
+	if !ok {
 		return fmt.Errorf("memstore: create factor: user: %w", store.ErrNotFound)
 	}
 	if _, ok := s.mfa.factors[c.ID]; ok {
 		return fmt.Errorf("memstore: create factor: id taken: %w", store.ErrConflict)
 	}
 	s.mfa.factors[c.ID] = &c
+	if c.Confirmed() {
+		rec.u.HasFactors = true
+	}
 	return nil
+}
+
+// syncHasFactors sets the user's HasFactors from their factors. Callers
+// hold the write lock.
+func (s *Store) syncHasFactors(userID string) {
+	rec, ok := s.users[userID]
+	if !ok {
+		return
+	}
+	rec.u.HasFactors = false
+	for _, f := range s.mfa.factors {
+		if f.UserID == userID && f.Confirmed() {
+			rec.u.HasFactors = true
+			return
+		}
+	}
 }
 
 // UserFactors returns copies of the user's factors; see [store.Factors].
@@ -90,6 +110,9 @@ func (s *Store) UseFactor(ctx context.Context, u store.FactorUse) (*store.Factor
 	f.LastStep, f.LastUsedAt = u.Step, now
 	if f.ConfirmedAt.IsZero() {
 		f.ConfirmedAt = now
+		if rec, ok := s.users[f.UserID]; ok {
+			rec.u.HasFactors = true
+		}
 	}
 	return factorOut(f), nil
 }
@@ -106,6 +129,9 @@ func (s *Store) DeleteFactor(ctx context.Context, userID, id string) error {
 		return fmt.Errorf("memstore: delete factor: %w", store.ErrNotFound)
 	}
 	delete(s.mfa.factors, id)
+	if f.Confirmed() {
+		s.syncHasFactors(userID)
+	}
 	return nil
 }
 
@@ -129,6 +155,9 @@ func (s *Store) dropSecondFactors(userID string) int {
 			delete(s.mfa.factors, id)
 			n++
 		}
+	}
+	if rec, ok := s.users[userID]; ok {
+		rec.u.HasFactors = false
 	}
 	delete(s.mfa.codes, userID)
 	for h, c := range s.mfa.challenges {

@@ -114,6 +114,7 @@ func (s *Store) CreateUser(ctx context.Context, u *store.User) error {
 		return err
 	}
 	rec := &userRec{u: userIn(u)}
+	rec.u.HasFactors = false // a new user has no factors
 	s.lock()
 	defer s.mu.Unlock()
 	if _, ok := s.users[rec.u.ID]; ok {

@@ -24,11 +24,27 @@ func (s *Store) challengeDest(c *store.LoginChallenge) []any {
 	}
 }
 
-// CreateFactor stores f; see [store.Factors].
+// CreateFactor stores f; see [store.Factors]. A confirmed factor also sets
+// the user's has_factors, in one transaction that locks the user first.
 func (s *Store) CreateFactor(ctx context.Context, f *store.Factor) error {
-	_, err := s.writeOne(ctx, qFactorInsert, f.ID, f.UserID, string(f.Type), f.Name, bytes.Clone(f.Secret),
-		s.d.nullable(f.CreatedAt), s.d.nullable(f.ConfirmedAt), s.d.nullable(f.LastUsedAt), f.LastStep)
-	return wrap("create factor", conflict(err))
+	args := []any{f.ID, f.UserID, string(f.Type), f.Name, bytes.Clone(f.Secret),
+		s.d.nullable(f.CreatedAt), s.d.nullable(f.ConfirmedAt), s.d.nullable(f.LastUsedAt), f.LastStep}
+	if !f.Confirmed() {
+		_, err := s.writeOne(ctx, qFactorInsert, args...)
+		return wrap("create factor", conflict(err))
+	}
+	err := s.write(ctx, func(q querier) error {
+		var id string
+		if err := q.row(ctx, qLockUser, f.UserID).Scan(&id); err != nil {
+			return notFound(err)
+		}
+		if _, err := q.exec(ctx, qFactorInsert, args...); err != nil {
+			return conflict(err)
+		}
+		_, err := q.exec(ctx, qSetHasFactors, true, f.UserID)
+		return err
+	})
+	return wrap("create factor", err)
 }
 
 // UserFactors returns the user's factors; see [store.Factors].
@@ -55,22 +71,42 @@ func (s *Store) UserFactors(ctx context.Context, userID string) ([]store.Factor,
 
 // UseFactor advances the factor's last accepted step with one conditional
 // UPDATE (last_step < the new step), so of concurrent calls with one step
-// exactly one passes; see [store.Factors].
+// exactly one passes; see [store.Factors]. Confirming a pending factor
+// also sets the user's has_factors: then the user is locked before the
+// factor, in the order every transaction takes them (a user's deletion
+// locks the user and then, by cascade, the factors).
 func (s *Store) UseFactor(ctx context.Context, u store.FactorUse) (*store.Factor, error) {
 	now := s.d.instant(u.Now)
 	var f *store.Factor
 	err := s.write(ctx, func(q querier) error {
 		f = nil
-		n, err := q.execN(ctx, qFactorUse, u.Step, now, now, u.ID, u.UserID, u.Step)
-		if err != nil {
-			return err
-		}
 		found := new(store.Factor)
 		if err := q.row(ctx, qFactorByID, u.ID, u.UserID).Scan(s.factorDest(found)...); err != nil {
 			return notFound(err)
 		}
+		pending := !found.Confirmed()
+		if pending {
+			var id string
+			if err := q.row(ctx, qLockUser, u.UserID).Scan(&id); err != nil {
+				return notFound(err)
+			}
+		}
+		n, err := q.execN(ctx, qFactorUse, u.Step, now, now, u.ID, u.UserID, u.Step)
+		if err != nil {
+			return err
+		}
 		if n == 0 {
+			// A later step was accepted, or the factor is gone: either way
+			// this code cannot be used.
 			return store.ErrReplayed
+		}
+		if pending {
+			if _, err := q.exec(ctx, qSetHasFactors, true, u.UserID); err != nil {
+				return err
+			}
+		}
+		if err := q.row(ctx, qFactorByID, u.ID, u.UserID).Scan(s.factorDest(found)...); err != nil {
+			return notFound(err)
 		}
 		f = found
 		return nil
@@ -81,20 +117,37 @@ func (s *Store) UseFactor(ctx context.Context, u store.FactorUse) (*store.Factor
 	return f, nil
 }
 
-// DeleteFactor deletes one factor; see [store.Factors].
+// DeleteFactor deletes one factor and recomputes the user's has_factors,
+// in one transaction that locks the user first; see [store.Factors].
 func (s *Store) DeleteFactor(ctx context.Context, userID, id string) error {
-	n, err := s.writeOne(ctx, qFactorDelete, id, userID)
-	if err == nil && n == 0 {
-		err = store.ErrNotFound
-	}
+	err := s.write(ctx, func(q querier) error {
+		var uid string
+		if err := q.row(ctx, qLockUser, userID).Scan(&uid); err != nil {
+			return notFound(err)
+		}
+		n, err := q.execN(ctx, qFactorDelete, id, userID)
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return store.ErrNotFound
+		}
+		_, err = q.exec(ctx, qSyncHasFactors, userID, userID)
+		return err
+	})
 	return wrap("delete factor", err)
 }
 
 // DeleteUserFactors deletes the user's factors, recovery codes and
-// challenges in one transaction; see [store.Factors].
+// challenges and clears their has_factors, in one transaction; see
+// [store.Factors].
 func (s *Store) DeleteUserFactors(ctx context.Context, userID string) (int, error) {
 	var n int64
 	err := s.write(ctx, func(q querier) error {
+		// The user first: the lock order of every transaction.
+		if _, err := q.exec(ctx, qSetHasFactors, false, userID); err != nil {
+			return err
+		}
 		var err error
 		if n, err = q.execN(ctx, qFactorsDeleteUser, userID); err != nil {
 			return err

@@ -59,6 +59,8 @@ const (
 	qRunSeq
 	qRunTypeSeq
 	qFactorInsert
+	qSetHasFactors
+	qSyncHasFactors
 	qFactorsOfUser
 	qFactorByID
 	qFactorUse
@@ -156,7 +158,7 @@ func batchTemplate(d Dialect, k batchKind, n int) string {
 
 // Column lists, in the order the scan helpers expect.
 const (
-	userCols      = "id, email, pending_email, password_hash, name, bio, profile_picture, is_superuser, is_active, is_verified, created_at, updated_at, last_login_at, tokens_valid_after, pending_email_expires_at"
+	userCols      = "id, email, pending_email, password_hash, name, bio, profile_picture, is_superuser, is_active, is_verified, created_at, updated_at, last_login_at, tokens_valid_after, pending_email_expires_at, has_factors"
 	sessionCols   = "id, user_id, created_at, authenticated_at, last_used_at, expires_at, idle_expires_at, ip, user_agent"
 	factorCols    = "id, user_id, type, name, secret, created_at, confirmed_at, last_used_at, last_step"
 	challengeCols = "hash, user_id, binding, authenticated_at, expires_at, attempts"
@@ -185,7 +187,7 @@ const sessionCountCol = "(SELECT COUNT(*) FROM gatehouse_sessions s WHERE s.user
 // ID), their refresh tokens, the user's secrets. A refresh token is only
 // ever changed under its session's lock.
 var templates = [numQueries]string{
-	qCreateUser:       "INSERT INTO gatehouse_users (" + userCols + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	qCreateUser:       "INSERT INTO gatehouse_users (" + userCols + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 	qCountAdd:         "UPDATE gatehouse_user_count SET n = n + ? WHERE id = 1",
 	qCount:            "SELECT n FROM gatehouse_user_count WHERE id = 1",
 	qUserByID:         "SELECT " + userCols + " FROM gatehouse_users WHERE id = ?",
@@ -261,7 +263,12 @@ var templates = [numQueries]string{
 	qFactorByID:    "SELECT " + factorCols + " FROM gatehouse_factors WHERE id = ? AND user_id = ?",
 	qFactorUse: "UPDATE gatehouse_factors SET last_step = ?, last_used_at = ?, confirmed_at = COALESCE(confirmed_at, ?)" +
 		" WHERE id = ? AND user_id = ? AND last_step < ?",
-	qFactorDelete:       "DELETE FROM gatehouse_factors WHERE id = ? AND user_id = ?",
+	qFactorDelete: "DELETE FROM gatehouse_factors WHERE id = ? AND user_id = ?",
+	// store.User.HasFactors follows the factors, in the same transaction,
+	// which has locked the user first (qLockUser).
+	qSetHasFactors: "UPDATE gatehouse_users SET has_factors = ? WHERE id = ?",
+	qSyncHasFactors: "UPDATE gatehouse_users SET has_factors = EXISTS" +
+		" (SELECT 1 FROM gatehouse_factors f WHERE f.user_id = ? AND f.confirmed_at IS NOT NULL) WHERE id = ?",
 	qFactorsDeleteUser:  "DELETE FROM gatehouse_factors WHERE user_id = ?",
 	qRecoveryDeleteUser: "DELETE FROM gatehouse_recovery_codes WHERE user_id = ?",
 	qRecoveryInsert:     "INSERT INTO gatehouse_recovery_codes (user_id, hash) VALUES (?, ?)",

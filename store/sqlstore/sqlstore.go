@@ -278,17 +278,17 @@ func (s *Store) userDest(u *store.User) []any {
 		&u.ID, &u.Email, &u.PendingEmail, &u.PasswordHash, &u.Name, &u.Bio, &u.ProfilePicture,
 		&u.IsSuperuser, &u.IsActive, &u.IsVerified,
 		timeCol{s.d, &u.CreatedAt}, timeCol{s.d, &u.UpdatedAt}, timeCol{s.d, &u.LastLoginAt}, timeCol{s.d, &u.TokensValidAfter},
-		timeCol{s.d, &u.PendingEmailExpiresAt},
+		timeCol{s.d, &u.PendingEmailExpiresAt}, &u.HasFactors,
 	}
 }
 
-// userArgs returns u's values in the order of userCols.
+// userArgs returns u's values in the order of userCols, for CreateUser.
 func (s *Store) userArgs(u *store.User) []any {
 	return []any{
 		u.ID, u.Email, u.PendingEmail, u.PasswordHash, u.Name, u.Bio, u.ProfilePicture,
 		u.IsSuperuser, u.IsActive, u.IsVerified,
 		s.d.nullable(u.CreatedAt), s.d.nullable(u.UpdatedAt), s.d.nullable(u.LastLoginAt), s.d.nullable(u.TokensValidAfter),
-		s.d.nullable(u.PendingEmailExpiresAt),
+		s.d.nullable(u.PendingEmailExpiresAt), false, // a new user has no factors
 	}
 }
 

@@ -18,6 +18,8 @@ func factorTests() []test {
 		{name: "DeleteUserFactors", run: testFactorDeleteUser},
 		{name: "DeleteUserCascades", run: testFactorUserDeleted},
 		{name: "NoAliasing", run: testFactorAlias},
+		{name: "HasFactorsFollows", run: testHasFactors},
+		{name: "HasFactorsConcurrentConfirm", run: testHasFactorsRace},
 	}
 }
 
@@ -491,4 +493,105 @@ func testChallengeDeleteExpired(t *testing.T, st store.Store) {
 	}
 	wantErr(t, "DeleteChallenge(expired one)", s.DeleteChallenge(t.Context(), dead.Hash), store.ErrNotFound)
 	wantErr(t, "DeleteChallenge(live one)", s.DeleteChallenge(t.Context(), live.Hash), nil)
+}
+
+// wantHasFactors fails unless every way of reading user uid (by ID, by
+// email, with a session, in a listing) says HasFactors is want.
+func wantHasFactors(tb testing.TB, st store.Store, uid string, want bool, when string) {
+	tb.Helper()
+	u := mustUser(tb, st, uid)
+	if u.HasFactors != want {
+		tb.Errorf("%s: UserByID(%s).HasFactors = %t, want %t", when, uid, u.HasFactors, want)
+	}
+	if byEmail, err := st.UserByEmail(tb.Context(), u.Email); err != nil {
+		tb.Errorf("%s: UserByEmail: %v", when, err)
+	} else if byEmail.HasFactors != want {
+		tb.Errorf("%s: UserByEmail(%s).HasFactors = %t, want %t", when, u.Email, byEmail.HasFactors, want)
+	}
+	page, err := st.ListUsers(tb.Context(), store.UserQuery{IDs: []string{uid}, Limit: 10})
+	switch {
+	case err != nil:
+		tb.Errorf("%s: ListUsers: %v", when, err)
+	case len(page.Users) != 1:
+		tb.Errorf("%s: ListUsers(%s) = %d users, want 1", when, uid, len(page.Users))
+	case page.Users[0].User.HasFactors != want:
+		tb.Errorf("%s: ListUsers(%s).HasFactors = %t, want %t", when, uid, page.Users[0].User.HasFactors, want)
+	}
+}
+
+// testHasFactors: store.User.HasFactors is "has at least one confirmed
+// factor", kept by CreateFactor, UseFactor, DeleteFactor and
+// DeleteUserFactors, and never set by CreateUser or UpdateUser.
+func testHasFactors(t *testing.T, st store.Store) {
+	s := secondFactors(t, st)
+	u1 := newUser(1)
+	u1.HasFactors = true // ignored: a new user has no factors
+	mustCreateUser(t, st, u1)
+	mustCreateUser(t, st, newUser(2))
+	wantHasFactors(t, st, userID(1), false, "new user")
+
+	mustCreateFactor(t, s, newFactor(1, userID(1)))
+	wantHasFactors(t, st, userID(1), false, "with a pending factor")
+	if _, err := s.UseFactor(t.Context(), store.FactorUse{UserID: userID(1), ID: factorID(1), Step: 10, Now: at(time.Minute)}); err != nil {
+		t.Fatalf("UseFactor (confirm): %v", err)
+	}
+	wantHasFactors(t, st, userID(1), true, "after the factor is confirmed")
+	wantHasFactors(t, st, userID(2), false, "another user, after user 1 confirmed")
+	if _, err := s.UseFactor(t.Context(), store.FactorUse{UserID: userID(1), ID: factorID(1), Step: 11, Now: at(2 * time.Minute)}); err != nil {
+		t.Fatalf("UseFactor (later step): %v", err)
+	}
+	wantHasFactors(t, st, userID(1), true, "after a later use")
+
+	// UpdateUser keeps the flag; it has no field for it.
+	if _, err := st.UpdateUser(t.Context(), userID(1), store.UserUpdate{Name: ptr("Renamed"), UpdatedAt: at(3 * time.Minute)}); err != nil {
+		t.Fatalf("UpdateUser: %v", err)
+	}
+	wantHasFactors(t, st, userID(1), true, "after UpdateUser")
+
+	// A second, pending factor: deleting the confirmed one leaves none
+	// confirmed; deleting a pending one changes nothing.
+	mustCreateFactor(t, s, newFactor(2, userID(1)))
+	wantErr(t, "DeleteFactor(pending)", s.DeleteFactor(t.Context(), userID(1), factorID(2)), nil)
+	wantHasFactors(t, st, userID(1), true, "after deleting a pending factor")
+	wantErr(t, "DeleteFactor(confirmed)", s.DeleteFactor(t.Context(), userID(1), factorID(1)), nil)
+	wantHasFactors(t, st, userID(1), false, "after deleting the only confirmed factor")
+
+	// A factor created confirmed (a passkey is) sets it at once; with two
+	// confirmed, deleting one keeps it.
+	confirmed := func(n int) *store.Factor {
+		f := newFactor(n, userID(1))
+		f.Type, f.ConfirmedAt = "passkey", at(time.Hour)
+		return f
+	}
+	mustCreateFactor(t, s, confirmed(3))
+	wantHasFactors(t, st, userID(1), true, "after creating a confirmed factor")
+	mustCreateFactor(t, s, confirmed(4))
+	wantErr(t, "DeleteFactor(one of two confirmed)", s.DeleteFactor(t.Context(), userID(1), factorID(3)), nil)
+	wantHasFactors(t, st, userID(1), true, "with one of two confirmed factors left")
+	wantErr(t, "CreateFactor(confirmed, unknown user)", s.CreateFactor(t.Context(), &store.Factor{
+		ID: factorID(9), UserID: unknownID, Type: store.FactorTOTP, Secret: digest("x"), CreatedAt: base, ConfirmedAt: base,
+	}), store.ErrNotFound)
+
+	// The reset clears it.
+	if _, err := s.DeleteUserFactors(t.Context(), userID(1)); err != nil {
+		t.Fatalf("DeleteUserFactors: %v", err)
+	}
+	wantHasFactors(t, st, userID(1), false, "after DeleteUserFactors")
+}
+
+// testHasFactorsRace: concurrent first uses of one pending factor confirm
+// it once, and the flag is set.
+func testHasFactorsRace(t *testing.T, st store.Store) {
+	s := secondFactors(t, st)
+	mustCreateUser(t, st, newUser(1))
+	mustCreateFactor(t, s, newFactor(1, userID(1)))
+	errs := concurrently(10, func(int) error {
+		_, err := s.UseFactor(t.Context(), store.FactorUse{UserID: userID(1), ID: factorID(1), Step: 7, Now: at(time.Minute)})
+		return err
+	})
+	ok, matched, other := tally(errs, store.ErrReplayed)
+	if ok != 1 || matched[0] != 9 || len(other) != 0 {
+		t.Errorf("10 concurrent confirmations: %d succeeded, %d replayed, other errors %v; want 1, 9, none", ok, matched[0], other)
+	}
+	wantHasFactors(t, st, userID(1), true, "after the concurrent confirmations")
 }
