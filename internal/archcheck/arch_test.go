@@ -172,29 +172,36 @@ func TestImportGraph(t *testing.T) {
 	}
 }
 
-// TestNothingImportsTheTop checks that no package but an example imports
-// httpapi, authtest or an example (they are the top of the graph; authtest,
+// program reports whether the package at path (relative to the module) is
+// a program: an example, or a tool under cmd/. Programs are the top of the
+// graph and may import anything, drivers included.
+func program(path string) bool {
+	return strings.HasPrefix(path, "examples/") || strings.HasPrefix(path, "cmd/")
+}
+
+// TestNothingImportsTheTop checks that no package but a program imports
+// httpapi, authtest or a program (they are the top of the graph; authtest,
 // the test kit, is for tests only).
 func TestNothingImportsTheTop(t *testing.T) {
 	for _, p := range listPackages(t) {
-		if strings.HasPrefix(p.path, "examples/") {
+		if program(p.path) {
 			continue
 		}
 		for _, imp := range p.imports {
 			o, isOurs := ours(imp)
-			if isOurs && (o == "httpapi" || o == "authtest" || strings.HasPrefix(o, "examples/")) {
+			if isOurs && (o == "httpapi" || o == "authtest" || program(o)) {
 				t.Errorf("%s imports %s", p.path, o)
 			}
 		}
 	}
 }
 
-// TestNoDriverInLibraries checks that no library package (examples and
+// TestNoDriverInLibraries checks that no library package (programs and
 // tests aside) depends, even indirectly, on a database driver, except an
 // opt-in subpackage on its own driver (optIn).
 func TestNoDriverInLibraries(t *testing.T) {
 	for _, p := range listPackages(t) {
-		if strings.HasPrefix(p.path, "examples/") || slices.Contains(testSupport, p.path) {
+		if program(p.path) || slices.Contains(testSupport, p.path) {
 			continue
 		}
 		for _, d := range p.deps {

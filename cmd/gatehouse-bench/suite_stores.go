@@ -1,0 +1,246 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/go-sql-driver/mysql"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
+	_ "modernc.org/sqlite" // the SQLite driver, pure Go
+
+	"github.com/gatehouse-go/gatehouse/store"
+	"github.com/gatehouse-go/gatehouse/store/memstore"
+	"github.com/gatehouse-go/gatehouse/store/sqlstore"
+)
+
+// The servers the suite uses when reachable: the variables and defaults of
+// the store tests (store/sqlstore), so that one setting serves both.
+const (
+	postgresEnv        = "AUTH_TEST_POSTGRES_DSN"
+	mysqlEnv           = "AUTH_TEST_MYSQL_DSN"
+	defaultPostgresDSN = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
+	defaultMySQLDSN    = "root@tcp(127.0.0.1:3306)/test?parseTime=true"
+)
+
+// The stores the suite knows, in the order it runs them.
+var storeNames = []string{"memstore", "sqlite", "postgres", "mysql"}
+
+// errUnreachable marks a database server that did not answer: its store
+// is skipped, not a failure of the run.
+var errUnreachable = errors.New("unreachable")
+
+// backend is one store under test, with the baseline of its point
+// lookups.
+type backend struct {
+	name string
+	st   store.Store
+	runs store.Runs
+	// lookupName and lookup are the baseline of the store calls: a bare
+	// lookup of a user's email by ID (a map's, or one SELECT on the
+	// store's own table).
+	lookupName string
+	lookup     func(ctx context.Context, id string) error
+	// add makes lookup able to find u (the map baseline keeps its own
+	// copy; the SQL ones read the store's table).
+	add   func(u *store.User)
+	close func() error
+}
+
+// openBackend opens the named store, fresh and empty. An unreachable
+// database server gives an error matching errUnreachable.
+func openBackend(ctx context.Context, name string, o *suiteOptions) (*backend, error) {
+	switch name {
+	case "memstore":
+		return openMemstore(), nil
+	case "sqlite":
+		return openSQLite(ctx, o.clients)
+	case "postgres":
+		return openPostgres(ctx, o.postgresDSN, o.clients)
+	case "mysql":
+		return openMySQL(ctx, o.mysqlDSN, o.clients)
+	}
+	return nil, fmt.Errorf("unknown store %q", name)
+}
+
+// sink keeps the baselines' results alive, so that the compiler cannot
+// drop the work.
+var sink string
+
+func openMemstore() *backend {
+	// The baseline is what a map-backed store cannot do without: a lookup
+	// under a read lock, copying the record out.
+	var mu sync.RWMutex
+	users := map[string]*store.User{}
+	st := memstore.New()
+	return &backend{
+		name: "memstore", st: st, runs: st,
+		lookupName: "map_lookup",
+		lookup: func(_ context.Context, id string) error {
+			mu.RLock()
+			u, ok := users[id]
+			var c store.User
+			if ok {
+				c = *u
+			}
+			mu.RUnlock()
+			if !ok {
+				return store.ErrNotFound
+			}
+			sink = c.Email
+			return nil
+		},
+		add: func(u *store.User) {
+			mu.Lock()
+			defer mu.Unlock()
+			c := *u
+			users[u.ID] = &c
+		},
+		close: func() error { return nil },
+	}
+}
+
+// sqlBackend makes a backend of a migrated database.
+func sqlBackend(ctx context.Context, name string, db *sql.DB, d sqlstore.Dialect, cleanup func() error) (*backend, error) {
+	fail := func(err error) (*backend, error) {
+		return nil, errors.Join(err, cleanup())
+	}
+	if err := sqlstore.Migrate(ctx, db, d); err != nil {
+		return fail(fmt.Errorf("migrating: %w", err))
+	}
+	st, err := sqlstore.New(db, d)
+	if err != nil {
+		return fail(err)
+	}
+	q := "SELECT email FROM gatehouse_users WHERE id = ?"
+	if d == sqlstore.Postgres {
+		q = "SELECT email FROM gatehouse_users WHERE id = $1"
+	}
+	stmt, err := db.PrepareContext(ctx, q)
+	if err != nil {
+		return fail(errors.Join(err, st.Close()))
+	}
+	return &backend{
+		name: name, st: st, runs: st,
+		lookupName: "sql_point_lookup",
+		lookup: func(ctx context.Context, id string) error {
+			var email string
+			if err := stmt.QueryRowContext(ctx, id).Scan(&email); err != nil {
+				return err
+			}
+			sink = email
+			return nil
+		},
+		add: func(*store.User) {},
+		close: func() error {
+			return errors.Join(stmt.Close(), st.Close(), cleanup())
+		},
+	}, nil
+}
+
+// openSQLite opens a database file in a new temporary directory, with the
+// settings package sqlstore recommends, and keeps clients connections of
+// the pool open, as a busy server does.
+func openSQLite(ctx context.Context, clients int) (*backend, error) {
+	dir, err := os.MkdirTemp("", "gatehouse-bench-")
+	if err != nil {
+		return nil, err
+	}
+	dsn := "file:" + filepath.Join(dir, "gatehouse.db") +
+		"?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)" +
+		"&_pragma=synchronous(NORMAL)&_txlock=immediate"
+	db, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, errors.Join(err, os.RemoveAll(dir))
+	}
+	db.SetMaxIdleConns(clients + 2)
+	return sqlBackend(ctx, "sqlite", db, sqlstore.SQLite, func() error {
+		return errors.Join(db.Close(), os.RemoveAll(dir))
+	})
+}
+
+// benchName is a fresh name for the schema or database of one run.
+func benchName() string {
+	b := make([]byte, 6)
+	rand.Read(b)
+	return "gatehouse_bench_" + hex.EncodeToString(b)
+}
+
+// openPostgres creates a schema of its own on the server of dsn, used
+// through search_path, and drops it on close.
+func openPostgres(ctx context.Context, dsn string, clients int) (*backend, error) {
+	cfg, err := pgx.ParseConfig(dsn)
+	if err != nil {
+		return nil, fmt.Errorf("-postgres: %w", err)
+	}
+	admin := stdlib.OpenDB(*cfg)
+	defer admin.Close()
+	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := admin.PingContext(pctx); err != nil {
+		return nil, fmt.Errorf("%w: %v", errUnreachable, err)
+	}
+	schema := benchName()
+	if _, err := admin.ExecContext(pctx, "CREATE SCHEMA "+schema); err != nil {
+		return nil, err
+	}
+	scoped := cfg.Copy()
+	scoped.RuntimeParams["search_path"] = schema
+	db := stdlib.OpenDB(*scoped)
+	db.SetMaxIdleConns(clients + 2)
+	return sqlBackend(ctx, "postgres", db, sqlstore.Postgres, func() error {
+		err := db.Close()
+		admin := stdlib.OpenDB(*cfg)
+		defer admin.Close()
+		_, dropErr := admin.Exec("DROP SCHEMA " + schema + " CASCADE")
+		return errors.Join(err, dropErr)
+	})
+}
+
+// openMySQL creates a database of its own on the server of dsn and drops
+// it on close.
+func openMySQL(ctx context.Context, dsn string, clients int) (*backend, error) {
+	cfg, err := mysql.ParseDSN(dsn)
+	if err != nil {
+		return nil, fmt.Errorf("-mysql: %w", err)
+	}
+	cfg.ParseTime = true
+	connector, err := mysql.NewConnector(cfg)
+	if err != nil {
+		return nil, err
+	}
+	admin := sql.OpenDB(connector)
+	defer admin.Close()
+	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := admin.PingContext(pctx); err != nil {
+		return nil, fmt.Errorf("%w: %v", errUnreachable, err)
+	}
+	name := benchName()
+	if _, err := admin.ExecContext(pctx, "CREATE DATABASE "+name); err != nil {
+		return nil, err
+	}
+	scoped := cfg.Clone()
+	scoped.DBName = name
+	c, err := mysql.NewConnector(scoped)
+	if err != nil {
+		return nil, err
+	}
+	db := sql.OpenDB(c)
+	db.SetMaxIdleConns(clients + 2)
+	return sqlBackend(ctx, "mysql", db, sqlstore.MySQL, func() error {
+		err := db.Close()
+		admin := sql.OpenDB(connector)
+		defer admin.Close()
+		_, dropErr := admin.Exec("DROP DATABASE " + name)
+		return errors.Join(err, dropErr)
+	})
+}
