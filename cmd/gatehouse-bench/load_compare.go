@@ -96,19 +96,21 @@ func hasherCeiling(d time.Duration) (one time.Duration, perSec float64, err erro
 }
 
 // phase runs op from clients goroutines until d has passed, recording into
-// a fresh recorder, and reports.
-func phase(ctx context.Context, clients int, d time.Duration, op func(ctx context.Context, i int, rec *recorder) error) LoadReport {
+// a fresh recorder, and reports. The requests in flight at the end are
+// not cancelled but finish: a refresh cut off after the server rotated the
+// token would leave its client with a used token, whose reuse revokes the
+// session.
+func phase(ctx context.Context, clients int, d time.Duration, op func(ctx context.Context, i int, bud *budget, rec *recorder) error) LoadReport {
 	rec := newRecorder()
-	ctx, cancel := context.WithTimeout(ctx, d)
-	defer cancel()
 	start := time.Now()
+	bud := &budget{until: start.Add(d)}
 	var wg sync.WaitGroup
 	for i := range clients {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for {
-				if err := op(ctx, i, rec); errors.Is(err, errBudget) {
+				if err := op(ctx, i, bud, rec); errors.Is(err, errBudget) {
 					return
 				}
 			}
@@ -237,21 +239,21 @@ func runCompare(ctx context.Context, o loadOptions, srv *child, out io.Writer) (
 	var plainRates, userRates, refreshRates []float64
 	var lastUser, lastRefresh LoadReport
 	for r := range o.rounds {
-		p := phase(ctx, o.clients, o.duration, func(ctx context.Context, i int, rec *recorder) error {
+		p := phase(ctx, o.clients, o.duration, func(ctx context.Context, i int, bud *budget, rec *recorder) error {
 			c := *plainClient
-			c.rec = rec
+			c.rec, c.bud = rec, bud
 			_, _, err := c.call(ctx, "plain", "GET", "/", "", nil, "", 200, 0)
 			return err
 		})
-		u := phase(ctx, o.clients, o.duration, func(ctx context.Context, i int, rec *recorder) error {
+		u := phase(ctx, o.clients, o.duration, func(ctx context.Context, i int, bud *budget, rec *recorder) error {
 			a := accts[i]
-			a.c.rec = rec
+			a.c.rec, a.c.bud = rec, bud
 			_, _, err := a.c.call(ctx, "get_user", "GET", "/v2/user", "", nil, a.tokens.Access, 200, 0)
 			return err
 		})
-		f := phase(ctx, o.clients, o.duration, func(ctx context.Context, i int, rec *recorder) error {
+		f := phase(ctx, o.clients, o.duration, func(ctx context.Context, i int, bud *budget, rec *recorder) error {
 			a := accts[i]
-			a.c.rec = rec
+			a.c.rec, a.c.bud = rec, bud
 			return a.refresh(ctx)
 		})
 		for _, rep := range []LoadReport{p, u, f} {
@@ -272,9 +274,9 @@ func runCompare(ctx context.Context, o loadOptions, srv *child, out io.Writer) (
 	if err != nil {
 		return nil, err
 	}
-	l := phase(ctx, o.clients, o.duration, func(ctx context.Context, i int, rec *recorder) error {
+	l := phase(ctx, o.clients, o.duration, func(ctx context.Context, i int, bud *budget, rec *recorder) error {
 		a := accts[i]
-		a.c.rec = rec
+		a.c.rec, a.c.bud = rec, bud
 		err := a.login(ctx, "login")
 		var se *statusError
 		if errors.As(err, &se) {

@@ -51,13 +51,14 @@ var errBudget = errors.New("budget spent")
 
 // budget bounds a run by time (the context) and by a number of requests.
 type budget struct {
-	max  int64 // 0: no bound
-	used atomic.Int64
+	max   int64     // 0: no bound
+	until time.Time // zero: no bound but the context's
+	used  atomic.Int64
 }
 
 // take claims one request, or reports that none is left.
 func (b *budget) take(ctx context.Context) error {
-	if ctx.Err() != nil {
+	if ctx.Err() != nil || (!b.until.IsZero() && time.Now().After(b.until)) {
 		return errBudget
 	}
 	if b.max > 0 && b.used.Add(1) > b.max {
