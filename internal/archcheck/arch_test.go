@@ -34,6 +34,11 @@ var optIn = map[string]string{
 	"store/redisstore": "github.com/redis/go-redis",
 }
 
+// testSupport names the packages that exist only for the module's tests,
+// benchmarks and tools: they may use the drivers, and no library package
+// may import them (TestTestSupportStaysOut).
+var testSupport = []string{"internal/testdb"}
+
 type pkg struct {
 	path    string // relative to the module, "" for the root
 	imports []string
@@ -189,7 +194,7 @@ func TestNothingImportsTheTop(t *testing.T) {
 // opt-in subpackage on its own driver (optIn).
 func TestNoDriverInLibraries(t *testing.T) {
 	for _, p := range listPackages(t) {
-		if strings.HasPrefix(p.path, "examples/") {
+		if strings.HasPrefix(p.path, "examples/") || slices.Contains(testSupport, p.path) {
 			continue
 		}
 		for _, d := range p.deps {
@@ -200,6 +205,22 @@ func TestNoDriverInLibraries(t *testing.T) {
 				if d == drv || strings.HasPrefix(d, drv+"/") {
 					t.Errorf("%s depends on the driver %s", p.path, d)
 				}
+			}
+		}
+	}
+}
+
+// TestTestSupportStaysOut checks that only examples, commands and other
+// test-support packages import a test-support package (tests are not
+// listed by go list, so they may).
+func TestTestSupportStaysOut(t *testing.T) {
+	for _, p := range listPackages(t) {
+		if strings.HasPrefix(p.path, "examples/") || strings.HasPrefix(p.path, "cmd/") || slices.Contains(testSupport, p.path) {
+			continue
+		}
+		for _, imp := range p.imports {
+			if o, isOurs := ours(imp); isOurs && slices.Contains(testSupport, o) {
+				t.Errorf("%s imports the test-support package %s", p.path, o)
 			}
 		}
 	}

@@ -2,66 +2,23 @@ package redisstore_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"os"
 	"strconv"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/stdlib"
-
-	"github.com/gatehouse-go/gatehouse/internal/skipnote"
+	"github.com/gatehouse-go/gatehouse/internal/testdb"
 	"github.com/gatehouse-go/gatehouse/store"
 	"github.com/gatehouse-go/gatehouse/store/sqlstore"
-)
-
-// The PostgreSQL server the baseline runs on, as in package sqlstore's
-// tests.
-const (
-	postgresEnv        = "AUTH_TEST_POSTGRES_DSN"
-	defaultPostgresDSN = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
 )
 
 // postgresCounters returns sqlstore's counters on PostgreSQL in a schema of
 // their own, dropped by a clean-up, or skips (fails under CI=true).
 func postgresCounters(tb testing.TB) store.Counters {
 	tb.Helper()
-	dsn := os.Getenv(postgresEnv)
-	if dsn == "" {
-		dsn = defaultPostgresDSN
-	}
-	cfg, err := pgx.ParseConfig(dsn)
-	if err != nil {
-		tb.Fatalf("%s: %v", postgresEnv, err)
-	}
-	admin := stdlib.OpenDB(*cfg)
-	defer admin.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := admin.PingContext(ctx); err != nil {
-		skipnote.Unavailable(tb, "PostgreSQL", "start it or set "+postgresEnv+" to its DSN", err)
-	}
-	b := make([]byte, 8)
-	rand.Read(b)
-	schema := "gh_" + hex.EncodeToString(b)
-	if _, err := admin.ExecContext(ctx, "CREATE SCHEMA "+schema); err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() {
-		admin := stdlib.OpenDB(*cfg)
-		defer admin.Close()
-		if _, err := admin.Exec("DROP SCHEMA " + schema + " CASCADE"); err != nil {
-			tb.Errorf("dropping schema %s: %v", schema, err)
-		}
-	})
-	scoped := cfg.Copy()
-	scoped.RuntimeParams["search_path"] = schema
-	db := stdlib.OpenDB(*scoped)
+	db := testdb.EmptyPostgres(tb, nil)
 	db.SetMaxOpenConns(16)
-	tb.Cleanup(func() { db.Close() })
+	ctx := context.Background()
 	if err := sqlstore.Migrate(ctx, db, sqlstore.Postgres); err != nil {
 		tb.Fatal(err)
 	}

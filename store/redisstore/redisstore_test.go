@@ -12,15 +12,10 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/gatehouse-go/gatehouse/internal/skipnote"
+	"github.com/gatehouse-go/gatehouse/internal/testdb"
 	"github.com/gatehouse-go/gatehouse/store"
 	"github.com/gatehouse-go/gatehouse/store/redisstore"
 	"github.com/gatehouse-go/gatehouse/store/storetest"
-)
-
-// The Redis server the tests use, and its local default.
-const (
-	redisEnv         = "AUTH_TEST_REDIS_ADDR"
-	defaultRedisAddr = "127.0.0.1:6379"
 )
 
 func TestMain(m *testing.M) {
@@ -33,16 +28,12 @@ func TestMain(m *testing.M) {
 // CI=true) when it cannot be reached.
 func client(tb testing.TB) *redis.Client {
 	tb.Helper()
-	addr := os.Getenv(redisEnv)
-	if addr == "" {
-		addr = defaultRedisAddr
-	}
-	rdb := redis.NewClient(&redis.Options{Addr: addr, PoolSize: 16})
+	rdb := redis.NewClient(&redis.Options{Addr: testdb.RedisAddr(), PoolSize: 16})
 	tb.Cleanup(func() { rdb.Close() })
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
 	if err := rdb.Ping(ctx).Err(); err != nil {
-		skipnote.Unavailable(tb, "Redis", "start it or set "+redisEnv+" to its address", err)
+		testdb.Unreachable(tb, "Redis", testdb.RedisEnv, err)
 	}
 	return rdb
 }

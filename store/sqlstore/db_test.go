@@ -2,30 +2,20 @@ package sqlstore_test
 
 import (
 	"context"
-	"crypto/rand"
 	"database/sql"
-	"encoding/hex"
-	"os"
 	"path/filepath"
 	"testing"
-	"time"
 
-	"github.com/gatehouse-go/gatehouse/internal/skipnote"
-
-	"github.com/go-sql-driver/mysql"
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/stdlib"
 	_ "modernc.org/sqlite"
 
+	"github.com/gatehouse-go/gatehouse/internal/testdb"
 	"github.com/gatehouse-go/gatehouse/store/sqlstore"
 )
 
-// The servers the PostgreSQL and MySQL tests use, and their local defaults.
+// The servers the PostgreSQL and MySQL tests use (package internal/testdb).
 const (
-	postgresEnv        = "AUTH_TEST_POSTGRES_DSN"
-	mysqlEnv           = "AUTH_TEST_MYSQL_DSN"
-	defaultPostgresDSN = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
-	defaultMySQLDSN    = "root@tcp(127.0.0.1:3306)/test?parseTime=true"
+	postgresEnv = testdb.PostgresEnv
+	mysqlEnv    = testdb.MySQLEnv
 )
 
 // sqliteDSN is the DSN the package documentation recommends for a file
@@ -70,17 +60,10 @@ func dialects() []testDB {
 // database is required.
 func unreachable(tb testing.TB, what, env string, err error) {
 	tb.Helper()
-	skipnote.Unavailable(tb, what, "start it or set "+env+" to its DSN", err)
+	testdb.Unreachable(tb, what, env, err)
 }
 
-func randomName(tb testing.TB) string {
-	tb.Helper()
-	b := make([]byte, 8)
-	if _, err := rand.Read(b); err != nil {
-		tb.Fatal(err)
-	}
-	return "gh_" + hex.EncodeToString(b)
-}
+func randomName(tb testing.TB) string { return testdb.Name(tb) }
 
 // migrate runs Migrate twice, proving it idempotent.
 func migrate(tb testing.TB, db *sql.DB, d sqlstore.Dialect) {
@@ -129,93 +112,13 @@ func emptySQLiteMemory(tb testing.TB) *sql.DB {
 // and drops it in a clean-up.
 func emptyPostgres(tb testing.TB) *sql.DB {
 	tb.Helper()
-	return emptyPostgresWith(tb, nil)
-}
-
-// emptyPostgresWith is emptyPostgres with edit, when not nil, applied to
-// the configuration of the returned pool's connections.
-func emptyPostgresWith(tb testing.TB, edit func(*pgx.ConnConfig)) *sql.DB {
-	tb.Helper()
-	dsn := os.Getenv(postgresEnv)
-	if dsn == "" {
-		dsn = defaultPostgresDSN
-	}
-	cfg, err := pgx.ParseConfig(dsn)
-	if err != nil {
-		tb.Fatalf("%s: %v", postgresEnv, err)
-	}
-	admin := stdlib.OpenDB(*cfg)
-	defer admin.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := admin.PingContext(ctx); err != nil {
-		unreachable(tb, "PostgreSQL", postgresEnv, err)
-	}
-	schema := randomName(tb)
-	if _, err := admin.ExecContext(ctx, "CREATE SCHEMA "+schema); err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() {
-		admin := stdlib.OpenDB(*cfg)
-		defer admin.Close()
-		if _, err := admin.Exec("DROP SCHEMA " + schema + " CASCADE"); err != nil {
-			tb.Errorf("dropping schema %s: %v", schema, err)
-		}
-	})
-	scoped := cfg.Copy()
-	scoped.RuntimeParams["search_path"] = schema
-	if edit != nil {
-		edit(scoped)
-	}
-	db := stdlib.OpenDB(*scoped)
-	db.SetMaxOpenConns(8)
-	tb.Cleanup(func() { db.Close() }) // runs before the schema is dropped
-	return db
+	return testdb.EmptyPostgres(tb, nil)
 }
 
 // emptyMySQL creates a database of its own and drops it in a clean-up.
 func emptyMySQL(tb testing.TB) *sql.DB {
 	tb.Helper()
-	dsn := os.Getenv(mysqlEnv)
-	if dsn == "" {
-		dsn = defaultMySQLDSN
-	}
-	cfg, err := mysql.ParseDSN(dsn)
-	if err != nil {
-		tb.Fatalf("%s: %v", mysqlEnv, err)
-	}
-	connector, err := mysql.NewConnector(cfg)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	admin := sql.OpenDB(connector)
-	defer admin.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := admin.PingContext(ctx); err != nil {
-		unreachable(tb, "MySQL", mysqlEnv, err)
-	}
-	name := randomName(tb)
-	if _, err := admin.ExecContext(ctx, "CREATE DATABASE "+name); err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() {
-		admin := sql.OpenDB(connector)
-		defer admin.Close()
-		if _, err := admin.Exec("DROP DATABASE " + name); err != nil {
-			tb.Errorf("dropping database %s: %v", name, err)
-		}
-	})
-	scoped := cfg.Clone()
-	scoped.DBName = name
-	c, err := mysql.NewConnector(scoped)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	db := sql.OpenDB(c)
-	db.SetMaxOpenConns(8)
-	tb.Cleanup(func() { db.Close() })
-	return db
+	return testdb.EmptyMySQL(tb)
 }
 
 // newStore returns a Store over db.

@@ -14,6 +14,7 @@ import (
 
 	"github.com/gatehouse-go/gatehouse/audit"
 	"github.com/gatehouse-go/gatehouse/auth"
+	"github.com/gatehouse-go/gatehouse/internal/testdb"
 	"github.com/gatehouse-go/gatehouse/internal/testhash"
 	"github.com/gatehouse-go/gatehouse/mail"
 	"github.com/gatehouse-go/gatehouse/store/sqlstore"
@@ -48,7 +49,7 @@ var benchDBs = []benchDB{
 // queries are counted.
 func tracedPostgres(b *testing.B, asyncCommit bool) (*sql.DB, *atomic.Int64) {
 	n := new(atomic.Int64)
-	db := emptyPostgresWith(b, func(c *pgx.ConnConfig) {
+	db := testdb.EmptyPostgres(b, func(c *pgx.ConnConfig) {
 		c.Tracer = queryCounter{n}
 		if asyncCommit {
 			c.RuntimeParams["synchronous_commit"] = "off"

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-go/gatehouse/internal/skipnote"
+	"github.com/gatehouse-go/gatehouse/internal/testdb"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
@@ -84,11 +85,7 @@ func (l *largeDBs) open(b *testing.B, d sqlstore.Dialect, name string, fill func
 			b.Fatal(err)
 		}
 	case sqlstore.Postgres:
-		dsn := os.Getenv(postgresEnv)
-		if dsn == "" {
-			dsn = defaultPostgresDSN
-		}
-		cfg, err := pgx.ParseConfig(dsn)
+		cfg, err := pgx.ParseConfig(testdb.PostgresDSN())
 		if err != nil {
 			b.Fatal(err)
 		}
