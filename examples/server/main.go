@@ -34,6 +34,8 @@
 //	-ed25519-verify-keys files     also accept tokens of these Ed25519 public keys (PEM files,
 //	                               comma-separated), and publish them: keys being rotated
 //	-jwks-max-age duration         Cache-Control max-age of the JWKS (default 10m0s)
+//	-debug-addr string             serve net/http/pprof (/debug/pprof/) on this loopback
+//	                               address, e.g. 127.0.0.1:6060; off by default
 //
 // With -ed25519-key, other services verify the access tokens with the
 // public keys alone, from the JWK Set at /.well-known/jwks.json; each key's
@@ -139,6 +141,7 @@ type options struct {
 	trustedProxies                       []netip.Prefix
 	ed25519Key, ed25519VerifyKeys        string
 	jwksMaxAge                           time.Duration
+	debugAddr                            string
 }
 
 func main() {
@@ -181,6 +184,7 @@ func newFlagSet(o *options) *flag.FlagSet {
 	fs.StringVar(&o.ed25519Key, "ed25519-key", "", "sign access tokens with this Ed25519 private key `file` (PEM, PKCS #8: openssl genpkey -algorithm ed25519) instead of "+envSigningKey+", and serve "+httpapi.JWKSPath)
 	fs.StringVar(&o.ed25519VerifyKeys, "ed25519-verify-keys", "", "also accept, and publish, tokens of the Ed25519 public keys in these PEM `files` (comma-separated; openssl pkey -in KEY -pubout): the keys of a rotation")
 	fs.DurationVar(&o.jwksMaxAge, "jwks-max-age", httpapi.DefaultJWKSMaxAge, "Cache-Control max-age of "+httpapi.JWKSPath+" (1s to 24h; with -ed25519-key)")
+	fs.StringVar(&o.debugAddr, "debug-addr", "", "serve net/http/pprof (/debug/pprof/) on this loopback `address`, e.g. 127.0.0.1:6060 (off by default; never exposed beyond loopback)")
 	fs.Usage = func() {
 		out := fs.Output()
 		fmt.Fprint(out, usageHead)
@@ -377,6 +381,16 @@ func run(ctx context.Context, o options, stdout io.Writer, logger *slog.Logger) 
 	housekept := make(chan struct{})
 	go func() { defer close(housekept); m.Housekeep(hctx, time.Hour) }()
 	defer func() { stopHousekeeping(); <-housekept }()
+	if o.debugAddr != "" {
+		dln, err := listenDebug(o.debugAddr)
+		if err != nil {
+			return err
+		}
+		dsrv := &http.Server{Handler: debugHandler(), ReadHeaderTimeout: 10 * time.Second}
+		go dsrv.Serve(dln)
+		defer dsrv.Close()
+		fmt.Fprintf(stdout, "debug listening on http://%s\n", dln.Addr())
+	}
 	fmt.Fprintf(stdout, "listening on %s://%s\n", scheme, ln.Addr())
 
 	select {

@@ -1,0 +1,150 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// runFlood runs o.flood concurrent logins, each client on an account of
+// its own and honouring Retry-After, while o.clients clients read
+// GET /v2/user; it reports the login rate beside the bare hasher's
+// ceiling, the readers' latencies and (with a started server) its peak
+// RSS.
+func runFlood(ctx context.Context, o loadOptions, srv *child, out io.Writer) ([]loadFigure, error) {
+	tr := newTransport(o.flood + o.clients)
+	defer tr.CloseIdleConnections()
+	hc := &http.Client{Transport: tr, Timeout: 120 * time.Second}
+	fmt.Fprintf(out, "registering %d accounts…\n", o.flood+o.clients)
+	accts, err := newAccounts(ctx, o.url, hc, o.flood+o.clients, 1000, 2*runtime.GOMAXPROCS(0))
+	if err != nil {
+		return nil, err
+	}
+	readers, flooders := accts[:o.clients], accts[o.clients:]
+
+	one1, ceil1, err := hasherCeiling(3 * time.Second)
+	if err != nil {
+		return nil, err
+	}
+	var stopRSS chan struct{}
+	var peak <-chan int64
+	if srv != nil {
+		stopRSS = make(chan struct{})
+		peak = rssPeak(srv.PID(), 100*time.Millisecond, stopRSS)
+	}
+	fmt.Fprintf(out, "flood: %d concurrent logins and %d readers of GET /v2/user for %v\n", o.flood, o.clients, o.duration)
+	stopProf := startProfile(ctx, srv, o.profile, o.duration)
+
+	rec := newRecorder()
+	fctx, cancel := context.WithTimeout(ctx, o.duration)
+	defer cancel()
+	start := time.Now()
+	var wg sync.WaitGroup
+	for _, a := range readers {
+		a.c.rec, a.c.bud = rec, &budget{}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				if _, _, err := a.c.call(fctx, "get_user", "GET", "/v2/user", "", nil, a.tokens.Access, 200, 0); errors.Is(err, errBudget) {
+					return
+				}
+			}
+		}()
+	}
+	for _, a := range flooders {
+		a.c.rec, a.c.bud = rec, &budget{}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				wait, err := a.floodLogin(fctx)
+				if errors.Is(err, errBudget) {
+					return
+				}
+				if wait > 0 {
+					select {
+					case <-fctx.Done():
+						return
+					case <-time.After(wait):
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	stopProf()
+	var peakRSS int64
+	if stopRSS != nil {
+		close(stopRSS)
+		peakRSS = <-peak
+	}
+	one2, ceil2, err := hasherCeiling(3 * time.Second)
+	if err != nil {
+		return nil, err
+	}
+	rep := rec.report(elapsed)
+	rep.print(out)
+	login, user := endpointOf(rep, "login"), endpointOf(rep, "get_user")
+	rate := float64(login.OK) / elapsed.Seconds()
+	ceiling := (ceil1 + ceil2) / 2
+	one := (one1 + one2) / 2
+	fmt.Fprintf(out, "\nlogins: %.1f/s succeeded = %.1f%% of the hasher ceiling %.1f/s (%d parallel checks; one check %s, GOMAXPROCS/one = %.1f/s)\n",
+		rate, 100*rate/ceiling, ceiling, runtime.GOMAXPROCS(0), ms(one), float64(runtime.GOMAXPROCS(0))/one.Seconds())
+	fmt.Fprintf(out, "GET /v2/user meanwhile: p50 %s, p99 %s, p99.9 %s over %d requests\n", ms(user.P50), ms(user.P99), ms(user.P999), user.Requests)
+	figs := []loadFigure{
+		{Name: "flood_login", Store: "sqlite", Value: rate, Unit: "req/s", Baseline: "argon2id_parallel_checks", BaselineValue: ceiling, Ratio: rate / ceiling},
+		{Name: "flood_get_user_p99", Store: "sqlite", Value: msf(user.P99), Unit: "ms"},
+		{Name: "flood_login_503", Store: "sqlite", Value: float64(login.Errors["503"]), Unit: "requests"},
+	}
+	if srv != nil {
+		fmt.Fprintf(out, "server peak RSS: %.1f MiB\n", float64(peakRSS)/(1<<20))
+		figs = append(figs, loadFigure{Name: "flood_peak_rss", Store: "sqlite", Value: float64(peakRSS) / (1 << 20), Unit: "MiB"})
+	}
+	return append(figs, rep.figures("flood", "sqlite")...), nil
+}
+
+// floodLogin is one login of the flood; it returns the wait that a 503 or
+// 429 asks for in Retry-After.
+func (a *account) floodLogin(ctx context.Context) (time.Duration, error) {
+	if err := a.c.bud.take(ctx); err != nil {
+		return 0, err
+	}
+	body := url.Values{"username": {a.email}, "password": {a.pass}}.Encode()
+	req, err := http.NewRequestWithContext(ctx, "POST", a.c.base+"/v2/login", stringsReader(body))
+	if err != nil {
+		return 0, err
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("X-Forwarded-For", a.c.ip)
+	start := time.Now()
+	resp, err := a.c.http.Do(req)
+	if err != nil {
+		if ctx.Err() != nil {
+			return 0, errBudget
+		}
+		a.c.rec.add("login", outcomeError, 0, time.Since(start))
+		return time.Second, nil
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	d := time.Since(start)
+	if resp.StatusCode == 200 {
+		a.c.rec.add("login", outcomeOK, 200, d)
+		return 0, nil
+	}
+	a.c.rec.add("login", outcomeError, resp.StatusCode, d)
+	secs, _ := strconv.Atoi(resp.Header.Get("Retry-After"))
+	return time.Duration(max(secs, 1)) * time.Second, nil
+}
+
+func stringsReader(s string) io.Reader { return strings.NewReader(s) }

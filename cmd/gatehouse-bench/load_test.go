@@ -1,0 +1,268 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gatehouse-go/gatehouse/audit"
+	"github.com/gatehouse-go/gatehouse/auth"
+	"github.com/gatehouse-go/gatehouse/httpapi"
+	"github.com/gatehouse-go/gatehouse/internal/testhash"
+	"github.com/gatehouse-go/gatehouse/mail"
+	"github.com/gatehouse-go/gatehouse/middleware"
+	"github.com/gatehouse-go/gatehouse/store/memstore"
+)
+
+const (
+	testAdmin         = "admin@example.com"
+	testAdminPassword = "load-test-admin-correct-horse"
+)
+
+// newTestServer serves the real /v2 API (Manager, audit recorder and
+// reader, Guard trusting the loopback proxy as the soak's server does) on
+// memstore with the tests' quick hasher.
+func newTestServer(t *testing.T) *httptest.Server {
+	t.Helper()
+	st := memstore.New()
+	rec, err := audit.New(audit.Config{Runs: st})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := auth.New(auth.Config{
+		Store:    st,
+		Audit:    rec,
+		Mailer:   discardMailer{},
+		Tokens:   auth.TokenConfig{SigningKey: bytes.Repeat([]byte{7}, 32)},
+		Password: auth.PasswordConfig{Hasher: testhash.Fast{}},
+		BaseURL:  "http://127.0.0.1",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.EnsureSuperuser(context.Background(), testAdmin, testAdminPassword); err != nil {
+		t.Fatal(err)
+	}
+	reader, err := audit.NewReader(m, st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	guard := middleware.New(m, middleware.Config{TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}})
+	api, err := httpapi.New(m, httpapi.Config{Audit: reader, Guard: guard})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	api.Mount(mux)
+	srv := httptest.NewServer(mux)
+	t.Cleanup(func() {
+		srv.Close()
+		m.Flush(context.Background())
+	})
+	return srv
+}
+
+// checkCounts asserts that the report adds up: every endpoint's requests
+// are its successes, intended 4xx and errors, and the totals are the sums
+// of the endpoints.
+func checkCounts(t *testing.T, rep LoadReport) {
+	t.Helper()
+	var req, ok, intended, errs int
+	for _, e := range rep.Endpoints {
+		sum := e.OK
+		for _, c := range e.Intended {
+			sum += c
+			intended += c
+		}
+		for _, c := range e.Errors {
+			sum += c
+			errs += c
+		}
+		if sum != e.Requests {
+			t.Errorf("%s: %d requests, but ok + intended + errors = %d", e.Name, e.Requests, sum)
+		}
+		if e.Requests > 0 && (e.P50 <= 0 || e.P50 > e.P99 || e.P99 > e.P999) {
+			t.Errorf("%s: quantiles out of order: p50 %v p99 %v p99.9 %v", e.Name, e.P50, e.P99, e.P999)
+		}
+		req += e.Requests
+		ok += e.OK
+	}
+	if req != rep.Requests || ok != rep.OK || intended != rep.Intended || errs != rep.Errors {
+		t.Errorf("totals %d/%d/%d/%d, endpoints sum to %d/%d/%d/%d (requests/ok/intended/errors)",
+			rep.Requests, rep.OK, rep.Intended, rep.Errors, req, ok, intended, errs)
+	}
+}
+
+// TestMixAgainstRealHandlers runs the whole mix for two seconds against the
+// real handlers: every operation shows up, nothing but the deliberate
+// wrong passwords fails, and the counts add up.
+func TestMixAgainstRealHandlers(t *testing.T) {
+	srv := newTestServer(t)
+	rep, err := runMix(context.Background(), mixConfig{
+		URL: srv.URL, Clients: 4, Duration: 2 * time.Second,
+		AdminEmail: testAdmin, AdminPassword: testAdminPassword,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkCounts(t, rep)
+	if rep.Errors != 0 {
+		t.Errorf("%d errors: %s", rep.Errors, countsText(rep.errorsByStatus()))
+	}
+	for _, name := range []string{"register", "login", "get_user", "refresh", "put_user", "logout", "login_wrong_password", "users_overview", "logs", "analytics"} {
+		e, found := rep.endpoint(name)
+		if !found || e.Requests == 0 {
+			t.Errorf("no %s requests in %d", name, rep.Requests)
+		}
+	}
+	for _, e := range rep.Endpoints {
+		for status := range e.Intended {
+			if e.Name != "login_wrong_password" || status != 401 {
+				t.Errorf("%s: intended %d counted, but only the wrong passwords' 401 is intended", e.Name, status)
+			}
+		}
+	}
+	if w := endpointOf(rep, "login_wrong_password"); w.Intended[401] != w.Requests {
+		t.Errorf("wrong passwords: %d requests, %d intended 401", w.Requests, w.Intended[401])
+	}
+	if rep.PerSec <= 0 || rep.Elapsed < 2*time.Second {
+		t.Errorf("rate %v over %v", rep.PerSec, rep.Elapsed)
+	}
+
+	var buf bytes.Buffer
+	rep.print(&buf)
+	if !strings.Contains(buf.String(), "get_user") || !strings.Contains(buf.String(), "p99.9") {
+		t.Errorf("the table lacks its rows or columns:\n%s", buf.String())
+	}
+	buf.Reset()
+	buf.WriteString("a progress line\n")
+	if err := writeFigures(&buf, rep.figures("load", "memory")); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	var figs []map[string]any
+	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &figs); err != nil {
+		t.Fatalf("the last line is not one JSON array: %v", err)
+	}
+	want := []string{"name", "store", "value", "unit", "baseline", "baseline_value", "ratio"}
+	names := map[string]bool{}
+	for _, f := range figs {
+		if len(f) != len(want) {
+			t.Errorf("figure %v: want exactly the keys %v", f, want)
+		}
+		for _, k := range want {
+			if _, ok := f[k]; !ok {
+				t.Errorf("figure %v lacks %q", f, k)
+			}
+		}
+		names[f["name"].(string)] = true
+	}
+	for _, n := range []string{"load_requests_per_second", "load_errors", "load_get_user_p99", "load_refresh_p999"} {
+		if !names[n] {
+			t.Errorf("no figure %s", n)
+		}
+	}
+}
+
+// TestMixRequestBound: -requests ends the run after exactly that many
+// requests, long before -duration.
+func TestMixRequestBound(t *testing.T) {
+	srv := newTestServer(t)
+	start := time.Now()
+	rep, err := runMix(context.Background(), mixConfig{
+		URL: srv.URL, Clients: 3, Duration: time.Minute, Requests: 150,
+		AdminEmail: testAdmin, AdminPassword: testAdminPassword,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkCounts(t, rep)
+	if rep.Requests != 150 {
+		t.Errorf("%d requests, want exactly 150", rep.Requests)
+	}
+	if time.Since(start) > 30*time.Second {
+		t.Errorf("the run took %v: the request bound did not end it", time.Since(start))
+	}
+}
+
+// TestMixWithoutSuperuser leaves the superuser reads out.
+func TestMixWithoutSuperuser(t *testing.T) {
+	srv := newTestServer(t)
+	rep, err := runMix(context.Background(), mixConfig{URL: srv.URL, Clients: 2, Duration: time.Minute, Requests: 80})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkCounts(t, rep)
+	for _, n := range []string{"users_overview", "logs", "analytics"} {
+		if _, found := rep.endpoint(n); found {
+			t.Errorf("%s requested without a superuser", n)
+		}
+	}
+}
+
+// TestMixCountsErrors: a server that refuses everything with 500 shows up
+// as errors by status, never as successes or intended 4xx.
+func TestMixCountsErrors(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "no", http.StatusInternalServerError)
+	}))
+	defer srv.Close()
+	rep, err := runMix(context.Background(), mixConfig{URL: srv.URL, Clients: 2, Duration: time.Minute, Requests: 40})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkCounts(t, rep)
+	if rep.Requests != 40 || rep.Errors != 40 || rep.OK != 0 || rep.Intended != 0 {
+		t.Errorf("requests %d, errors %d, ok %d, intended %d; want 40 errors", rep.Requests, rep.Errors, rep.OK, rep.Intended)
+	}
+	if got := rep.errorsByStatus()["500"]; got != 40 {
+		t.Errorf("%d errors by status 500, want 40", got)
+	}
+}
+
+func TestQuantile(t *testing.T) {
+	var d []time.Duration
+	for i := 1; i <= 1000; i++ {
+		d = append(d, time.Duration(i))
+	}
+	for _, c := range []struct {
+		q    float64
+		want time.Duration
+	}{{0.5, 500}, {0.99, 990}, {0.999, 999}, {1, 1000}} {
+		if got := quantile(d, c.q); got != c.want {
+			t.Errorf("quantile(%v) = %v, want %v", c.q, got, c.want)
+		}
+	}
+	if quantile(nil, 0.5) != 0 {
+		t.Error("quantile of nothing is not 0")
+	}
+}
+
+func TestFlatness(t *testing.T) {
+	var s []soakSample
+	for i := 1; i <= 60; i++ {
+		v := 100
+		if i >= 50 {
+			v = 125
+		}
+		s = append(s, soakSample{At: time.Duration(i) * time.Second, Goroutines: v})
+	}
+	g := func(x soakSample) float64 { return float64(x.Goroutines) }
+	early, late, ok := flatness(s, 60*time.Second, g)
+	if !ok || early != 100 || late != 125 {
+		t.Errorf("flatness = %v, %v, %v; want 100, 125, true", early, late, ok)
+	}
+	if _, _, ok := flatness(s[:25], 25*time.Second, g); ok {
+		t.Error("a 25 s run was judged")
+	}
+}
+
+type discardMailer struct{}
+
+func (discardMailer) Send(context.Context, mail.Message) error { return nil }
