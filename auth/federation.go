@@ -110,18 +110,7 @@ func (m *Manager) federatedLogin(ctx context.Context, fi FederatedIdentity, ev *
 		ev.Reason = "disabled"
 		return nil, ErrAccountDisabled
 	}
-	if m.factors != nil {
-		ch, err := m.challengeFor(ctx, u, authAt)
-		if err != nil {
-			ev.Reason = "store_error"
-			return nil, err
-		}
-		if ch != nil {
-			ev.Type = EventLoginChallenge
-			return &LoginResult{User: u, Challenge: ch}, nil
-		}
-	}
-	return m.finishLogin(ctx, u, authAt, ev)
+	return m.challengeOrFinish(ctx, u, authAt, ev)
 }
 
 // firstFederatedLogin creates or (when allowed) links the account of an

@@ -116,6 +116,13 @@ func (m *Manager) login(ctx context.Context, email, pass string, ev *Event) (*Lo
 	if res.rehash {
 		m.rehash(ctx, u, pass)
 	}
+	return m.challengeOrFinish(ctx, u, authAt, ev)
+}
+
+// challengeOrFinish ends a first factor that has succeeded at authAt: in a
+// second-factor challenge when the user has a factor, else in the session
+// (finishLogin).
+func (m *Manager) challengeOrFinish(ctx context.Context, u *store.User, authAt time.Time, ev *Event) (*LoginResult, error) {
 	if m.factors != nil {
 		ch, err := m.challengeFor(ctx, u, authAt)
 		if err != nil {
