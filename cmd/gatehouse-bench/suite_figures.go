@@ -51,12 +51,6 @@ const (
 	baseHasher    = "argon2id_verify"
 )
 
-// figureNames lists every figure the suite measures on each store.
-var figureNames = []string{
-	figAuthenticate, figUncached, figUserByID, figSessionLookup, figRefreshRotation,
-	figGetUser, figHTTPRefresh, figRecording, figLogin, figHTTPLogin,
-}
-
 // figureSpec is one figure: how to measure it and its baseline.
 type figureSpec struct {
 	name, baseline string
