@@ -3,6 +3,8 @@ package httpapi_test
 import (
 	"bytes"
 	"context"
+	"fmt"
+	"net/url"
 	"regexp"
 	"strings"
 	"testing"
@@ -159,4 +161,35 @@ func TestEmailLoginDisabled(t *testing.T) {
 	e.register(t, "ada@example.com", "correct horse battery staple")
 	wantError(t, e.do(t, jsonReq("POST", "/login/email", `{"email":"ada@example.com"}`, "")), 400, "passwordless_unavailable")
 	wantError(t, e.do(t, jsonReq("POST", "/login/email/verify", `{"token":"x"}`, "")), 400, "passwordless_unavailable")
+}
+
+// TestEmailLoginAudited: the request and the login are AUTH runs of the
+// user (SECURITY.md #62), and no run carries the mailed code or token
+// (SECURITY.md #63).
+func TestEmailLoginAudited(t *testing.T) {
+	e := newEnv(t, options{passwordless: true})
+	_, admin := e.superuser(t, "admin@example.com")
+	const email = "ada@example.com"
+	uid := e.register(t, email, "correct horse battery staple")
+	wantOK(t, e.do(t, jsonReq("POST", "/login/email", `{"email":"ada@example.com"}`, "")))
+	msg := e.latestEmailLogin(t, email)
+	token, code := mailToken(t, msg), mailCode(t, msg)
+	wantTokens(t, e.do(t, jsonReq("POST", "/login/email/verify", `{"token":`+quote(token)+`}`, "")))
+	if err := e.m.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	e.mu.Lock()
+	e.bodies = nil
+	e.mu.Unlock()
+	p := wantLogs(t, e.get(t, "/logs", url.Values{"run_type_filter": {"AUTH"}, "user_id": {uid}}, admin.access))
+	seen := map[string]bool{}
+	for _, run := range p.Results {
+		if len(run.Entries) > 0 && run.Entries[0].Key == "event" {
+			seen[fmt.Sprint(run.Entries[0].Value)] = true
+		}
+	}
+	if !seen["email_login_requested"] || !seen["email_login"] {
+		t.Fatalf("AUTH runs of the user have events %v, want email_login_requested and email_login", seen)
+	}
+	scanBodies(t, e, []string{token, code})
 }
