@@ -675,10 +675,14 @@ func ensureAdmin(ctx context.Context, m *auth.Manager, st store.Users, a admin, 
 	// A random password: it creates the account, or is ignored by
 	// EnsureSuperuser when the account exists and is promoted.
 	pw := rand.Text()
-	if _, err := m.EnsureSuperuser(ctx, norm, pw); err != nil {
+	u, err = m.EnsureSuperuser(ctx, norm, pw)
+	if err != nil {
 		return fmt.Errorf("superuser %s: %w", norm, err)
 	}
-	if !exists {
+	// Print the password only when this start created the account with it:
+	// instances starting together on one database all find it missing,
+	// and all but the one that creates it promote that one's account.
+	if !exists && isPassword(u.PasswordHash, pw) {
 		fmt.Fprintf(stdout, "created superuser %s with password %s (shown only now)\n", norm, pw)
 	}
 	return nil
