@@ -27,8 +27,8 @@ var (
 const defaultLimit = 100
 
 // Store is an in-memory [store.Store], [store.Expirer], [store.Counters],
-// [store.CounterBatch], [store.Runs], [store.SecondFactors] and
-// [store.Identities]. Create one with [New]; the zero value is also an empty
+// [store.CounterBatch], [store.Runs], [store.SecondFactors],
+// [store.Passkeys], [store.Ceremonies] and [store.Identities]. Create one with [New]; the zero value is also an empty
 // store ready to use. A Store must not be copied after first use.
 //
 // All methods are safe for concurrent use. Every method first returns the
@@ -581,8 +581,9 @@ func (s *Store) ReserveCodeAttempt(ctx context.Context, userID string, p store.P
 // DeleteExpired deletes the sessions that are not live at before, with
 // their refresh tokens, the secrets and login challenges whose ExpiresAt is
 // not after before, the federation flows whose ExpiresAt is not after
-// before and the counters expired at before. It returns the
-// number of sessions, secrets, challenges and counters deleted; refresh
+// before, the WebAuthn ceremonies whose ExpiresAt is not after before and
+// the counters expired at before. It returns the number of sessions,
+// secrets, challenges, flows, ceremonies and counters deleted; refresh
 // tokens are not counted.
 func (s *Store) DeleteExpired(ctx context.Context, before time.Time) (int, error) {
 	if err := ctx.Err(); err != nil {
@@ -605,6 +606,7 @@ func (s *Store) DeleteExpired(ctx context.Context, before time.Time) (int, error
 	}
 	n += s.deleteExpiredChallenges(before)
 	n += s.deleteExpiredFlows(before)
+	n += s.deleteExpiredCeremonies(before)
 	return n + s.deleteExpiredCounters(before), nil
 }
 
