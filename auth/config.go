@@ -384,6 +384,12 @@ func (c *Config) fill() error {
 	if err := c.Factors.fill(); err != nil {
 		return err
 	}
+	if c.ServiceName == "" {
+		c.ServiceName = "Gatehouse"
+	}
+	if err := c.Factors.Passkeys.fill(c.Factors.Enabled, c.ServiceName); err != nil {
+		return err
+	}
 	durations := []struct {
 		field    string
 		v        *time.Duration

@@ -104,6 +104,13 @@ var (
 	// expired, out of attempts, or outdated by a password change.
 	ErrInvalidChallenge = errors.New("auth: invalid or expired login challenge")
 
+	// ErrInvalidPasskey: a passkey registration or assertion does not
+	// verify (another origin, RP ID or challenge, a bad signature, no user
+	// verification where it is required, a signature counter that went
+	// back, an unknown or foreign credential), or the credential is
+	// already registered.
+	ErrInvalidPasskey = errors.New("auth: invalid passkey credential")
+
 	// ErrBusy: too many password hashes are running and the context ended
 	// while waiting for a slot.
 	ErrBusy = errors.New("auth: too many concurrent password hashes")
