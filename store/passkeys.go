@@ -36,7 +36,6 @@ type Passkeys interface {
 	// authenticator — it returns [ErrReplayed] and changes nothing. It
 	// returns [ErrNotFound] unless the passkey belongs to the user.
 	UsePasskey(ctx context.Context, u PasskeyUse) (*Factor, error)
-
 }
 
 // Ceremony is the server half of a started WebAuthn ceremony (a passkey
