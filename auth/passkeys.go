@@ -127,16 +127,15 @@ func webauthnUser(u *store.User, creds []webauthn.Credential) *passkeyUser {
 // signature counter found at registration is kept here; the current one is
 // the factor's LastStep, which the store advances atomically.
 type passkeyRecord struct {
-	ID          []byte   `json:"id"`
-	PublicKey   []byte   `json:"pk"`
-	SignCount   uint32   `json:"sc"`
-	Flags       byte     `json:"fl"`
-	Transports  []string `json:"tr,omitempty"`
-	AAGUID      []byte   `json:"aaguid,omitempty"`
-	AttType     string   `json:"at,omitempty"`
-	AttFormat   string   `json:"af,omitempty"`
-	Attachment  string   `json:"aa,omitempty"`
-	RegistredAt int64    `json:"t,omitempty"`
+	ID         []byte   `json:"id"`
+	PublicKey  []byte   `json:"pk"`
+	SignCount  uint32   `json:"sc"`
+	Flags      byte     `json:"fl"`
+	Transports []string `json:"tr,omitempty"`
+	AAGUID     []byte   `json:"aaguid,omitempty"`
+	AttType    string   `json:"at,omitempty"`
+	AttFormat  string   `json:"af,omitempty"`
+	Attachment string   `json:"aa,omitempty"`
 }
 
 func recordOf(c *webauthn.Credential) passkeyRecord {
@@ -189,9 +188,16 @@ func (m *Manager) passkeyStore() (*passkeySetup, error) {
 // PasskeysEnabled reports whether passkeys are configured and available.
 func (m *Manager) PasskeysEnabled() bool { return m.passkeys != nil }
 
-// putCeremony stores session under a new token (or under hash, when given)
-// and returns the token.
-func (m *Manager) putCeremony(ctx context.Context, pk *passkeySetup, purpose, userID string, hash []byte, session *webauthn.SessionData, expires time.Time) (string, error) {
+// ceremonyState is what a stored ceremony holds: go-webauthn's session
+// data, and for a registration the passkey's name.
+type ceremonyState struct {
+	Session webauthn.SessionData `json:"session"`
+	Name    string               `json:"name,omitempty"`
+}
+
+// putCeremony stores session (and name) under a new token (or under hash,
+// when given) and returns the token.
+func (m *Manager) putCeremony(ctx context.Context, pk *passkeySetup, purpose, userID string, hash []byte, session *webauthn.SessionData, name string, expires time.Time) (string, error) {
 	token := ""
 	if hash == nil {
 		var err error
@@ -202,7 +208,7 @@ func (m *Manager) putCeremony(ctx context.Context, pk *passkeySetup, purpose, us
 	// Expiry is the store's (by the Manager's clock), not go-webauthn's,
 	// which reads the wall clock.
 	session.Expires = time.Time{}
-	data, err := json.Marshal(session)
+	data, err := json.Marshal(ceremonyState{Session: *session, Name: name})
 	if err != nil {
 		return "", fmt.Errorf("auth: passkey ceremony: %w", err)
 	}
@@ -216,7 +222,7 @@ func (m *Manager) putCeremony(ctx context.Context, pk *passkeySetup, purpose, us
 
 // takeCeremony spends the ceremony named by hash, which must be of purpose
 // and (when userID is set) of that user: else [ErrInvalidChallenge].
-func (m *Manager) takeCeremony(ctx context.Context, pk *passkeySetup, hash []byte, purpose, userID string, ev *Event) (*webauthn.SessionData, error) {
+func (m *Manager) takeCeremony(ctx context.Context, pk *passkeySetup, hash []byte, purpose, userID string, ev *Event) (*ceremonyState, error) {
 	c, err := pk.ceremonies.TakeCeremony(ctx, hash, m.now())
 	if errors.Is(err, store.ErrNotFound) {
 		ev.Reason = "invalid_ceremony"
@@ -230,7 +236,7 @@ func (m *Manager) takeCeremony(ctx context.Context, pk *passkeySetup, hash []byt
 		ev.Reason = "invalid_ceremony"
 		return nil, ErrInvalidChallenge
 	}
-	var s webauthn.SessionData
+	var s ceremonyState
 	if err := json.Unmarshal(c.Data, &s); err != nil {
 		ev.Reason = "invalid_ceremony"
 		return nil, ErrInvalidChallenge
@@ -288,9 +294,8 @@ func (m *Manager) BeginPasskeyRegistration(ctx context.Context, id *Identity, cu
 		if err != nil {
 			return fmt.Errorf("auth: begin passkey registration: %w", err)
 		}
-		session.Extensions.Extra = map[string]any{"gatehouse_name": name}
 		expires := m.now().Add(pk.timeout)
-		token, err := m.putCeremony(ctx, pk, ceremonyRegister, u.ID, nil, session, expires)
+		token, err := m.putCeremony(ctx, pk, ceremonyRegister, u.ID, nil, session, name, expires)
 		if err != nil {
 			ev.Reason = "store_error"
 			return err
@@ -326,18 +331,16 @@ func (m *Manager) FinishPasskeyRegistration(ctx context.Context, id *Identity, r
 			ev.Reason = "invalid_ceremony"
 			return ErrInvalidChallenge
 		}
-		session, err := m.takeCeremony(ctx, pk, hash, ceremonyRegister, u.ID, ev)
+		state, err := m.takeCeremony(ctx, pk, hash, ceremonyRegister, u.ID, ev)
 		if err != nil {
 			return err
 		}
-		name, _ := session.Extensions.Extra["gatehouse_name"].(string)
-		session.Extensions.Extra = nil
 		parsed, err := protocol.ParseCredentialCreationResponseBytes([]byte(credentialJSON))
 		if err != nil {
 			ev.Reason = "malformed_credential"
 			return ErrInvalidPasskey
 		}
-		cred, err := pk.wa.CreateCredential(webauthnUser(u, nil), *session, parsed)
+		cred, err := pk.wa.CreateCredential(webauthnUser(u, nil), state.Session, parsed)
 		if err != nil {
 			ev.Reason = "credential_refused"
 			m.log.DebugContext(ctx, "gatehouse: a passkey registration was refused", "error", err.Error())
@@ -372,7 +375,7 @@ func (m *Manager) FinishPasskeyRegistration(ctx context.Context, id *Identity, r
 		}
 		now := m.now()
 		err = fs.CreateFactor(ctx, &store.Factor{
-			ID: fid, UserID: u.ID, Type: store.FactorPasskey, Name: name, Secret: sealed,
+			ID: fid, UserID: u.ID, Type: store.FactorPasskey, Name: state.Name, Secret: sealed,
 			CreatedAt: now, ConfirmedAt: now, LastStep: int64(cred.Authenticator.SignCount), CredentialID: cred.ID,
 		})
 		if errors.Is(err, store.ErrConflict) {
@@ -473,7 +476,7 @@ func (m *Manager) PasskeyChallengeOptions(ctx context.Context, challengeToken st
 	if _, err := pk.ceremonies.TakeCeremony(ctx, key, now); err != nil && !errors.Is(err, store.ErrNotFound) {
 		return nil, fmt.Errorf("auth: passkey options: %w", err)
 	}
-	if _, err := m.putCeremony(ctx, pk, ceremonyMFA, u.ID, key, session, expires); err != nil {
+	if _, err := m.putCeremony(ctx, pk, ceremonyMFA, u.ID, key, session, "", expires); err != nil {
 		return nil, err
 	}
 	return &PasskeyCeremony{Options: options, ExpiresAt: expires}, nil
@@ -514,7 +517,7 @@ func (m *Manager) answerPasskey(ctx context.Context, u *store.User, challengeHas
 		ev.Reason = "unavailable"
 		return ErrInvalidCode
 	}
-	session, err := m.takeCeremony(ctx, pk, mfaCeremonyHash(challengeHash), ceremonyMFA, u.ID, ev)
+	state, err := m.takeCeremony(ctx, pk, mfaCeremonyHash(challengeHash), ceremonyMFA, u.ID, ev)
 	if err != nil {
 		return err
 	}
@@ -541,7 +544,7 @@ func (m *Manager) answerPasskey(ctx context.Context, u *store.User, challengeHas
 		ev.Reason = "unsealable"
 		return err
 	}
-	cred, err := pk.wa.ValidateLogin(webauthnUser(u, creds), *session, parsed)
+	cred, err := pk.wa.ValidateLogin(webauthnUser(u, creds), state.Session, parsed)
 	if err != nil {
 		ev.Reason = "assertion_refused"
 		m.log.DebugContext(ctx, "gatehouse: a passkey assertion was refused", "error", err.Error())
@@ -603,7 +606,7 @@ func (m *Manager) BeginPasskeyLogin(ctx context.Context) (*PasskeyCeremony, erro
 		return nil, fmt.Errorf("auth: begin passkey login: %w", err)
 	}
 	expires := m.now().Add(pk.timeout)
-	token, err := m.putCeremony(ctx, pk, ceremonyLogin, "", nil, session, expires)
+	token, err := m.putCeremony(ctx, pk, ceremonyLogin, "", nil, session, "", expires)
 	if err != nil {
 		return nil, err
 	}
@@ -646,7 +649,7 @@ func (m *Manager) passkeyLogin(ctx context.Context, loginID, credentialJSON stri
 		ev.Reason = "invalid_ceremony"
 		return nil, ErrInvalidChallenge
 	}
-	session, err := m.takeCeremony(ctx, pk, hash, ceremonyLogin, "", ev)
+	state, err := m.takeCeremony(ctx, pk, hash, ceremonyLogin, "", ev)
 	if err != nil {
 		return nil, err
 	}
@@ -684,7 +687,7 @@ func (m *Manager) passkeyLogin(ctx context.Context, loginID, credentialJSON stri
 	wu := webauthnUser(u, []webauthn.Credential{cred})
 	_, verified, err := pk.wa.ValidatePasskeyLogin(func(rawID, handle []byte) (webauthn.User, error) {
 		return wu, nil
-	}, *session, parsed)
+	}, state.Session, parsed)
 	if err != nil {
 		ev.Reason = "assertion_refused"
 		m.log.DebugContext(ctx, "gatehouse: a passkey assertion was refused", "error", err.Error())
