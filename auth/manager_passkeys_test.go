@@ -382,3 +382,18 @@ func contains(list []string, s string) bool {
 	}
 	return false
 }
+
+// SECURITY.md #79, #83: wrong passwordless assertions count against the
+// account as wrong passwords do; the account is then throttled.
+func TestPasskeyWrongAssertionsThrottle(t *testing.T) {
+	e := newEnv(t, withPasskeys)
+	u := e.registerPasskey(t, "ada@example.com")
+	for i := range 5 {
+		_, err := e.passkeyLogin(t, u.key, passkeytest.Forge{NoUV: true})
+		wantErr(t, "PasskeyLogin(no UV) "+string(rune('1'+i)), err, auth.ErrInvalidPasskey)
+	}
+	_, err := e.passkeyLogin(t, u.key, passkeytest.Forge{})
+	wantErr(t, "PasskeyLogin after 5 wrong", err, auth.ErrThrottled)
+	_, err = e.m.Login(context.Background(), u.email, goodPassword)
+	wantErr(t, "Login after 5 wrong assertions", err, auth.ErrThrottled)
+}
