@@ -23,7 +23,18 @@ func (m *Manager) challengeFor(ctx context.Context, u *store.User, authAt time.T
 	if err != nil || len(fs) == 0 {
 		return nil, err
 	}
-	methods := []string{MethodTOTP}
+	var methods []string
+	var hasTOTP, hasPasskey bool
+	for _, f := range fs {
+		hasTOTP = hasTOTP || f.Type == store.FactorTOTP
+		hasPasskey = hasPasskey || f.Type == store.FactorPasskey
+	}
+	if hasTOTP {
+		methods = append(methods, MethodTOTP)
+	}
+	if hasPasskey && m.passkeys != nil {
+		methods = append(methods, MethodPasskey)
+	}
 	if n, err := m.factors.CountRecoveryCodes(ctx, u.ID); err != nil {
 		return nil, fmt.Errorf("auth: login challenge: %w", err)
 	} else if n > 0 {
@@ -50,8 +61,9 @@ func passwordBinding(u *store.User) []byte {
 }
 
 // CompleteLogin finishes a login that [Manager.Login] answered with a
-// [Challenge]: method is [MethodTOTP] or [MethodRecoveryCode] and code the
-// user's answer. A right answer starts the session and returns its tokens,
+// [Challenge]: method is [MethodTOTP], [MethodRecoveryCode] or
+// [MethodPasskey] and code the user's answer (for a passkey, the browser's
+// assertion JSON for the options of [Manager.PasskeyChallengeOptions]). A right answer starts the session and returns its tokens,
 // as Login does for users without factors; the challenge is then spent.
 //
 // A challenge takes [MaxChallengeAttempts] answers, right or wrong, and
@@ -65,7 +77,9 @@ func passwordBinding(u *store.User) []byte {
 //
 // Errors: [ErrFactorsUnavailable]; [ErrInvalidChallenge] for an unknown,
 // used, expired, exhausted or outdated challenge; [ErrInvalidCode] for a
-// wrong or reused code or an unknown method; [ErrThrottled];
+// wrong or reused code or an unknown method; [ErrInvalidPasskey] for a
+// passkey assertion that does not verify (a dead or missing passkey
+// ceremony is [ErrInvalidChallenge]); [ErrThrottled];
 // [ErrAccountDisabled].
 func (m *Manager) CompleteLogin(ctx context.Context, challengeToken, method, code string) (*LoginResult, error) {
 	start := m.cfg.Now()
@@ -128,12 +142,14 @@ func (m *Manager) completeLogin(ctx context.Context, token, method, code string,
 	case MethodRecoveryCode:
 		err = m.answerRecoveryCode(ctx, fs, u, code, ev)
 		usedRecovery = err == nil
+	case MethodPasskey:
+		err = m.answerPasskey(ctx, u, hash, code, ev)
 	default:
 		ev.Reason = "unknown_method"
 		err = ErrInvalidCode
 	}
 	if err != nil {
-		if errors.Is(err, ErrInvalidCode) {
+		if errors.Is(err, ErrInvalidCode) || errors.Is(err, ErrInvalidPasskey) {
 			gate.failed(ctx)
 		}
 		return nil, err

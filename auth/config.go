@@ -394,6 +394,12 @@ func (c *Config) fill() error {
 	if err := c.Passwordless.fill(c.Store); err != nil {
 		return err
 	}
+	if c.ServiceName == "" {
+		c.ServiceName = "Gatehouse"
+	}
+	if err := c.Factors.Passkeys.fill(c.Factors.Enabled, c.ServiceName); err != nil {
+		return err
+	}
 	durations := []struct {
 		field    string
 		v        *time.Duration

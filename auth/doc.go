@@ -84,6 +84,22 @@
 // so an unverified account becomes verified, losing the password nobody
 // had proved the address for.
 //
+// # Passkeys
+//
+// With Config.Factors.Passkeys set (an RP ID and the exact origins, and a
+// store that also implements store.Passkeys and store.Ceremonies), a
+// logged-in user registers passkeys (WebAuthn, through
+// github.com/go-webauthn/webauthn) with [Manager.BeginPasskeyRegistration]
+// and [Manager.FinishPasskeyRegistration]. A passkey answers a login
+// [Challenge] ([MethodPasskey], options from
+// [Manager.PasskeyChallengeOptions]) and, with user verification, logs in
+// without a password ([Manager.BeginPasskeyLogin], [Manager.PasskeyLogin]).
+// Ceremonies are single-use and short-lived, the RP ID and origin are
+// checked, and a signature counter that goes back refuses the login
+// (SECURITY.md #83). Browsers exchange JSON: the options go to
+// navigator.credentials.create or .get, the credential comes back as
+// PublicKeyCredential JSON.
+//
 // # Errors
 //
 // Operations return the sentinels of this package (test them with

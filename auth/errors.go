@@ -114,6 +114,13 @@ var (
 	// [ErrInvalidChallenge], as the same kind of dead half-finished login.
 	ErrInvalidEmailLogin error = &challengeError{"auth: invalid or expired email login"}
 
+	// ErrInvalidPasskey: a passkey registration or assertion does not
+	// verify (another origin, RP ID or challenge, a bad signature, no user
+	// verification where it is required, a signature counter that went
+	// back, an unknown or foreign credential), or the credential is
+	// already registered.
+	ErrInvalidPasskey = errors.New("auth: invalid passkey credential")
+
 	// ErrBusy: too many password hashes are running and the context ended
 	// while waiting for a slot.
 	ErrBusy = errors.New("auth: too many concurrent password hashes")

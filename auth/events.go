@@ -56,6 +56,11 @@ const (
 	// EventFactorsReset is a superuser's removal of another user's
 	// factors (UserID the user, ActorID the superuser).
 	EventFactorsReset EventType = "factors_reset"
+	// EventPasskeyUse is reported for each verified passkey assertion: a
+	// success, or a failure with Reason "sign_count_regressed" when the
+	// signature counter went back (a cloned authenticator?) and the login
+	// was refused.
+	EventPasskeyUse EventType = "passkey_use"
 )
 
 // Outcome is how an operation ended.

@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -70,6 +72,87 @@ type FactorConfig struct {
 	// the next request until a factor is confirmed again. Requires Enabled
 	// and a Store with store.SecondFactors; New refuses it otherwise.
 	RequireForSuperusers bool
+
+	// Passkeys turns on WebAuthn passkeys, as a second factor and, with
+	// user verification, as a passwordless login ([PasskeyConfig]). Off
+	// while RPID is empty.
+	Passkeys PasskeyConfig
+}
+
+// PasskeyConfig configures passkeys (Config.Factors.Passkeys). They need
+// Factors.Enabled (the credentials are sealed with Factors.Keys) and a
+// Store that implements store.SecondFactors, store.Passkeys and
+// store.Ceremonies; New refuses them otherwise. Attestation is "none".
+type PasskeyConfig struct {
+	// RPID is the WebAuthn relying party ID: the host of the site, or a
+	// registrable suffix of it ("example.com" for "https://login.example.com").
+	// Passkeys are bound to it; changing it orphans them. Setting it turns
+	// passkeys on.
+	RPID string
+
+	// RPDisplayName names the site in the browser's passkey dialogs.
+	// Default Config.ServiceName.
+	RPDisplayName string
+
+	// Origins are the exact origins ("https://example.com", no path) the
+	// browser may report; each host must be RPID or end in "." + RPID, and
+	// use https, except http for localhost. At least one is required.
+	Origins []string
+
+	// Timeout is how long a ceremony (from its options to the browser's
+	// answer) may take. Default and maximum 5 minutes, minimum 30 seconds.
+	Timeout time.Duration
+}
+
+// on reports whether passkeys are configured.
+func (p *PasskeyConfig) on() bool { return p.RPID != "" }
+
+func (p *PasskeyConfig) fill(enabled bool, serviceName string) error {
+	if !p.on() {
+		if len(p.Origins) > 0 {
+			return cfgErr("Factors.Passkeys.RPID", "is required when Origins are set")
+		}
+		return nil
+	}
+	if !enabled {
+		return cfgErr("Factors.Passkeys", "needs Factors.Enabled (and Factors.Keys, which seal the credentials)")
+	}
+	if p.RPID != strings.ToLower(p.RPID) || strings.ContainsAny(p.RPID, ":/ ") || strings.Trim(p.RPID, ".") != p.RPID {
+		return cfgErr("Factors.Passkeys.RPID", "must be a lowercase host name without scheme, port or path")
+	}
+	if p.RPDisplayName == "" {
+		p.RPDisplayName = serviceName
+	}
+	if p.Timeout == 0 {
+		p.Timeout = DefaultChallengeTTL
+	}
+	if p.Timeout < 30*time.Second || p.Timeout > 5*time.Minute {
+		return cfgErr("Factors.Passkeys.Timeout", "must be between 30s and 5m0s")
+	}
+	if len(p.Origins) == 0 {
+		return cfgErr("Factors.Passkeys.Origins", "needs at least one origin, such as https://"+p.RPID)
+	}
+	origins := make([]string, len(p.Origins))
+	for i, o := range p.Origins {
+		field := "Factors.Passkeys.Origins[" + strconv.Itoa(i) + "]"
+		u, err := url.Parse(o)
+		if err != nil || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+			return cfgErr(field, "must be an origin such as https://"+p.RPID)
+		}
+		host := u.Hostname()
+		switch {
+		case u.Scheme == "https":
+		case u.Scheme == "http" && (host == "localhost" || strings.HasSuffix(host, ".localhost")):
+		default:
+			return cfgErr(field, "must use https (http only for localhost)")
+		}
+		if host != p.RPID && !strings.HasSuffix(host, "."+p.RPID) {
+			return cfgErr(field, "host "+host+" is not Factors.Passkeys.RPID ("+p.RPID+") or a subdomain of it")
+		}
+		origins[i] = u.Scheme + "://" + u.Host
+	}
+	p.Origins = origins
+	return nil
 }
 
 // FactorKey is one application key for second-factor secrets.

@@ -30,7 +30,9 @@ type Challenge struct {
 	Token     string
 	ExpiresAt time.Time
 	// Methods lists the methods the user can answer with: [MethodTOTP]
-	// and, while the user has unused recovery codes, [MethodRecoveryCode].
+	// when the user has a TOTP factor, [MethodPasskey] when they have a
+	// passkey (and passkeys are on) and, while the user has unused
+	// recovery codes, [MethodRecoveryCode].
 	Methods []string
 }
 

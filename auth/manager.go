@@ -53,6 +53,8 @@ type Manager struct {
 	// factors' secrets.
 	factors store.SecondFactors
 	sealer  *sealer
+	// passkeys is the WebAuthn machinery, nil when passkeys are off.
+	passkeys *passkeySetup
 
 	// emailLogins is the store's email-login capability, nil when
 	// Config.Passwordless is off.
@@ -90,6 +92,9 @@ func New(cfg Config) (*Manager, error) {
 		m.factors, _ = cfg.Store.(store.SecondFactors)
 		if m.factors == nil && cfg.Factors.RequireForSuperusers {
 			return nil, cfgErr("Factors.RequireForSuperusers", "needs a Store that implements store.SecondFactors (no superuser could ever enrol)")
+		}
+		if m.passkeys, err = newPasskeys(&cfg, m.factors); err != nil {
+			return nil, err
 		}
 	}
 	if cfg.Passwordless.Enabled {

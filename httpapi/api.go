@@ -222,6 +222,11 @@ func (a *API) routes() []route {
 		{"GET", "/mfa/factors", user, a.listFactors},
 		{"DELETE", "/mfa/factors/{id}", user, a.removeFactor},
 		{"POST", "/mfa/recovery_codes", user, a.regenerateRecoveryCodes},
+		{"POST", "/mfa/passkeys/register/begin", user, a.beginPasskeyRegistration},
+		{"POST", "/mfa/passkeys/register/finish", user, a.finishPasskeyRegistration},
+		{"POST", "/login/mfa/passkey/options", public, a.passkeyChallengeOptions},
+		{"POST", "/login/passkey/begin", public, a.beginPasskeyLogin},
+		{"POST", "/login/passkey/finish", public, a.finishPasskeyLogin},
 		{"POST", "/users/{user_id}/mfa/reset", superuser, a.resetFactors},
 
 		// Ours: passwordless email login (a link and a code by mail).

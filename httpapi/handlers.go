@@ -230,10 +230,12 @@ func (a *API) loginMFA(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var token, method, code optString
+	var credential json.RawMessage
 	err = decodeObject(body, []field{
 		{"challenge_token", kindString, &token},
 		{"method", kindString, &method},
 		{"code", kindString, &code},
+		{"credential", kindRaw, &credential},
 	})
 	if err == nil {
 		switch {
@@ -241,8 +243,13 @@ func (a *API) loginMFA(w http.ResponseWriter, r *http.Request) {
 			err = required("challenge_token")
 		case !method.set || method.v == "":
 			err = required("method")
+		case method.v == auth.MethodPasskey:
+			// The answer is the browser's assertion, an object.
+			if err = credentialField(credential); err == nil {
+				code = optString{v: string(credential), set: true}
+			}
 		case method.v != auth.MethodTOTP && method.v != auth.MethodRecoveryCode:
-			err = invalidRequest(`Field "method" must be %q or %q`, auth.MethodTOTP, auth.MethodRecoveryCode)
+			err = invalidRequest(`Field "method" must be %q, %q or %q`, auth.MethodTOTP, auth.MethodRecoveryCode, auth.MethodPasskey)
 		case !code.set || code.v == "":
 			err = required("code")
 		}

@@ -145,6 +145,7 @@ type options struct {
 	disableRuns  bool   // no audit log (auth.Config.Audit and Config.Audit nil)
 	factors      bool   // auth.Config.Factors on, with a random key
 	passwordless bool   // auth.Config.Passwordless on
+	passkeys     bool   // and passkeys, for https://login.example.com (implies factors)
 	// sql, when set, runs the Manager over this store (sqlstore) instead of
 	// the flaky memstore.
 	sql store.Store
@@ -228,12 +229,15 @@ func newEnv(tb testing.TB, o options) *env {
 		e.rec = rec
 		cfg.Audit = rec
 	}
-	if o.factors {
+	if o.factors || o.passkeys {
 		fk := make([]byte, 32)
 		rand.Read(fk)
 		cfg.Factors = auth.FactorConfig{Enabled: true, Keys: []auth.FactorKey{{ID: "test", Key: fk}}}
 	}
 	cfg.Passwordless.Enabled = o.passwordless
+	if o.passkeys {
+		cfg.Factors.Passkeys = auth.PasskeyConfig{RPID: "example.com", Origins: []string{passkeyOrigin}}
+	}
 	if !o.realHasher {
 		cfg.Password.Hasher = testhash.Fast{}
 		cfg.Password.LegacyHashers = []auth.Hasher{}

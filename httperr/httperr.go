@@ -43,6 +43,7 @@ const (
 	TypeMFARequired         = "mfa_required"
 	TypeInvalidChallenge    = "invalid_challenge"
 	TypeFactorsUnavailable  = "factors_unavailable"
+	TypeInvalidCredential   = "invalid_credential"
 	// Federated login.
 	TypeFederationUnavailable   = "federation_unavailable"
 	TypeProviderEmailUnverified = "provider_email_unverified"
@@ -138,7 +139,8 @@ func unavailable() *Error {
 //     ErrDeactivateSelf are 400;
 //     auth.ErrForbidden is 403 (auth.ErrMFAEnrollmentRequired 403
 //     mfa_enrollment_required); auth.ErrNotFound is 404;
-//   - auth.ErrInvalidChallenge is 401 invalid_challenge, and
+//   - auth.ErrInvalidChallenge is 401 invalid_challenge,
+//     auth.ErrInvalidPasskey 401 invalid_credential, and
 //     auth.ErrFactorsUnavailable 400 factors_unavailable;
 //   - auth.ErrInvalidEmailLogin is 401 invalid_challenge, and
 //     auth.ErrPasswordlessDisabled 400 passwordless_unavailable;
@@ -189,6 +191,8 @@ func From(err error) *Error {
 		return &Error{Status: http.StatusUnauthorized, Type: TypeInvalidChallenge, Message: "The sign-in link or code is invalid, expired or used up; ask for a new one"}
 	case errors.Is(err, auth.ErrInvalidChallenge):
 		return &Error{Status: http.StatusUnauthorized, Type: TypeInvalidChallenge, Message: "The login challenge is invalid, expired or used up; log in again"}
+	case errors.Is(err, auth.ErrInvalidPasskey):
+		return &Error{Status: http.StatusUnauthorized, Type: TypeInvalidCredential, Message: "The passkey credential was refused", Challenge: "Bearer"}
 	case errors.Is(err, auth.ErrFactorsUnavailable):
 		return &Error{Status: http.StatusBadRequest, Type: TypeFactorsUnavailable, Message: "Second factors are not available"}
 	case errors.Is(err, auth.ErrInvalidCode):

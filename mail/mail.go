@@ -46,6 +46,9 @@ const (
 	// one) was removed.
 	KindFactorAdded   Kind = "factor_added"
 	KindFactorRemoved Kind = "factor_removed"
+	// KindPasskeyAdded tells a user a passkey was registered for their
+	// account.
+	KindPasskeyAdded Kind = "passkey_added"
 	// KindRecoveryCodesRegenerated tells a user their recovery codes were
 	// replaced, KindRecoveryCodeUsed that one was used to log in.
 	KindRecoveryCodesRegenerated Kind = "recovery_codes_regenerated"

@@ -108,6 +108,7 @@ var kinds = [...]Kind{
 	KindAccountReactivated,
 	KindFactorAdded,
 	KindFactorRemoved,
+	KindPasskeyAdded,
 	KindRecoveryCodesRegenerated,
 	KindRecoveryCodeUsed,
 	KindEmailLogin,

@@ -26,6 +26,7 @@ func TestGermanTemplatesRenderEveryKind(t *testing.T) {
 		mail.KindAccountReactivated:       {"wieder aktiviert", "wieder anmelden", "am 28. November 2026 um 06:11 UTC"},
 		mail.KindFactorAdded:              {"Authenticator-App als zweiter Faktor", "am 28. November 2026 um 06:11 UTC"},
 		mail.KindFactorRemoved:            {"wurde ein zweiter Faktor", "am 28. November 2026 um 06:11 UTC entfernt"},
+		mail.KindPasskeyAdded:             {"ein Passkey registriert", "am 28. November 2026 um 06:11 UTC"},
 		mail.KindRecoveryCodesRegenerated: {"neue Wiederherstellungscodes", "die alten gelten nicht mehr"},
 		mail.KindRecoveryCodeUsed:         {"Wiederherstellungscode", "am 28. November 2026 um 06:11 UTC"},
 	}

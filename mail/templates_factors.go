@@ -25,6 +25,9 @@ func factorTemplateEN(k Kind) (Template, bool) {
 	case KindFactorAdded:
 		return factorNotice(htmlHead, htmlFoot, greetingText, `A second factor was added to your account{{with .AppName}} at {{.}}{{end}}`,
 			`An authenticator app was added as a second factor to your account `+account, whenText, advice), true
+	case KindPasskeyAdded:
+		return factorNotice(htmlHead, htmlFoot, greetingText, `A passkey was added to your account{{with .AppName}} at {{.}}{{end}}`,
+			`A passkey was registered for your account `+account+`; it can sign you in`, whenText, advice), true
 	case KindFactorRemoved:
 		return factorNotice(htmlHead, htmlFoot, greetingText, `A second factor was removed from your account{{with .AppName}} at {{.}}{{end}}`,
 			`{{if .BySuperuser}}An administrator removed every second factor and recovery code of your account `+account+`{{else}}A second factor was removed from your account `+account+`{{end}}`, whenText, advice), true
@@ -46,6 +49,9 @@ func factorTemplateDE(k Kind) (Template, bool) {
 	case KindFactorAdded:
 		return factorNotice(htmlHeadDE, htmlFoot, greetingTextDE, `Ein zweiter Faktor wurde Ihrem Konto{{with .AppName}} bei {{.}}{{end}} hinzugefügt`,
 			`Ihrem Konto `+account+` wurde`, whenTextDE+` eine Authenticator-App als zweiter Faktor hinzugefügt`, advice), true
+	case KindPasskeyAdded:
+		return factorNotice(htmlHeadDE, htmlFoot, greetingTextDE, `Ein Passkey wurde Ihrem Konto{{with .AppName}} bei {{.}}{{end}} hinzugefügt`,
+			`Für Ihr Konto `+account+` wurde`, whenTextDE+` ein Passkey registriert, mit dem man sich anmelden kann`, advice), true
 	case KindFactorRemoved:
 		return factorNotice(htmlHeadDE, htmlFoot, greetingTextDE, `Ein zweiter Faktor wurde aus Ihrem Konto{{with .AppName}} bei {{.}}{{end}} entfernt`,
 			`{{if .BySuperuser}}Ein Administrator hat alle zweiten Faktoren und Wiederherstellungscodes Ihres Kontos `+account+`{{else}}Aus Ihrem Konto `+account+` wurde ein zweiter Faktor{{end}}`, whenTextDE+` entfernt`, advice), true

@@ -25,6 +25,7 @@ var allKinds = []mail.Kind{
 	mail.KindAccountReactivated,
 	mail.KindFactorAdded,
 	mail.KindFactorRemoved,
+	mail.KindPasskeyAdded,
 	mail.KindRecoveryCodesRegenerated,
 	mail.KindRecoveryCodeUsed,
 }
@@ -71,6 +72,7 @@ func TestDefaultTemplatesRenderEveryKind(t *testing.T) {
 		mail.KindAccountReactivated:       {"reactivated", "sign in again", "28 November 2026 at 06:11 UTC"},
 		mail.KindFactorAdded:              {"authenticator app was added", "28 November 2026 at 06:11 UTC", "change your password"},
 		mail.KindFactorRemoved:            {"A second factor was removed from your account", "28 November 2026 at 06:11 UTC"},
+		mail.KindPasskeyAdded:             {"A passkey was registered", "28 November 2026 at 06:11 UTC", "change your password"},
 		mail.KindRecoveryCodesRegenerated: {"New recovery codes", "old ones no longer work", "28 November 2026 at 06:11 UTC"},
 		mail.KindRecoveryCodeUsed:         {"recovery code was used to sign in", "28 November 2026 at 06:11 UTC"},
 	}

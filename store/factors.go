@@ -12,6 +12,10 @@ type FactorType string
 // string.
 const (
 	FactorTOTP FactorType = "totp"
+	// FactorPasskey is a WebAuthn credential. It is created confirmed;
+	// its CredentialID is set and unique, and its LastStep holds the
+	// authenticator's signature counter ([Passkeys.UsePasskey]).
+	FactorPasskey FactorType = "passkey"
 )
 
 // Factor is a user's second factor, such as a TOTP authenticator app.
@@ -33,8 +37,14 @@ type Factor struct {
 	// LastUsedAt is the time of the last accepted code (zero if none).
 	LastUsedAt time.Time
 	// LastStep is the last accepted TOTP time step: a code is accepted only
-	// for a later step, once ([Factors.UseFactor]).
+	// for a later step, once ([Factors.UseFactor]). For a passkey it is the
+	// last signature counter seen ([Passkeys.UsePasskey]).
 	LastStep int64
+	// CredentialID is a passkey's WebAuthn credential ID, unique among
+	// factors; nil for other types. It is not secret: it is the lookup key
+	// of [Passkeys.PasskeyByCredentialID], so finding a passkey needs no
+	// decryption.
+	CredentialID []byte
 }
 
 // Confirmed reports whether the factor has been confirmed by a first code.
@@ -62,7 +72,8 @@ type FactorUse struct {
 // the same atomic step.
 type Factors interface {
 	// CreateFactor stores f. It returns [ErrNotFound] when the user does
-	// not exist and [ErrConflict] when the ID is taken. A factor created
+	// not exist and [ErrConflict] when the ID, or a non-empty
+	// CredentialID, is taken. A factor created
 	// confirmed (ConfirmedAt set, as a passkey is) sets the user's
 	// HasFactors; a pending one does not.
 	CreateFactor(ctx context.Context, f *Factor) error

@@ -7,7 +7,8 @@ import (
 )
 
 // ErrLastLogin means the operation would leave the user no way to log in:
-// unlinking the only federated identity of a user who has no password.
+// unlinking the only federated identity of a user who has no password and
+// no passkey.
 // Stores check and delete atomically, so two concurrent unlinks of a
 // passwordless user's last two identities cannot both succeed.
 var ErrLastLogin = errors.New("store: would remove the user's last way to log in")
@@ -104,7 +105,7 @@ type Identities interface {
 	// DeleteIdentity unlinks the identity (issuer, subject) from userID.
 	// It returns [ErrNotFound] unless that identity belongs to the user,
 	// and [ErrLastLogin], changing nothing, when the user has no password
-	// hash and no other identity.
+	// hash, no other identity and no passkey ([FactorPasskey]).
 	DeleteIdentity(ctx context.Context, userID, issuer, subject string) error
 
 	// PutFlow stores f. It returns [ErrConflict] when f.Hash is in use.

@@ -395,9 +395,11 @@ type Expirer interface {
 	// is not after before, in stores that implement [Identities],
 	// federation flows whose ExpiresAt is not after before, in stores that
 	// implement [EmailLogins], email logins whose ExpiresAt is not after
-	// before, and, in stores that implement [Counters],
-	// counters that have expired at before. It returns how many sessions,
-	// secrets, challenges, flows, email logins and counters it deleted
+	// before, in stores that implement [Ceremonies], WebAuthn ceremonies
+	// whose ExpiresAt is not after before, and, in stores that implement
+	// [Counters], counters that have expired at before. It returns how many
+	// sessions, secrets, challenges, flows, email logins, ceremonies and
+	// counters it deleted
 	// (refresh tokens are not counted).
 	DeleteExpired(ctx context.Context, before time.Time) (int, error)
 }

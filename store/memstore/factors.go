@@ -15,6 +15,9 @@ type mfaData struct {
 	factors    map[string]*store.Factor         // by ID
 	codes      map[string]map[string]struct{}   // user ID → set of code hashes
 	challenges map[string]*store.LoginChallenge // by Hash
+	// byCredential indexes passkeys: credential ID → factor ID.
+	byCredential map[string]string
+	ceremonies   map[string]*store.Ceremony // by Hash
 }
 
 func (d *mfaData) init() {
@@ -22,6 +25,8 @@ func (d *mfaData) init() {
 		d.factors = make(map[string]*store.Factor)
 		d.codes = make(map[string]map[string]struct{})
 		d.challenges = make(map[string]*store.LoginChallenge)
+		d.byCredential = make(map[string]string)
+		d.ceremonies = make(map[string]*store.Ceremony)
 	}
 }
 
@@ -40,6 +45,12 @@ func (s *Store) CreateFactor(ctx context.Context, f *store.Factor) error {
 	}
 	if _, ok := s.mfa.factors[c.ID]; ok {
 		return fmt.Errorf("memstore: create factor: id taken: %w", store.ErrConflict)
+	}
+	if len(c.CredentialID) > 0 {
+		if _, ok := s.mfa.byCredential[string(c.CredentialID)]; ok {
+			return fmt.Errorf("memstore: create factor: credential id taken: %w", store.ErrConflict)
+		}
+		s.mfa.byCredential[string(c.CredentialID)] = c.ID
 	}
 	s.mfa.factors[c.ID] = &c
 	if c.Confirmed() {
@@ -128,7 +139,7 @@ func (s *Store) DeleteFactor(ctx context.Context, userID, id string) error {
 	if !ok || f.UserID != userID {
 		return fmt.Errorf("memstore: delete factor: %w", store.ErrNotFound)
 	}
-	delete(s.mfa.factors, id)
+	s.deleteFactorRec(f)
 	if f.Confirmed() {
 		s.syncHasFactors(userID)
 	}
@@ -150,9 +161,9 @@ func (s *Store) DeleteUserFactors(ctx context.Context, userID string) (int, erro
 // returns how many factors it deleted. Callers hold the write lock.
 func (s *Store) dropSecondFactors(userID string) int {
 	n := 0
-	for id, f := range s.mfa.factors {
+	for _, f := range s.mfa.factors {
 		if f.UserID == userID {
-			delete(s.mfa.factors, id)
+			s.deleteFactorRec(f)
 			n++
 		}
 	}
@@ -166,6 +177,14 @@ func (s *Store) dropSecondFactors(userID string) int {
 		}
 	}
 	return n
+}
+
+// deleteFactorRec removes f from every index. Callers hold the write lock.
+func (s *Store) deleteFactorRec(f *store.Factor) {
+	delete(s.mfa.factors, f.ID)
+	if len(f.CredentialID) > 0 {
+		delete(s.mfa.byCredential, string(f.CredentialID))
+	}
 }
 
 // ReplaceRecoveryCodes replaces the user's recovery codes; see
@@ -290,14 +309,14 @@ func (s *Store) deleteExpiredChallenges(before time.Time) int {
 
 func factorIn(f *store.Factor) store.Factor {
 	c := *f
-	c.Secret = slices.Clone(f.Secret)
+	c.Secret, c.CredentialID = slices.Clone(f.Secret), slices.Clone(f.CredentialID)
 	c.CreatedAt, c.ConfirmedAt, c.LastUsedAt = c.CreatedAt.UTC(), c.ConfirmedAt.UTC(), c.LastUsedAt.UTC()
 	return c
 }
 
 func factorOut(f *store.Factor) *store.Factor {
 	c := *f
-	c.Secret = slices.Clone(f.Secret)
+	c.Secret, c.CredentialID = slices.Clone(f.Secret), slices.Clone(f.CredentialID)
 	return &c
 }
 

@@ -145,7 +145,7 @@ func (s *Store) DeleteIdentity(ctx context.Context, userID, issuer, subject stri
 	if !ok || id.UserID != userID {
 		return fmt.Errorf("memstore: delete identity: %w", store.ErrNotFound)
 	}
-	if s.users[userID].u.PasswordHash == "" {
+	if s.users[userID].u.PasswordHash == "" && !s.userHasPasskey(userID) {
 		others := 0
 		for _, o := range s.fed.identities {
 			if o.UserID == userID {

@@ -29,7 +29,7 @@ const defaultLimit = 100
 
 // Store is an in-memory [store.Store], [store.Expirer], [store.Counters],
 // [store.CounterBatch], [store.Runs], [store.SecondFactors],
-// [store.Identities] and [store.EmailLogins]. Create one with [New]; the zero value is also an empty
+// [store.Passkeys], [store.Ceremonies], [store.Identities] and [store.EmailLogins]. Create one with [New]; the zero value is also an empty
 // store ready to use. A Store must not be copied after first use.
 //
 // All methods are safe for concurrent use. Every method first returns the
@@ -584,10 +584,11 @@ func (s *Store) ReserveCodeAttempt(ctx context.Context, userID string, p store.P
 
 // DeleteExpired deletes the sessions that are not live at before, with
 // their refresh tokens, the secrets and login challenges whose ExpiresAt is
-// not after before, the federation flows and email logins whose ExpiresAt
-// is not after before and the counters expired at before. It returns the
-// number of sessions, secrets, challenges, flows, email logins and counters
-// deleted; refresh tokens are not counted.
+// not after before, the federation flows, email logins and WebAuthn
+// ceremonies whose ExpiresAt is not after before and the counters expired
+// at before. It returns the number of sessions, secrets, challenges, flows,
+// email logins, ceremonies and counters deleted; refresh tokens are not
+// counted.
 func (s *Store) DeleteExpired(ctx context.Context, before time.Time) (int, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, err
@@ -610,6 +611,7 @@ func (s *Store) DeleteExpired(ctx context.Context, before time.Time) (int, error
 	n += s.deleteExpiredChallenges(before)
 	n += s.deleteExpiredFlows(before)
 	n += s.deleteExpiredEmailLogins(before)
+	n += s.deleteExpiredCeremonies(before)
 	return n + s.deleteExpiredCounters(before), nil
 }
 

@@ -15,6 +15,7 @@ func (s *Store) factorDest(f *store.Factor) []any {
 	return []any{
 		&f.ID, &f.UserID, (*string)(&f.Type), &f.Name, &f.Secret,
 		timeCol{s.d, &f.CreatedAt}, timeCol{s.d, &f.ConfirmedAt}, timeCol{s.d, &f.LastUsedAt}, &f.LastStep,
+		&f.CredentialID,
 	}
 }
 
@@ -28,7 +29,8 @@ func (s *Store) challengeDest(c *store.LoginChallenge) []any {
 // the user's has_factors, in one transaction that locks the user first.
 func (s *Store) CreateFactor(ctx context.Context, f *store.Factor) error {
 	args := []any{f.ID, f.UserID, string(f.Type), f.Name, bytes.Clone(f.Secret),
-		s.d.nullable(f.CreatedAt), s.d.nullable(f.ConfirmedAt), s.d.nullable(f.LastUsedAt), f.LastStep}
+		s.d.nullable(f.CreatedAt), s.d.nullable(f.ConfirmedAt), s.d.nullable(f.LastUsedAt), f.LastStep,
+		credentialArg(f.CredentialID)}
 	if !f.Confirmed() {
 		_, err := s.writeOne(ctx, qFactorInsert, args...)
 		return wrap("create factor", conflict(err))

@@ -108,7 +108,7 @@ func (s *Store) TouchIdentity(ctx context.Context, l store.IdentityLogin) error 
 }
 
 // DeleteIdentity unlinks the identity unless it is the user's last way to
-// log in. The user's row is locked first, so concurrent unlinks of one
+// log in (a password, another identity or a passkey). The user's row is locked first, so concurrent unlinks of one
 // user's identities run one after the other; see [store.Identities].
 func (s *Store) DeleteIdentity(ctx context.Context, userID, issuer, subject string) error {
 	err := s.write(ctx, func(q querier) error {
@@ -124,11 +124,14 @@ func (s *Store) DeleteIdentity(ctx context.Context, userID, issuer, subject stri
 			return store.ErrNotFound
 		}
 		if u.PasswordHash == "" {
-			var n int
+			var n, keys int
 			if err := q.row(ctx, qIdentityCount, userID).Scan(&n); err != nil {
 				return err
 			}
-			if n <= 1 {
+			if err := q.row(ctx, qPasskeyCount, userID).Scan(&keys); err != nil {
+				return err
+			}
+			if n <= 1 && keys == 0 {
 				return store.ErrLastLogin
 			}
 		}

@@ -95,6 +95,14 @@ const (
 	qEmailLoginTake
 	qEmailLoginDelete
 	qExpireEmailLogins
+	qPasskeyByCredential
+	qPasskeyGet
+	qPasskeyUse
+	qPasskeyCount
+	qCeremonyInsert
+	qCeremonyGet
+	qCeremonyDelete
+	qExpireCeremonies
 	// qCounterBatch is the first of the queries of UpdateCounters, which
 	// come in one version per kind and number of keys up to preparedBatch;
 	// see batchQID.
@@ -168,11 +176,12 @@ func batchTemplate(d Dialect, k batchKind, n int) string {
 const (
 	userCols      = "id, email, pending_email, password_hash, name, bio, profile_picture, is_superuser, is_active, is_verified, created_at, updated_at, last_login_at, tokens_valid_after, pending_email_expires_at, has_factors"
 	sessionCols   = "id, user_id, created_at, authenticated_at, last_used_at, expires_at, idle_expires_at, ip, user_agent"
-	factorCols    = "id, user_id, type, name, secret, created_at, confirmed_at, last_used_at, last_step"
+	factorCols    = "id, user_id, type, name, secret, created_at, confirmed_at, last_used_at, last_step, credential_id"
 	challengeCols = "hash, user_id, binding, authenticated_at, expires_at, attempts"
 	identityCols  = "issuer, subject, user_id, provider, email, email_verified, created_at, last_login_at, tokens"
 	flowCols      = "hash, binding, provider, return_to, user_id, created_at, expires_at"
 	loginCols     = "id, hash, code_hash, user_id, email, created_at, expires_at, code_expires_at, attempts"
+	ceremonyCols  = "hash, purpose, user_id, data, created_at, expires_at"
 	secretCols    = "hash, code_hash, purpose, user_id, email, created_at, expires_at, code_expires_at, attempts"
 )
 
@@ -267,7 +276,7 @@ var templates = [numQueries]string{
 
 	// Second factors (factors.go). UseFactor and ReserveChallengeAttempt
 	// are conditional UPDATEs, so concurrent calls cannot both pass.
-	qFactorInsert:  "INSERT INTO gatehouse_factors (" + factorCols + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	qFactorInsert:  "INSERT INTO gatehouse_factors (" + factorCols + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 	qFactorsOfUser: "SELECT " + factorCols + " FROM gatehouse_factors WHERE user_id = ? ORDER BY created_at, id",
 	qFactorByID:    "SELECT " + factorCols + " FROM gatehouse_factors WHERE id = ? AND user_id = ?",
 	qFactorUse: "UPDATE gatehouse_factors SET last_step = ?, last_used_at = ?, confirmed_at = COALESCE(confirmed_at, ?)" +
@@ -320,6 +329,21 @@ var templates = [numQueries]string{
 	qEmailLoginTake:    "DELETE FROM gatehouse_email_logins WHERE hash = ? AND expires_at > ?",
 	qEmailLoginDelete:  "DELETE FROM gatehouse_email_logins WHERE id = ?",
 	qExpireEmailLogins: "DELETE FROM gatehouse_email_logins WHERE expires_at <= ?",
+	// Passkeys and ceremonies (passkeys.go). UsePasskey is a conditional
+	// UPDATE on the signature counter; its last argument is 0 for an
+	// assertion without a counter (which may follow a stored 0) and -1
+	// otherwise (matching no counter). TakeCeremony deletes the row it
+	// read: the delete that affects it is the one use.
+	qPasskeyByCredential: "SELECT " + prefixed("f", factorCols) + ", " + prefixed("u", userCols) +
+		" FROM gatehouse_factors f JOIN gatehouse_users u ON u.id = f.user_id WHERE f.credential_id = ? AND f.type = 'passkey'",
+	qPasskeyGet: "SELECT " + factorCols + " FROM gatehouse_factors WHERE id = ? AND user_id = ? AND type = 'passkey'",
+	qPasskeyUse: "UPDATE gatehouse_factors SET last_step = ?, last_used_at = ?" +
+		" WHERE id = ? AND user_id = ? AND type = 'passkey' AND (last_step < ? OR last_step = ?)",
+	qPasskeyCount:     "SELECT COUNT(*) FROM gatehouse_factors WHERE user_id = ? AND type = 'passkey'",
+	qCeremonyInsert:   "INSERT INTO gatehouse_ceremonies (" + ceremonyCols + ") VALUES (?, ?, ?, ?, ?, ?)",
+	qCeremonyGet:      "SELECT " + ceremonyCols + " FROM gatehouse_ceremonies WHERE hash = ?",
+	qCeremonyDelete:   "DELETE FROM gatehouse_ceremonies WHERE hash = ?",
+	qExpireCeremonies: "DELETE FROM gatehouse_ceremonies WHERE expires_at <= ?",
 }
 
 // dialectTemplates are the queries that only some dialects have (most

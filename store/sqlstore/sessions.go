@@ -275,8 +275,12 @@ func (s *Store) DeleteExpired(ctx context.Context, before time.Time) (int, error
 		if err != nil {
 			return err
 		}
+		ceremonies, err := q.execN(ctx, qExpireCeremonies, at)
+		if err != nil {
+			return err
+		}
 		counters, err := q.execN(ctx, qExpireCounters, at)
-		n = sessions + secrets + challenges + flows + logins + counters
+		n = sessions + secrets + challenges + flows + logins + ceremonies + counters
 		return err
 	})
 	if err != nil {

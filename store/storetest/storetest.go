@@ -35,6 +35,8 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{name: "Factors", sub: factorTests()},
 		{name: "RecoveryCodes", sub: recoveryCodeTests()},
 		{name: "Challenges", sub: challengeTests()},
+		{name: "Passkeys", sub: passkeyTests()},
+		{name: "Ceremonies", sub: ceremonyTests()},
 		{name: "Identities", sub: identityTests()},
 		{name: "FederationFlows", sub: flowTests()},
 		{name: "EmailLogins", sub: emailLoginTests()},
