@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"os"
 	"testing"
 	"time"
 
@@ -11,10 +12,17 @@ import (
 	"github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/gatehouse-go/gatehouse/internal/sessioncachetest"
+	"github.com/gatehouse-go/gatehouse/internal/skipnote"
 	"github.com/gatehouse-go/gatehouse/internal/testdb"
 	"github.com/gatehouse-go/gatehouse/store/sqlstore"
 	"github.com/gatehouse-go/gatehouse/store/sqlstore/pgnotify"
 )
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	skipnote.Report("store/sqlstore/pgnotify")
+	os.Exit(code)
+}
 
 // TestInstances: three Managers on one PostgreSQL database, each with its
 // own store handle and Notifier, as three processes would be
