@@ -244,12 +244,6 @@ func (c *sessionCache) setHealthy(up bool) {
 	c.healthy = up
 }
 
-func (c *sessionCache) len() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.order.Len()
-}
-
 // ListenInvalidations runs the session cache's subscription: it calls
 // Config.SessionCache.Invalidator's Listen until ctx ends, and returns its
 // error (context.Cause(ctx) once ctx ends). Run it in a goroutine of its
