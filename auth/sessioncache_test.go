@@ -3,6 +3,7 @@ package auth_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -439,5 +440,39 @@ func must(t testing.TB, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// failingBus fails every Publish.
+type failingBus struct{ *bus }
+
+func (failingBus) Publish(context.Context, []string) error { return errors.New("bus down") }
+
+// TestSessionCachePublishFailure: a failed publication does not fail the
+// operation (its change has committed), is logged, and this instance has
+// invalidated its own entry anyway.
+func TestSessionCachePublishFailure(t *testing.T) {
+	ctx := context.Background()
+	fb := failingBus{newBus()}
+	e := newEnv(t, func(cfg *auth.Config) { cfg.SessionCache = auth.SessionCacheConfig{Invalidator: fb} })
+	lctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { e.m.ListenInvalidations(lctx); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+	for fb.count() < 1 {
+		time.Sleep(time.Millisecond)
+	}
+	e.register(t, "pub@example.com")
+	res := e.login(t, "pub@example.com")
+	id, err := authOn(e, res.Tokens.AccessToken)
+	must(t, err)
+	if err := e.m.Logout(ctx, id); err != nil {
+		t.Fatalf("Logout with a failing publisher: %v", err)
+	}
+	if _, err := e.m.Authenticate(ctx, res.Tokens.AccessToken); !errors.Is(err, auth.ErrTokenInvalid) {
+		t.Fatalf("the local entry survived the logout: %v", err)
+	}
+	if !strings.Contains(e.logs.String(), "publishing a session-cache invalidation failed") {
+		t.Fatal("the failed publication was not logged")
 	}
 }
