@@ -2,7 +2,6 @@ package redisstore
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -10,6 +9,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/gatehouse-go/gatehouse/store/internal/relisten"
 )
 
 // DefaultChannel is the pub/sub channel of a [Notifier] when
@@ -66,12 +67,9 @@ func NewNotifier(rdb redis.UniversalClient, cfg NotifierConfig) (*Notifier, erro
 	if cfg.PingTimeout <= 0 {
 		cfg.PingTimeout = 2 * time.Second
 	}
-	if cfg.MinBackoff <= 0 {
-		cfg.MinBackoff = 100 * time.Millisecond
-	}
-	if cfg.MaxBackoff < cfg.MinBackoff {
-		cfg.MaxBackoff = max(5*time.Second, cfg.MinBackoff)
-	}
+	b := relisten.Backoff{Min: cfg.MinBackoff, Max: cfg.MaxBackoff}
+	b.Fill()
+	cfg.MinBackoff, cfg.MaxBackoff = b.Min, b.Max
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -83,11 +81,7 @@ func (n *Notifier) Publish(ctx context.Context, keys []string) error {
 	if len(keys) == 0 {
 		return nil
 	}
-	payload, err := json.Marshal(keys)
-	if err != nil {
-		return fmt.Errorf("redisstore: publish: %w", err)
-	}
-	if err := n.rdb.Publish(ctx, n.cfg.Channel, payload).Err(); err != nil {
+	if err := n.rdb.Publish(ctx, n.cfg.Channel, relisten.Encode(keys)).Err(); err != nil {
 		return fmt.Errorf("redisstore: publish: %w", err)
 	}
 	return nil
@@ -98,25 +92,8 @@ func (n *Notifier) Publish(ctx context.Context, keys []string) error {
 // subscribes again with backoff until ctx ends. A message that is not a
 // JSON array of strings is delivered as ["*"] (everything is stale).
 func (n *Notifier) Listen(ctx context.Context, deliver func(keys []string), healthy func(up bool)) error {
-	backoff := n.cfg.MinBackoff
-	for {
-		wasUp, err := n.session(ctx, deliver, healthy)
-		if ctx.Err() != nil {
-			return context.Cause(ctx)
-		}
-		if wasUp {
-			backoff = n.cfg.MinBackoff
-		}
-		n.cfg.Logger.ErrorContext(ctx, "redisstore: subscription lost", "error", err.Error(), "retry_in", backoff)
-		t := time.NewTimer(backoff)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return context.Cause(ctx)
-		case <-t.C:
-		}
-		backoff = min(2*backoff, n.cfg.MaxBackoff)
-	}
+	return relisten.Run(ctx, relisten.Backoff{Min: n.cfg.MinBackoff, Max: n.cfg.MaxBackoff}, n.cfg.Logger, "redisstore: subscription lost",
+		func(ctx context.Context) (bool, error) { return n.session(ctx, deliver, healthy) })
 }
 
 // session runs one subscription until it fails. Any error ends it: the
@@ -162,7 +139,7 @@ func (n *Notifier) session(ctx context.Context, deliver func([]string), healthy 
 		pinged = false
 		switch m := msg.(type) {
 		case *redis.Message:
-			deliver(decodeKeys(m.Payload))
+			deliver(relisten.Decode(m.Payload))
 		case *redis.Pong:
 		default:
 			// A (re)subscription we did not ask for: messages may have
@@ -170,12 +147,4 @@ func (n *Notifier) session(ctx context.Context, deliver func([]string), healthy 
 			return true, fmt.Errorf("redisstore: unexpected %T", msg)
 		}
 	}
-}
-
-func decodeKeys(payload string) []string {
-	var keys []string
-	if err := json.Unmarshal([]byte(payload), &keys); err != nil {
-		return []string{"*"}
-	}
-	return keys
 }

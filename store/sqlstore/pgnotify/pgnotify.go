@@ -43,6 +43,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/gatehouse-go/gatehouse/store/internal/relisten"
 )
 
 // DefaultChannel is the NOTIFY channel when Config.Channel is empty.
@@ -94,12 +96,9 @@ func New(db *sql.DB, listen *pgx.ConnConfig, cfg Config) (*Notifier, error) {
 	if cfg.PingTimeout <= 0 {
 		cfg.PingTimeout = 2 * time.Second
 	}
-	if cfg.MinBackoff <= 0 {
-		cfg.MinBackoff = 100 * time.Millisecond
-	}
-	if cfg.MaxBackoff < cfg.MinBackoff {
-		cfg.MaxBackoff = max(5*time.Second, cfg.MinBackoff)
-	}
+	b := relisten.Backoff{Min: cfg.MinBackoff, Max: cfg.MaxBackoff}
+	b.Fill()
+	cfg.MinBackoff, cfg.MaxBackoff = b.Min, b.Max
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -123,18 +122,16 @@ func payloads(keys []string) []string {
 	var batch []string
 	size := 2
 	for _, k := range keys {
-		b, _ := json.Marshal(k)
+		b, _ := json.Marshal(k) // its length in the array
 		if len(batch) > 0 && size+len(b)+1 > maxPayload {
-			p, _ := json.Marshal(batch)
-			out = append(out, string(p))
+			out = append(out, relisten.Encode(batch))
 			batch, size = nil, 2
 		}
 		batch = append(batch, k)
 		size += len(b) + 1
 	}
 	if len(batch) > 0 {
-		p, _ := json.Marshal(batch)
-		out = append(out, string(p))
+		out = append(out, relisten.Encode(batch))
 	}
 	return out
 }
@@ -144,25 +141,8 @@ func payloads(keys []string) []string {
 // and reconnects with backoff until ctx ends. A payload that is not a JSON
 // array of strings is delivered as ["*"] (everything is stale).
 func (n *Notifier) Listen(ctx context.Context, deliver func(keys []string), healthy func(up bool)) error {
-	backoff := n.cfg.MinBackoff
-	for {
-		wasUp, err := n.session(ctx, deliver, healthy)
-		if ctx.Err() != nil {
-			return context.Cause(ctx)
-		}
-		if wasUp {
-			backoff = n.cfg.MinBackoff
-		}
-		n.cfg.Logger.ErrorContext(ctx, "pgnotify: listen connection lost", "error", err.Error(), "retry_in", backoff)
-		t := time.NewTimer(backoff)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return context.Cause(ctx)
-		case <-t.C:
-		}
-		backoff = min(2*backoff, n.cfg.MaxBackoff)
-	}
+	return relisten.Run(ctx, relisten.Backoff{Min: n.cfg.MinBackoff, Max: n.cfg.MaxBackoff}, n.cfg.Logger, "pgnotify: listen connection lost",
+		func(ctx context.Context) (bool, error) { return n.session(ctx, deliver, healthy) })
 }
 
 // session runs one connection's LISTEN until it fails.
@@ -187,7 +167,7 @@ func (n *Notifier) session(ctx context.Context, deliver func([]string), healthy 
 		cancel()
 		switch {
 		case err == nil:
-			deliver(decode(note.Payload))
+			deliver(relisten.Decode(note.Payload))
 			continue
 		case ctx.Err() != nil:
 			return true, ctx.Err()
@@ -201,12 +181,4 @@ func (n *Notifier) session(ctx context.Context, deliver func([]string), healthy 
 		}
 		return true, err
 	}
-}
-
-func decode(payload string) []string {
-	var keys []string
-	if err := json.Unmarshal([]byte(payload), &keys); err != nil {
-		return []string{"*"}
-	}
-	return keys
 }
