@@ -65,6 +65,7 @@ func (m *Manager) changePassword(ctx context.Context, id *Identity, current, nex
 		KeepSession:      id.Session.ID,
 		DropSecrets:      true,
 	}))
+	m.changed(ctx, userKey(id.User.ID))
 	if err != nil {
 		ev.Reason = "store_error"
 		return fmt.Errorf("auth: change password: %w", err)
@@ -217,9 +218,11 @@ func (m *Manager) resetPassword(ctx context.Context, token, newPassword string, 
 		return err
 	}
 	now := m.now()
+	var touched string
 	_, u, err := m.store.ConsumeSecret(ctx, store.Consume{
 		Hash: hash, Purposes: []store.Purpose{store.PurposeResetPassword}, Now: now,
 		Apply: func(s *store.Secret, u *store.User) (*store.UserUpdate, error) {
+			touched = u.ID // the transaction may change u
 			if s.Email != u.Email {
 				return nil, errUnbound
 			}
@@ -238,6 +241,9 @@ func (m *Manager) resetPassword(ctx context.Context, token, newPassword string, 
 			return &up, nil
 		},
 	})
+	if touched != "" {
+		m.changed(ctx, userKey(touched))
+	}
 	var perr *password.PolicyError
 	switch {
 	case err == nil:

@@ -84,6 +84,11 @@ type Config struct {
 	// 6-digit code by mail ([Manager.RequestEmailLogin]). Off by default.
 	Passwordless PasswordlessConfig
 
+	// SessionCache turns on the session cache: Authenticate then takes
+	// sessions and users from memory, invalidated across instances by an
+	// [Invalidator]. Off by default (every Authenticate reads the store).
+	SessionCache SessionCacheConfig
+
 	// Audit receives every [Event] after the Logger and OnEvent, for an
 	// audit log: wire an *audit.Recorder (package audit) here, which
 	// stores each event as a run that superusers read back. Nil keeps no
@@ -383,6 +388,9 @@ func (c *Config) fill() error {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
 	if err := c.Tokens.fill(c.Now); err != nil {
+		return err
+	}
+	if err := c.SessionCache.fill(); err != nil {
 		return err
 	}
 	if err := c.Password.fill(); err != nil {

@@ -100,6 +100,17 @@
 // navigator.credentials.create or .get, the credential comes back as
 // PublicKeyCredential JSON.
 //
+// # Session cache
+//
+// By default [Manager.Authenticate] reads the session and its user from the
+// store on every call. Config.SessionCache ([SessionCacheConfig]) keeps them
+// in memory instead, invalidated across instances by an [Invalidator]
+// (package sqlstore/pgnotify for PostgreSQL LISTEN/NOTIFY, redisstore's
+// Notifier for Redis pub/sub); run [Manager.ListenInvalidations] in a
+// goroutine. The cache is used only while the subscription is healthy, is
+// emptied on every reconnect, and caps every entry's age at
+// SessionCache.TTL.
+//
 // # Errors
 //
 // Operations return the sentinels of this package (test them with

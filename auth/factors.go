@@ -234,7 +234,9 @@ func (m *Manager) ConfirmTOTP(ctx context.Context, id *Identity, factorID, code 
 			if m.cfg.Factors.RequireForSuperusers && u.IsSuperuser {
 				// The superuser's other sessions never passed the factor
 				// that now gives this one superuser powers: end them.
-				if _, err := m.store.RevokeUserSessions(ctx, u.ID, id.Session.ID); err != nil {
+				_, err := m.store.RevokeUserSessions(ctx, u.ID, id.Session.ID)
+				m.changed(ctx, userKey(u.ID))
+				if err != nil {
 					ev.Reason = "store_error"
 					return fmt.Errorf("auth: confirm totp: %w", err)
 				}
@@ -262,6 +264,7 @@ func (m *Manager) useTOTP(ctx context.Context, fs store.SecondFactors, f *store.
 		return ErrInvalidCode
 	}
 	_, err = fs.UseFactor(ctx, store.FactorUse{UserID: f.UserID, ID: f.ID, Step: step, Now: now})
+	m.changed(ctx, userKey(f.UserID)) // a confirmation sets HasFactors
 	switch {
 	case errors.Is(err, store.ErrReplayed):
 		ev.Reason = "reused_code"
@@ -378,6 +381,7 @@ func (m *Manager) RemoveFactor(ctx context.Context, id *Identity, factorID, curr
 			return err
 		}
 		err := fs.DeleteFactor(ctx, u.ID, factorID)
+		m.changed(ctx, userKey(u.ID)) // may clear HasFactors
 		if errors.Is(err, store.ErrNotFound) {
 			ev.Reason = "unknown_factor"
 			return ErrNotFound
@@ -458,6 +462,7 @@ func (m *Manager) ResetFactors(ctx context.Context, id *Identity, userID string)
 		}
 		if err == nil {
 			_, err = fs.DeleteUserFactors(ctx, userID)
+			m.changed(ctx, userKey(userID)) // clears HasFactors
 		}
 		if err != nil {
 			ev.Reason = "store_error"

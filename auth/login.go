@@ -159,6 +159,7 @@ func (m *Manager) rehash(ctx context.Context, u *store.User, pass string) {
 	if err == nil {
 		var nu *store.User
 		nu, err = m.store.UpdateUser(ctx, u.ID, store.UserUpdate{PasswordHash: &hash, UpdatedAt: m.now()})
+		m.changed(ctx, userKey(u.ID))
 		if err == nil {
 			*u = *nu
 		}
@@ -192,7 +193,10 @@ func (m *Manager) startSession(ctx context.Context, u *store.User, authAt time.T
 	if c, ok := ClientFromContext(ctx); ok {
 		s.IP, s.UserAgent = clientIP(c), c.UserAgent
 	}
-	if err := m.store.CreateSession(ctx, s, hash); err != nil {
+	err = m.store.CreateSession(ctx, s, hash)
+	// A new session moves the user's LastLoginAt.
+	m.changed(ctx, userKey(u.ID))
+	if err != nil {
 		return nil, nil, fmt.Errorf("auth: creating session: %w", err)
 	}
 	pair, err := m.issue(ctx, s, refresh, now)

@@ -62,6 +62,9 @@ type Manager struct {
 
 	// tokenCache is the verified-token cache, nil when off.
 	tokenCache *tokencache.Cache[Claims]
+
+	// sessions is the session cache, nil when off.
+	sessions *sessionCache
 }
 
 // New validates cfg, fills in its defaults and returns a Manager. A missing
@@ -106,6 +109,9 @@ func New(cfg Config) (*Manager, error) {
 	m.outbox = outbox.New(outbox.Config{Mailer: cfg.Mailer, Logger: cfg.Logger, Attempts: cfg.Mail.Attempts, RetryDelay: cfg.Mail.RetryDelay})
 	if cfg.Tokens.VerifiedCacheSize > 0 {
 		m.tokenCache = tokencache.New[Claims](cfg.Tokens.VerifiedCacheSize)
+	}
+	if cfg.SessionCache.Invalidator != nil {
+		m.sessions = newSessionCache(cfg.SessionCache.Size, cfg.SessionCache.TTL)
 	}
 	return m, nil
 }

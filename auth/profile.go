@@ -229,6 +229,7 @@ func (m *Manager) updateProfile(ctx context.Context, id *Identity, p ProfileUpda
 		up.TokensValidAfter, up.RevokeSessions, up.DropSecrets = &now, true, true
 	}
 	u, err := m.store.UpdateUser(ctx, target.ID, up)
+	m.changed(ctx, userKey(target.ID))
 	switch {
 	case err == nil:
 	case errors.Is(err, store.ErrNotFound):
@@ -366,9 +367,11 @@ func (m *Manager) cancelEmailChange(ctx context.Context, token string, ev *Event
 		return ErrTokenInvalid
 	}
 	now := m.now()
+	var touched string
 	_, u, err := m.store.ConsumeSecret(ctx, store.Consume{
 		Hash: hash, Purposes: []store.Purpose{store.PurposeCancelEmailChange}, Now: now,
 		Apply: func(s *store.Secret, u *store.User) (*store.UserUpdate, error) {
+			touched = u.ID // the transaction may change u
 			if s.Email != u.Email || u.PendingEmail == "" {
 				return nil, errUnbound
 			}
@@ -381,6 +384,9 @@ func (m *Manager) cancelEmailChange(ctx context.Context, token string, ev *Event
 			return &up, nil
 		},
 	})
+	if touched != "" {
+		m.changed(ctx, userKey(touched))
+	}
 	switch {
 	case err == nil:
 	case errors.Is(err, store.ErrNotFound), errors.Is(err, errUnbound):
@@ -449,6 +455,7 @@ func (m *Manager) deleteUser(ctx context.Context, self bool, target, password st
 		}
 	}
 	err = m.store.DeleteUser(ctx, target)
+	m.changed(ctx, userKey(target))
 	switch {
 	case err == nil:
 		m.mail(ctx, u, mail.Data{

@@ -304,9 +304,11 @@ func (m *Manager) consumeVerification(ctx context.Context, hash []byte, ev *Even
 	}
 	now := m.now()
 	var changed bool
+	var touched string
 	_, u, err := m.store.ConsumeSecret(ctx, store.Consume{
 		Hash: hash, Purposes: purposes, Now: now,
 		Apply: func(s *store.Secret, u *store.User) (*store.UserUpdate, error) {
+			touched = u.ID // the transaction may change u
 			t := true
 			switch s.Purpose {
 			case store.PurposeChangeEmail:
@@ -325,6 +327,9 @@ func (m *Manager) consumeVerification(ctx context.Context, hash []byte, ev *Even
 			}
 		},
 	})
+	if touched != "" {
+		m.changed(ctx, userKey(touched))
+	}
 	switch {
 	case err == nil:
 	case errors.Is(err, store.ErrNotFound), errors.Is(err, errUnbound):

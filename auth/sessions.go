@@ -21,6 +21,7 @@ func (m *Manager) Logout(ctx context.Context, id *Identity) error {
 	}
 	ev := Event{Type: EventLogout, Outcome: OutcomeSuccess, UserID: id.User.ID, SessionID: id.Session.ID}
 	err := m.store.RevokeSession(ctx, id.User.ID, id.Session.ID)
+	m.changed(ctx, sessionKey(id.Session.ID))
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		ev.Outcome, ev.Reason = OutcomeFailure, "store_error"
 		m.emit(ctx, ev, start)
@@ -107,17 +108,23 @@ func (m *Manager) renewSession(ctx context.Context, id *Identity, ev *Event) (*L
 		ev.Reason = "session_ending"
 		return nil, err
 	}
-	if err := m.store.CreateSession(ctx, s, hash); err != nil {
+	err = m.store.CreateSession(ctx, s, hash)
+	// A new session moves the user's LastLoginAt.
+	m.changed(ctx, userKey(u.ID))
+	if err != nil {
 		ev.Reason = "store_error"
 		return nil, fmt.Errorf("auth: renew session: %w", err)
 	}
-	if err := m.store.RevokeSession(ctx, u.ID, old.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
+	err = m.store.RevokeSession(ctx, u.ID, old.ID)
+	m.changed(ctx, sessionKey(old.ID))
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		// Both would be live: take the new one back and leave the old
 		// session as it was.
 		ev.Reason = "store_error"
 		if err := m.store.RevokeSession(ctx, u.ID, s.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
 			m.log.ErrorContext(ctx, "gatehouse: ending a half-renewed session failed", "user_id", u.ID, "error", err.Error())
 		}
+		m.changed(ctx, sessionKey(s.ID))
 		return nil, fmt.Errorf("auth: renew session: %w", err)
 	}
 	ev.SessionID = s.ID
@@ -134,6 +141,7 @@ func (m *Manager) LogoutEverywhere(ctx context.Context, id *Identity) (int, erro
 		return 0, err
 	}
 	n, err := m.store.RevokeUserSessions(ctx, id.User.ID, "")
+	m.changed(ctx, userKey(id.User.ID))
 	ev := Event{Type: EventLogoutEverywhere, Outcome: OutcomeSuccess, UserID: id.User.ID, SessionID: sessionID(id)}
 	if err != nil {
 		ev.Outcome, ev.Reason = OutcomeFailure, "store_error"
@@ -177,6 +185,7 @@ func (m *Manager) RevokeSession(ctx context.Context, id *Identity, userID, sessi
 		ev.ActorID = id.User.ID
 	}
 	err = m.store.RevokeSession(ctx, target, sessionID)
+	m.changed(ctx, sessionKey(sessionID))
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		ev.Outcome, ev.Reason = OutcomeFailure, "not_found"
@@ -210,6 +219,7 @@ func (m *Manager) RevokeOtherSessions(ctx context.Context, id *Identity, userID 
 		ev.ActorID = id.User.ID
 	}
 	n, err := m.store.RevokeUserSessions(ctx, target, keep)
+	m.changed(ctx, userKey(target))
 	if err != nil {
 		ev.Outcome, ev.Reason = OutcomeFailure, "store_error"
 		m.emit(ctx, ev, start)

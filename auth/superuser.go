@@ -117,8 +117,9 @@ func (m *Manager) ensureSuperuser(ctx context.Context, email, pass string) (*sto
 			if u.IsSuperuser && u.IsActive && u.IsVerified {
 				return u, nil
 			}
-			t := true
-			u, err = m.store.UpdateUser(ctx, u.ID, store.UserUpdate{IsSuperuser: &t, IsActive: &t, IsVerified: &t, UpdatedAt: m.now()})
+			t, uid := true, u.ID
+			u, err = m.store.UpdateUser(ctx, uid, store.UserUpdate{IsSuperuser: &t, IsActive: &t, IsVerified: &t, UpdatedAt: m.now()})
+			m.changed(ctx, userKey(uid))
 			if errors.Is(err, store.ErrNotFound) {
 				continue // deleted meanwhile; try again
 			}
@@ -175,6 +176,7 @@ func (m *Manager) ForcePasswordReset(ctx context.Context, id *Identity, userID s
 		RevokeSessions:   true,
 		DropSecrets:      true,
 	}))
+	m.changed(ctx, userKey(userID))
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		m.emit(ctx, ev, start)

@@ -87,6 +87,9 @@ func (m *Manager) issue(ctx context.Context, s *store.Session, refresh string, n
 // session and user are read from the store on every call, so logout,
 // revocation, deactivation, deletion, password changes and superuser
 // demotion take effect immediately (SECURITY.md #40, #42, #59). With
+// Config.SessionCache on, they are read from memory while the cache's
+// subscription is healthy, and take effect on another instance once its
+// invalidation arrives (see [SessionCacheConfig]). With
 // Config.Tokens.VerifiedCacheSize set, only the signature check and decoding
 // of a token seen before are skipped, until the token's expiry.
 //
@@ -104,7 +107,7 @@ func (m *Manager) Authenticate(ctx context.Context, token string) (*Identity, er
 		}
 		return nil, ErrTokenInvalid
 	}
-	s, u, err := m.store.SessionUser(ctx, c.SessionID)
+	s, u, err := m.sessionUser(ctx, c.SessionID)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, ErrTokenInvalid
 	}
@@ -159,7 +162,9 @@ func (m *Manager) refresh(ctx context.Context, refreshToken string, ev *Event) (
 	var reuse *store.ReuseError
 	switch {
 	case err == nil:
+		m.changed(ctx, sessionKey(s.ID))
 	case errors.As(err, &reuse):
+		m.changed(ctx, sessionKey(reuse.SessionID))
 		ev.Type, ev.UserID, ev.SessionID = EventRefreshReuse, reuse.UserID, reuse.SessionID
 		ev.Reason = "reused"
 		if !reuse.Revoked {
@@ -170,6 +175,9 @@ func (m *Manager) refresh(ctx context.Context, refreshToken string, ev *Event) (
 		ev.Reason = "unknown_or_expired"
 		return nil, ErrTokenInvalid
 	default:
+		// The rotation may have committed (or revoked a session) without
+		// our knowing which: drop every cached session.
+		m.changed(ctx, keyAll)
 		ev.Reason = "store_error"
 		return nil, fmt.Errorf("auth: refresh: %w", err)
 	}
@@ -180,6 +188,7 @@ func (m *Manager) refresh(ctx context.Context, refreshToken string, ev *Event) (
 		if err := m.store.RevokeSession(ctx, u.ID, s.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
 			m.log.ErrorContext(ctx, "gatehouse: revoking an invalidated session failed", "user_id", u.ID, "error", err.Error())
 		}
+		m.changed(ctx, sessionKey(s.ID))
 		return nil, ErrTokenInvalid
 	}
 	return m.issue(ctx, s, next, now)

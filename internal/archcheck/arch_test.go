@@ -31,7 +31,8 @@ var drivers = []string{
 // choice, and since every other library package is checked against every
 // driver, nothing else may import it either (it would pull the driver in).
 var optIn = map[string]string{
-	"store/redisstore": "github.com/redis/go-redis",
+	"store/redisstore":        "github.com/redis/go-redis",
+	"store/sqlstore/pgnotify": "github.com/jackc/pgx",
 }
 
 // testSupport names the packages that exist only for the module's tests,

@@ -4,6 +4,11 @@
 // [store.Counters] and [store.CounterBatch] only; users, sessions and the
 // rest stay in the main store (package sqlstore, say).
 //
+// Its [Notifier] carries the auth Manager's session-cache invalidations
+// between instances over Redis pub/sub (an auth.Invalidator for
+// Config.SessionCache), for deployments that keep their counters in Redis
+// already; see "Session cache" in the README.
+//
 // It is an opt-in subpackage: only an application that imports it builds
 // go-redis, and no other package of the module imports it.
 //
