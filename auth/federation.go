@@ -64,6 +64,10 @@ func (m *Manager) sealTokens(fi FederatedIdentity) ([]byte, error) {
 	return m.sealer.seal(m.cfg.Rand, providerTokensAAD(fi.Issuer, fi.Subject), fi.Tokens)
 }
 
+// CanSealTokens reports whether the Manager can keep provider tokens
+// (Config.Factors.Keys is set).
+func (m *Manager) CanSealTokens() bool { return m.sealer != nil }
+
 // ProviderTokens returns the provider tokens kept for the user's identity
 // (issuer, subject), decrypted: nil when none are kept. It returns
 // [ErrNotFound] unless the identity is the user's, and
