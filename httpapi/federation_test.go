@@ -106,6 +106,7 @@ func TestFederationHTTPGitHub(t *testing.T) {
 	q, cookie := start(t)
 	// Without the binding cookie: refused, and the flow is used up.
 	wantError(t, e.callback(t, "github", q, nil, nil), http.StatusBadRequest, httperr.TypeFederationFailed)
+	wantError(t, e.callback(t, "github", q, cookie, nil), http.StatusBadRequest, httperr.TypeFederationFailed)
 	q, cookie = start(t)
 	cb := e.callback(t, "github", q, cookie, nil)
 	tok := wantTokens(t, cb)
