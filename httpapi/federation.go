@@ -116,8 +116,9 @@ func (a *API) oauthLink(w http.ResponseWriter, r *http.Request) {
 // oauthCallback answers GET /oauth/{provider}/callback: the provider's
 // redirect. The binding cookie is deleted whatever happens. With a
 // cookie-mode Config.Guard a login sets the session cookie and a 302 goes
-// to the checked return path; otherwise the answer is the token pair (or
-// 401 mfa_required), and after a link {"message"}.
+// to the checked return path; otherwise the answer is the token pair, and
+// after a link {"message"}. A user with a second factor gets 401
+// mfa_required in both modes.
 func (a *API) oauthCallback(w http.ResponseWriter, r *http.Request) {
 	p := a.provider(w, r)
 	if p == nil {
