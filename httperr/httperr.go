@@ -50,6 +50,8 @@ const (
 	TypeLastLogin               = "last_login_method"
 	TypeFederationFailed        = "federation_failed"
 	TypeMFAEnrollment           = "mfa_enrollment_required"
+	// Passwordless email login.
+	TypePasswordlessUnavailable = "passwordless_unavailable"
 )
 
 // Error is an error answer: its status, stable type, human message and the
@@ -142,6 +144,8 @@ func unavailable() *Error {
 //   - auth.ErrFederationFailed is 400 federation_failed (no reason
 //     given), ErrFederationUnavailable 400, ErrProviderEmailUnverified
 //     403, ErrIdentityTaken 409, ErrLastLogin 400 last_login_method;
+//   - auth.ErrInvalidEmailLogin is 401 invalid_challenge, and
+//     auth.ErrPasswordlessDisabled 400 passwordless_unavailable;
 //   - anything else is 500 internal with a generic message.
 //
 // From never puts err's text into the answer; a nil err is 500 too. It
@@ -185,6 +189,8 @@ func From(err error) *Error {
 		return &Error{Status: http.StatusUnauthorized, Type: TypeAccountDisabled, Message: "Account disabled", Challenge: "Bearer"}
 	case errors.Is(err, auth.ErrEmailTaken):
 		return &Error{Status: http.StatusBadRequest, Type: TypeEmailTaken, Message: "User with this email already exists"}
+	case errors.Is(err, auth.ErrInvalidEmailLogin):
+		return &Error{Status: http.StatusUnauthorized, Type: TypeInvalidChallenge, Message: "The sign-in link or code is invalid, expired or used up; ask for a new one"}
 	case errors.Is(err, auth.ErrInvalidChallenge):
 		return &Error{Status: http.StatusUnauthorized, Type: TypeInvalidChallenge, Message: "The login challenge is invalid, expired or used up; log in again"}
 	case errors.Is(err, auth.ErrFactorsUnavailable):
@@ -214,6 +220,8 @@ func From(err error) *Error {
 		return &Error{Status: http.StatusBadRequest, Type: TypeDeactivateSelf, Message: "You cannot deactivate your own account"}
 	case errors.Is(err, auth.ErrBusy):
 		return unavailable()
+	case errors.Is(err, auth.ErrPasswordlessDisabled):
+		return &Error{Status: http.StatusBadRequest, Type: TypePasswordlessUnavailable, Message: "Passwordless email login is not enabled"}
 	case errors.Is(err, auth.ErrFederationUnavailable):
 		return &Error{Status: http.StatusBadRequest, Type: TypeFederationUnavailable, Message: "Federated login is not available"}
 	case errors.Is(err, auth.ErrProviderEmailUnverified):
