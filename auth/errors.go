@@ -207,4 +207,13 @@ var (
 	// ErrLastLogin means unlinking would leave the account no way to log
 	// in (no password and no other identity).
 	ErrLastLogin = errors.New("auth: cannot remove the last way to log in")
+	// ErrFederationFailed means the provider's answer was refused or
+	// could not be had: an invalid, used or foreign state, a callback from
+	// another issuer, a failed code exchange, an invalid ID token, or a
+	// provider error. Package auth/federation's errors wrap it; the reason
+	// is for logs, never for the browser.
+	ErrFederationFailed = errors.New("auth: federated login failed")
+	// ErrTokensUnsealable means provider tokens were to be kept or read
+	// without Config.Factors.Keys, or cannot be decrypted with them.
+	ErrTokensUnsealable = errors.New("auth: provider tokens cannot be sealed or opened (Config.Factors.Keys)")
 )

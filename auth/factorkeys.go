@@ -42,11 +42,13 @@ type FactorConfig struct {
 	// [ErrFactorsUnavailable].
 	Enabled bool
 
-	// Keys encrypt TOTP secrets at rest with AES-256-GCM. The first key
-	// encrypts new secrets; every key decrypts the secrets sealed with it,
-	// found by its ID, so a new key goes first and an old one stays until
-	// no secret uses it. Required (at least one) when Enabled. New copies
-	// the keys.
+	// Keys encrypt TOTP secrets at rest with AES-256-GCM, and the provider
+	// tokens federated login keeps when asked to
+	// ([FederatedIdentity.Tokens]; Enabled is not needed for those). The
+	// first key encrypts new secrets; every key decrypts the secrets sealed
+	// with it, found by its ID, so a new key goes first and an old one
+	// stays until no secret uses it. Required (at least one) when Enabled.
+	// New copies the keys.
 	Keys []FactorKey
 
 	// Issuer names the account in authenticator apps (the otpauth URI's
@@ -172,13 +174,10 @@ func (f *FactorConfig) fill() error {
 	if f.ChallengeTTL < 30*time.Second || f.ChallengeTTL > 5*time.Minute {
 		return cfgErr("Factors.ChallengeTTL", "must be between 30s and 5m0s")
 	}
-	if !f.Enabled {
-		if f.RequireForSuperusers {
-			return cfgErr("Factors.RequireForSuperusers", "needs Factors.Enabled")
-		}
-		return nil
+	if !f.Enabled && f.RequireForSuperusers {
+		return cfgErr("Factors.RequireForSuperusers", "needs Factors.Enabled")
 	}
-	if len(f.Keys) == 0 {
+	if f.Enabled && len(f.Keys) == 0 {
 		return cfgErr("Factors.Keys", "is required when Factors.Enabled is set (32 random bytes to encrypt TOTP secrets)")
 	}
 	keys := make([]FactorKey, len(f.Keys))
@@ -201,7 +200,7 @@ func (f *FactorConfig) fill() error {
 	return nil
 }
 
-// sealer encrypts and decrypts factor secrets.
+// sealer encrypts and decrypts factor secrets and kept provider tokens.
 type sealer struct {
 	current string
 	aeads   map[string]cipher.AEAD
@@ -234,9 +233,14 @@ func factorAAD(userID, factorID string) []byte {
 	return []byte("gatehouse factor\x00" + userID + "\x00" + factorID)
 }
 
-// seal encrypts secret with the current key: version, key ID length, key
-// ID, nonce, ciphertext.
-func (s *sealer) seal(rand io.Reader, userID, factorID string, secret []byte) ([]byte, error) {
+// providerTokensAAD binds sealed provider tokens to their identity.
+func providerTokensAAD(issuer, subject string) []byte {
+	return []byte("gatehouse provider tokens\x00" + issuer + "\x00" + subject)
+}
+
+// seal encrypts secret with the current key, bound to aad: version, key
+// ID length, key ID, nonce, ciphertext.
+func (s *sealer) seal(rand io.Reader, aad, secret []byte) ([]byte, error) {
 	aead := s.aeads[s.current]
 	nonce := make([]byte, aead.NonceSize())
 	if _, err := io.ReadFull(rand, nonce); err != nil {
@@ -246,11 +250,12 @@ func (s *sealer) seal(rand io.Reader, userID, factorID string, secret []byte) ([
 	out = append(out, sealVersion, byte(len(s.current)))
 	out = append(out, s.current...)
 	out = append(out, nonce...)
-	return aead.Seal(out, nonce, secret, factorAAD(userID, factorID)), nil
+	return aead.Seal(out, nonce, secret, aad), nil
 }
 
-// open decrypts what seal made, with whichever configured key sealed it.
-func (s *sealer) open(userID, factorID string, sealed []byte) ([]byte, error) {
+// open decrypts what seal made with aad, with whichever configured key
+// sealed it.
+func (s *sealer) open(aad, sealed []byte) ([]byte, error) {
 	if len(sealed) < 2 || sealed[0] != sealVersion || len(sealed) < 2+int(sealed[1]) {
 		return nil, errUnsealable
 	}
@@ -263,7 +268,7 @@ func (s *sealer) open(userID, factorID string, sealed []byte) ([]byte, error) {
 	if len(rest) < aead.NonceSize()+aead.Overhead() {
 		return nil, errUnsealable
 	}
-	plain, err := aead.Open(nil, rest[:aead.NonceSize()], rest[aead.NonceSize():], factorAAD(userID, factorID))
+	plain, err := aead.Open(nil, rest[:aead.NonceSize()], rest[aead.NonceSize():], aad)
 	if err != nil {
 		return nil, errUnsealable
 	}

@@ -167,7 +167,7 @@ func (m *Manager) enrollTOTP(ctx context.Context, fs store.SecondFactors, u *sto
 	if err != nil {
 		return nil, err
 	}
-	sealed, err := m.sealer.seal(m.cfg.Rand, u.ID, fid, []byte(key.Secret()))
+	sealed, err := m.sealer.seal(m.cfg.Rand, factorAAD(u.ID, fid), []byte(key.Secret()))
 	if err != nil {
 		return nil, err
 	}
@@ -252,7 +252,7 @@ func (m *Manager) ConfirmTOTP(ctx context.Context, id *Identity, factorID, code 
 // records the matching step so that it is accepted once (SECURITY.md #77,
 // #78).
 func (m *Manager) useTOTP(ctx context.Context, fs store.SecondFactors, f *store.Factor, code string, now time.Time, ev *Event) error {
-	secret, err := m.sealer.open(f.UserID, f.ID, f.Secret)
+	secret, err := m.sealer.open(factorAAD(f.UserID, f.ID), f.Secret)
 	if err != nil {
 		ev.Reason = "unsealable"
 		m.log.ErrorContext(ctx, "gatehouse: a TOTP secret cannot be decrypted (missing key in Config.Factors.Keys?)", "user_id", f.UserID)

@@ -44,6 +44,56 @@ type FederatedIdentity struct {
 	Email         string
 	EmailVerified bool
 	Name          string
+	// Tokens are the provider's tokens to keep, in plaintext, or nil to
+	// keep none (the default, SECURITY.md #89). The Manager seals them
+	// with Config.Factors.Keys (AES-256-GCM, bound to Issuer and Subject)
+	// before the store sees them; [Manager.ProviderTokens] opens them.
+	// Without keys a login or link that carries Tokens fails with
+	// [ErrTokensUnsealable].
+	Tokens []byte
+}
+
+// sealTokens seals fi's tokens for the store; nil when there are none.
+func (m *Manager) sealTokens(fi FederatedIdentity) ([]byte, error) {
+	if len(fi.Tokens) == 0 {
+		return nil, nil
+	}
+	if m.sealer == nil {
+		return nil, ErrTokensUnsealable
+	}
+	return m.sealer.seal(m.cfg.Rand, providerTokensAAD(fi.Issuer, fi.Subject), fi.Tokens)
+}
+
+// CanSealTokens reports whether the Manager can keep provider tokens
+// (Config.Factors.Keys is set).
+func (m *Manager) CanSealTokens() bool { return m.sealer != nil }
+
+// ProviderTokens returns the provider tokens kept for the user's identity
+// (issuer, subject), decrypted: nil when none are kept. It returns
+// [ErrNotFound] unless the identity is the user's, and
+// [ErrTokensUnsealable] when they cannot be decrypted (no key, a removed
+// key, or a tampered row).
+func (m *Manager) ProviderTokens(ctx context.Context, userID, issuer, subject string) ([]byte, error) {
+	ids, err := m.identities()
+	if err != nil {
+		return nil, err
+	}
+	id, _, err := ids.IdentityUser(ctx, issuer, subject)
+	switch {
+	case errors.Is(err, store.ErrNotFound) || err == nil && id.UserID != userID:
+		return nil, ErrNotFound
+	case err != nil:
+		return nil, fmt.Errorf("auth: provider tokens: %w", err)
+	case len(id.Tokens) == 0:
+		return nil, nil
+	case m.sealer == nil:
+		return nil, ErrTokensUnsealable
+	}
+	plain, err := m.sealer.open(providerTokensAAD(issuer, subject), id.Tokens)
+	if err != nil {
+		return nil, ErrTokensUnsealable
+	}
+	return plain, nil
 }
 
 func (m *Manager) identities() (store.Identities, error) {
@@ -90,15 +140,20 @@ func (m *Manager) federatedLogin(ctx context.Context, fi FederatedIdentity, ev *
 		ev.Reason = "no_subject"
 		return nil, fmt.Errorf("auth: federated login: issuer and subject are required: %w", ErrInvalidCredentials)
 	}
+	sealed, err := m.sealTokens(fi)
+	if err != nil {
+		ev.Reason = "tokens_unsealable"
+		return nil, err
+	}
 	_, u, err := ids.IdentityUser(ctx, fi.Issuer, fi.Subject)
 	switch {
 	case err == nil:
-		if err := ids.TouchIdentity(ctx, store.IdentityLogin{Issuer: fi.Issuer, Subject: fi.Subject, Now: authAt, Email: fi.Email, EmailVerified: fi.EmailVerified}); err != nil {
+		if err := ids.TouchIdentity(ctx, store.IdentityLogin{Issuer: fi.Issuer, Subject: fi.Subject, Now: authAt, Email: fi.Email, EmailVerified: fi.EmailVerified, Tokens: sealed}); err != nil {
 			ev.Reason = "store_error"
 			return nil, fmt.Errorf("auth: federated login: %w", err)
 		}
 	case errors.Is(err, store.ErrNotFound):
-		if u, err = m.firstFederatedLogin(ctx, ids, fi, ev); err != nil {
+		if u, err = m.firstFederatedLogin(ctx, ids, fi, sealed, ev); err != nil {
 			return nil, err
 		}
 	default:
@@ -115,7 +170,7 @@ func (m *Manager) federatedLogin(ctx context.Context, fi FederatedIdentity, ev *
 
 // firstFederatedLogin creates or (when allowed) links the account of an
 // identity seen for the first time.
-func (m *Manager) firstFederatedLogin(ctx context.Context, ids store.Identities, fi FederatedIdentity, ev *Event) (*store.User, error) {
+func (m *Manager) firstFederatedLogin(ctx context.Context, ids store.Identities, fi FederatedIdentity, sealed []byte, ev *Event) (*store.User, error) {
 	if !fi.EmailVerified {
 		ev.Reason = "provider_email_unverified"
 		return nil, ErrProviderEmailUnverified
@@ -129,6 +184,7 @@ func (m *Manager) firstFederatedLogin(ctx context.Context, ids store.Identities,
 	rec := &store.Identity{
 		Issuer: fi.Issuer, Subject: fi.Subject, Provider: fi.Provider,
 		Email: fi.Email, EmailVerified: true, CreatedAt: now, LastLoginAt: now,
+		Tokens: sealed,
 	}
 	local, err := m.store.UserByEmail(ctx, email)
 	switch {
@@ -193,10 +249,15 @@ func (m *Manager) linkIdentity(ctx context.Context, userID string, fi FederatedI
 	if err != nil {
 		return err
 	}
+	sealed, err := m.sealTokens(fi)
+	if err != nil {
+		return err
+	}
 	now := m.now()
 	err = ids.CreateIdentity(ctx, &store.Identity{
 		Issuer: fi.Issuer, Subject: fi.Subject, UserID: userID, Provider: fi.Provider,
 		Email: fi.Email, EmailVerified: fi.EmailVerified, CreatedAt: now, LastLoginAt: now,
+		Tokens: sealed,
 	})
 	switch {
 	case errors.Is(err, store.ErrConflict):

@@ -50,7 +50,8 @@ type Manager struct {
 
 	// factors is the store's second-factor capability, nil when
 	// Config.Factors is off or the store lacks it; sealer encrypts the
-	// factors' secrets.
+	// factors' secrets and kept provider tokens, nil without
+	// Config.Factors.Keys.
 	factors store.SecondFactors
 	sealer  *sealer
 	// passkeys is the WebAuthn machinery, nil when passkeys are off.
@@ -87,11 +88,13 @@ func New(cfg Config) (*Manager, error) {
 		hashers:   append([]Hasher{cfg.Password.Hasher}, cfg.Password.LegacyHashers...),
 	}
 	m.batch, _ = cfg.Limits.Store.(store.CounterBatch)
-	if cfg.Factors.Enabled {
-		var err error
+	var err error
+	if len(cfg.Factors.Keys) > 0 {
 		if m.sealer, err = newSealer(cfg.Factors.Keys); err != nil {
 			return nil, err
 		}
+	}
+	if cfg.Factors.Enabled {
 		m.factors, _ = cfg.Store.(store.SecondFactors)
 		if m.factors == nil && cfg.Factors.RequireForSuperusers {
 			return nil, cfgErr("Factors.RequireForSuperusers", "needs a Store that implements store.SecondFactors (no superuser could ever enrol)")

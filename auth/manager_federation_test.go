@@ -1,9 +1,11 @@
 package auth_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/gatehouse-go/gatehouse/auth"
 	"github.com/gatehouse-go/gatehouse/mail"
@@ -202,5 +204,69 @@ func TestFederatedLoginSecondFactor(t *testing.T) {
 	done, err := e.m.CompleteLogin(ctx, res.Challenge.Token, auth.MethodTOTP, u.code(t, e.clock.Now()))
 	if err != nil || done.Tokens == nil || done.User.ID != u.user.ID {
 		t.Fatalf("CompleteLogin = %v, %v; want tokens for the user", done, err)
+	}
+}
+
+// TestProviderTokensSealed: provider tokens given to a login or a link are
+// stored only as ciphertext bound to their identity, open with
+// ProviderTokens for their user only, and are dropped by a login without
+// them; without Factors.Keys keeping them fails and stores nothing.
+// SECURITY.md #89.
+func TestProviderTokensSealed(t *testing.T) {
+	e := newEnv(t, func(c *auth.Config) { c.Factors.Keys = []auth.FactorKey{factorKey} })
+	ctx := context.Background()
+	secret := []byte(`{"access_token":"provider-at-123","refresh_token":"provider-rt-456"}`)
+	fi := provided("sub-t", "tok@example.org", true)
+	fi.Tokens = secret
+	res, err := e.m.FederatedLogin(ctx, fi)
+	if err != nil {
+		t.Fatalf("FederatedLogin: %v", err)
+	}
+	id, _, err := e.store.IdentityUser(ctx, testIssuer, "sub-t")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(id.Tokens) == 0 || bytes.Contains(id.Tokens, []byte("provider-at-123")) || bytes.Contains(id.Tokens, []byte("provider-rt-456")) {
+		t.Fatalf("stored tokens = %q, want ciphertext", id.Tokens)
+	}
+	got, err := e.m.ProviderTokens(ctx, res.User.ID, testIssuer, "sub-t")
+	if err != nil || !bytes.Equal(got, secret) {
+		t.Fatalf("ProviderTokens = %q, %v; want the tokens", got, err)
+	}
+	if _, err := e.m.ProviderTokens(ctx, "someone-else", testIssuer, "sub-t"); !errors.Is(err, auth.ErrNotFound) {
+		t.Errorf("another user's ProviderTokens: err = %v, want ErrNotFound", err)
+	}
+	// Identities never hands them out.
+	list, err := e.m.Identities(ctx, res.User.ID)
+	if err != nil || len(list) != 1 || list[0].Tokens != nil {
+		t.Errorf("Identities = %+v, %v; want one without tokens", list, err)
+	}
+	// Moved to another identity's row, the ciphertext does not open.
+	fi2 := provided("sub-u", "tok2@example.org", true)
+	res2, err := e.m.FederatedLogin(ctx, fi2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.store.TouchIdentity(ctx, store.IdentityLogin{Issuer: testIssuer, Subject: "sub-u", Now: time.Now(), Tokens: id.Tokens}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.m.ProviderTokens(ctx, res2.User.ID, testIssuer, "sub-u"); !errors.Is(err, auth.ErrTokensUnsealable) {
+		t.Errorf("moved ciphertext: err = %v, want ErrTokensUnsealable", err)
+	}
+	// A login without tokens drops the kept ones.
+	if _, err := e.m.FederatedLogin(ctx, provided("sub-t", "tok@example.org", true)); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := e.m.ProviderTokens(ctx, res.User.ID, testIssuer, "sub-t"); err != nil || got != nil {
+		t.Errorf("after a login without tokens: %q, %v; want none", got, err)
+	}
+
+	// No keys: keeping tokens is refused and creates nothing.
+	plain := newEnv(t)
+	if _, err := plain.m.FederatedLogin(ctx, fi); !errors.Is(err, auth.ErrTokensUnsealable) {
+		t.Errorf("without keys: err = %v, want ErrTokensUnsealable", err)
+	}
+	if _, _, err := plain.store.IdentityUser(ctx, testIssuer, "sub-t"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("without keys an identity was stored: %v", err)
 	}
 }

@@ -166,7 +166,7 @@ func (r *passkeyRecord) credential(signCount int64) webauthn.Credential {
 
 // openPasskey decrypts a passkey factor's credential.
 func (m *Manager) openPasskey(f *store.Factor) (webauthn.Credential, error) {
-	plain, err := m.sealer.open(f.UserID, f.ID, f.Secret)
+	plain, err := m.sealer.open(factorAAD(f.UserID, f.ID), f.Secret)
 	if err != nil {
 		return webauthn.Credential{}, err
 	}
@@ -369,7 +369,7 @@ func (m *Manager) FinishPasskeyRegistration(ctx context.Context, id *Identity, r
 		if err != nil {
 			return fmt.Errorf("auth: finish passkey registration: %w", err)
 		}
-		sealed, err := m.sealer.seal(m.cfg.Rand, u.ID, fid, plain)
+		sealed, err := m.sealer.seal(m.cfg.Rand, factorAAD(u.ID, fid), plain)
 		if err != nil {
 			return err
 		}

@@ -58,6 +58,14 @@ type Config struct {
 	// those two endpoints answer a superuser 404 "Logging provider not
 	// found", as R2R did without one, and the figures are null.
 	Audit *audit.Reader
+
+	// Federation are the providers of federated login, served at
+	// /oauth/{provider}/authorize, /callback and /link (package
+	// auth/federation's *Client is one). With a Guard in cookie mode
+	// (middleware.Config.Cookies) a federated login starts the browser's
+	// session cookie through it; otherwise it answers the token pair.
+	// Names must be unique.
+	Federation []FederatedProvider
 }
 
 // API serves the HTTP endpoints of an [auth.Manager] under a path prefix,
@@ -75,6 +83,10 @@ type API struct {
 	maxBody int64
 	mux     *http.ServeMux
 	handler http.Handler // mux behind clients.WithClient
+	// providers are Config.Federation by name; cookieGuard says whether
+	// Config.Guard is in cookie mode.
+	providers   map[string]FederatedProvider
+	cookieGuard bool
 }
 
 // New returns an API for m. It fails when m is nil or a Config field is
@@ -104,6 +116,14 @@ func New(m *auth.Manager, cfg Config) (*API, error) {
 	a.clients = cfg.Guard
 	if a.clients == nil {
 		a.clients = a.guard
+	}
+	a.cookieGuard = a.clients.CookieName() != ""
+	a.providers = make(map[string]FederatedProvider, len(cfg.Federation))
+	for _, p := range cfg.Federation {
+		if p == nil || p.Name() == "" || a.providers[p.Name()] != nil {
+			return nil, errors.New("httpapi: Config.Federation needs providers with distinct, non-empty names")
+		}
+		a.providers[p.Name()] = p
 	}
 	a.mux = a.buildMux()
 	a.handler = a.clients.WithClient(a.mux)
@@ -235,6 +255,13 @@ func (a *API) routes() []route {
 
 		// Ours: another verification mail.
 		{"POST", "/send_verification_email", public, a.sendVerificationEmail},
+
+		// Ours: federated login (docs/http-api.md, "Federated login").
+		{"GET", "/oauth/{provider}/authorize", public, a.oauthAuthorize},
+		{"GET", "/oauth/{provider}/callback", public, a.oauthCallback},
+		{"POST", "/oauth/{provider}/link", user, a.oauthLink},
+		{"GET", "/user/identities", user, a.listIdentities},
+		{"DELETE", "/user/identities", user, a.unlinkIdentity},
 	}
 }
 

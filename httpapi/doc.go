@@ -80,6 +80,19 @@
 // theirs ends at once), and "pending_email" in user objects (the address
 // an email change awaits confirmation for, or null).
 //
+// # Federated login
+//
+// With Config.Federation (package auth/federation's clients), GET
+// /oauth/{provider}/authorize redirects the browser to the provider with
+// a short-lived __Host- cookie binding the flow to it, GET
+// /oauth/{provider}/callback finishes the login (the token pair, or with a
+// cookie-mode Config.Guard the session cookie and a redirect to the
+// checked return path), POST /oauth/{provider}/link begins linking a
+// provider to the logged-in user, and GET and DELETE /user/identities list
+// and unlink. The two browser endpoints answer 302 redirects, not JSON,
+// when they succeed; every refusal of the provider's answer is the one 400
+// federation_failed.
+//
 // # Security
 //
 //   - Tokens are read only from "Authorization: Bearer" (SECURITY.md #65),

@@ -160,6 +160,9 @@ type options struct {
 	// routes, when set, adds the application's own routes to the mux the
 	// API is mounted on.
 	routes func(e *env, mux *http.ServeMux)
+	// federation, when set, makes httpapi.Config.Federation from the
+	// Manager and its store.
+	federation func(tb testing.TB, m *auth.Manager, st store.Store) []httpapi.FederatedProvider
 }
 
 // env is a running server: the real handlers over a Manager and memstore,
@@ -258,6 +261,9 @@ func newEnv(tb testing.TB, o options) *env {
 		}
 		e.guard = middleware.New(m, gcfg)
 		acfg.Guard = e.guard
+	}
+	if o.federation != nil {
+		acfg.Federation = o.federation(tb, m, st)
 	}
 	if runs != nil {
 		if acfg.Audit, err = audit.NewReader(m, runs); err != nil {

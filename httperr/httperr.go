@@ -49,6 +49,7 @@ const (
 	TypeProviderEmailUnverified = "provider_email_unverified"
 	TypeIdentityTaken           = "identity_taken"
 	TypeLastLogin               = "last_login_method"
+	TypeFederationFailed        = "federation_failed"
 	TypeMFAEnrollment           = "mfa_enrollment_required"
 	// Passwordless email login.
 	TypePasswordlessUnavailable = "passwordless_unavailable"
@@ -142,6 +143,9 @@ func unavailable() *Error {
 //   - auth.ErrInvalidChallenge is 401 invalid_challenge,
 //     auth.ErrInvalidPasskey 401 invalid_credential, and
 //     auth.ErrFactorsUnavailable 400 factors_unavailable;
+//   - auth.ErrFederationFailed is 400 federation_failed (no reason
+//     given), ErrFederationUnavailable 400, ErrProviderEmailUnverified
+//     403, ErrIdentityTaken 409, ErrLastLogin 400 last_login_method;
 //   - auth.ErrInvalidEmailLogin is 401 invalid_challenge, and
 //     auth.ErrPasswordlessDisabled 400 passwordless_unavailable;
 //   - anything else is 500 internal with a generic message.
@@ -230,6 +234,8 @@ func From(err error) *Error {
 		return &Error{Status: http.StatusConflict, Type: TypeIdentityTaken, Message: "This identity is linked to another account"}
 	case errors.Is(err, auth.ErrLastLogin):
 		return &Error{Status: http.StatusBadRequest, Type: TypeLastLogin, Message: "The last way to log in cannot be removed"}
+	case errors.Is(err, auth.ErrFederationFailed):
+		return &Error{Status: http.StatusBadRequest, Type: TypeFederationFailed, Message: "The login with the provider failed; start again"}
 	case errors.As(err, &ve):
 		return &Error{Status: http.StatusUnprocessableEntity, Type: TypeInvalidRequest, Message: "Invalid " + ve.Field + ": " + ve.Reason}
 	}

@@ -55,6 +55,8 @@ func TestFrom(t *testing.T) {
 		{"provider email unverified", wrap(auth.ErrProviderEmailUnverified), 403, httperr.TypeProviderEmailUnverified, 0, ""},
 		{"identity taken", wrap(auth.ErrIdentityTaken), 409, httperr.TypeIdentityTaken, 0, ""},
 		{"last login", wrap(auth.ErrLastLogin), 400, httperr.TypeLastLogin, 0, ""},
+		{"federation failed", wrap(auth.ErrFederationFailed), 400, httperr.TypeFederationFailed, 0, ""},
+		{"tokens unsealable", wrap(auth.ErrTokensUnsealable), 500, httperr.TypeInternal, 0, ""},
 		{"busy", fmt.Errorf("%w: %w", auth.ErrBusy, context.DeadlineExceeded), 503, httperr.TypeUnavailable, 1, ""},
 		{"busy alone", wrap(auth.ErrBusy), 503, httperr.TypeUnavailable, 1, ""},
 		{"deadline", fmt.Errorf("auth: login: %w", context.DeadlineExceeded), 503, httperr.TypeUnavailable, 1, ""},

@@ -151,6 +151,10 @@ func (g *Guard) CookieName() string {
 	return g.cookies.name
 }
 
+// CookieSecure reports whether the Guard's session cookie is Secure: true
+// in cookie mode unless CookieConfig.Insecure, false without cookie mode.
+func (g *Guard) CookieSecure() bool { return g.cookies != nil && g.cookies.secure }
+
 // cookie returns the session cookie with value and the given Max-Age
 // (negative: delete).
 func (cm *cookieMode) cookie(value string, maxAge int) *http.Cookie {
@@ -385,6 +389,20 @@ func (g *Guard) LogIn(w http.ResponseWriter, r *http.Request, email, password st
 // no tokens, or when they do not fit in a cookie (see [MaxCookieBytes]).
 // Call it before writing the response's header.
 func (g *Guard) StartSession(w http.ResponseWriter, r *http.Request, res *auth.LoginResult) error {
+	return g.startSession(w, r, res, true)
+}
+
+// StartRedirectedSession is [Guard.StartSession] for the one request that
+// arrives from another site by design: the redirect back from an identity
+// provider to a federated login's callback. It skips the same-origin
+// check; the caller must have bound the request to this browser otherwise
+// (package auth/federation's state and browser-secret cookie, checked
+// before the code exchange), which is what stops login CSRF there.
+func (g *Guard) StartRedirectedSession(w http.ResponseWriter, r *http.Request, res *auth.LoginResult) error {
+	return g.startSession(w, r, res, false)
+}
+
+func (g *Guard) startSession(w http.ResponseWriter, r *http.Request, res *auth.LoginResult, checkOrigin bool) error {
 	if g.cookies == nil {
 		return errNoCookieMode
 	}
@@ -393,9 +411,11 @@ func (g *Guard) StartSession(w http.ResponseWriter, r *http.Request, res *auth.L
 	}
 	ctx, _ := g.clientContext(r)
 	fresh := &auth.Identity{User: res.User, Session: res.Session}
-	if err := g.sameOrigin(r); err != nil {
-		g.endQuietly(ctx, fresh)
-		return err
+	if checkOrigin {
+		if err := g.sameOrigin(r); err != nil {
+			g.endQuietly(ctx, fresh)
+			return err
+		}
 	}
 	if _, prev, _ := g.cookieIdentity(w, r); prev != nil && prev.Session.ID != res.Session.ID {
 		g.endQuietly(ctx, prev)

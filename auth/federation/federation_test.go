@@ -106,7 +106,7 @@ func (r *rig) authorize(t *testing.T, returnTo string) (secret, state, code stri
 func TestCallbackLogsIn(t *testing.T) {
 	r := newRig(t)
 	secret, state, code := r.authorize(t, "/settings")
-	res, to, err := r.c.Callback(t.Context(), secret, state, code)
+	res, to, err := r.c.Callback(t.Context(), secret, q(state, code))
 	if err != nil {
 		t.Fatalf("Callback: %v", err)
 	}
@@ -126,7 +126,7 @@ func TestCallbackLogsIn(t *testing.T) {
 	}
 	// Second login: the same user by (issuer, subject).
 	secret, state, code = r.authorize(t, "")
-	res2, to, err := r.c.Callback(t.Context(), secret, state, code)
+	res2, to, err := r.c.Callback(t.Context(), secret, q(state, code))
 	if err != nil || res2.User.ID != res.User.ID || to != "/home" {
 		t.Errorf("second login = %v, %q, %v; want the same user at /home", res2, to, err)
 	}
@@ -145,7 +145,7 @@ func TestCallbackRefusesBadState(t *testing.T) {
 		"missing secret": {"", state},
 	} {
 		r.verifier.Store("")
-		if _, _, err := r.c.Callback(t.Context(), tc[0], tc[1], code); !errors.Is(err, federation.ErrInvalidState) {
+		if _, _, err := r.c.Callback(t.Context(), tc[0], q(tc[1], code)); !errors.Is(err, federation.ErrInvalidState) {
 			t.Errorf("%s: err = %v, want ErrInvalidState", name, err)
 		}
 		if r.verifier.Load().(string) != "" {
@@ -154,14 +154,14 @@ func TestCallbackRefusesBadState(t *testing.T) {
 	}
 	// The "other browser" attempt used the flow up: even the right browser
 	// cannot replay it.
-	if _, _, err := r.c.Callback(t.Context(), secret, state, code); !errors.Is(err, federation.ErrInvalidState) {
+	if _, _, err := r.c.Callback(t.Context(), secret, q(state, code)); !errors.Is(err, federation.ErrInvalidState) {
 		t.Errorf("after a wrong browser: err = %v, want ErrInvalidState", err)
 	}
 	secret, state, code = r.authorize(t, "")
-	if _, _, err := r.c.Callback(t.Context(), secret, state, code); err != nil {
+	if _, _, err := r.c.Callback(t.Context(), secret, q(state, code)); err != nil {
 		t.Fatalf("Callback: %v", err)
 	}
-	if _, _, err := r.c.Callback(t.Context(), secret, state, code); !errors.Is(err, federation.ErrInvalidState) {
+	if _, _, err := r.c.Callback(t.Context(), secret, q(state, code)); !errors.Is(err, federation.ErrInvalidState) {
 		t.Errorf("replayed state: err = %v, want ErrInvalidState", err)
 	}
 }
@@ -172,7 +172,7 @@ func TestReturnToAllowlist(t *testing.T) {
 	r := newRig(t)
 	for _, bad := range []string{"https://evil.test", "//evil.test", `/\evil.test`, "/settings/../x", "/Settings"} {
 		secret, state, code := r.authorize(t, bad)
-		_, to, err := r.c.Callback(t.Context(), secret, state, code)
+		_, to, err := r.c.Callback(t.Context(), secret, q(state, code))
 		if err != nil {
 			t.Fatalf("%q: Callback: %v", bad, err)
 		}
@@ -188,4 +188,9 @@ func randomKey(t *testing.T) []byte {
 	k := make([]byte, 32)
 	_, _ = rand.Read(k)
 	return k
+}
+
+// q is the query of a callback with state and code.
+func q(state, code string) url.Values {
+	return url.Values{"state": {state}, "code": {code}}
 }

@@ -30,6 +30,10 @@ type craftOP struct {
 	key   *ecdsa.PrivateKey
 	mint  func(nonce string) string
 	nonce string
+	// issParam makes discovery announce RFC 9207's iss parameter.
+	issParam bool
+	// exchanges counts token requests.
+	exchanges int
 }
 
 func newCraftOP(t *testing.T) *craftOP {
@@ -47,6 +51,7 @@ func newCraftOP(t *testing.T) *craftOP {
 		_ = json.NewEncoder(w).Encode(map[string]any{
 			"issuer": iss, "authorization_endpoint": iss + "/authorize", "token_endpoint": iss + "/token",
 			"jwks_uri": iss + "/jwks", "id_token_signing_alg_values_supported": []string{"ES256"},
+			"authorization_response_iss_parameter_supported": op.issParam,
 		})
 	})
 	mux.HandleFunc("/jwks", func(w http.ResponseWriter, _ *http.Request) {
@@ -54,6 +59,7 @@ func newCraftOP(t *testing.T) *craftOP {
 	})
 	mux.HandleFunc("/token", func(w http.ResponseWriter, r *http.Request) {
 		_ = r.ParseForm()
+		op.exchanges++
 		if r.PostForm.Get("code_verifier") == "" {
 			http.Error(w, `{"error":"invalid_grant"}`, http.StatusBadRequest)
 			return
@@ -150,7 +156,7 @@ func TestIDTokenValidation(t *testing.T) {
 		}
 		u, _ := url.Parse(s.URL)
 		op.nonce, op.mint = u.Query().Get("nonce"), mint
-		_, _, err = c.Callback(t.Context(), s.BrowserSecret, u.Query().Get("state"), "code")
+		_, _, err = c.Callback(t.Context(), s.BrowserSecret, q(u.Query().Get("state"), "code"))
 		return err
 	}
 	for name, mint := range cases {
@@ -172,5 +178,67 @@ func TestIDTokenValidation(t *testing.T) {
 	}
 	if err := run(good); err != nil {
 		t.Fatalf("several audiences with our azp: %v", err)
+	}
+}
+
+// TestIssParameter: RFC 9207 against mix-up. From a provider whose
+// discovery announces authorization_response_iss_parameter_supported, a
+// callback without iss or with another issuer's is refused before the
+// code is exchanged; from any provider a present iss must be its issuer.
+// SECURITY.md #86.
+func TestIssParameter(t *testing.T) {
+	for _, announced := range []bool{true, false} {
+		op := newCraftOP(t)
+		op.issParam = announced
+		op.mint = func(n string) string { return op.sign(t, nil, op.claims(n)) }
+		st := memstore.New()
+		m, err := auth.New(auth.Config{Store: st, Mailer: mail.Discard{}, Tokens: auth.TokenConfig{SigningKey: randomKey(t)}, Password: auth.PasswordConfig{Hasher: testhash.Fast{}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := federation.New(t.Context(), m, st, federation.Provider{Name: "craft", Issuer: op.srv.URL, ClientID: "client-1", ClientSecret: "s", RedirectURL: callback}, federation.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		run := func(iss []string) error {
+			s, err := c.Start(t.Context(), "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			u, _ := url.Parse(s.URL)
+			op.nonce = u.Query().Get("nonce")
+			v := q(u.Query().Get("state"), "code")
+			if iss != nil {
+				v["iss"] = iss
+			}
+			_, _, err = c.Callback(t.Context(), s.BrowserSecret, v)
+			return err
+		}
+		bad := map[string][]string{
+			"other issuer": {"https://evil.test"},
+			"trailing /":   {op.srv.URL + "/"},
+			"two iss":      {op.srv.URL, "https://evil.test"},
+			"empty":        {""},
+		}
+		if announced {
+			bad["missing"] = nil
+		}
+		for name, iss := range bad {
+			before := op.exchanges
+			if err := run(iss); !errors.Is(err, federation.ErrIssuerMismatch) {
+				t.Errorf("announced=%v %s: err = %v, want ErrIssuerMismatch", announced, name, err)
+			}
+			if op.exchanges != before {
+				t.Errorf("announced=%v %s: the code was exchanged", announced, name)
+			}
+		}
+		if err := run([]string{op.srv.URL}); err != nil {
+			t.Errorf("announced=%v, the right iss: %v", announced, err)
+		}
+		if !announced {
+			if err := run(nil); err != nil {
+				t.Errorf("not announced, no iss: %v", err)
+			}
+		}
 	}
 }

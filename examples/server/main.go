@@ -43,6 +43,18 @@
 //	-jwks-max-age duration         Cache-Control max-age of the JWKS (default 10m0s)
 //	-debug-addr string             serve net/http/pprof (/debug/pprof/) on this loopback
 //	                               address, e.g. 127.0.0.1:6060; off by default
+//	-oidc-issuer string            offer "Sign in with …" through this OpenID Connect
+//	                               provider (its issuer URL; discovery at start)
+//	-oidc-client-id string         the client ID registered at the provider
+//	-oidc-client-secret string     its client secret
+//	-oidc-name string              the provider's name in /v2/oauth/NAME/… (default "oidc")
+//
+// Each -oidc-* flag defaults to the environment variable GATEHOUSE_OIDC_*
+// of the same name (GATEHOUSE_OIDC_ISSUER, …). The callback URL to register
+// at the provider is the server's public base URL (-base-url) followed by
+// /v2/oauth/NAME/callback; the home page then shows a "Sign in with NAME"
+// button. Federated logins, links and unlinks are audit events like the
+// others.
 //
 // With -ed25519-key, other services verify the access tokens with the
 // public keys alone, from the JWK Set at /.well-known/jwks.json; each key's
@@ -97,6 +109,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"html/template"
 	"io"
 	"io/fs"
 	"log/slog"
@@ -104,6 +117,7 @@ import (
 	"net/http"
 	netmail "net/mail"
 	"net/netip"
+	"net/url"
 	"os"
 	"os/signal"
 	"strings"
@@ -114,6 +128,7 @@ import (
 
 	"github.com/gatehouse-go/gatehouse/audit"
 	"github.com/gatehouse-go/gatehouse/auth"
+	"github.com/gatehouse-go/gatehouse/auth/federation"
 	"github.com/gatehouse-go/gatehouse/auth/jwt"
 	"github.com/gatehouse-go/gatehouse/auth/password"
 	"github.com/gatehouse-go/gatehouse/httpapi"
@@ -130,6 +145,7 @@ const (
 	envAdminEmail    = "GATEHOUSE_ADMIN_EMAIL"
 	envAdminPassword = "GATEHOUSE_ADMIN_PASSWORD"
 	envSigningKey    = "GATEHOUSE_SIGNING_KEY"
+	envOIDCPrefix    = "GATEHOUSE_OIDC_"
 )
 
 // keyAdvice says how to make a good signing key.
@@ -152,7 +168,9 @@ type options struct {
 	ed25519Key, ed25519VerifyKeys        string
 	jwksMaxAge                           time.Duration
 	debugAddr                            string
-	passwordless                         bool
+	// The OpenID Connect provider of -oidc-*.
+	oidcIssuer, oidcClientID, oidcClientSecret, oidcName string
+	passwordless                                         bool
 }
 
 func main() {
@@ -199,6 +217,14 @@ func newFlagSet(o *options) *flag.FlagSet {
 	fs.DurationVar(&o.jwksMaxAge, "jwks-max-age", httpapi.DefaultJWKSMaxAge, "Cache-Control max-age of "+httpapi.JWKSPath+" (1s to 24h; with -ed25519-key)")
 	fs.BoolVar(&o.passwordless, "passwordless", false, "let users sign in with a link or code mailed to them (passwordless email login, POST /v2/login/email; the pages /sign-in and /login/email)")
 	fs.StringVar(&o.debugAddr, "debug-addr", "", "serve net/http/pprof (/debug/pprof/) on this loopback `address`, e.g. 127.0.0.1:6060 (off by default; never exposed beyond loopback)")
+	fs.StringVar(&o.oidcIssuer, "oidc-issuer", os.Getenv(envOIDCPrefix+"ISSUER"), "offer \"Sign in with …\" through the OpenID Connect provider of this issuer `URL` (default $"+envOIDCPrefix+"ISSUER)")
+	fs.StringVar(&o.oidcClientID, "oidc-client-id", os.Getenv(envOIDCPrefix+"CLIENT_ID"), "the client ID registered at the -oidc-issuer provider (default $"+envOIDCPrefix+"CLIENT_ID)")
+	fs.StringVar(&o.oidcClientSecret, "oidc-client-secret", os.Getenv(envOIDCPrefix+"CLIENT_SECRET"), "its client secret (default $"+envOIDCPrefix+"CLIENT_SECRET)")
+	oidcName := os.Getenv(envOIDCPrefix + "NAME")
+	if oidcName == "" {
+		oidcName = "oidc"
+	}
+	fs.StringVar(&o.oidcName, "oidc-name", oidcName, "the provider's `name` in /v2/oauth/NAME/… and on the sign-in button (default $"+envOIDCPrefix+"NAME, else oidc)")
 	fs.Usage = func() {
 		out := fs.Output()
 		fmt.Fprint(out, usageHead)
@@ -232,6 +258,10 @@ Environment:
     	Not used with -ed25519-key (setting both is refused)
   SMTP_PASSWORD
     	the default of -smtp-password
+  GATEHOUSE_OIDC_ISSUER, _CLIENT_ID, _CLIENT_SECRET, _NAME
+    	the defaults of -oidc-issuer, -oidc-client-id, -oidc-client-secret,
+    	-oidc-name; the callback URL to register is -base-url followed by
+    	/v2/oauth/NAME/callback
 
 Pages for the links in mail, served here under -base-url (an application
 that mounts the /v2 API itself must serve these paths under the BaseURL of
@@ -351,15 +381,17 @@ func run(ctx context.Context, o options, stdout io.Writer, logger *slog.Logger) 
 	// One Guard finds every request's client: the proxies are set here
 	// once, for the API and for any route of the application's own.
 	guard := middleware.New(m, middleware.Config{Logger: logger, TrustedProxies: o.trustedProxies})
-	api, err := httpapi.New(m, httpapi.Config{Logger: logger, Audit: reader, Guard: guard})
+	providers, err := oidcProviders(ctx, o, m, st, baseURL)
+	if err != nil {
+		return err
+	}
+	api, err := httpapi.New(m, httpapi.Config{Logger: logger, Audit: reader, Guard: guard, Federation: providers})
 	if err != nil {
 		return err
 	}
 
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
-		fmt.Fprintln(w, "Gatehouse example server: the auth API is under /v2/ (try /v2/health).")
-	})
+	mux.Handle("GET /{$}", home(providers))
 	api.Mount(mux)
 	if keySet != nil {
 		keySet.Mount(mux)
@@ -708,4 +740,47 @@ func isPassword(hash, pw string) bool {
 	}
 	bcrypt, err := password.NewBcrypt(0)
 	return err == nil && bcrypt.Compare(hash, pw) == nil
+}
+
+// oidcProviders is the provider of the -oidc-* flags, or none without
+// -oidc-issuer. Its callback is baseURL/v2/oauth/NAME/callback.
+func oidcProviders(ctx context.Context, o options, m *auth.Manager, st store.Store, baseURL string) ([]httpapi.FederatedProvider, error) {
+	if o.oidcIssuer == "" {
+		if o.oidcClientID != "" || o.oidcClientSecret != "" {
+			return nil, errors.New("-oidc-client-id and -oidc-client-secret need -oidc-issuer (the provider's issuer URL)")
+		}
+		return nil, nil
+	}
+	if o.oidcClientID == "" {
+		return nil, errors.New("-oidc-issuer needs -oidc-client-id (the client ID registered at the provider)")
+	}
+	name := o.oidcName
+	c, err := federation.New(ctx, m, st, federation.Provider{
+		Name: name, Issuer: o.oidcIssuer, ClientID: o.oidcClientID, ClientSecret: o.oidcClientSecret,
+		RedirectURL: strings.TrimSuffix(baseURL, "/") + "/v2/oauth/" + url.PathEscape(name) + "/callback",
+	}, federation.Options{})
+	if err != nil {
+		return nil, fmt.Errorf("-oidc-issuer %s: %w", o.oidcIssuer, err)
+	}
+	return []httpapi.FederatedProvider{c}, nil
+}
+
+var homePage = template.Must(template.New("home").Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Gatehouse</title></head>
+<body><p>Gatehouse example server: the auth API is under /v2/ (try <a href="/v2/health">/v2/health</a>).</p>
+{{range .}}<p><a role="button" href="/v2/oauth/{{.}}/authorize">Sign in with {{.}}</a></p>
+{{end}}</body></html>
+`))
+
+// home is the home page: a line about the API and, for each provider of
+// federated login, its "Sign in with …" button.
+func home(providers []httpapi.FederatedProvider) http.Handler {
+	var names []string
+	for _, p := range providers {
+		names = append(names, p.Name())
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		_ = homePage.Execute(w, names)
+	})
 }

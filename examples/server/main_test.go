@@ -167,6 +167,13 @@ func (s *server) call(t *testing.T, method, path, contentType, body, bearer stri
 	if bearer != "" {
 		req.Header.Set("Authorization", "Bearer "+bearer)
 	}
+	return s.callReq(t, req)
+}
+
+// callReq sends req and decodes the JSON answer.
+func (s *server) callReq(t *testing.T, req *http.Request) reply {
+	t.Helper()
+	method, path := req.Method, req.URL.Path
 	resp, err := s.client.Do(req)
 	if err != nil {
 		t.Fatal(err)
