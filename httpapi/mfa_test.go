@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/pquerna/otp/totp"
+
+	"github.com/gatehouse-go/gatehouse/auth"
 )
 
 // TestLoginWithSecondFactor drives the two-step login of docs/http-api.md:
@@ -101,7 +103,8 @@ func TestLoginMFAWithoutFactors(t *testing.T) {
 }
 
 // TestFactorEndpoints drives enrolment and management over HTTP: every
-// change needs the current password (SECURITY.md #54, #80), secrets are
+// change from a session whose login is not recent needs the current
+// password (SECURITY.md #54, #82), secrets are
 // shown once and never listed (#77), recovery codes are replaced as a set
 // (#81), and a superuser resets another user's factors without reading
 // them (#82).
@@ -113,6 +116,7 @@ func TestFactorEndpoints(t *testing.T) {
 	call := func(method, path, body string) resp {
 		return e.do(t, jsonReq(method, path, body, access))
 	}
+	e.clock.Advance(auth.DefaultRecentLogin) // the login is no longer recent
 
 	// Proof first.
 	wantError(t, call("POST", "/mfa/totp/enroll", `{}`), 400, "reauth_required")
@@ -180,4 +184,26 @@ func TestFactorEndpoints(t *testing.T) {
 	// Removing needs proof, and an unknown factor is 404.
 	wantError(t, call("DELETE", "/mfa/factors/"+factorID, ""), 400, "reauth_required")
 	wantError(t, call("DELETE", "/mfa/factors/"+factorID, `{"current_password":`+quote(pw)+`}`), 404, "not_found")
+}
+
+// TestFactorChangeRecentLogin (SECURITY.md #82): right after the login a
+// factor change needs no "current_password"; five minutes later it answers
+// 400 reauth_required again, and a refresh in between does not renew the
+// login. A password given is always checked.
+func TestFactorChangeRecentLogin(t *testing.T) {
+	e := newEnv(t, options{factors: true})
+	const email, pw = "ada@example.com", "correct horse battery staple"
+	e.register(t, email, pw)
+	tok := e.login(t, email, pw)
+	wantError(t, e.do(t, jsonReq("POST", "/mfa/totp/enroll", `{"current_password":"wrong password entirely"}`, tok.access)), 400, "invalid_password")
+	enr := wantOK(t, e.do(t, jsonReq("POST", "/mfa/totp/enroll", `{"name":"phone"}`, tok.access)))
+	if enr["factor_id"] == nil || enr["secret"] == nil {
+		t.Fatalf("enrolment on a fresh login: %v", enr)
+	}
+	e.clock.Advance(4 * time.Minute)
+	refreshed := wantTokens(t, e.do(t, jsonReq("POST", "/refresh_access_token", quote(tok.refresh), "")))
+	wantOK(t, e.do(t, jsonReq("POST", "/mfa/totp/enroll", "", refreshed.access)))
+	e.clock.Advance(time.Minute)
+	wantError(t, e.do(t, jsonReq("POST", "/mfa/totp/enroll", "", refreshed.access)), 400, "reauth_required")
+	wantOK(t, e.do(t, jsonReq("POST", "/mfa/totp/enroll", `{"current_password":`+quote(pw)+`}`, refreshed.access)))
 }
