@@ -144,6 +144,9 @@ type options struct {
 	uniform     bool   // auth.Config.Accounts.UniformRegistration
 	disableRuns bool   // no audit log (auth.Config.Audit and Config.Audit nil)
 	factors     bool   // auth.Config.Factors on, with a random key
+	// superuserFactors sets auth.Config.Factors.RequireForSuperusers
+	// (with factors).
+	superuserFactors bool
 	// sql, when set, runs the Manager over this store (sqlstore) instead of
 	// the flaky memstore.
 	sql store.Store
@@ -232,6 +235,7 @@ func newEnv(tb testing.TB, o options) *env {
 		rand.Read(fk)
 		cfg.Factors = auth.FactorConfig{Enabled: true, Keys: []auth.FactorKey{{ID: "test", Key: fk}}}
 	}
+	cfg.Factors.RequireForSuperusers = o.superuserFactors
 	if !o.realHasher {
 		cfg.Password.Hasher = testhash.Fast{}
 		cfg.Password.LegacyHashers = []auth.Hasher{}
