@@ -121,6 +121,7 @@ const (
 	envAdminEmail    = "GATEHOUSE_ADMIN_EMAIL"
 	envAdminPassword = "GATEHOUSE_ADMIN_PASSWORD"
 	envSigningKey    = "GATEHOUSE_SIGNING_KEY"
+	envFactorKey     = "GATEHOUSE_FACTOR_KEY"
 )
 
 // keyAdvice says how to make a good signing key.
@@ -298,6 +299,11 @@ func run(ctx context.Context, o options, stdout io.Writer, logger *slog.Logger) 
 	} else if key, err = signingKey(o.db); err != nil {
 		return err
 	}
+	// Second factors are on; their secrets are sealed with this key.
+	fkey, err := factorKey(o.db)
+	if err != nil {
+		return err
+	}
 	// The audit log: every auth event stored in the same database, read
 	// back by superusers at /v2/logs and /v2/analytics.
 	rec, err := audit.New(audit.Config{Runs: st, Logger: logger})
@@ -322,7 +328,7 @@ func run(ctx context.Context, o options, stdout io.Writer, logger *slog.Logger) 
 	}
 
 	m, err := auth.New(managerConfig(o, deps{
-		store: st, audit: rec, mailer: mailer, from: from, key: key, issuer: issuer, baseURL: baseURL, logger: logger,
+		store: st, audit: rec, mailer: mailer, from: from, key: key, factor: fkey[:32], issuer: issuer, baseURL: baseURL, logger: logger,
 	}))
 	if err != nil {
 		return err
@@ -353,6 +359,9 @@ func run(ctx context.Context, o options, stdout io.Writer, logger *slog.Logger) 
 	// The pages record the client for the Manager's per-IP limits through
 	// the same Guard as the API's routes.
 	newPages(m, logger).mount(mux, guard.WithClient)
+	// A page to try the logins (password, second factor, passkeys) in a
+	// browser.
+	mux.HandleFunc("GET /sign-in", serveSignIn)
 
 	var handler http.Handler = mux
 	if cert != nil {
@@ -437,6 +446,7 @@ type deps struct {
 	mailer  auth.Mailer
 	from    mail.Address
 	key     []byte      // the HS256 key, when issuer is nil
+	factor  []byte      // the key of TOTP secrets at rest (32 bytes)
 	issuer  *jwt.Issuer // the Ed25519 issuer of -ed25519-key, or nil
 	baseURL string
 	logger  *slog.Logger
@@ -453,6 +463,7 @@ func managerConfig(o options, d deps) auth.Config {
 		Tokens:       tokenConfig(o, d),
 		Sessions:     auth.SessionConfig{TTL: o.refreshTTL, IdleTimeout: o.idleTimeout},
 		Verification: auth.VerificationConfig{Required: o.requireVerification},
+		Factors:      auth.FactorConfig{Enabled: true, Keys: []auth.FactorKey{{ID: "k1", Key: d.factor}}},
 		BaseURL:      d.baseURL,
 		Logger:       d.logger,
 	}
@@ -516,15 +527,30 @@ func openSQLite(path string) (*sql.DB, error) {
 // set must hold a key: set but empty (or blank) is refused rather than
 // silently replaced by the file's key.
 func signingKey(dbPath string) ([]byte, error) {
-	path := dbPath + ".key"
-	if v, set := os.LookupEnv(envSigningKey); set {
+	return keyFromEnvOrFile(envSigningKey, dbPath+".key")
+}
+
+// factorKey is the key that encrypts TOTP secrets at rest: from
+// GATEHOUSE_FACTOR_KEY, or else from the file gatehouse.db.factorkey beside
+// the database, generated on the first start, as the signing key is. Keep
+// it out of backups of the database: without it the stored secrets are
+// useless.
+func factorKey(dbPath string) ([]byte, error) {
+	return keyFromEnvOrFile(envFactorKey, dbPath+".factorkey")
+}
+
+// keyFromEnvOrFile reads a key from the environment variable env when it
+// is set, or else from the file at path, which it creates with a new
+// random key (mode 0600) when it does not exist.
+func keyFromEnvOrFile(env, path string) ([]byte, error) {
+	if v, set := os.LookupEnv(env); set {
 		v = strings.TrimSpace(v)
 		if v == "" {
-			return nil, fmt.Errorf("%s is set but empty: set it to a key (%s), or unset it to use the key kept in %s", envSigningKey, keyAdvice, path)
+			return nil, fmt.Errorf("%s is set but empty: set it to a key (%s), or unset it to use the key kept in %s", env, keyAdvice, path)
 		}
 		key, err := decodeKey(v)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", envSigningKey, err)
+			return nil, fmt.Errorf("%s: %w", env, err)
 		}
 		return key, nil
 	}
