@@ -131,7 +131,7 @@ func (a *app) routes() http.Handler {
 	public("POST /verify", a.verify)
 	public("POST /verify/resend", a.resend)
 	mux.HandleFunc("GET /login", a.loginForm)
-	mux.HandleFunc("POST /login", a.login)   // Guard.LogIn checks the origin
+	mux.HandleFunc("POST /login", a.login) // Guard.LogIn checks the origin
 	public("POST /login/code", a.loginCode)
 	mux.HandleFunc("POST /logout", a.logout) // Guard.EndSession checks the origin
 	mux.HandleFunc("GET /forgot-password", a.show("forgot.html", "Reset your password", "login"))
