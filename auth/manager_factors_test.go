@@ -756,3 +756,40 @@ func TestFactorChangeRecentLogin(t *testing.T) {
 		wantErr(t, "EnrollTOTP on a fresh login with RecentLogin < 0", err, auth.ErrReauthRequired)
 	})
 }
+
+// A password reset of a user with a second factor (SECURITY.md #82,
+// decision "reset and factors"): the mailed link alone changes the
+// password and ends every session, but keeps the factors, so the next
+// login with the new password still answers a challenge, not tokens; a
+// challenge made before the reset dies with the old password.
+func TestResetKeepsFactors(t *testing.T) {
+	e := newEnv(t, withFactors)
+	ctx := context.Background()
+	u := e.enrolled(t, "ada@example.com")
+	before := e.challenge(t, u)
+	if err := e.m.RequestPasswordReset(ctx, u.email); err != nil {
+		t.Fatal(err)
+	}
+	token := tokenIn(t, e.lastMailTo(t, u.email, mail.KindResetPassword))
+	e.clock.Advance(time.Second)
+	const next = "a brand new passphrase for ada"
+	wantErr(t, "ResetPassword", e.m.ResetPassword(ctx, token, next), nil)
+	if live, _ := e.store.UserSessions(ctx, u.user.ID, e.clock.Now()); len(live) != 0 {
+		t.Errorf("%d sessions survive the reset", len(live))
+	}
+	if has, err := e.m.HasFactors(ctx, u.user.ID); err != nil || !has {
+		t.Fatalf("HasFactors after the reset = %t, %v; want true", has, err)
+	}
+	_, err := e.m.CompleteLogin(ctx, before, auth.MethodTOTP, u.code(t, e.clock.Now()))
+	wantErr(t, "a challenge from before the reset", err, auth.ErrInvalidChallenge)
+	res, err := e.m.Login(ctx, u.email, next)
+	wantErr(t, "Login with the new password", err, nil)
+	if res.Challenge == nil || res.Tokens != nil {
+		t.Fatalf("Login after the reset: %+v, want a challenge and no tokens", res)
+	}
+	done, err := e.m.CompleteLogin(ctx, res.Challenge.Token, auth.MethodTOTP, u.code(t, e.clock.Now()))
+	wantErr(t, "CompleteLogin after the reset", err, nil)
+	if done.Tokens == nil {
+		t.Fatal("no tokens")
+	}
+}
