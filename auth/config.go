@@ -80,6 +80,10 @@ type Config struct {
 	// Federation configures federated login ([Manager.FederatedLogin]).
 	Federation FederationConfig
 
+	// Passwordless configures passwordless email login: a link and a
+	// 6-digit code by mail ([Manager.RequestEmailLogin]). Off by default.
+	Passwordless PasswordlessConfig
+
 	// Audit receives every [Event] after the Logger and OnEvent, for an
 	// audit log: wire an *audit.Recorder (package audit) here, which
 	// stores each event as a run that superusers read back. Nil keeps no
@@ -315,12 +319,15 @@ type Limits struct {
 	// never share one bucket): failed logins per minute (default 20) and
 	// per hour (default 100); registrations per hour (default 10); password
 	// reset requests per hour (default 20); verification requests — resends
-	// and wrong codes — per hour (default 30). Each at most 2^20.
+	// and wrong codes, and wrong or dead passwordless email logins — per
+	// hour (default 30); passwordless email-login requests per hour
+	// (default 20). Each at most 2^20.
 	IPLoginFailuresPerMinute int
 	IPLoginFailuresPerHour   int
 	IPRegistrationsPerHour   int
 	IPResetRequestsPerHour   int
 	IPVerificationsPerHour   int
+	IPEmailLoginsPerHour     int
 
 	// Per account and purpose (verification, reset, email change), mail
 	// sent per minute (default 1) and per hour (default 5), each at most
@@ -382,6 +389,9 @@ func (c *Config) fill() error {
 		return err
 	}
 	if err := c.Factors.fill(); err != nil {
+		return err
+	}
+	if err := c.Passwordless.fill(c.Store); err != nil {
 		return err
 	}
 	durations := []struct {
@@ -557,6 +567,7 @@ func (l *Limits) fill(st store.Store) error {
 		{"IPRegistrationsPerHour", &l.IPRegistrationsPerHour, 10, 1 << 20},
 		{"IPResetRequestsPerHour", &l.IPResetRequestsPerHour, 20, 1 << 20},
 		{"IPVerificationsPerHour", &l.IPVerificationsPerHour, 30, 1 << 20},
+		{"IPEmailLoginsPerHour", &l.IPEmailLoginsPerHour, 20, 1 << 20},
 		{"MailPerMinute", &l.MailPerMinute, 1, 1 << 20},
 		{"MailPerHour", &l.MailPerHour, 5, 1 << 20},
 	}

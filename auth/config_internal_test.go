@@ -80,6 +80,7 @@ func TestConfigDefaults(t *testing.T) {
 
 	check("Verification", c.Verification, VerificationConfig{CodeTTL: 10 * time.Minute, LinkTTL: 24 * time.Hour, MaxCodeAttempts: 5})
 	check("Accounts", c.Accounts, AccountConfig{})
+	check("Passwordless", c.Passwordless, PasswordlessConfig{})
 
 	if c.Mail.Templates == nil || reflect.TypeOf(c.Mail.Templates) != reflect.TypeOf(mail.DefaultTemplates()) {
 		t.Errorf("Config.Mail.Templates = %T, want mail.DefaultTemplates()", c.Mail.Templates)
@@ -100,6 +101,7 @@ func TestConfigDefaults(t *testing.T) {
 		IPRegistrationsPerHour:   10,
 		IPResetRequestsPerHour:   20,
 		IPVerificationsPerHour:   30,
+		IPEmailLoginsPerHour:     20,
 		MailPerMinute:            1,
 		MailPerHour:              5,
 	})

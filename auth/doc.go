@@ -65,6 +65,25 @@
 // superuser remove another user's factors. Without a capable store every
 // factor operation returns [ErrFactorsUnavailable].
 //
+// # Passwordless email login
+//
+// With Config.Passwordless on (and a store that implements
+// store.EmailLogins, as memstore and sqlstore do), [Manager.RequestEmailLogin]
+// mails a link (Config.BaseURL + "/login/email?token=…") and a 6-digit
+// code, and answers at once with a random login ID whatever the address;
+// [Manager.EmailLoginWithLink] takes the link's token and
+// [Manager.EmailLoginWithCode] the login ID and the code. Either ends as
+// Login does, with a [Challenge] for a user with a second factor:
+//
+//	l, err := m.RequestEmailLogin(ctx, email) // show l.LoginID's form
+//	res, err := m.EmailLoginWithCode(ctx, l.LoginID, code)
+//
+// The link and the code are one single-use login (15 and 10 minutes, 5
+// guesses at the code, throttled like passwords); a password change, a
+// reset, an email change or a deactivation kills it. It proves the address,
+// so an unverified account becomes verified, losing the password nobody
+// had proved the address for.
+//
 // # Errors
 //
 // Operations return the sentinels of this package (test them with

@@ -104,6 +104,16 @@ var (
 	// expired, out of attempts, or outdated by a password change.
 	ErrInvalidChallenge = errors.New("auth: invalid or expired login challenge")
 
+	// ErrPasswordlessDisabled: passwordless email login is off
+	// (Config.Passwordless.Enabled).
+	ErrPasswordlessDisabled = errors.New("auth: passwordless email login is not enabled")
+
+	// ErrInvalidEmailLogin: a passwordless email login (its link, or the
+	// login ID of its code) is unknown, already used, expired, out of
+	// attempts, or outdated by a change to the account. It also matches
+	// [ErrInvalidChallenge], as the same kind of dead half-finished login.
+	ErrInvalidEmailLogin error = &challengeError{"auth: invalid or expired email login"}
+
 	// ErrBusy: too many password hashes are running and the context ended
 	// while waiting for a slot.
 	ErrBusy = errors.New("auth: too many concurrent password hashes")
@@ -164,6 +174,14 @@ func (e *forbiddenError) Error() string { return e.msg }
 
 // Is makes the error match [ErrForbidden].
 func (e *forbiddenError) Is(target error) bool { return target == ErrForbidden }
+
+// challengeError is a dead login that is a kind of [ErrInvalidChallenge].
+type challengeError struct{ msg string }
+
+func (e *challengeError) Error() string { return e.msg }
+
+// Is makes the error match [ErrInvalidChallenge].
+func (e *challengeError) Is(target error) bool { return target == ErrInvalidChallenge }
 
 // errUnbound means a secret no longer matches the address it was sent to.
 var errUnbound = errors.New("auth: secret not bound to the current address")

@@ -54,6 +54,10 @@ type Manager struct {
 	factors store.SecondFactors
 	sealer  *sealer
 
+	// emailLogins is the store's email-login capability, nil when
+	// Config.Passwordless is off.
+	emailLogins store.EmailLogins
+
 	// tokenCache is the verified-token cache, nil when off.
 	tokenCache *tokencache.Cache[Claims]
 }
@@ -87,6 +91,9 @@ func New(cfg Config) (*Manager, error) {
 		if m.factors == nil && cfg.Factors.RequireForSuperusers {
 			return nil, cfgErr("Factors.RequireForSuperusers", "needs a Store that implements store.SecondFactors (no superuser could ever enrol)")
 		}
+	}
+	if cfg.Passwordless.Enabled {
+		m.emailLogins = cfg.Store.(store.EmailLogins) // checked by fill
 	}
 	if _, err := io.ReadFull(cfg.Rand, m.logSalt[:]); err != nil {
 		return nil, fmt.Errorf("auth: reading Config.Rand: %w", err)

@@ -224,6 +224,10 @@ func (a *API) routes() []route {
 		{"POST", "/mfa/recovery_codes", user, a.regenerateRecoveryCodes},
 		{"POST", "/users/{user_id}/mfa/reset", superuser, a.resetFactors},
 
+		// Ours: passwordless email login (a link and a code by mail).
+		{"POST", "/login/email", public, a.requestEmailLogin},
+		{"POST", "/login/email/verify", public, a.emailLoginVerify},
+
 		// Ours: another verification mail.
 		{"POST", "/send_verification_email", public, a.sendVerificationEmail},
 	}

@@ -137,13 +137,14 @@ func (s *flakyStore) AggregateEntries(ctx context.Context, a store.Aggregation) 
 
 // options vary an env.
 type options struct {
-	verify      bool // Verification.Required
-	realHasher  bool // the Manager's default argon2id instead of fastHasher
-	prefix      string
-	baseURL     string // auth.Config.BaseURL
-	uniform     bool   // auth.Config.Accounts.UniformRegistration
-	disableRuns bool   // no audit log (auth.Config.Audit and Config.Audit nil)
-	factors     bool   // auth.Config.Factors on, with a random key
+	verify       bool // Verification.Required
+	realHasher   bool // the Manager's default argon2id instead of fastHasher
+	prefix       string
+	baseURL      string // auth.Config.BaseURL
+	uniform      bool   // auth.Config.Accounts.UniformRegistration
+	disableRuns  bool   // no audit log (auth.Config.Audit and Config.Audit nil)
+	factors      bool   // auth.Config.Factors on, with a random key
+	passwordless bool   // auth.Config.Passwordless on
 	// superuserFactors sets auth.Config.Factors.RequireForSuperusers
 	// (with factors).
 	superuserFactors bool
@@ -236,6 +237,7 @@ func newEnv(tb testing.TB, o options) *env {
 		cfg.Factors = auth.FactorConfig{Enabled: true, Keys: []auth.FactorKey{{ID: "test", Key: fk}}}
 	}
 	cfg.Factors.RequireForSuperusers = o.superuserFactors
+	cfg.Passwordless.Enabled = o.passwordless
 	if !o.realHasher {
 		cfg.Password.Hasher = testhash.Fast{}
 		cfg.Password.LegacyHashers = []auth.Hasher{}

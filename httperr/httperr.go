@@ -49,6 +49,8 @@ const (
 	TypeIdentityTaken           = "identity_taken"
 	TypeLastLogin               = "last_login_method"
 	TypeMFAEnrollment           = "mfa_enrollment_required"
+	// Passwordless email login.
+	TypePasswordlessUnavailable = "passwordless_unavailable"
 )
 
 // Error is an error answer: its status, stable type, human message and the
@@ -138,6 +140,8 @@ func unavailable() *Error {
 //     mfa_enrollment_required); auth.ErrNotFound is 404;
 //   - auth.ErrInvalidChallenge is 401 invalid_challenge, and
 //     auth.ErrFactorsUnavailable 400 factors_unavailable;
+//   - auth.ErrInvalidEmailLogin is 401 invalid_challenge, and
+//     auth.ErrPasswordlessDisabled 400 passwordless_unavailable;
 //   - anything else is 500 internal with a generic message.
 //
 // From never puts err's text into the answer; a nil err is 500 too. It
@@ -181,6 +185,8 @@ func From(err error) *Error {
 		return &Error{Status: http.StatusUnauthorized, Type: TypeAccountDisabled, Message: "Account disabled", Challenge: "Bearer"}
 	case errors.Is(err, auth.ErrEmailTaken):
 		return &Error{Status: http.StatusBadRequest, Type: TypeEmailTaken, Message: "User with this email already exists"}
+	case errors.Is(err, auth.ErrInvalidEmailLogin):
+		return &Error{Status: http.StatusUnauthorized, Type: TypeInvalidChallenge, Message: "The sign-in link or code is invalid, expired or used up; ask for a new one"}
 	case errors.Is(err, auth.ErrInvalidChallenge):
 		return &Error{Status: http.StatusUnauthorized, Type: TypeInvalidChallenge, Message: "The login challenge is invalid, expired or used up; log in again"}
 	case errors.Is(err, auth.ErrFactorsUnavailable):
@@ -210,6 +216,8 @@ func From(err error) *Error {
 		return &Error{Status: http.StatusBadRequest, Type: TypeDeactivateSelf, Message: "You cannot deactivate your own account"}
 	case errors.Is(err, auth.ErrBusy):
 		return unavailable()
+	case errors.Is(err, auth.ErrPasswordlessDisabled):
+		return &Error{Status: http.StatusBadRequest, Type: TypePasswordlessUnavailable, Message: "Passwordless email login is not enabled"}
 	case errors.Is(err, auth.ErrFederationUnavailable):
 		return &Error{Status: http.StatusBadRequest, Type: TypeFederationUnavailable, Message: "Federated login is not available"}
 	case errors.Is(err, auth.ErrProviderEmailUnverified):

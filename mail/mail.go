@@ -50,6 +50,9 @@ const (
 	// replaced, KindRecoveryCodeUsed that one was used to log in.
 	KindRecoveryCodesRegenerated Kind = "recovery_codes_regenerated"
 	KindRecoveryCodeUsed         Kind = "recovery_code_used"
+	// KindEmailLogin carries a sign-in link and a short code for a
+	// passwordless login; whichever is used first spends both.
+	KindEmailLogin Kind = "email_login"
 )
 
 // Message is one email. Text is required; HTML is optional and, when set,

@@ -110,6 +110,7 @@ var kinds = [...]Kind{
 	KindFactorRemoved,
 	KindRecoveryCodesRegenerated,
 	KindRecoveryCodeUsed,
+	KindEmailLogin,
 }
 
 func knownKind(k Kind) bool {

@@ -90,6 +90,19 @@ Falls Sie das nicht angefordert haben, können Sie diese E-Mail ignorieren.`,
 				secretsHTMLDE("E-Mail-Adresse bestätigen", ", um Ihre E-Mail-Adresse zu bestätigen") + `
 <p>Falls Sie das nicht angefordert haben, können Sie diese E-Mail ignorieren.</p>` + htmlFoot,
 		}
+	case KindEmailLogin:
+		return Template{
+			Subject: `Anmelden{{with .AppName}} bei {{.}}{{end}}`,
+			Text: greetingTextDE +
+				`jemand möchte sich ohne Passwort bei Ihrem Konto {{.To.Email}}{{with .AppName}} bei {{.}}{{end}} anmelden.` +
+				secretsTextDE(", um sich anzumelden") + `
+
+Wer diese E-Mail hat, kann sich bei Ihrem Konto anmelden: Leiten Sie sie nicht weiter. Falls Sie sich nicht anmelden wollten, ignorieren Sie diese E-Mail.`,
+			HTML: htmlHeadDE +
+				`<p>jemand möchte sich ohne Passwort bei Ihrem Konto {{.To.Email}}{{with .AppName}} bei {{.}}{{end}} anmelden.</p>` +
+				secretsHTMLDE("Anmelden", ", um sich anzumelden") + `
+<p>Wer diese E-Mail hat, kann sich bei Ihrem Konto anmelden: Leiten Sie sie nicht weiter. Falls Sie sich nicht anmelden wollten, ignorieren Sie diese E-Mail.</p>` + htmlFoot,
+		}
 	case KindResetPassword:
 		return Template{
 			Subject: `Passwort zurücksetzen{{with .AppName}} für {{.}}{{end}}`,

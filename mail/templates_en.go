@@ -95,6 +95,19 @@ If you did not ask for this, you can ignore this email.`,
 				secretsHTML("Confirm my email address", " to confirm your email address") + `
 <p>If you did not ask for this, you can ignore this email.</p>` + htmlFoot,
 		}
+	case KindEmailLogin:
+		return Template{
+			Subject: `Sign in{{with .AppName}} to {{.}}{{end}}`,
+			Text: greetingText +
+				`Someone asked to sign in to your account {{.To.Email}}{{with .AppName}} at {{.}}{{end}} without a password.` +
+				secretsText(" to sign in") + `
+
+Whoever has this email can sign in to your account: do not forward it. If you did not ask to sign in, ignore this email.`,
+			HTML: htmlHead +
+				`<p>Someone asked to sign in to your account {{.To.Email}}{{with .AppName}} at {{.}}{{end}} without a password.</p>` +
+				secretsHTML("Sign in", " to sign in") + `
+<p>Whoever has this email can sign in to your account: do not forward it. If you did not ask to sign in, ignore this email.</p>` + htmlFoot,
+		}
 	case KindResetPassword:
 		return Template{
 			Subject: `Reset your password{{with .AppName}} for {{.}}{{end}}`,

@@ -31,7 +31,8 @@
 // check is one store call, and [SecondFactors] ([Factors], [RecoveryCodes]
 // and [Challenges]), which keeps second factors, recovery-code hashes and
 // half-finished logins, and [Identities], which keeps federated identities
-// (issuer and subject) and started federated logins. Package audit looks for [Runs], which keeps the
+// (issuer and subject) and started federated logins, and [EmailLogins],
+// which keeps passwordless email logins (a link and a short code). Package audit looks for [Runs], which keeps the
 // audit log and the application's runs that superusers page through and
 // analyse, and [RunBatch], which appends several runs in one atomic call,
 // so that concurrent recordings commit together.

@@ -393,10 +393,11 @@ type Expirer interface {
 	// refresh tokens), secrets whose ExpiresAt is not after before, in
 	// stores that implement [Challenges], login challenges whose ExpiresAt
 	// is not after before, in stores that implement [Identities],
-	// federation flows whose ExpiresAt is not after before, and, in stores
-	// that implement [Counters],
+	// federation flows whose ExpiresAt is not after before, in stores that
+	// implement [EmailLogins], email logins whose ExpiresAt is not after
+	// before, and, in stores that implement [Counters],
 	// counters that have expired at before. It returns how many sessions,
-	// secrets, challenges, flows and counters it deleted (refresh tokens are not
-	// counted).
+	// secrets, challenges, flows, email logins and counters it deleted
+	// (refresh tokens are not counted).
 	DeleteExpired(ctx context.Context, before time.Time) (int, error)
 }

@@ -26,6 +26,7 @@ var configSources = []configSource{
 	{"Config.Sessions.TTL", "-refresh-ttl", true},
 	{"Config.Sessions.IdleTimeout", "-idle-timeout", true},
 	{"Config.Verification.Required", "-require-email-verification", true},
+	{"Config.Passwordless.Enabled", "-passwordless", true},
 	{"Config.BaseURL", "-base-url", true},
 	{"Config.Mail.From", "-smtp-from", true},
 	{"Config.Tokens.SigningKey", envSigningKey, true},

@@ -29,7 +29,7 @@ func everything(t *testing.T) (options, deps) {
 	var o options
 	fs := newFlagSet(&o)
 	err := fs.Parse([]string{
-		"-access-ttl", "20m", "-refresh-ttl", "48h", "-idle-timeout", "2h", "-require-email-verification",
+		"-access-ttl", "20m", "-refresh-ttl", "48h", "-idle-timeout", "2h", "-require-email-verification", "-passwordless",
 		"-base-url", "https://auth.example.com", "-smtp-from", "Example <no-reply@example.com>",
 	})
 	if err != nil {

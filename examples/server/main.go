@@ -83,6 +83,8 @@
 //	/reset-password?token=…       sets a new password
 //	/confirm-email?token=…        confirms a new address after an email change
 //	/cancel-email-change?token=…  lets the old address stop an email change
+//	/sign-in                      with -passwordless: "email me a sign-in link"
+//	/login/email?token=…          with -passwordless: signs in with the mailed link
 package main
 
 import (
@@ -151,6 +153,7 @@ type options struct {
 	ed25519Key, ed25519VerifyKeys        string
 	jwksMaxAge                           time.Duration
 	debugAddr                            string
+	passwordless                         bool
 }
 
 func main() {
@@ -195,6 +198,7 @@ func newFlagSet(o *options) *flag.FlagSet {
 	fs.StringVar(&o.ed25519Key, "ed25519-key", "", "sign access tokens with this Ed25519 private key `file` (PEM, PKCS #8: openssl genpkey -algorithm ed25519) instead of "+envSigningKey+", and serve "+httpapi.JWKSPath)
 	fs.StringVar(&o.ed25519VerifyKeys, "ed25519-verify-keys", "", "also accept, and publish, tokens of the Ed25519 public keys in these PEM `files` (comma-separated; openssl pkey -in KEY -pubout): the keys of a rotation")
 	fs.DurationVar(&o.jwksMaxAge, "jwks-max-age", httpapi.DefaultJWKSMaxAge, "Cache-Control max-age of "+httpapi.JWKSPath+" (1s to 24h; with -ed25519-key)")
+	fs.BoolVar(&o.passwordless, "passwordless", false, "let users sign in with a link or code mailed to them (passwordless email login, POST /v2/login/email; the pages /sign-in and /login/email)")
 	fs.StringVar(&o.debugAddr, "debug-addr", "", "serve net/http/pprof (/debug/pprof/) on this loopback `address`, e.g. 127.0.0.1:6060 (off by default; never exposed beyond loopback)")
 	fs.Usage = func() {
 		out := fs.Output()
@@ -237,6 +241,8 @@ its auth.Config):
   /reset-password?token=…        sets a new password
   /confirm-email?token=…         confirms the new address of an email change
   /cancel-email-change?token=…   lets the old address stop an email change
+  /sign-in                       with -passwordless: "email me a sign-in link"
+  /login/email?token=…           with -passwordless: signs in with the mailed link
 `
 
 // admin is the superuser the environment asks for.
@@ -366,7 +372,9 @@ func run(ctx context.Context, o options, stdout io.Writer, logger *slog.Logger) 
 	}
 	// The pages record the client for the Manager's per-IP limits through
 	// the same Guard as the API's routes.
-	newPages(m, logger).mount(mux, guard.WithClient)
+	pg := newPages(m, logger)
+	pg.passwordless = o.passwordless
+	pg.mount(mux, guard.WithClient)
 	// A page to try the logins (password, second factor, passkeys) in a
 	// browser.
 	mux.HandleFunc("GET /sign-in", serveSignIn)
@@ -472,6 +480,7 @@ func managerConfig(o options, d deps) auth.Config {
 		Tokens:       tokenConfig(o, d),
 		Sessions:     auth.SessionConfig{TTL: o.refreshTTL, IdleTimeout: o.idleTimeout},
 		Verification: auth.VerificationConfig{Required: o.requireVerification},
+		Passwordless: auth.PasswordlessConfig{Enabled: o.passwordless},
 		Limits:       auth.Limits{Store: d.counters},
 		Factors:      auth.FactorConfig{Enabled: true, Keys: []auth.FactorKey{{ID: "k1", Key: d.factor}}},
 		BaseURL:      d.baseURL,

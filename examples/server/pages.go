@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/url"
 	"path"
+	"slices"
 	"strconv"
 
 	"github.com/gatehouse-go/gatehouse/auth"
@@ -59,7 +60,9 @@ var pageTemplate = template.Must(template.New("page").Parse(`<!doctype html>
 {{end}}{{with .Error}}<p class="error" role="alert">{{.}}</p>
 {{end}}{{if .Form}}<p>{{.Intro}}</p>
 <form method="post" action="{{.Action}}">
-{{if .Token}}<input type="hidden" name="token" value="{{.Token}}">
+{{if .Email}}<label for="email">Email address</label>
+<input type="email" id="email" name="email" required autocomplete="email">
+{{else if .Token}}<input type="hidden" name="token" value="{{.Token}}">
 {{else}}<label for="token">Token from the email</label>
 <input id="token" name="token" required autocomplete="off" spellcheck="false">
 {{end}}{{if .NewPassword}}<label for="new_password">New password</label>
@@ -81,7 +84,9 @@ type pageData struct {
 	Form                         bool
 	Token                        string
 	NewPassword                  bool
-	MinLength, MaxLength         int
+	// Email asks for an email address instead of a token.
+	Email                bool
+	MinLength, MaxLength int
 }
 
 // page is one of the pages.
@@ -163,10 +168,45 @@ var pageList = []*page{
 	},
 }
 
+// emailLoginPage is the landing page of the link a passwordless email
+// login mails (with -passwordless). This server keeps no browser session,
+// so a successful sign-in only says so; an application sets its own
+// session cookie here (middleware's cookie mode).
+var emailLoginPage = &page{
+	path:    "/login/email",
+	title:   "Sign in",
+	intro:   "Sign in to your account with the link from the email. The link works once.",
+	button:  "Sign in",
+	done:    "You are signed in. This example server keeps no browser session: an application would start its own here.",
+	invalid: "This link is wrong, expired or already used. Ask for a new sign-in email.",
+	use: func(ctx context.Context, m *auth.Manager, token string, _ url.Values) error {
+		res, err := m.EmailLoginWithLink(ctx, token)
+		if err == nil && res.Challenge != nil {
+			return errSecondFactor
+		}
+		return err
+	},
+}
+
+// errSecondFactor: the sign-in needs a second factor, which these pages
+// do not ask for.
+var errSecondFactor = errors.New("a second factor is required")
+
+// signInPage is the "email me a sign-in link" page (with -passwordless).
+var signInPage = &page{
+	path:   "/sign-in",
+	title:  "Sign in by email",
+	intro:  "We email you a link and a code to sign in with, no password needed.",
+	button: "Email me a sign-in link",
+	done:   "If the address has an account, a sign-in link and code are on their way. The link works for 15 minutes, once.",
+}
+
 // pages serves pageList for a Manager.
 type pages struct {
 	m   *auth.Manager
 	log *slog.Logger
+	// passwordless adds the passwordless email login's pages.
+	passwordless bool
 	// minLen and maxLen are the password policy's bounds: the server uses
 	// the default policy (auth.Config.Password.Policy is zero).
 	minLen, maxLen int
@@ -183,7 +223,14 @@ func newPages(m *auth.Manager, log *slog.Logger) *pages {
 // token is all a form needs, so forgery could only spend the forger's own
 // tokens, but nothing is lost by refusing it.
 func (p *pages) mount(mux *http.ServeMux, withClient func(http.Handler) http.Handler) {
-	for _, pg := range pageList {
+	list := pageList
+	if p.passwordless {
+		list = append(slices.Clip(list), emailLoginPage)
+		csrf := http.NewCrossOriginProtection()
+		mux.Handle("GET "+signInPage.path, p.showSignIn())
+		mux.Handle("POST "+signInPage.path, csrf.Handler(withClient(p.requestSignIn())))
+	}
+	for _, pg := range list {
 		csrf := http.NewCrossOriginProtection()
 		csrf.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			d := p.form(pg, "")
@@ -213,6 +260,46 @@ func (p *pages) show(pg *page) http.Handler {
 			token = ""
 		}
 		p.render(w, http.StatusOK, p.form(pg, token))
+	})
+}
+
+// showSignIn answers GET /sign-in: the email form.
+func (p *pages) showSignIn() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		d := p.form(signInPage, "")
+		d.Email = true
+		p.render(w, http.StatusOK, d)
+	})
+}
+
+// requestSignIn answers POST /sign-in: it asks for an email login. The
+// answer is the same for every address.
+func (p *pages) requestSignIn() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+		d := p.form(signInPage, "")
+		d.Email = true
+		if err := r.ParseForm(); err != nil {
+			d.Error = "The form could not be read. Try again."
+			p.render(w, http.StatusBadRequest, d)
+			return
+		}
+		_, err := p.m.RequestEmailLogin(r.Context(), r.PostForm.Get("email"))
+		if err == nil {
+			p.render(w, http.StatusOK, pageData{Title: signInPage.title, Done: signInPage.done})
+			return
+		}
+		if errors.Is(err, auth.ErrInvalidEmail) {
+			d.Error = "That is not an email address."
+			p.render(w, http.StatusBadRequest, d)
+			return
+		}
+		status, msg, retryAfter, again := p.failure(signInPage, err)
+		if retryAfter > 0 {
+			w.Header().Set("Retry-After", strconv.Itoa(retryAfter))
+		}
+		d.Error, d.Form = msg, again
+		p.render(w, status, d)
 	})
 }
 
@@ -265,7 +352,11 @@ func (p *pages) failure(pg *page, err error) (status int, msg string, retryAfter
 		return http.StatusTooManyRequests, "Too many attempts. Try again in " + waitText(secs) + ".", max(secs, 1), true
 	case errors.Is(err, auth.ErrThrottled):
 		return http.StatusTooManyRequests, "Too many attempts. Try again later.", 60, true
-	case errors.Is(err, auth.ErrInvalidCode), errors.Is(err, auth.ErrTokenInvalid), errors.Is(err, auth.ErrTokenExpired):
+	case errors.Is(err, errSecondFactor):
+		return http.StatusUnauthorized, "This account has a second factor, which this page does not ask for: sign in through the app, with the code from the email.", 0, false
+	case errors.Is(err, auth.ErrAccountDisabled):
+		return http.StatusForbidden, "This account is disabled.", 0, false
+	case errors.Is(err, auth.ErrInvalidCode), errors.Is(err, auth.ErrTokenInvalid), errors.Is(err, auth.ErrTokenExpired), errors.Is(err, auth.ErrInvalidEmailLogin):
 		return http.StatusBadRequest, pg.invalid, 0, false
 	case errors.Is(err, auth.ErrEmailTaken):
 		return http.StatusConflict, "That email address now belongs to another account, so the change cannot be confirmed.", 0, false

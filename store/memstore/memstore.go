@@ -21,14 +21,15 @@ var (
 
 	_ store.SecondFactors = (*Store)(nil)
 	_ store.Identities    = (*Store)(nil)
+	_ store.EmailLogins   = (*Store)(nil)
 )
 
 // defaultLimit is the page size used when [store.UserQuery.Limit] is ≤ 0.
 const defaultLimit = 100
 
 // Store is an in-memory [store.Store], [store.Expirer], [store.Counters],
-// [store.CounterBatch], [store.Runs], [store.SecondFactors] and
-// [store.Identities]. Create one with [New]; the zero value is also an empty
+// [store.CounterBatch], [store.Runs], [store.SecondFactors],
+// [store.Identities] and [store.EmailLogins]. Create one with [New]; the zero value is also an empty
 // store ready to use. A Store must not be copied after first use.
 //
 // All methods are safe for concurrent use. Every method first returns the
@@ -48,6 +49,8 @@ type Store struct {
 
 	mfa mfaData // second factors, under mu
 	fed fedData // federated identities and flows, under mu
+	// logins are passwordless email logins, under mu.
+	logins loginData
 
 	counters counters // under their own lock
 	runs     runLog   // store.Runs, under its own lock
@@ -264,6 +267,7 @@ func (s *Store) DeleteUser(ctx context.Context, id string) error {
 	}
 	s.dropSecondFactors(id)
 	s.dropIdentities(id)
+	s.dropEmailLogins(id)
 	s.removeOrdered(rec)
 	delete(s.byEmail, rec.u.Email)
 	delete(s.users, id)
@@ -580,10 +584,10 @@ func (s *Store) ReserveCodeAttempt(ctx context.Context, userID string, p store.P
 
 // DeleteExpired deletes the sessions that are not live at before, with
 // their refresh tokens, the secrets and login challenges whose ExpiresAt is
-// not after before, the federation flows whose ExpiresAt is not after
-// before and the counters expired at before. It returns the
-// number of sessions, secrets, challenges and counters deleted; refresh
-// tokens are not counted.
+// not after before, the federation flows and email logins whose ExpiresAt
+// is not after before and the counters expired at before. It returns the
+// number of sessions, secrets, challenges, flows, email logins and counters
+// deleted; refresh tokens are not counted.
 func (s *Store) DeleteExpired(ctx context.Context, before time.Time) (int, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, err
@@ -605,6 +609,7 @@ func (s *Store) DeleteExpired(ctx context.Context, before time.Time) (int, error
 	}
 	n += s.deleteExpiredChallenges(before)
 	n += s.deleteExpiredFlows(before)
+	n += s.deleteExpiredEmailLogins(before)
 	return n + s.deleteExpiredCounters(before), nil
 }
 

@@ -87,6 +87,14 @@ const (
 	qFlowGet
 	qFlowDelete
 	qExpireFlows
+	qEmailLoginDeleteUser
+	qEmailLoginInsert
+	qEmailLoginReserve
+	qEmailLoginByID
+	qEmailLoginByHash
+	qEmailLoginTake
+	qEmailLoginDelete
+	qExpireEmailLogins
 	// qCounterBatch is the first of the queries of UpdateCounters, which
 	// come in one version per kind and number of keys up to preparedBatch;
 	// see batchQID.
@@ -164,6 +172,7 @@ const (
 	challengeCols = "hash, user_id, binding, authenticated_at, expires_at, attempts"
 	identityCols  = "issuer, subject, user_id, provider, email, email_verified, created_at, last_login_at, tokens"
 	flowCols      = "hash, binding, provider, return_to, user_id, created_at, expires_at"
+	loginCols     = "id, hash, code_hash, user_id, email, created_at, expires_at, code_expires_at, attempts"
 	secretCols    = "hash, code_hash, purpose, user_id, email, created_at, expires_at, code_expires_at, attempts"
 )
 
@@ -297,6 +306,20 @@ var templates = [numQueries]string{
 	qFlowGet:          "SELECT " + flowCols + " FROM gatehouse_federation_flows WHERE hash = ?",
 	qFlowDelete:       "DELETE FROM gatehouse_federation_flows WHERE hash = ? AND expires_at > ?",
 	qExpireFlows:      "DELETE FROM gatehouse_federation_flows WHERE expires_at <= ?",
+
+	// Passwordless email logins (emaillogins.go). Reserving an attempt is a
+	// conditional UPDATE; taking and deleting are DELETEs whose affected
+	// count names the one winner.
+	qEmailLoginDeleteUser: "DELETE FROM gatehouse_email_logins WHERE user_id = ?",
+	qEmailLoginInsert:     "INSERT INTO gatehouse_email_logins (" + loginCols + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	qEmailLoginReserve:    "UPDATE gatehouse_email_logins SET attempts = attempts + 1 WHERE id = ? AND code_expires_at > ? AND attempts < ?",
+	qEmailLoginByID: "SELECT " + prefixed("l", loginCols) + ", " + prefixed("u", userCols) +
+		" FROM gatehouse_email_logins l JOIN gatehouse_users u ON u.id = l.user_id WHERE l.id = ? AND l.code_expires_at > ?",
+	qEmailLoginByHash: "SELECT " + prefixed("l", loginCols) + ", " + prefixed("u", userCols) +
+		" FROM gatehouse_email_logins l JOIN gatehouse_users u ON u.id = l.user_id WHERE l.hash = ? AND l.expires_at > ?",
+	qEmailLoginTake:    "DELETE FROM gatehouse_email_logins WHERE hash = ? AND expires_at > ?",
+	qEmailLoginDelete:  "DELETE FROM gatehouse_email_logins WHERE id = ?",
+	qExpireEmailLogins: "DELETE FROM gatehouse_email_logins WHERE expires_at <= ?",
 }
 
 // dialectTemplates are the queries that only some dialects have (most

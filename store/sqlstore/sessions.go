@@ -239,11 +239,11 @@ func (s *Store) RotateRefreshToken(ctx context.Context, r store.Rotation) (*stor
 }
 
 // DeleteExpired deletes the sessions that are not live at before, with
-// their refresh tokens, the secrets, login challenges and federation flows
-// whose ExpiresAt is not after before and the counters that have expired
-// at before, in one transaction. It returns the number of sessions,
-// secrets, challenges, flows and counters deleted; refresh tokens are not
-// counted. The expiry columns are indexed,
+// their refresh tokens, the secrets, login challenges, federation flows
+// and email logins whose ExpiresAt is not after before and the counters
+// that have expired at before, in one transaction. It returns the number
+// of sessions, secrets, challenges, flows, email logins and counters
+// deleted; refresh tokens are not counted. The expiry columns are indexed,
 // so a call costs what it deletes, not the size of the tables.
 func (s *Store) DeleteExpired(ctx context.Context, before time.Time) (int, error) {
 	at := s.d.instant(before)
@@ -271,8 +271,12 @@ func (s *Store) DeleteExpired(ctx context.Context, before time.Time) (int, error
 		if err != nil {
 			return err
 		}
+		logins, err := q.execN(ctx, qExpireEmailLogins, at)
+		if err != nil {
+			return err
+		}
 		counters, err := q.execN(ctx, qExpireCounters, at)
-		n = sessions + secrets + challenges + flows + counters
+		n = sessions + secrets + challenges + flows + logins + counters
 		return err
 	})
 	if err != nil {

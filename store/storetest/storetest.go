@@ -37,6 +37,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{name: "Challenges", sub: challengeTests()},
 		{name: "Identities", sub: identityTests()},
 		{name: "FederationFlows", sub: flowTests()},
+		{name: "EmailLogins", sub: emailLoginTests()},
 		{name: "RunBatch", sub: runBatchTests()},
 	})
 }

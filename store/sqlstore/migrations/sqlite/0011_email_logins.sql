@@ -1,0 +1,16 @@
+-- Gatehouse schema for SQLite, version 11: passwordless email logins
+-- (store.EmailLogins). A login holds only the SHA-256 of its link token
+-- and the caller's keyed hash of its short code; a user has at most one.
+
+CREATE TABLE IF NOT EXISTS gatehouse_email_logins (
+	id              text    NOT NULL PRIMARY KEY,
+	hash            BLOB    NOT NULL UNIQUE,
+	code_hash       BLOB    NOT NULL,
+	user_id         text    NOT NULL UNIQUE REFERENCES gatehouse_users (id) ON DELETE CASCADE,
+	email           text    NOT NULL DEFAULT '',
+	created_at      INTEGER,
+	expires_at      INTEGER NOT NULL,
+	code_expires_at INTEGER NOT NULL,
+	attempts        INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS gatehouse_email_logins_expires ON gatehouse_email_logins (expires_at);
