@@ -23,6 +23,14 @@ const (
 	// the next is refused even when right (SECURITY.md #79).
 	MaxChallengeAttempts = 5
 
+	// DefaultRecentLogin is how long after a login a session may change
+	// its own second factors without the current password by default
+	// (Config.Factors.RecentLogin; SECURITY.md #82).
+	DefaultRecentLogin = 5 * time.Minute
+
+	// MaxRecentLogin is the longest Config.Factors.RecentLogin allowed.
+	MaxRecentLogin = time.Hour
+
 	// RecoveryCodeCount is how many recovery codes a set has.
 	RecoveryCodeCount = 10
 
@@ -74,6 +82,18 @@ type FactorConfig struct {
 	// the next request until a factor is confirmed again. Requires Enabled
 	// and a Store with store.SecondFactors; New refuses it otherwise.
 	RequireForSuperusers bool
+
+	// RecentLogin is how long after a session's login (store.Session.
+	// AuthenticatedAt: the password or factor check, or a later password
+	// change made from the session; a refresh keeps it) the session may
+	// enrol or remove its user's factors and regenerate recovery codes
+	// without the current password (SECURITY.md #82). A current password
+	// that is given is checked all the same. Only factor changes are
+	// exempt: a password change, an email change and deleting the account
+	// always ask for the password. Default [DefaultRecentLogin] (5
+	// minutes); at most [MaxRecentLogin]; a negative value means always
+	// ask for the password.
+	RecentLogin time.Duration
 
 	// Passkeys turns on WebAuthn passkeys, as a second factor and, with
 	// user verification, as a passwordless login ([PasskeyConfig]). Off
@@ -173,6 +193,12 @@ func (f *FactorConfig) fill() error {
 	}
 	if f.ChallengeTTL < 30*time.Second || f.ChallengeTTL > 5*time.Minute {
 		return cfgErr("Factors.ChallengeTTL", "must be between 30s and 5m0s")
+	}
+	if f.RecentLogin == 0 {
+		f.RecentLogin = DefaultRecentLogin
+	}
+	if f.RecentLogin > MaxRecentLogin {
+		return cfgErr("Factors.RecentLogin", "must be at most 1h0m0s")
 	}
 	if !f.Enabled && f.RequireForSuperusers {
 		return cfgErr("Factors.RequireForSuperusers", "needs Factors.Enabled")

@@ -107,15 +107,17 @@ func (m *Manager) factorOp(ctx context.Context, id *Identity, t EventType, work 
 }
 
 // EnrollTOTP starts enrolling a TOTP authenticator for id's user, after
-// checking currentPassword, and returns its secret, otpauth URI and QR
+// checking currentPassword (not needed within Config.Factors.RecentLogin
+// of the session's login), and returns its secret, otpauth URI and QR
 // code. The factor stays pending — Login does not ask for it — until
 // [Manager.ConfirmTOTP] sees a first valid code; a newer enrolment replaces
 // a pending one. name labels the factor (default "Authenticator"; at most
 // 64 characters).
 //
 // Errors: [ErrUnauthenticated]; [ErrFactorsUnavailable];
-// [ErrReauthRequired] without a password, [ErrInvalidPassword] for a wrong
-// one, [ErrThrottled]; a *[ValidationError] for a bad name.
+// [ErrReauthRequired] without a password when the login is not recent,
+// [ErrInvalidPassword] for a wrong one, [ErrThrottled]; a
+// *[ValidationError] for a bad name.
 func (m *Manager) EnrollTOTP(ctx context.Context, id *Identity, currentPassword, name string) (*TOTPEnrollment, error) {
 	var out *TOTPEnrollment
 	err := m.factorOp(ctx, id, EventFactorEnroll, func(fs store.SecondFactors, u *store.User, ev *Event) error {
@@ -127,7 +129,7 @@ func (m *Manager) EnrollTOTP(ctx context.Context, id *Identity, currentPassword,
 			ev.Reason = "invalid_name"
 			return &ValidationError{Field: "name", Reason: "must be at most 64 characters"}
 		}
-		if err := m.reauthenticate(ctx, u, currentPassword, ev); err != nil {
+		if err := m.reauthenticateFactor(ctx, id, u, currentPassword, ev); err != nil {
 			return err
 		}
 		var err error
@@ -369,15 +371,17 @@ func (m *Manager) confirmedFactors(ctx context.Context, userID string) ([]store.
 }
 
 // RemoveFactor deletes one of id's user's factors (a pending one too),
-// after checking currentPassword, and mails the user. Removing the last
+// after checking currentPassword (not needed within
+// Config.Factors.RecentLogin of the session's login), and mails the user. Removing the last
 // factor also deletes the recovery codes: Login then asks for none.
 //
 // Errors: [ErrUnauthenticated]; [ErrFactorsUnavailable];
-// [ErrReauthRequired], [ErrInvalidPassword], [ErrThrottled]; [ErrNotFound]
+// [ErrReauthRequired] without a password when the login is not recent,
+// [ErrInvalidPassword], [ErrThrottled]; [ErrNotFound]
 // when the user has no such factor.
 func (m *Manager) RemoveFactor(ctx context.Context, id *Identity, factorID, currentPassword string) error {
 	return m.factorOp(ctx, id, EventFactorRemove, func(fs store.SecondFactors, u *store.User, ev *Event) error {
-		if err := m.reauthenticate(ctx, u, currentPassword, ev); err != nil {
+		if err := m.reauthenticateFactor(ctx, id, u, currentPassword, ev); err != nil {
 			return err
 		}
 		err := fs.DeleteFactor(ctx, u.ID, factorID)
@@ -404,17 +408,19 @@ func (m *Manager) RemoveFactor(ctx context.Context, id *Identity, factorID, curr
 }
 
 // RegenerateRecoveryCodes replaces id's user's recovery codes with a new
-// set of [RecoveryCodeCount], after checking currentPassword, and returns
+// set of [RecoveryCodeCount], after checking currentPassword (not needed
+// within Config.Factors.RecentLogin of the session's login), and returns
 // them (shown once); the old set stops working at once. The user is mailed
 // a notice.
 //
 // Errors: [ErrUnauthenticated]; [ErrFactorsUnavailable];
-// [ErrReauthRequired], [ErrInvalidPassword], [ErrThrottled]; [ErrNotFound]
+// [ErrReauthRequired] without a password when the login is not recent,
+// [ErrInvalidPassword], [ErrThrottled]; [ErrNotFound]
 // when the user has no confirmed factor.
 func (m *Manager) RegenerateRecoveryCodes(ctx context.Context, id *Identity, currentPassword string) ([]string, error) {
 	var codes []string
 	err := m.factorOp(ctx, id, EventRecoveryCodesRegenerate, func(fs store.SecondFactors, u *store.User, ev *Event) error {
-		if err := m.reauthenticate(ctx, u, currentPassword, ev); err != nil {
+		if err := m.reauthenticateFactor(ctx, id, u, currentPassword, ev); err != nil {
 			return err
 		}
 		have, err := m.confirmedFactors(ctx, u.ID)

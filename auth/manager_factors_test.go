@@ -473,6 +473,7 @@ func TestRecoveryCodes(t *testing.T) {
 	_, err = e.m.CompleteLogin(ctx, e.challenge(t, u), auth.MethodRecoveryCode, u.codes[0])
 	wantErr(t, "the same recovery code again", err, auth.ErrInvalidCode)
 
+	e.clock.Advance(auth.DefaultRecentLogin) // u.id's login is no longer recent
 	_, err = e.m.RegenerateRecoveryCodes(ctx, u.id, "")
 	wantErr(t, "RegenerateRecoveryCodes without a password", err, auth.ErrReauthRequired)
 	fresh, err := e.m.RegenerateRecoveryCodes(ctx, u.id, goodPassword)
@@ -563,12 +564,13 @@ func TestFactorSecretsAtRest(t *testing.T) {
 }
 
 // SECURITY.md #82: removing a factor or regenerating codes with only a
-// session (no password) is refused; a wrong password too; with it, the
-// change is made, is an event and mails the user.
+// stale session (no password) is refused; a wrong password too; with it,
+// the change is made, is an event and mails the user.
 func TestFactorChangeNeedsProof(t *testing.T) {
 	e := newEnv(t, withFactors)
 	ctx := context.Background()
 	u := e.enrolled(t, "ada@example.com")
+	e.clock.Advance(auth.DefaultRecentLogin) // u.id's login is no longer recent
 	err := e.m.RemoveFactor(ctx, u.id, u.factorID, "")
 	wantErr(t, "RemoveFactor without a password", err, auth.ErrReauthRequired)
 	err = e.m.RemoveFactor(ctx, u.id, u.factorID, "wrong password")
@@ -645,6 +647,7 @@ func TestFactorsConfig(t *testing.T) {
 		{"no key ID", auth.FactorConfig{Enabled: true, Keys: []auth.FactorKey{{Key: make([]byte, 32)}}}, "Config.Factors.Keys[0].ID"},
 		{"key ID twice", auth.FactorConfig{Enabled: true, Keys: []auth.FactorKey{factorKey, factorKey}}, "Config.Factors.Keys[1].ID"},
 		{"long challenge", auth.FactorConfig{ChallengeTTL: 6 * time.Minute}, "Config.Factors.ChallengeTTL"},
+		{"long recent login", auth.FactorConfig{RecentLogin: 2 * time.Hour}, "Config.Factors.RecentLogin"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := base()
@@ -674,4 +677,119 @@ func TestFactorsConfig(t *testing.T) {
 		_, err := e.m.Factors(context.Background(), id)
 		wantErr(t, "Factors", err, auth.ErrFactorsUnavailable)
 	})
+}
+
+// SECURITY.md #82 (recent login): within Config.Factors.RecentLogin of
+// the session's login a factor change needs no password, though a wrong
+// one given is still refused; once the login is older it needs the
+// password again, and a refresh does not make it recent. Email and
+// password changes never take a recent login instead of the password.
+func TestFactorChangeRecentLogin(t *testing.T) {
+	ctx := context.Background()
+	t.Run("fresh login", func(t *testing.T) {
+		e := newEnv(t, withFactors)
+		u := e.enrolled(t, "ada@example.com")
+		e.clock.Advance(auth.DefaultRecentLogin - time.Second)
+		codes, err := e.m.RegenerateRecoveryCodes(ctx, u.id, "")
+		wantErr(t, "RegenerateRecoveryCodes on a fresh login without a password", err, nil)
+		if len(codes) != auth.RecoveryCodeCount {
+			t.Errorf("%d codes", len(codes))
+		}
+		e.lastMailTo(t, u.email, mail.KindRecoveryCodesRegenerated)
+		_, err = e.m.EnrollTOTP(ctx, u.id, "wrong password", "")
+		wantErr(t, "EnrollTOTP on a fresh login with a wrong password", err, auth.ErrInvalidPassword)
+		_, err = e.m.EnrollTOTP(ctx, u.id, "", "")
+		wantErr(t, "EnrollTOTP on a fresh login without a password", err, nil)
+		err = e.m.RemoveFactor(ctx, u.id, u.factorID, "")
+		wantErr(t, "RemoveFactor on a fresh login without a password", err, nil)
+		e.lastMailTo(t, u.email, mail.KindFactorRemoved)
+		if ev := e.events.ofType(auth.EventFactorRemove); len(ev) != 1 || ev[0].Outcome != auth.OutcomeSuccess {
+			t.Errorf("factor_remove events %+v", ev)
+		}
+
+		// Not for the account itself.
+		other := "ada@example.org"
+		_, err = e.m.UpdateProfile(ctx, u.id, auth.ProfileUpdate{Email: &other})
+		wantErr(t, "an email change on a fresh login without a password", err, auth.ErrReauthRequired)
+		err = e.m.ChangePassword(ctx, u.id, "", "a new password that is long")
+		if err == nil {
+			t.Error("a password change on a fresh login without the current password succeeded")
+		}
+	})
+	t.Run("stale session", func(t *testing.T) {
+		e := newEnv(t, withFactors)
+		u := e.enrolled(t, "ada@example.com")
+		e.clock.Advance(auth.DefaultRecentLogin)
+		_, err := e.m.RegenerateRecoveryCodes(ctx, u.id, "")
+		wantErr(t, "RegenerateRecoveryCodes on a stale session", err, auth.ErrReauthRequired)
+		err = e.m.RemoveFactor(ctx, u.id, u.factorID, "")
+		wantErr(t, "RemoveFactor on a stale session", err, auth.ErrReauthRequired)
+		_, err = e.m.EnrollTOTP(ctx, u.id, "", "")
+		wantErr(t, "EnrollTOTP on a stale session", err, auth.ErrReauthRequired)
+		if has, _ := e.m.HasFactors(ctx, u.user.ID); !has {
+			t.Error("a refused removal removed the factor")
+		}
+		ev := e.events.ofType(auth.EventFactorRemove)
+		if len(ev) != 1 || ev[0].Outcome != auth.OutcomeFailure || ev[0].Reason != "reauth_required" {
+			t.Errorf("factor_remove events %+v", ev)
+		}
+		err = e.m.RemoveFactor(ctx, u.id, u.factorID, goodPassword)
+		wantErr(t, "RemoveFactor on a stale session with the password", err, nil)
+	})
+	t.Run("refresh does not renew it", func(t *testing.T) {
+		e := newEnv(t, withFactors)
+		e.register(t, "ada@example.com")
+		res := e.login(t, "ada@example.com")
+		e.clock.Advance(4 * time.Minute)
+		pair, err := e.m.Refresh(ctx, res.Tokens.RefreshToken)
+		wantErr(t, "Refresh", err, nil)
+		id := e.identity(t, pair.AccessToken)
+		e.clock.Advance(time.Minute)
+		_, err = e.m.EnrollTOTP(ctx, id, "", "")
+		wantErr(t, "EnrollTOTP five minutes after the login, one after a refresh", err, auth.ErrReauthRequired)
+	})
+	t.Run("negative RecentLogin always asks", func(t *testing.T) {
+		e := newEnv(t, withFactors, func(c *auth.Config) { c.Factors.RecentLogin = -1 })
+		e.register(t, "ada@example.com")
+		res := e.login(t, "ada@example.com")
+		_, err := e.m.EnrollTOTP(ctx, e.identity(t, res.Tokens.AccessToken), "", "")
+		wantErr(t, "EnrollTOTP on a fresh login with RecentLogin < 0", err, auth.ErrReauthRequired)
+	})
+}
+
+// A password reset of a user with a second factor (SECURITY.md #82,
+// decision "reset and factors"): the mailed link alone changes the
+// password and ends every session, but keeps the factors, so the next
+// login with the new password still answers a challenge, not tokens; a
+// challenge made before the reset dies with the old password.
+func TestResetKeepsFactors(t *testing.T) {
+	e := newEnv(t, withFactors)
+	ctx := context.Background()
+	u := e.enrolled(t, "ada@example.com")
+	before := e.challenge(t, u)
+	if err := e.m.RequestPasswordReset(ctx, u.email); err != nil {
+		t.Fatal(err)
+	}
+	token := tokenIn(t, e.lastMailTo(t, u.email, mail.KindResetPassword))
+	e.clock.Advance(time.Second)
+	const next = "a brand new passphrase for ada"
+	wantErr(t, "ResetPassword", e.m.ResetPassword(ctx, token, next), nil)
+	if live, _ := e.store.UserSessions(ctx, u.user.ID, e.clock.Now()); len(live) != 0 {
+		t.Errorf("%d sessions survive the reset", len(live))
+	}
+	if has, err := e.m.HasFactors(ctx, u.user.ID); err != nil || !has {
+		t.Fatalf("HasFactors after the reset = %t, %v; want true", has, err)
+	}
+	_, err := e.m.CompleteLogin(ctx, before, auth.MethodTOTP, u.code(t, e.clock.Now()))
+	wantErr(t, "a challenge from before the reset", err, auth.ErrInvalidChallenge)
+	res, err := e.m.Login(ctx, u.email, next)
+	wantErr(t, "Login with the new password", err, nil)
+	if res.Challenge == nil || res.Tokens != nil {
+		t.Fatalf("Login after the reset: %+v, want a challenge and no tokens", res)
+	}
+	done, err := e.m.CompleteLogin(ctx, res.Challenge.Token, auth.MethodTOTP, u.code(t, e.clock.Now()))
+	wantErr(t, "CompleteLogin after the reset", err, nil)
+	if done.Tokens == nil {
+		t.Fatal("no tokens")
+	}
 }

@@ -277,16 +277,43 @@ func (m *Manager) activationChanged(ctx context.Context, id *Identity, u *store.
 	m.mail(ctx, u, mail.Data{Kind: kind, To: mail.Address{Name: u.Name, Email: u.Email}, Time: now})
 }
 
-// reauthenticate accepts a change of a user's own email or second factors
-// only with their current password (SECURITY.md #54, #82): an empty one
-// gives [ErrReauthRequired]. A recent login is not enough: the bearer of a
-// stolen access token has a session as recent as its owner's.
+// reauthenticate accepts a change of a user's own email only with their
+// current password (SECURITY.md #54): an empty one gives
+// [ErrReauthRequired]. A recent login is not enough here (nor for a
+// password change or deleting the account, which check the password
+// themselves): the bearer of a stolen access token has a session as recent
+// as its owner's, and these changes take the account. Factor changes go
+// through [Manager.reauthenticateFactor], which also accepts a recent
+// login.
 func (m *Manager) reauthenticate(ctx context.Context, u *store.User, password string, ev *Event) error {
 	if password == "" {
 		ev.Reason = "reauth_required"
 		return ErrReauthRequired
 	}
 	return m.checkCurrentPassword(ctx, u, password, ev)
+}
+
+// reauthenticateFactor accepts a change of id's user's own second factors
+// (SECURITY.md #82) with the current password, or without one when id's
+// session authenticated within Config.Factors.RecentLogin: the proof the
+// login gave is still fresh. A password that is given is always checked.
+// A refresh keeps the session's authentication time, so it does not renew
+// the exemption.
+func (m *Manager) reauthenticateFactor(ctx context.Context, id *Identity, u *store.User, password string, ev *Event) error {
+	if password == "" && m.recentLogin(id) {
+		return nil
+	}
+	return m.reauthenticate(ctx, u, password, ev)
+}
+
+// recentLogin reports whether id's session proved a credential within
+// Config.Factors.RecentLogin of now.
+func (m *Manager) recentLogin(id *Identity) bool {
+	window := m.cfg.Factors.RecentLogin
+	if window <= 0 || id == nil || id.Session == nil || id.Session.AuthenticatedAt.IsZero() {
+		return false
+	}
+	return m.now().Sub(id.Session.AuthenticatedAt) < window
 }
 
 // withoutPendingEmail returns up also ending the user's pending email

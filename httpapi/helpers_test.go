@@ -146,6 +146,9 @@ type options struct {
 	factors      bool   // auth.Config.Factors on, with a random key
 	passwordless bool   // auth.Config.Passwordless on
 	passkeys     bool   // and passkeys, for https://login.example.com (implies factors)
+	// superuserFactors sets auth.Config.Factors.RequireForSuperusers
+	// (with factors).
+	superuserFactors bool
 	// sql, when set, runs the Manager over this store (sqlstore) instead of
 	// the flaky memstore.
 	sql store.Store
@@ -237,6 +240,7 @@ func newEnv(tb testing.TB, o options) *env {
 		rand.Read(fk)
 		cfg.Factors = auth.FactorConfig{Enabled: true, Keys: []auth.FactorKey{{ID: "test", Key: fk}}}
 	}
+	cfg.Factors.RequireForSuperusers = o.superuserFactors
 	cfg.Passwordless.Enabled = o.passwordless
 	if o.passkeys {
 		cfg.Factors.Passkeys = auth.PasskeyConfig{RPID: "example.com", Origins: []string{passkeyOrigin}}

@@ -11,11 +11,14 @@ import (
 )
 
 // The second-factor endpoints of docs/http-api.md ("Second factors"). Every
-// change of a user's factors needs the current password: a stolen access
-// token alone never adds, removes or regenerates one (SECURITY.md #54).
+// change of a user's factors needs the current password unless the
+// session's login is recent (auth.FactorConfig.RecentLogin, 5 minutes by
+// default; a refresh does not renew it): an access token stolen later
+// never adds, removes or regenerates one (SECURITY.md #54, #82).
 
-// errFactorReauth: a factor change without the current password.
-var errFactorReauth = &apiError{Status: http.StatusBadRequest, Type: httperr.TypeReauthRequired, Message: `Changing second factors needs "current_password"`}
+// errFactorReauth: a factor change without the current password, from a
+// session whose login is not recent.
+var errFactorReauth = &apiError{Status: http.StatusBadRequest, Type: httperr.TypeReauthRequired, Message: `Changing second factors needs "current_password" when the login is not recent`}
 
 // optionalObject reads the body as a JSON object of fields; an empty body
 // counts as {}. On failure it has answered the request and returns false.

@@ -6,11 +6,15 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/pquerna/otp/totp"
+
+	"github.com/gatehouse-go/gatehouse/auth"
+	"github.com/gatehouse-go/gatehouse/mail"
 )
 
 // TestLoginWithSecondFactor drives the two-step login of docs/http-api.md:
@@ -101,7 +105,8 @@ func TestLoginMFAWithoutFactors(t *testing.T) {
 }
 
 // TestFactorEndpoints drives enrolment and management over HTTP: every
-// change needs the current password (SECURITY.md #54, #80), secrets are
+// change from a session whose login is not recent needs the current
+// password (SECURITY.md #54, #82), secrets are
 // shown once and never listed (#77), recovery codes are replaced as a set
 // (#81), and a superuser resets another user's factors without reading
 // them (#82).
@@ -113,6 +118,7 @@ func TestFactorEndpoints(t *testing.T) {
 	call := func(method, path, body string) resp {
 		return e.do(t, jsonReq(method, path, body, access))
 	}
+	e.clock.Advance(auth.DefaultRecentLogin) // the login is no longer recent
 
 	// Proof first.
 	wantError(t, call("POST", "/mfa/totp/enroll", `{}`), 400, "reauth_required")
@@ -180,4 +186,151 @@ func TestFactorEndpoints(t *testing.T) {
 	// Removing needs proof, and an unknown factor is 404.
 	wantError(t, call("DELETE", "/mfa/factors/"+factorID, ""), 400, "reauth_required")
 	wantError(t, call("DELETE", "/mfa/factors/"+factorID, `{"current_password":`+quote(pw)+`}`), 404, "not_found")
+}
+
+// TestFactorChangeRecentLogin (SECURITY.md #82): right after the login a
+// factor change needs no "current_password"; five minutes later it answers
+// 400 reauth_required again, and a refresh in between does not renew the
+// login. A password given is always checked.
+func TestFactorChangeRecentLogin(t *testing.T) {
+	e := newEnv(t, options{factors: true})
+	const email, pw = "ada@example.com", "correct horse battery staple"
+	e.register(t, email, pw)
+	tok := e.login(t, email, pw)
+	wantError(t, e.do(t, jsonReq("POST", "/mfa/totp/enroll", `{"current_password":"wrong password entirely"}`, tok.access)), 400, "invalid_password")
+	enr := wantOK(t, e.do(t, jsonReq("POST", "/mfa/totp/enroll", `{"name":"phone"}`, tok.access)))
+	if enr["factor_id"] == nil || enr["secret"] == nil {
+		t.Fatalf("enrolment on a fresh login: %v", enr)
+	}
+	e.clock.Advance(4 * time.Minute)
+	refreshed := wantTokens(t, e.do(t, jsonReq("POST", "/refresh_access_token", quote(tok.refresh), "")))
+	wantOK(t, e.do(t, jsonReq("POST", "/mfa/totp/enroll", "", refreshed.access)))
+	e.clock.Advance(time.Minute)
+	wantError(t, e.do(t, jsonReq("POST", "/mfa/totp/enroll", "", refreshed.access)), 400, "reauth_required")
+	wantOK(t, e.do(t, jsonReq("POST", "/mfa/totp/enroll", `{"current_password":`+quote(pw)+`}`, refreshed.access)))
+}
+
+// TestSuperuserFactorPolicy (SECURITY.md #84): with
+// Factors.RequireForSuperusers, a superuser without a factor gets 403
+// mfa_enrollment_required from every superuser route while their own
+// account works; once they confirm a factor over HTTP the same session
+// reaches those routes, the session from before does not, and the
+// overview's rows show who has a factor.
+func TestSuperuserFactorPolicy(t *testing.T) {
+	e := newEnv(t, options{factors: true, superuserFactors: true})
+	adminID, admin := e.superuser(t, "root@example.com")
+	older := e.login(t, "root@example.com", adminPW)
+	bobID := e.register(t, "bob@example.com", "correct horse battery staple")
+	as := func(tok tokens, method, path, body string) resp {
+		return e.do(t, jsonReq(method, path, body, tok.access))
+	}
+	superRoutes := []struct{ method, path string }{
+		{"GET", "/users_overview"},
+		{"GET", "/logs"},
+		{"GET", "/users/" + bobID + "/sessions"},
+		{"POST", "/users/" + bobID + "/mfa/reset"},
+		{"POST", "/users/" + bobID + "/force_password_reset"},
+	}
+	for _, rt := range superRoutes {
+		wantError(t, as(admin, rt.method, rt.path, ""), 403, "mfa_enrollment_required")
+	}
+	wantError(t, as(admin, "PUT", "/user", `{"user_id":`+quote(bobID)+`,"name":"Bob"}`), 403, "mfa_enrollment_required")
+	if u := wantOK(t, as(admin, "GET", "/user", "")); u["mfa_enabled"] != false || u["is_superuser"] != true {
+		t.Fatalf("GET /user of the superuser without a factor: %v", u)
+	}
+
+	enr := wantOK(t, as(admin, "POST", "/mfa/totp/enroll", `{"current_password":`+quote(adminPW)+`}`))
+	code, err := totp.GenerateCode(fmt.Sprint(enr["secret"]), e.clock.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantOK(t, as(admin, "POST", "/mfa/totp/confirm", `{"factor_id":`+quote(fmt.Sprint(enr["factor_id"]))+`,"code":`+quote(code)+`}`))
+
+	for _, rt := range superRoutes[:3] {
+		if r := as(admin, rt.method, rt.path, ""); r.status != 200 {
+			t.Errorf("%s %s after enrolling: %d %s", rt.method, rt.path, r.status, r.body)
+		}
+	}
+	wantError(t, as(older, "GET", "/users_overview", ""), 401, "invalid_token")
+
+	rows, _ := wantPage(t, as(admin, "GET", "/users_overview", ""))
+	seen := 0
+	for _, row := range rows {
+		switch row["user_id"] {
+		case adminID:
+			seen++
+			if row["mfa_enabled"] != true {
+				t.Errorf("the enrolled superuser's row: mfa_enabled = %v, want true", row["mfa_enabled"])
+			}
+		case bobID:
+			seen++
+			if row["mfa_enabled"] != false {
+				t.Errorf("bob's row: mfa_enabled = %v, want false", row["mfa_enabled"])
+			}
+		}
+	}
+	if seen != 2 {
+		t.Fatalf("users_overview rows: %v", rows)
+	}
+	if u := wantOK(t, as(admin, "GET", "/user", "")); u["mfa_enabled"] != true {
+		t.Errorf("GET /user after enrolling: mfa_enabled = %v", u["mfa_enabled"])
+	}
+}
+
+// TestFactorChangesAuditedAndMailed (SECURITY.md #82): every change of a
+// user's factors over HTTP — enrol, confirm, regenerate, remove, a
+// superuser's reset — and the use of a recovery code is an audit run
+// (GET /logs) naming the user, and each change mails the user a notice.
+func TestFactorChangesAuditedAndMailed(t *testing.T) {
+	e := newEnv(t, options{factors: true})
+	const email, pw = "ada@example.com", "correct horse battery staple"
+	uid := e.register(t, email, pw)
+	tok := e.login(t, email, pw)
+	call := func(method, path, body string) map[string]any {
+		return wantOK(t, e.do(t, jsonReq(method, path, body, tok.access)))
+	}
+	enrol := func() (string, string) {
+		enr := call("POST", "/mfa/totp/enroll", "")
+		return fmt.Sprint(enr["factor_id"]), fmt.Sprint(enr["secret"])
+	}
+	factorID, secret := enrol()
+	code, _ := totp.GenerateCode(secret, e.clock.Now())
+	conf := call("POST", "/mfa/totp/confirm", `{"factor_id":`+quote(factorID)+`,"code":`+quote(code)+`}`)
+	e.mailTo(t, email, mail.KindFactorAdded, 1)
+	codes, _ := conf["recovery_codes"].([]any)
+	if len(codes) != 10 {
+		t.Fatalf("confirm: %v", conf)
+	}
+	call("POST", "/mfa/recovery_codes", "")
+	e.mailTo(t, email, mail.KindRecoveryCodesRegenerated, 1)
+	call("DELETE", "/mfa/factors/"+factorID, "")
+	e.mailTo(t, email, mail.KindFactorRemoved, 1)
+
+	factorID, secret = enrol()
+	code, _ = totp.GenerateCode(secret, e.clock.Now().Add(30*time.Second))
+	conf = call("POST", "/mfa/totp/confirm", `{"factor_id":`+quote(factorID)+`,"code":`+quote(code)+`}`)
+	codes, _ = conf["recovery_codes"].([]any)
+	r := e.do(t, formLogin(email, pw))
+	challenge, _ := r.json(t)["challenge_token"].(string)
+	wantTokens(t, e.do(t, jsonReq("POST", "/login/mfa", `{"challenge_token":`+quote(challenge)+`,"method":"recovery_code","code":`+quote(fmt.Sprint(codes[0]))+`}`, "")))
+	e.mailTo(t, email, mail.KindRecoveryCodeUsed, 1)
+	_, admin := e.superuser(t, "root@example.com")
+	wantMessage(t, e.do(t, jsonReq("POST", "/users/"+uid+"/mfa/reset", "", admin.access)), "Second factors removed")
+	e.mailTo(t, email, mail.KindFactorRemoved, 2)
+
+	p := wantLogs(t, e.get(t, "/logs", url.Values{"run_type_filter": {"AUTH"}, "user_id": {uid}, "limit": {"100"}}, admin.access))
+	seen := map[string]int{}
+	for _, run := range p.Results {
+		if len(run.Entries) > 0 && run.Entries[0].Key == "event" {
+			seen[run.Entries[0].Value]++
+		}
+	}
+	for ev, n := range map[string]int{
+		"factor_enroll": 2, "factor_confirm": 2, "recovery_codes_regenerate": 1,
+		"factor_remove": 1, "recovery_code_used": 1, "factors_reset": 1,
+	} {
+		if seen[ev] != n {
+			t.Errorf("%d %s runs for the user, want %d (all: %v)", seen[ev], ev, n, seen)
+		}
+	}
 }

@@ -30,6 +30,8 @@ var configSources = []configSource{
 	{"Config.BaseURL", "-base-url", true},
 	{"Config.Mail.From", "-smtp-from", true},
 	{"Config.Tokens.SigningKey", envSigningKey, true},
+	{"Config.Factors.Enabled", "always on", false},
+	{"Config.Factors.Keys", envFactorKey, true},
 	{"Config.Tokens.Issuer", "-ed25519-key and -ed25519-verify-keys", false},
 	{"Config.Store", "-db", false},
 	{"Config.Audit", "-db", false},

@@ -51,7 +51,7 @@ func everything(t *testing.T) (options, deps) {
 	}
 	d := deps{
 		store: memstore.New(), counters: memstore.New(), audit: nopSink{}, mailer: mail.Discard{},
-		from: mail.Address{Name: "Example", Email: "no-reply@example.com"}, key: key, issuer: issuer,
+		from: mail.Address{Name: "Example", Email: "no-reply@example.com"}, key: key, factor: key, issuer: issuer,
 		baseURL: o.baseURL, logger: slog.New(slog.DiscardHandler),
 	}
 	return o, d

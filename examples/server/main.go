@@ -97,6 +97,9 @@
 //	/cancel-email-change?token=…  lets the old address stop an email change
 //	/sign-in                      with -passwordless: "email me a sign-in link"
 //	/login/email?token=…          with -passwordless: signs in with the mailed link
+//
+// And /login, a one-page client of the API to try the logins in a browser
+// (password, the second-factor step, passkeys).
 package main
 
 import (
@@ -146,6 +149,7 @@ const (
 	envAdminPassword = "GATEHOUSE_ADMIN_PASSWORD"
 	envSigningKey    = "GATEHOUSE_SIGNING_KEY"
 	envOIDCPrefix    = "GATEHOUSE_OIDC_"
+	envFactorKey     = "GATEHOUSE_FACTOR_KEY"
 )
 
 // keyAdvice says how to make a good signing key.
@@ -272,6 +276,7 @@ its auth.Config):
   /cancel-email-change?token=…   lets the old address stop an email change
   /sign-in                       with -passwordless: "email me a sign-in link"
   /login/email?token=…           with -passwordless: signs in with the mailed link
+And /login, a page to try the logins (password, second factor, passkeys).
 `
 
 // admin is the superuser the environment asks for.
@@ -342,6 +347,11 @@ func run(ctx context.Context, o options, stdout io.Writer, logger *slog.Logger) 
 	} else if key, err = signingKey(be); err != nil {
 		return err
 	}
+	// Second factors are on; their secrets are sealed with this key.
+	fkey, err := factorKey(be)
+	if err != nil {
+		return err
+	}
 	// The audit log: every auth event stored in the same database, read
 	// back by superusers at /v2/logs and /v2/analytics.
 	rec, err := audit.New(audit.Config{Runs: be.runs, Logger: logger})
@@ -366,7 +376,7 @@ func run(ctx context.Context, o options, stdout io.Writer, logger *slog.Logger) 
 	}
 
 	m, err := auth.New(managerConfig(o, deps{
-		store: st, counters: be.counters, audit: rec, mailer: mailer, from: from, key: key, issuer: issuer, baseURL: baseURL, logger: logger,
+		store: st, counters: be.counters, audit: rec, mailer: mailer, from: from, key: key, factor: fkey, issuer: issuer, baseURL: baseURL, logger: logger,
 	}))
 	if err != nil {
 		return err
@@ -401,6 +411,9 @@ func run(ctx context.Context, o options, stdout io.Writer, logger *slog.Logger) 
 	pg := newPages(m, logger)
 	pg.passwordless = o.passwordless
 	pg.mount(mux, guard.WithClient)
+	// A page to try the logins (password, second factor, passkeys) in a
+	// browser.
+	mux.HandleFunc("GET /login", serveSignIn)
 
 	var handler http.Handler = mux
 	if cert != nil {
@@ -486,6 +499,7 @@ type deps struct {
 	mailer   auth.Mailer
 	from     mail.Address
 	key      []byte      // the HS256 key, when issuer is nil
+	factor   []byte      // the key of TOTP secrets at rest (32 bytes)
 	issuer   *jwt.Issuer // the Ed25519 issuer of -ed25519-key, or nil
 	baseURL  string
 	logger   *slog.Logger
@@ -504,6 +518,7 @@ func managerConfig(o options, d deps) auth.Config {
 		Verification: auth.VerificationConfig{Required: o.requireVerification},
 		Passwordless: auth.PasswordlessConfig{Enabled: o.passwordless},
 		Limits:       auth.Limits{Store: d.counters},
+		Factors:      auth.FactorConfig{Enabled: true, Keys: []auth.FactorKey{{ID: "k1", Key: d.factor}}},
 		BaseURL:      d.baseURL,
 		Logger:       d.logger,
 	}
@@ -570,18 +585,44 @@ func openSQLite(path string) (*sql.DB, error) {
 // and every instance needs the same key); the memory store, whose data
 // dies with the process, gets a key of its own.
 func signingKey(b *backend) ([]byte, error) {
-	path := b.keyFile
-	if v, set := os.LookupEnv(envSigningKey); set {
+	return envOrFileKey(b, envSigningKey, b.keyFile, ", or use -ed25519-key")
+}
+
+// factorKey is the key that encrypts TOTP secrets at rest, found as the
+// signing key is: GATEHOUSE_FACTOR_KEY, or else the file
+// gatehouse.db.factorkey beside a SQLite database, generated on the first
+// start (required on a server database; the memory store makes its own).
+// Keep it out of the database's backups: without it the stored secrets
+// are useless.
+func factorKey(b *backend) ([]byte, error) {
+	path := ""
+	if b.keyFile != "" {
+		path = strings.TrimSuffix(b.keyFile, ".key") + ".factorkey"
+	}
+	key, err := envOrFileKey(b, envFactorKey, path, "")
+	if err != nil {
+		return nil, err
+	}
+	return key[:32], nil // AES-256
+}
+
+// envOrFileKey reads a key from the environment variable env, or else from
+// the file at path, which it creates with a new random key (mode 0600)
+// when it does not exist; the memory store gets a random key, and a
+// server database (path "") needs the variable. alt ends the message that
+// says so.
+func envOrFileKey(b *backend, env, path, alt string) ([]byte, error) {
+	if v, set := os.LookupEnv(env); set {
 		v = strings.TrimSpace(v)
 		if v == "" {
 			if path == "" {
-				return nil, fmt.Errorf("%s is set but empty: set it to a key (%s)", envSigningKey, keyAdvice)
+				return nil, fmt.Errorf("%s is set but empty: set it to a key (%s)", env, keyAdvice)
 			}
-			return nil, fmt.Errorf("%s is set but empty: set it to a key (%s), or unset it to use the key kept in %s", envSigningKey, keyAdvice, path)
+			return nil, fmt.Errorf("%s is set but empty: set it to a key (%s), or unset it to use the key kept in %s", env, keyAdvice, path)
 		}
 		key, err := decodeKey(v)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", envSigningKey, err)
+			return nil, fmt.Errorf("%s: %w", env, err)
 		}
 		return key, nil
 	}
@@ -591,13 +632,13 @@ func signingKey(b *backend) ([]byte, error) {
 		return key, nil
 	}
 	if path == "" {
-		return nil, fmt.Errorf("-db %s: set %s (%s), the same on every instance, or use -ed25519-key: a key cannot be kept beside a server database", b.shown, envSigningKey, keyAdvice)
+		return nil, fmt.Errorf("-db %s: set %s (%s), the same on every instance%s: a key cannot be kept beside a server database", b.shown, env, keyAdvice, alt)
 	}
 	data, err := os.ReadFile(path)
 	if err == nil {
 		v := strings.TrimSpace(string(data))
 		if v == "" {
-			return nil, fmt.Errorf("%s is empty: write a key into it (%s), or delete it to have a new one generated, which ends every session", path, keyAdvice)
+			return nil, fmt.Errorf("%s is empty: write a key into it (%s), or delete it to have a new one generated", path, keyAdvice)
 		}
 		key, err := decodeKey(v)
 		if err != nil {

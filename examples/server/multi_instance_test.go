@@ -156,7 +156,7 @@ func TestThreeInstances(t *testing.T) {
 func threeInstances(t *testing.T, bin string, extra []string) {
 	dsn := testdb.PostgresSchema(t)
 	redisCounters := len(extra) > 0
-	env := []string{signingKeyEnv(t)} // the same key on every instance
+	env := []string{signingKeyEnv(t), factorKeyEnv(t)} // the same keys on every instance
 	args := append([]string{"-db", dsn, "-maildir", t.TempDir(), "-trusted-proxies", "127.0.0.1"}, extra...)
 
 	// All three at once: the migrations and the default admin race.

@@ -23,10 +23,12 @@ import (
 // and "/cancel-email-change?token=…". A GET shows a small form that carries
 // the link's token and changes nothing, so a mail scanner that follows
 // links spends no token; the form's POST comes back here and asks the
-// Manager. The pages need no script and load nothing else: their Content
-// Security Policy allows only their own inline style and form posts to
-// this origin, and no Referer ever carries a token away. Tokens are never
-// logged.
+// Manager. None of them asks for a second factor: none logs the user in,
+// and a reset keeps the factors, so the next login still asks for one
+// (SECURITY.md #82). The pages need no script and load nothing else: their
+// Content Security Policy allows only their own inline style and form
+// posts to this origin, and no Referer ever carries a token away. Tokens
+// are never logged.
 
 // pageStyle is the inline style of every page; the Content Security Policy
 // allows exactly it, by hash.
@@ -133,7 +135,7 @@ var pageList = []*page{
 		title:       "Choose a new password",
 		intro:       "Choose the new password of your account. Every session of the account ends when it changes.",
 		button:      "Set the new password",
-		done:        "Your password is changed, and every session of your account has ended. Log in with the new password.",
+		done:        "Your password is changed, and every session of your account has ended. Log in with the new password; an account with a second factor still asks for its code.",
 		invalid:     "This link is wrong, expired or already used. Ask for a new password reset email.",
 		newPassword: true,
 		use: func(ctx context.Context, m *auth.Manager, token string, form url.Values) error {

@@ -1,9 +1,11 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -98,5 +100,31 @@ func TestOpenBackendRefusals(t *testing.T) {
 	}
 	if key, err := signingKey(&backend{memory: true}); err != nil || len(key) != 32 {
 		t.Errorf("memory store: key of %d bytes, %v", len(key), err)
+	}
+}
+
+// TestFactorKeySources: the factor key is found as the signing key is: a
+// file beside SQLite (made once, then read back), the variable required
+// on a server database, a key per process for the memory store.
+func TestFactorKeySources(t *testing.T) {
+	t.Setenv(envFactorKey, "")
+	os.Unsetenv(envFactorKey) // restored by t.Setenv's clean-up
+	if _, err := factorKey(&backend{shown: "postgres://db/app"}); err == nil || !strings.Contains(err.Error(), "-db postgres://db/app: set "+envFactorKey) {
+		t.Errorf("no variable on a server database: %v", err)
+	}
+	if key, err := factorKey(&backend{memory: true}); err != nil || len(key) != 32 {
+		t.Errorf("memory store: key of %d bytes, %v", len(key), err)
+	}
+	b := &backend{keyFile: filepath.Join(t.TempDir(), "gh.db.key")}
+	first, err := factorKey(b)
+	if err != nil || len(first) != 32 {
+		t.Fatalf("first start: key of %d bytes, %v", len(first), err)
+	}
+	fi, err := os.Stat(strings.TrimSuffix(b.keyFile, ".key") + ".factorkey")
+	if err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("gh.db.factorkey: %v, mode %v", err, fi.Mode())
+	}
+	if again, err := factorKey(b); err != nil || !bytes.Equal(again, first) {
+		t.Errorf("second start: another key (%v)", err)
 	}
 }

@@ -23,6 +23,15 @@ func signingKeyEnv(t *testing.T) string {
 	return "GATEHOUSE_SIGNING_KEY=" + hex.EncodeToString(b)
 }
 
+// factorKeyEnv is a GATEHOUSE_FACTOR_KEY value, required beside the
+// signing key on a shared database.
+func factorKeyEnv(t *testing.T) string {
+	t.Helper()
+	b := make([]byte, 32)
+	rand.Read(b)
+	return "GATEHOUSE_FACTOR_KEY=" + hex.EncodeToString(b)
+}
+
 // mysqlURL turns testdb's go-sql-driver DSN into the server's mysql://
 // form.
 func mysqlURL(dsn string) string { return "mysql://" + dsn }
@@ -65,7 +74,7 @@ func TestEveryStore(t *testing.T) {
 			args := append(c.args(t), "-maildir", t.TempDir())
 			env := []string{"GATEHOUSE_ADMIN_EMAIL=root@example.com", "GATEHOUSE_ADMIN_PASSWORD=a long admin passphrase 1"}
 			if c.env {
-				env = append(env, signingKeyEnv(t))
+				env = append(env, signingKeyEnv(t), factorKeyEnv(t))
 			}
 			s := start(t, bin, env, args...)
 			if c.name == "memory" && !strings.Contains(strings.Join(s.stdout, "\n"), "lost when the server exits") {

@@ -131,7 +131,8 @@ func (a *app) routes() http.Handler {
 	public("POST /verify", a.verify)
 	public("POST /verify/resend", a.resend)
 	mux.HandleFunc("GET /login", a.loginForm)
-	mux.HandleFunc("POST /login", a.login)   // Guard.LogIn checks the origin
+	mux.HandleFunc("POST /login", a.login) // Guard.LogIn checks the origin
+	public("POST /login/code", a.loginCode)
 	mux.HandleFunc("POST /logout", a.logout) // Guard.EndSession checks the origin
 	mux.HandleFunc("GET /forgot-password", a.show("forgot.html", "Reset your password", "login"))
 	public("POST /forgot-password", a.forgot)
@@ -452,24 +453,55 @@ func (a *app) login(w http.ResponseWriter, r *http.Request) {
 	// LogIn checks the password and sets a fresh session cookie, ending
 	// the session of any cookie the browser brought (no fixation).
 	res, err := a.guard.LogIn(w, r, email, r.PostFormValue("password"))
-	if err != nil || res.Challenge != nil {
+	if err == nil && res.Challenge != nil {
+		// The password was right; the account has a second factor. No
+		// session yet: the code form carries the challenge.
+		a.render(w, r, http.StatusOK, "code.html", &view{Title: "Enter your code", Nav: "login", Data: res.Challenge.Token})
+		return
+	}
+	if err != nil {
 		v := &view{Title: "Log in", Nav: "login", Form: url.Values{"email": {email}}}
-		status := http.StatusBadRequest
-		if err == nil {
-			v.Error = "This account needs a second factor, which this application does not offer yet."
-		} else {
-			var done bool
-			if status, done = a.explain(w, r, err, v); done {
-				return
-			}
-			if errors.Is(err, auth.ErrEmailNotVerified) {
-				v.Data = email // the login page links to the code form
-			}
+		status, done := a.explain(w, r, err, v)
+		if done {
+			return
+		}
+		if errors.Is(err, auth.ErrEmailNotVerified) {
+			v.Data = email // the login page links to the code form
 		}
 		a.render(w, r, status, "login.html", v)
 		return
 	}
 	a.redirect(w, r, "/account", "")
+}
+
+// loginCode answers the second step of a login: the challenge from the
+// code form and a TOTP code (six digits) or a recovery code. Only then
+// does the browser get a session cookie.
+func (a *app) loginCode(w http.ResponseWriter, r *http.Request) {
+	challenge, code := r.PostFormValue("challenge"), strings.TrimSpace(r.PostFormValue("code"))
+	method := auth.MethodRecoveryCode
+	if len(code) == 6 && strings.Trim(code, "0123456789") == "" {
+		method = auth.MethodTOTP
+	}
+	res, err := a.m.CompleteLogin(r.Context(), challenge, method, code)
+	if err == nil {
+		err = a.guard.StartSession(w, r, res)
+	}
+	switch {
+	case err == nil:
+		a.redirect(w, r, "/account", "")
+	case errors.Is(err, auth.ErrInvalidCode):
+		a.render(w, r, http.StatusBadRequest, "code.html", &view{Title: "Enter your code", Nav: "login", Data: challenge,
+			Error: "That code is wrong or was used already. Enter the current code from your app, or an unused recovery code."})
+	case errors.Is(err, auth.ErrInvalidChallenge):
+		a.render(w, r, http.StatusBadRequest, "login.html", &view{Title: "Log in", Nav: "login",
+			Error: "This login took too long or had too many wrong codes. Log in again."})
+	default:
+		v := &view{Title: "Enter your code", Nav: "login", Data: challenge}
+		if status, done := a.explain(w, r, err, v); !done {
+			a.render(w, r, status, "code.html", v)
+		}
+	}
 }
 
 func (a *app) logout(w http.ResponseWriter, r *http.Request) {

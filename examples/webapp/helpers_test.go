@@ -46,6 +46,7 @@ import (
 type testApp struct {
 	url     string // http://127.0.0.1:PORT
 	maildir string
+	db      string // the SQLite database's path
 	adminPW string // the random password of admin@example.com
 	logs    *syncBuffer
 	pool    *x509.CertPool // the roots clients trust, with TLS
@@ -75,9 +76,9 @@ func (b *syncBuffer) String() string {
 func startApp(t *testing.T, set ...func(*options)) *testApp {
 	t.Helper()
 	dir := t.TempDir()
-	a := &testApp{maildir: filepath.Join(dir, "mail"), logs: &syncBuffer{}}
+	a := &testApp{maildir: filepath.Join(dir, "mail"), db: filepath.Join(dir, "webapp.db"), logs: &syncBuffer{}}
 	o := options{
-		addr: "127.0.0.1:0", db: filepath.Join(dir, "webapp.db"), maildir: a.maildir,
+		addr: "127.0.0.1:0", db: a.db, maildir: a.maildir,
 		hasher: testhash.Fast{}, // argon2id would spend most of the test's time
 	}
 	for _, f := range set {

@@ -42,6 +42,13 @@
 //	    the access-token signing key (at least 32 bytes, hex: openssl rand
 //	    -hex 32). Default: generated once and kept beside the database in
 //	    DB.key (mode 0600).
+//	GATEHOUSE_FACTOR_KEY
+//	    the key that encrypts TOTP secrets at rest (32 bytes, hex).
+//	    Default: generated once and kept beside the database in
+//	    DB.factorkey (mode 0600). Second factors are on: a user with one
+//	    answers a TOTP or recovery code after the password (/login/code).
+//	    The application has no enrolment page; see examples/server's
+//	    /login and the /v2/mfa endpoints.
 package main
 
 import (
@@ -144,6 +151,10 @@ func run(ctx context.Context, o options, stdout io.Writer, logger *slog.Logger) 
 	if err != nil {
 		return err
 	}
+	fkey, err := factorKey(o.db)
+	if err != nil {
+		return err
+	}
 
 	// Bind first: the links in mail point at the address actually bound,
 	// and a random admin password is printed only once the start cannot
@@ -180,6 +191,9 @@ func run(ctx context.Context, o options, stdout io.Writer, logger *slog.Logger) 
 		Tokens:       auth.TokenConfig{SigningKey: key},
 		Password:     auth.PasswordConfig{Hasher: o.hasher},
 		Verification: auth.VerificationConfig{Required: true},
+		// Second factors: a user with one answers a code after the
+		// password (/login/code).
+		Factors: auth.FactorConfig{Enabled: true, Keys: []auth.FactorKey{{ID: "k1", Key: fkey}}},
 		// A taken email registers "successfully" (its owner is told by
 		// mail), so the form does not reveal who has an account.
 		Accounts: auth.AccountConfig{UniformRegistration: true},
@@ -303,17 +317,33 @@ func openSQLite(path string) (*sql.DB, error) {
 // signingKey returns the key from GATEHOUSE_SIGNING_KEY (hex), or the one
 // kept beside the database, generated on the first start.
 func signingKey(dbPath string) ([]byte, error) {
+	return keyFile("GATEHOUSE_SIGNING_KEY", dbPath+".key", "the signing key")
+}
+
+// factorKey returns the key that encrypts TOTP secrets at rest, from
+// GATEHOUSE_FACTOR_KEY (hex), or the one kept beside the database
+// (webapp.db.factorkey), generated on the first start.
+func factorKey(dbPath string) ([]byte, error) {
+	key, err := keyFile("GATEHOUSE_FACTOR_KEY", dbPath+".factorkey", "the factor key")
+	if err != nil {
+		return nil, err
+	}
+	return key[:32], nil
+}
+
+// keyFile returns the key (hex, at least 32 bytes) from the environment
+// variable env, or else from the file at path, generated when missing.
+func keyFile(env, path, what string) ([]byte, error) {
 	decode := func(where, v string) ([]byte, error) {
 		key, err := hex.DecodeString(strings.TrimSpace(v))
 		if err != nil || len(key) < 32 {
-			return nil, fmt.Errorf("%s: the signing key must be at least 32 bytes in hex (openssl rand -hex 32)", where)
+			return nil, fmt.Errorf("%s: %s must be at least 32 bytes in hex (openssl rand -hex 32)", where, what)
 		}
 		return key, nil
 	}
-	if v, ok := os.LookupEnv("GATEHOUSE_SIGNING_KEY"); ok {
-		return decode("GATEHOUSE_SIGNING_KEY", v)
+	if v, ok := os.LookupEnv(env); ok {
+		return decode(env, v)
 	}
-	path := dbPath + ".key"
 	b, err := os.ReadFile(path)
 	if err == nil {
 		return decode(path, string(b))

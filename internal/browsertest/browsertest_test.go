@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/chromedp/chromedp"
@@ -80,5 +81,39 @@ func TestBrowser(t *testing.T) {
 	path := b.Screenshot("done page")
 	if st, err := os.Stat(path); err != nil || st.Size() == 0 {
 		t.Errorf("screenshot %s: %v", path, err)
+	}
+}
+
+// TestAuthenticator: the virtual authenticator answers
+// navigator.credentials.create with a discoverable, user-verified
+// credential for the page's origin, and .get with an assertion from it.
+func TestAuthenticator(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.Write([]byte(`<!doctype html><title>webauthn</title><p>passkeys</p>`))
+	}))
+	defer srv.Close()
+	b := browsertest.New(t)
+	a := b.AddAuthenticator()
+	// WebAuthn needs a domain: localhost, not 127.0.0.1.
+	b.Do(chromedp.Navigate(strings.Replace(srv.URL, "127.0.0.1", "localhost", 1)))
+	const ceremony = `(async () => {
+  const rand = () => crypto.getRandomValues(new Uint8Array(32));
+  const made = await navigator.credentials.create({publicKey: {
+    challenge: rand(), rp: {id: "localhost", name: "test"},
+    user: {id: new Uint8Array([1, 2, 3]), name: "ada", displayName: "Ada"},
+    pubKeyCredParams: [{type: "public-key", alg: -7}],
+    authenticatorSelection: {residentKey: "required", userVerification: "required"}}});
+  const got = await navigator.credentials.get({publicKey: {challenge: rand(), rpId: "localhost", userVerification: "required"}});
+  const flags = new Uint8Array(got.response.authenticatorData)[32];
+  return made.id === got.id && (flags & 0x05) === 0x05 ? "ok" : "mismatch";
+})()`
+	res := browsertest.Get(t, b, chromedp.Evaluate[string](ceremony, chromedp.EvalAwaitPromise))
+	if res != "ok" {
+		t.Fatalf("the ceremony in the page gave %q", res)
+	}
+	creds := a.Credentials()
+	if len(creds) != 1 || !creds[0].IsResidentCredential || creds[0].RpID != "localhost" {
+		t.Fatalf("the authenticator holds %+v", creds)
 	}
 }
