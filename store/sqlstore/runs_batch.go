@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/gatehouse-go/gatehouse/store"
 )
@@ -74,6 +75,9 @@ func (s *Store) insertRuns(ctx context.Context, q querier, runs []store.Run) err
 		next[typ] = last - count[typ] + 1
 	}
 
+	if s.d == Postgres {
+		return s.insertRunsArrays(ctx, q, runs, first, next)
+	}
 	runArgs := make([]any, 0, runRowArgs*len(runs))
 	var entryArgs []any
 	for i := range runs {
@@ -89,17 +93,56 @@ func (s *Store) insertRuns(ctx context.Context, q querier, runs []store.Run) err
 
 	const runInsert = "INSERT INTO gatehouse_runs (seq, id, run_type, type_seq, user_id, at) VALUES "
 	const entryInsert = "INSERT INTO gatehouse_run_entries (run_seq, idx, entry_key, entry_value, number, is_numeric, at) VALUES "
-	if s.d == Postgres && len(entryArgs) > 0 && len(runArgs)+len(entryArgs) <= maxBatchArgs {
-		// One statement, one round trip, for the runs and their entries.
-		query := "WITH runs AS (" + runInsert + valueRows(runRowArgs, len(runs)) + ") " +
-			entryInsert + valueRows(entryRowArgs, len(entryArgs)/entryRowArgs)
-		_, err := q.rawExec(ctx, query, append(runArgs, entryArgs...)...)
-		return conflict(err)
-	}
 	if err := insertRows(ctx, q, runInsert, runRowArgs, runArgs); err != nil {
 		return conflict(err)
 	}
 	return insertRows(ctx, q, entryInsert, entryRowArgs, entryArgs)
+}
+
+// pgBatchInsert inserts a batch's runs and entries on PostgreSQL in one
+// statement whose text is the same for every batch size: its rows come as
+// one array per column. So the server parses and plans it once per
+// connection (the driver prepares and caches it), where a VALUES list
+// would be a new statement, prepared anew, for nearly every batch.
+const pgBatchInsert = "WITH runs AS (INSERT INTO gatehouse_runs (seq, id, run_type, type_seq, user_id, at) " +
+	"SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::timestamptz[])) " +
+	"INSERT INTO gatehouse_run_entries (run_seq, idx, entry_key, entry_value, number, is_numeric, at) " +
+	"SELECT * FROM unnest($7::bigint[], $8::integer[], $9::text[], $10::text[], $11::double precision[], $12::boolean[], $13::timestamptz[])"
+
+// insertRunsArrays is the INSERT of insertRuns on PostgreSQL: runs get the
+// seqs from first on, and next[type] onwards among their type.
+func (s *Store) insertRunsArrays(ctx context.Context, q querier, runs []store.Run, first int64, next map[string]int64) error {
+	n := len(runs)
+	seqs, ids, types, typeSeqs, users, ats := make([]int64, n), make([]string, n), make([]string, n), make([]int64, n), make([]string, n), make([]time.Time, n)
+	var (
+		eSeqs        []int64
+		eIdx         []int32
+		eKeys, eVals []string
+		eNums        []float64
+		eNumeric     []bool
+		eAts         []*time.Time
+	)
+	for i := range runs {
+		r := &runs[i]
+		seq := first + int64(i)
+		seqs[i], ids[i], types[i], typeSeqs[i], users[i], ats[i] = seq, r.ID, r.Type, next[r.Type], r.UserID, r.Time.UTC().Truncate(time.Microsecond)
+		next[r.Type]++
+		for j := range r.Entries {
+			e := &r.Entries[j]
+			eSeqs, eIdx, eKeys, eVals, eNums, eNumeric = append(eSeqs, seq), append(eIdx, int32(j)), append(eKeys, e.Key), append(eVals, e.Value), append(eNums, e.Number), append(eNumeric, e.Numeric)
+			var at *time.Time
+			if !e.Time.IsZero() {
+				t := e.Time.UTC().Truncate(time.Microsecond)
+				at = &t
+			}
+			eAts = append(eAts, at)
+		}
+	}
+	if eSeqs == nil { // empty arrays, not NULL ones
+		eSeqs, eIdx, eKeys, eVals, eNums, eNumeric, eAts = []int64{}, []int32{}, []string{}, []string{}, []float64{}, []bool{}, []*time.Time{}
+	}
+	_, err := q.rawExec(ctx, pgBatchInsert, seqs, ids, types, typeSeqs, users, ats, eSeqs, eIdx, eKeys, eVals, eNums, eNumeric, eAts)
+	return conflict(err)
 }
 
 // reserveRunSeqs adds n to the sequence row of typ ("" for the whole log),
