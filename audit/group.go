@@ -17,11 +17,11 @@ import (
 // dialect (SQLite's limit is 32766), and a batch that large is written in
 // a few milliseconds, so that no caller waits long behind a full one.
 // Batches fill up mostly by themselves, with the recordings that arrive
-// while the previous batch is being written; the wait adds little (in
-// BenchmarkManagerRefreshParallel of package sqlstore, 8 clients, the
-// figures with 1 ms and with no wait agree within the noise). 1 ms is
-// about the time of one batch write, so it bounds what waiting can add to
-// a recording's latency by that, and a lone recording never waits.
+// while the previous batch is being written; the leader waits for more
+// only while yielding brings more, so the wait rarely reaches its bound.
+// 1 ms is about the time of one batch write, so it bounds what waiting
+// can add to a recording's latency by that, and a lone recording never
+// waits.
 const (
 	DefaultMaxBatch = 256
 	DefaultMaxWait  = time.Millisecond
@@ -49,8 +49,8 @@ type pending struct {
 // committer appends runs to a store, by group commit when the store has
 // store.RunBatch (batch non-nil), one by one otherwise. It starts no
 // goroutine: the callers do the work. With group commit, a caller that
-// finds no batch under way leads one: it waits up to wait for company (only
-// when the previous batch had some), takes up to max queued runs, its own
+// finds no batch under way leads one: it waits for company while company
+// keeps coming, up to wait (only when the previous batch had some), takes up to max queued runs, its own
 // first, writes them with one AppendRuns, hands each caller its outcome and
 // passes the lead to the first caller still queued, if any. The others wait
 // for their outcome or for the lead. Batches are written one at a time, in

@@ -12,11 +12,6 @@ import (
 
 var _ store.RunBatch = (*Store)(nil)
 
-// maxBatchArgs caps the placeholders of one statement of AppendRuns. It
-// is SQLite's limit (SQLITE_MAX_VARIABLE_NUMBER, 32766 since SQLite
-// 3.32), the lowest of the three: MySQL and PostgreSQL take 65535.
-const maxBatchArgs = 32766
-
 // Columns per row of the two tables AppendRuns writes.
 const (
 	runRowArgs   = 6
@@ -27,11 +22,12 @@ const (
 // [store.RunBatch] describes: it reserves the places of all of them in the
 // log, and among the runs of each type, with one statement per sequence
 // row (the log's first, as AppendRun does, so batches and single appends
-// queue on the same lock), then inserts the runs and the entries with
-// multi-row INSERTs of at most maxBatchArgs placeholders each (on
-// PostgreSQL, runs and entries in one statement when they fit). A run
-// whose ID is taken, by a stored run or another of rs, is
-// [store.ErrConflict] and nothing is stored.
+// queue on the same lock), then inserts the runs and the entries: on
+// PostgreSQL with one statement over column arrays (pgBatchInsert), on
+// SQLite and MySQL with prepared multi-row INSERTs of the sizes
+// batchRowSizes. Every statement is thus prepared once per connection,
+// whatever the batch's size. A run whose ID is taken, by a stored run or
+// another of rs, is [store.ErrConflict] and nothing is stored.
 func (s *Store) AppendRuns(ctx context.Context, rs []*store.Run) error {
 	if len(rs) == 0 {
 		return nil
@@ -91,13 +87,18 @@ func (s *Store) insertRuns(ctx context.Context, q querier, runs []store.Run) err
 		}
 	}
 
-	const runInsert = "INSERT INTO gatehouse_runs (seq, id, run_type, type_seq, user_id, at) VALUES "
-	const entryInsert = "INSERT INTO gatehouse_run_entries (run_seq, idx, entry_key, entry_value, number, is_numeric, at) VALUES "
-	if err := insertRows(ctx, q, runInsert, runRowArgs, runArgs); err != nil {
+	if err := insertRows(ctx, q, rowTableRuns, runRowArgs, runArgs); err != nil {
 		return conflict(err)
 	}
-	return insertRows(ctx, q, entryInsert, entryRowArgs, entryArgs)
+	return insertRows(ctx, q, rowTableEntries, entryRowArgs, entryArgs)
 }
+
+// The multi-row INSERTs of AppendRuns on SQLite and MySQL, without their
+// VALUES rows.
+const (
+	runRowsInsert   = "INSERT INTO gatehouse_runs (seq, id, run_type, type_seq, user_id, at) VALUES "
+	entryRowsInsert = "INSERT INTO gatehouse_run_entries (run_seq, idx, entry_key, entry_value, number, is_numeric, at) VALUES "
+)
 
 // pgBatchInsert inserts a batch's runs and entries on PostgreSQL in one
 // statement whose text is the same for every batch size: its rows come as
@@ -171,15 +172,15 @@ func (s *Store) reserveRunSeqs(ctx context.Context, q querier, typ string, n int
 	return last, err
 }
 
-// insertRows runs insert (which ends with "VALUES ") over args, rows of
-// cols values each, in as few statements of at most maxBatchArgs
-// placeholders as it takes.
-func insertRows(ctx context.Context, q querier, insert string, cols int, args []any) error {
-	per := maxBatchArgs / cols * cols
-	for lo := 0; lo < len(args); lo += per {
-		chunk := args[lo:min(lo+per, len(args))]
-		if _, err := q.rawExec(ctx, insert+valueRows(cols, len(chunk)/cols), chunk...); err != nil {
-			return err
+// insertRows inserts args, rows of cols values each, into table with the
+// prepared statements of batchRowSizes, each chunk the largest that fits.
+func insertRows(ctx context.Context, q querier, table, cols int, args []any) error {
+	for i, n := range batchRowSizes {
+		for len(args) >= n*cols {
+			if _, err := q.exec(ctx, rowsQID(table, i), args[:n*cols]...); err != nil {
+				return err
+			}
+			args = args[n*cols:]
 		}
 	}
 	return nil
