@@ -40,6 +40,15 @@ func (s *Store) AppendRuns(ctx context.Context, rs []*store.Run) error {
 		runs[i] = *r
 		runs[i].Entries = slices.Clone(r.Entries)
 	}
+	if s.d == Postgres {
+		// One statement, atomic by itself: on the pool, outside a
+		// transaction (one round trip instead of five).
+		if err := s.prepare(ctx); err != nil {
+			return wrap("append runs", err)
+		}
+		err := retry(ctx, func() error { return s.insertRunsArrays(ctx, querier{s: s}, runs) })
+		return wrap("append runs", err)
+	}
 	err := s.write(ctx, func(q querier) error { return s.insertRuns(ctx, q, runs) })
 	return wrap("append runs", err)
 }
@@ -71,9 +80,6 @@ func (s *Store) insertRuns(ctx context.Context, q querier, runs []store.Run) err
 		next[typ] = last - count[typ] + 1
 	}
 
-	if s.d == Postgres {
-		return s.insertRunsArrays(ctx, q, runs, first, next)
-	}
 	runArgs := make([]any, 0, runRowArgs*len(runs))
 	var entryArgs []any
 	for i := range runs {
@@ -100,37 +106,58 @@ const (
 	entryRowsInsert = "INSERT INTO gatehouse_run_entries (run_seq, idx, entry_key, entry_value, number, is_numeric, at) VALUES "
 )
 
-// pgBatchInsert inserts a batch's runs and entries on PostgreSQL in one
-// statement whose text is the same for every batch size: its rows come as
-// one array per column. So the server parses and plans it once per
+// pgBatchInsert appends a batch on PostgreSQL in one statement, whose
+// text is the same for every batch size: the runs and the entries come as
+// one array per column, so the server parses and plans it once per
 // connection (the driver prepares and caches it), where a VALUES list
-// would be a new statement, prepared anew, for nearly every batch.
-const pgBatchInsert = "WITH runs AS (INSERT INTO gatehouse_runs (seq, id, run_type, type_seq, user_id, at) " +
-	"SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::timestamptz[])) " +
-	"INSERT INTO gatehouse_run_entries (run_seq, idx, entry_key, entry_value, number, is_numeric, at) " +
-	"SELECT * FROM unnest($7::bigint[], $8::integer[], $9::text[], $10::text[], $11::double precision[], $12::boolean[], $13::timestamptz[])"
+// would be a new statement for nearly every batch. It reserves the
+// batch's places as insertRuns does, the log's sequence row first (the
+// type rows' upsert reads from it, so it cannot run before it: the lock
+// order of AppendRun), then inserts the runs, numbered in array order, and
+// their entries, which name their run by its index in the arrays.
+const pgBatchInsert = `WITH input AS (
+	SELECT u.ord, u.id, u.run_type, u.user_id, u.at, row_number() OVER (PARTITION BY u.run_type ORDER BY u.ord) AS type_rank
+	FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[]) WITH ORDINALITY AS u(id, run_type, user_id, at, ord)
+), log AS (
+	UPDATE gatehouse_run_seqs SET last = last + (SELECT COUNT(*) FROM input) WHERE run_type = '' RETURNING last
+), per_type AS (
+	INSERT INTO gatehouse_run_seqs (run_type, last)
+	SELECT c.run_type, c.n FROM (SELECT run_type, COUNT(*) AS n FROM input GROUP BY run_type) c CROSS JOIN log
+	ON CONFLICT (run_type) DO UPDATE SET last = gatehouse_run_seqs.last + EXCLUDED.last
+	RETURNING run_type, last
+), numbered AS (
+	SELECT i.ord, log.last - (SELECT COUNT(*) FROM input) + i.ord AS seq, i.id, i.run_type,
+		t.last - (SELECT COUNT(*) FROM input j WHERE j.run_type = i.run_type) + i.type_rank AS type_seq, i.user_id, i.at
+	FROM input i CROSS JOIN log JOIN per_type t ON t.run_type = i.run_type
+), runs AS (
+	INSERT INTO gatehouse_runs (seq, id, run_type, type_seq, user_id, at)
+	SELECT seq, id, run_type, type_seq, user_id, at FROM numbered
+)
+INSERT INTO gatehouse_run_entries (run_seq, idx, entry_key, entry_value, number, is_numeric, at)
+SELECT n.seq, e.idx, e.entry_key, e.entry_value, e.number, e.is_numeric, e.at
+FROM unnest($5::bigint[], $6::integer[], $7::text[], $8::text[], $9::double precision[], $10::boolean[], $11::timestamptz[])
+	AS e(run_ord, idx, entry_key, entry_value, number, is_numeric, at)
+JOIN numbered n ON n.ord = e.run_ord`
 
-// insertRunsArrays is the INSERT of insertRuns on PostgreSQL: runs get the
-// seqs from first on, and next[type] onwards among their type.
-func (s *Store) insertRunsArrays(ctx context.Context, q querier, runs []store.Run, first int64, next map[string]int64) error {
+// insertRunsArrays is AppendRuns on PostgreSQL: pgBatchInsert over runs.
+func (s *Store) insertRunsArrays(ctx context.Context, q querier, runs []store.Run) error {
 	n := len(runs)
-	seqs, ids, types, typeSeqs, users, ats := make([]int64, n), make([]string, n), make([]string, n), make([]int64, n), make([]string, n), make([]time.Time, n)
+	ids, types, users, ats := make([]string, n), make([]string, n), make([]string, n), make([]time.Time, n)
 	var (
-		eSeqs        []int64
-		eIdx         []int32
-		eKeys, eVals []string
-		eNums        []float64
-		eNumeric     []bool
-		eAts         []*time.Time
+		eRuns        = []int64{}
+		eIdx         = []int32{}
+		eKeys, eVals = []string{}, []string{}
+		eNums        = []float64{}
+		eNumeric     = []bool{}
+		eAts         = []*time.Time{}
 	)
 	for i := range runs {
 		r := &runs[i]
-		seq := first + int64(i)
-		seqs[i], ids[i], types[i], typeSeqs[i], users[i], ats[i] = seq, r.ID, r.Type, next[r.Type], r.UserID, r.Time.UTC().Truncate(time.Microsecond)
-		next[r.Type]++
+		ids[i], types[i], users[i], ats[i] = r.ID, r.Type, r.UserID, r.Time.UTC().Truncate(time.Microsecond)
 		for j := range r.Entries {
 			e := &r.Entries[j]
-			eSeqs, eIdx, eKeys, eVals, eNums, eNumeric = append(eSeqs, seq), append(eIdx, int32(j)), append(eKeys, e.Key), append(eVals, e.Value), append(eNums, e.Number), append(eNumeric, e.Numeric)
+			eRuns, eIdx, eKeys, eVals = append(eRuns, int64(i+1)), append(eIdx, int32(j)), append(eKeys, e.Key), append(eVals, e.Value)
+			eNums, eNumeric = append(eNums, e.Number), append(eNumeric, e.Numeric)
 			var at *time.Time
 			if !e.Time.IsZero() {
 				t := e.Time.UTC().Truncate(time.Microsecond)
@@ -139,10 +166,7 @@ func (s *Store) insertRunsArrays(ctx context.Context, q querier, runs []store.Ru
 			eAts = append(eAts, at)
 		}
 	}
-	if eSeqs == nil { // empty arrays, not NULL ones
-		eSeqs, eIdx, eKeys, eVals, eNums, eNumeric, eAts = []int64{}, []int32{}, []string{}, []string{}, []float64{}, []bool{}, []*time.Time{}
-	}
-	_, err := q.rawExec(ctx, pgBatchInsert, seqs, ids, types, typeSeqs, users, ats, eSeqs, eIdx, eKeys, eVals, eNums, eNumeric, eAts)
+	_, err := q.rawExec(ctx, pgBatchInsert, ids, types, users, ats, eRuns, eIdx, eKeys, eVals, eNums, eNumeric, eAts)
 	return conflict(err)
 }
 
