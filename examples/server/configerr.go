@@ -32,6 +32,7 @@ var configSources = []configSource{
 	{"Config.Tokens.Issuer", "-ed25519-key and -ed25519-verify-keys", false},
 	{"Config.Store", "-db", false},
 	{"Config.Audit", "-db", false},
+	{"Config.Limits.Store", "-redis", false},
 	{"Config.Mailer", "-maildir and -smtp-addr", false},
 	{"Config.Logger", "standard error", false},
 }

@@ -50,7 +50,7 @@ func everything(t *testing.T) (options, deps) {
 		t.Fatal(err)
 	}
 	d := deps{
-		store: memstore.New(), audit: nopSink{}, mailer: mail.Discard{},
+		store: memstore.New(), counters: memstore.New(), audit: nopSink{}, mailer: mail.Discard{},
 		from: mail.Address{Name: "Example", Email: "no-reply@example.com"}, key: key, issuer: issuer,
 		baseURL: o.baseURL, logger: slog.New(slog.DiscardHandler),
 	}

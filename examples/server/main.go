@@ -4,7 +4,8 @@
 //	go run ./examples/server
 //
 // It keeps its data in an embedded SQLite database (-db, default
-// gatehouse.db) and writes outgoing mail as .eml files into a folder
+// gatehouse.db), or in PostgreSQL or MySQL (-db with a URL), or in memory
+// (-store memory), and writes outgoing mail as .eml files into a folder
 // (-maildir, default gatehouse-mail) unless an SMTP server is given
 // (-smtp-addr). It also serves the pages that the links in that mail open
 // (see Pages below). It prints "listening on http://ADDR" (https with
@@ -13,7 +14,13 @@
 // Flags:
 //
 //	-addr string                   address to listen on (default "127.0.0.1:7272")
-//	-db string                     SQLite database file (default "gatehouse.db")
+//	-db string                     the database: a SQLite file (default "gatehouse.db"), a
+//	                               PostgreSQL URL (postgres://user:pw@host:5432/db) or a MySQL
+//	                               DSN (mysql://user:pw@tcp(host:3306)/db)
+//	-store sql|memory              sql: the database of -db (default); memory: a throwaway
+//	                               store, lost on exit
+//	-redis string                  keep the throttling counters in this Redis (host:port or
+//	                               redis://host:port), the rest in the database
 //	-maildir string                folder for outgoing mail as .eml files (default "gatehouse-mail")
 //	-require-email-verification    new users verify their email before they can log in
 //	-access-ttl duration           access-token lifetime (default 15m0s)
@@ -64,8 +71,9 @@
 //	GATEHOUSE_SIGNING_KEY
 //	    the access-token signing key: at least 32 bytes, hex or base64
 //	    (openssl rand -hex 32). Without it, a key is generated once and
-//	    kept beside the database (DB.key, mode 0600), so restarts keep
-//	    sessions valid. Set but empty is an error, and so is setting it
+//	    kept beside the SQLite database (DB.key, mode 0600), so restarts
+//	    keep sessions valid; on PostgreSQL or MySQL it is required (every
+//	    instance needs the same key). Set but empty is an error, and so is setting it
 //	    together with -ed25519-key.
 //
 // Pages (for the links in mail; an application that mounts the API itself
@@ -110,7 +118,6 @@ import (
 	"github.com/gatehouse-go/gatehouse/mail"
 	"github.com/gatehouse-go/gatehouse/middleware"
 	"github.com/gatehouse-go/gatehouse/store"
-	"github.com/gatehouse-go/gatehouse/store/sqlstore"
 )
 
 // defaultAdmin is the superuser created when the environment names none.
@@ -133,6 +140,7 @@ const hsts = "max-age=63072000; includeSubDomains"
 // options are the command line.
 type options struct {
 	addr, db, maildir, baseURL           string
+	store, redis                         string
 	requireVerification                  bool
 	accessTTL, refreshTTL, idleTimeout   time.Duration
 	tlsCert, tlsKey                      string
@@ -171,7 +179,9 @@ func main() {
 func newFlagSet(o *options) *flag.FlagSet {
 	fs := flag.NewFlagSet("server", flag.ExitOnError)
 	fs.StringVar(&o.addr, "addr", "127.0.0.1:7272", "address to listen on")
-	fs.StringVar(&o.db, "db", "gatehouse.db", "SQLite database file")
+	fs.StringVar(&o.db, "db", "gatehouse.db", "the database: a SQLite `file`, a PostgreSQL URL (postgres://user:pw@host:5432/db) or a MySQL DSN (mysql://user:pw@tcp(host:3306)/db); created or migrated at start")
+	fs.StringVar(&o.store, "store", storeSQL, "where data is kept: "+storeSQL+" (the database of -db) or "+storeMemory+" (a throwaway store, lost on exit; -db is not used)")
+	fs.StringVar(&o.redis, "redis", "", "keep the throttling counters in this Redis (host:port or redis://host:port) instead of the database")
 	fs.StringVar(&o.maildir, "maildir", "gatehouse-mail", "folder for outgoing mail as .eml files")
 	fs.BoolVar(&o.requireVerification, "require-email-verification", false, "new users verify their email before they can log in")
 	fs.DurationVar(&o.accessTTL, "access-ttl", auth.DefaultAccessTokenTTL, "access-token lifetime (1m to 1h)")
@@ -206,7 +216,7 @@ func newFlagSet(o *options) *flag.FlagSet {
 
 const usageHead = `Usage: server [flags]
 
-Gatehouse's example server: the /v2 auth API on an embedded SQLite database,
+Gatehouse's example server: the /v2 auth API on SQLite, PostgreSQL or MySQL,
 mail written to a folder (or sent over SMTP), and the pages mail links open.
 
 Flags:
@@ -223,7 +233,8 @@ Environment:
     	Random passwords are printed after the listener is bound.
   GATEHOUSE_SIGNING_KEY
     	access-token signing key, at least 32 bytes in hex or base64
-    	(openssl rand -hex 32); default: generated once, kept in DB.key.
+    	(openssl rand -hex 32); default: generated once, kept in DB.key
+    	beside a SQLite file. Required with a PostgreSQL or MySQL -db.
     	Not used with -ed25519-key (setting both is refused)
   SMTP_PASSWORD
     	the default of -smtp-password
@@ -281,17 +292,14 @@ func run(ctx context.Context, o options, stdout io.Writer, logger *slog.Logger) 
 	if err != nil {
 		return err
 	}
-	db, err := openSQLite(o.db)
+	be, err := openBackend(ctx, o)
 	if err != nil {
 		return err
 	}
-	defer db.Close()
-	if err := sqlstore.Migrate(ctx, db, sqlstore.SQLite); err != nil {
-		return fmt.Errorf("migrating %s: %w", o.db, err)
-	}
-	st, err := sqlstore.New(db, sqlstore.SQLite)
-	if err != nil {
-		return err
+	defer be.Close()
+	st := be.store
+	if be.memory {
+		fmt.Fprintln(stdout, "storing everything in memory (-store memory): every account, session and log entry is lost when the server exits")
 	}
 	// The access-token keys: Ed25519 from -ed25519-key, with its JWKS, or
 	// else the HS256 key.
@@ -308,12 +316,12 @@ func run(ctx context.Context, o options, stdout io.Writer, logger *slog.Logger) 
 		if keySet, err = httpapi.NewJWKS(issuer, httpapi.JWKSConfig{MaxAge: o.jwksMaxAge}); err != nil {
 			return err
 		}
-	} else if key, err = signingKey(o.db); err != nil {
+	} else if key, err = signingKey(be); err != nil {
 		return err
 	}
 	// The audit log: every auth event stored in the same database, read
 	// back by superusers at /v2/logs and /v2/analytics.
-	rec, err := audit.New(audit.Config{Runs: st, Logger: logger})
+	rec, err := audit.New(audit.Config{Runs: be.runs, Logger: logger})
 	if err != nil {
 		return err
 	}
@@ -335,7 +343,7 @@ func run(ctx context.Context, o options, stdout io.Writer, logger *slog.Logger) 
 	}
 
 	m, err := auth.New(managerConfig(o, deps{
-		store: st, audit: rec, mailer: mailer, from: from, key: key, issuer: issuer, baseURL: baseURL, logger: logger,
+		store: st, counters: be.counters, audit: rec, mailer: mailer, from: from, key: key, issuer: issuer, baseURL: baseURL, logger: logger,
 	}))
 	if err != nil {
 		return err
@@ -343,7 +351,7 @@ func run(ctx context.Context, o options, stdout io.Writer, logger *slog.Logger) 
 	if err := ensureAdmin(ctx, m, st, adm, stdout); err != nil {
 		return err
 	}
-	reader, err := audit.NewReader(m, st)
+	reader, err := audit.NewReader(m, be.runs)
 	if err != nil {
 		return err
 	}
@@ -448,14 +456,15 @@ func parseProxies(v string) ([]netip.Prefix, error) {
 
 // deps are what the Manager gets from elsewhere than a flag's value.
 type deps struct {
-	store   store.Store
-	audit   auth.EventSink
-	mailer  auth.Mailer
-	from    mail.Address
-	key     []byte      // the HS256 key, when issuer is nil
-	issuer  *jwt.Issuer // the Ed25519 issuer of -ed25519-key, or nil
-	baseURL string
-	logger  *slog.Logger
+	store    store.Store
+	counters store.Counters // the throttling counters of -redis, or nil for the store's
+	audit    auth.EventSink
+	mailer   auth.Mailer
+	from     mail.Address
+	key      []byte      // the HS256 key, when issuer is nil
+	issuer   *jwt.Issuer // the Ed25519 issuer of -ed25519-key, or nil
+	baseURL  string
+	logger   *slog.Logger
 }
 
 // managerConfig is the Manager's configuration. Every field it sets is
@@ -469,6 +478,7 @@ func managerConfig(o options, d deps) auth.Config {
 		Tokens:       tokenConfig(o, d),
 		Sessions:     auth.SessionConfig{TTL: o.refreshTTL, IdleTimeout: o.idleTimeout},
 		Verification: auth.VerificationConfig{Required: o.requireVerification},
+		Limits:       auth.Limits{Store: d.counters},
 		BaseURL:      d.baseURL,
 		Logger:       d.logger,
 	}
@@ -540,14 +550,20 @@ func openSQLite(path string) (*sql.DB, error) {
 }
 
 // signingKey returns the key from GATEHOUSE_SIGNING_KEY, or the one kept
-// beside the database, generating it on the first start. A variable that is
-// set must hold a key: set but empty (or blank) is refused rather than
-// silently replaced by the file's key.
-func signingKey(dbPath string) ([]byte, error) {
-	path := dbPath + ".key"
+// beside a SQLite database, generating it on the first start. A variable
+// that is set must hold a key: set but empty (or blank) is refused rather
+// than silently replaced by the file's key. On a PostgreSQL or MySQL
+// database the variable is required (there is no file to keep a key in,
+// and every instance needs the same key); the memory store, whose data
+// dies with the process, gets a key of its own.
+func signingKey(b *backend) ([]byte, error) {
+	path := b.keyFile
 	if v, set := os.LookupEnv(envSigningKey); set {
 		v = strings.TrimSpace(v)
 		if v == "" {
+			if path == "" {
+				return nil, fmt.Errorf("%s is set but empty: set it to a key (%s)", envSigningKey, keyAdvice)
+			}
 			return nil, fmt.Errorf("%s is set but empty: set it to a key (%s), or unset it to use the key kept in %s", envSigningKey, keyAdvice, path)
 		}
 		key, err := decodeKey(v)
@@ -556,9 +572,17 @@ func signingKey(dbPath string) ([]byte, error) {
 		}
 		return key, nil
 	}
-	b, err := os.ReadFile(path)
+	if b.memory {
+		key := make([]byte, 32)
+		rand.Read(key)
+		return key, nil
+	}
+	if path == "" {
+		return nil, fmt.Errorf("-db %s: set %s (%s), the same on every instance, or use -ed25519-key: a key cannot be kept beside a server database", b.shown, envSigningKey, keyAdvice)
+	}
+	data, err := os.ReadFile(path)
 	if err == nil {
-		v := strings.TrimSpace(string(b))
+		v := strings.TrimSpace(string(data))
 		if v == "" {
 			return nil, fmt.Errorf("%s is empty: write a key into it (%s), or delete it to have a new one generated, which ends every session", path, keyAdvice)
 		}
@@ -679,10 +703,14 @@ func ensureAdmin(ctx context.Context, m *auth.Manager, st store.Users, a admin, 
 	// A random password: it creates the account, or is ignored by
 	// EnsureSuperuser when the account exists and is promoted.
 	pw := rand.Text()
-	if _, err := m.EnsureSuperuser(ctx, norm, pw); err != nil {
+	u, err = m.EnsureSuperuser(ctx, norm, pw)
+	if err != nil {
 		return fmt.Errorf("superuser %s: %w", norm, err)
 	}
-	if !exists {
+	// Print the password only when this start created the account with it:
+	// instances starting together on one database all find it missing,
+	// and all but the one that creates it promote that one's account.
+	if !exists && isPassword(u.PasswordHash, pw) {
 		fmt.Fprintf(stdout, "created superuser %s with password %s (shown only now)\n", norm, pw)
 	}
 	return nil
