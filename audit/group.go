@@ -3,6 +3,7 @@ package audit
 import (
 	"context"
 	"errors"
+	"runtime"
 	"sync"
 	"time"
 
@@ -16,11 +17,11 @@ import (
 // dialect (SQLite's limit is 32766), and a batch that large is written in
 // a few milliseconds, so that no caller waits long behind a full one.
 // Batches fill up mostly by themselves, with the recordings that arrive
-// while the previous batch is being written; the wait adds little (in
-// BenchmarkManagerRefreshParallel of package sqlstore, 8 clients, the
-// figures with 1 ms and with no wait agree within the noise). 1 ms is
-// about the time of one batch write, so it bounds what waiting can add to
-// a recording's latency by that, and a lone recording never waits.
+// while the previous batch is being written; the leader waits for more
+// only while yielding brings more, so the wait rarely reaches its bound.
+// 1 ms is about the time of one batch write, so it bounds what waiting
+// can add to a recording's latency by that, and a lone recording never
+// waits.
 const (
 	DefaultMaxBatch = 256
 	DefaultMaxWait  = time.Millisecond
@@ -48,8 +49,8 @@ type pending struct {
 // committer appends runs to a store, by group commit when the store has
 // store.RunBatch (batch non-nil), one by one otherwise. It starts no
 // goroutine: the callers do the work. With group commit, a caller that
-// finds no batch under way leads one: it waits up to wait for company (only
-// when the previous batch had some), takes up to max queued runs, its own
+// finds no batch under way leads one: it waits for company while company
+// keeps coming, up to wait (only when the previous batch had some), takes up to max queued runs, its own
 // first, writes them with one AppendRuns, hands each caller its outcome and
 // passes the lead to the first caller still queued, if any. The others wait
 // for their outcome or for the lead. Batches are written one at a time, in
@@ -67,13 +68,10 @@ type committer struct {
 	company  bool       // the last batch had more than one run
 	last     *pending   // the last run queued (group commit)
 	inflight map[*pending]struct{}
-	// full wakes a leader waiting for company when the queue holds a
-	// whole batch.
-	full chan struct{}
 }
 
 func newCommitter(runs store.Runs, maxBatch int, wait time.Duration) *committer {
-	c := &committer{runs: runs, max: maxBatch, wait: wait, full: make(chan struct{}, 1), inflight: make(map[*pending]struct{})}
+	c := &committer{runs: runs, max: maxBatch, wait: wait, inflight: make(map[*pending]struct{})}
 	if b, ok := runs.(store.RunBatch); ok && maxBatch > 1 {
 		c.batch = b
 	}
@@ -107,11 +105,6 @@ func (c *committer) append(ctx context.Context, run *store.Run) error {
 	lead := !c.leading
 	if lead {
 		c.leading = true
-	} else if len(c.queue) >= c.max {
-		select {
-		case c.full <- struct{}{}:
-		default:
-		}
 	}
 	c.mu.Unlock()
 	if !lead {
@@ -130,19 +123,21 @@ func (c *committer) append(ctx context.Context, run *store.Run) error {
 // the lead on.
 func (c *committer) lead(ctx context.Context) {
 	c.mu.Lock()
-	select {
-	case <-c.full: // left over from a batch already taken
-	default:
-	}
 	if c.wait > 0 && c.company && len(c.queue) < c.max {
-		c.mu.Unlock()
-		t := time.NewTimer(c.wait)
-		select {
-		case <-t.C:
-		case <-c.full:
+		// Wait for company only while it keeps coming: yield, and go on
+		// yielding while each yield brought more runs, up to c.wait. A
+		// fixed wait would hold every batch for c.wait even when all the
+		// callers that could join are already queued (8 clients, say).
+		deadline := time.Now().Add(c.wait)
+		for {
+			queued := len(c.queue)
+			c.mu.Unlock()
+			runtime.Gosched()
+			c.mu.Lock()
+			if len(c.queue) == queued || len(c.queue) >= c.max || !time.Now().Before(deadline) {
+				break
+			}
 		}
-		t.Stop()
-		c.mu.Lock()
 	}
 	n := min(len(c.queue), c.max)
 	batch := make([]*pending, n)

@@ -71,10 +71,12 @@ type Config struct {
 	// run is appended on its own; at most 4096.
 	MaxBatch int
 
-	// MaxWait is how long the first recording of a batch waits for others
-	// to join it before the batch is written, when the previous batch had
-	// more than one run (under concurrency, that is; a lone recording
-	// never waits). A batch that fills up is written at once. Default
+	// MaxWait is the longest the first recording of a batch waits for
+	// others to join it before the batch is written, when the previous
+	// batch had more than one run (under concurrency, that is; a lone
+	// recording never waits). It waits only while others keep joining:
+	// it yields to them, and writes the batch as soon as a yield brought
+	// no new recording, or the batch is full. Default
 	// [DefaultMaxWait] (1 ms); negative means never wait (batches then hold
 	// the recordings that arrived while the previous batch was being
 	// written); at most 100 ms.

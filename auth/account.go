@@ -90,6 +90,7 @@ func (m *Manager) checkCurrentPassword(ctx context.Context, u *store.User, pass 
 	res, err := m.comparePassword(ctx, u.PasswordHash, password.Normalize(pass))
 	if err != nil {
 		ev.Reason = "hash_failed"
+		gate.abandoned(ctx) // no password was checked (SECURITY.md #12)
 		return err
 	}
 	if !res.ok {

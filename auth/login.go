@@ -86,6 +86,8 @@ func (m *Manager) login(ctx context.Context, email, pass string, ev *Event) (*Lo
 	if errors.Is(err, store.ErrNotFound) {
 		ev.Reason = "unknown_email"
 		if err := m.dummyCompare(ctx, pass); err != nil {
+			ev.Reason = "hash_failed"
+			gate.abandoned(ctx) // no password was checked (SECURITY.md #12)
 			return nil, err
 		}
 		gate.failed(ctx)
@@ -99,6 +101,7 @@ func (m *Manager) login(ctx context.Context, email, pass string, ev *Event) (*Lo
 	res, err := m.comparePassword(ctx, u.PasswordHash, pass)
 	if err != nil {
 		ev.Reason = "hash_failed"
+		gate.abandoned(ctx) // no password was checked (SECURITY.md #12)
 		return nil, err
 	}
 	if !res.ok {

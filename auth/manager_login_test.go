@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -238,6 +239,52 @@ func TestConcurrentHashingIsBounded(t *testing.T) {
 		wantErr(t, "Login while the slot is taken", err, auth.ErrBusy)
 		close(e.hasher.gate)
 		<-done
+	})
+
+	t.Run("a busy refusal is no password failure", func(t *testing.T) {
+		// A login refused with ErrBusy checked no password: it must not
+		// count toward the account's throttle, or a flood of logins would
+		// lock its victims out (more than LoginFreeFailures of them here,
+		// for a known and an unknown email).
+		const free = 3
+		e := newEnv(t, func(c *auth.Config) {
+			c.Password.MaxConcurrentHashes = 1
+			c.Limits.LoginFreeFailures = free
+		})
+		e.register(t, "ada@example.com")
+		e.register(t, "bob@example.com")
+		// The dummy hash of unknown emails is made once, by the first.
+		e.m.Login(t.Context(), "primer@example.com", "wrong password here")
+		e.hasher.gate = make(chan struct{})
+		done := make(chan struct{})
+		go func() { // bob's login holds the only slot
+			defer close(done)
+			e.m.Login(context.Background(), "bob@example.com", goodPassword)
+		}()
+		for e.hasher.inFlight.Load() == 0 {
+			time.Sleep(time.Millisecond)
+		}
+		for _, email := range []string{"ada@example.com", "nobody@example.com"} {
+			for i := range 2 * free {
+				ctx, cancel := context.WithTimeout(t.Context(), 2*time.Millisecond)
+				_, err := e.m.Login(ctx, email, "wrong password here")
+				cancel()
+				wantErr(t, fmt.Sprintf("busy login %d of %s", i, email), err, auth.ErrBusy)
+			}
+		}
+		close(e.hasher.gate)
+		<-done
+		e.hasher.gate = nil
+		// Without the fix the account would wait out a delay now.
+		if _, err := e.m.Login(t.Context(), "ada@example.com", goodPassword); err != nil {
+			t.Fatalf("Login after busy refusals: %v, want success", err)
+		}
+		// The unknown email's counter is back to nothing: the first wrong
+		// passwords are still free.
+		for i := range free {
+			_, err := e.m.Login(t.Context(), "nobody@example.com", "wrong password here")
+			wantErr(t, fmt.Sprintf("wrong password %d after busy refusals", i), err, auth.ErrInvalidCredentials)
+		}
 	})
 }
 

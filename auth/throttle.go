@@ -60,6 +60,9 @@ type passwordGate struct {
 	// the IP is unknown or not limited.
 	ipMinute, ipHour string
 	now              time.Time
+	// prev is the account's counter as the gate found it, before the
+	// attempt was reserved.
+	prev store.Counter
 }
 
 // openPasswordGate checks the per-IP and per-account limits before a
@@ -161,6 +164,7 @@ func (g *passwordGate) openBatch(ctx context.Context) error {
 		if err := g.admit(*pw); err != nil {
 			return err
 		}
+		g.prev = *pw
 		*pw = pw.Next(g.now, g.m.cfg.Limits.LoginForgetAfter, true)
 		return nil
 	})
@@ -186,6 +190,7 @@ func (g *passwordGate) openEach(ctx context.Context) error {
 	if err := g.admit(c); err != nil {
 		return err
 	}
+	g.prev = c
 	n, err := m.limiter.IncrementCounter(ctx, g.key, g.now, l.LoginForgetAfter, true)
 	if err != nil {
 		return fmt.Errorf("auth: updating a throttle counter: %w", err)
@@ -205,6 +210,42 @@ func (g *passwordGate) succeeded(ctx context.Context) {
 	}
 	if err := g.m.limiter.DeleteCounter(ctx, g.key); err != nil {
 		g.m.log.LogAttrs(ctx, slog.LevelError, "gatehouse: clearing a throttle counter failed", slog.String("error", err.Error()))
+	}
+}
+
+// abandoned takes back the attempt reserved when the gate opened: the
+// password was never checked (no hash slot came free before the request's
+// deadline, ErrBusy), so the attempt is no failure and must not bring the
+// account closer to its delays or its hard stop. It needs a
+// [store.CounterBatch] (memstore, sqlstore and redisstore have one); with
+// a limiter without it the reservation stays, as a failure, and that is
+// logged. It runs even when ctx has ended, as it usually has by then.
+// Failures are logged.
+func (g *passwordGate) abandoned(ctx context.Context) {
+	if g.m.limiter == nil {
+		return
+	}
+	ctx = context.WithoutCancel(ctx)
+	if g.m.batch == nil {
+		g.m.log.LogAttrs(ctx, slog.LevelWarn, "gatehouse: a login attempt that was never checked counts as a failure (the limiter has no store.CounterBatch to take it back)")
+		return
+	}
+	err := g.m.batch.UpdateCounters(ctx, []string{g.key}, g.m.now(), func(cs []store.Counter) error {
+		c := &cs[0]
+		if c.Count == 0 { // cleared by a right password since, or expired
+			return nil
+		}
+		c.Count--
+		if c.Last.Equal(g.now) {
+			c.Last = g.prev.Last // ours was the latest attempt
+		}
+		if c.Count == 0 && g.prev.Count == 0 {
+			*c = store.Counter{} // there was no counter: forget it again
+		}
+		return nil
+	})
+	if err != nil {
+		g.m.log.LogAttrs(ctx, slog.LevelError, "gatehouse: taking back a throttle reservation failed", slog.String("error", err.Error()))
 	}
 }
 

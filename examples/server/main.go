@@ -175,7 +175,16 @@ type options struct {
 	// The OpenID Connect provider of -oidc-*.
 	oidcIssuer, oidcClientID, oidcClientSecret, oidcName string
 	passwordless                                         bool
+	requestTimeout                                       time.Duration
 }
+
+// defaultRequestTimeout is the default of -request-timeout, and
+// maxRequestTimeout its limit: below the server's WriteTimeout, so that a
+// request past its deadline still gets its 503.
+const (
+	defaultRequestTimeout = 10 * time.Second
+	maxRequestTimeout     = 25 * time.Second
+)
 
 func main() {
 	var o options
@@ -220,6 +229,7 @@ func newFlagSet(o *options) *flag.FlagSet {
 	fs.StringVar(&o.ed25519VerifyKeys, "ed25519-verify-keys", "", "also accept, and publish, tokens of the Ed25519 public keys in these PEM `files` (comma-separated; openssl pkey -in KEY -pubout): the keys of a rotation")
 	fs.DurationVar(&o.jwksMaxAge, "jwks-max-age", httpapi.DefaultJWKSMaxAge, "Cache-Control max-age of "+httpapi.JWKSPath+" (1s to 24h; with -ed25519-key)")
 	fs.BoolVar(&o.passwordless, "passwordless", false, "let users sign in with a link or code mailed to them (passwordless email login, POST /v2/login/email; the pages /sign-in and /login/email)")
+	fs.DurationVar(&o.requestTimeout, "request-timeout", defaultRequestTimeout, "each request's deadline (up to 25s; 0: none): a login that finds every password-hash slot taken waits for one until then, then gets 503 with Retry-After")
 	fs.StringVar(&o.debugAddr, "debug-addr", "", "serve net/http/pprof (/debug/pprof/) on this loopback `address`, e.g. 127.0.0.1:6060 (off by default; never exposed beyond loopback)")
 	fs.StringVar(&o.oidcIssuer, "oidc-issuer", os.Getenv(envOIDCPrefix+"ISSUER"), "offer \"Sign in with …\" through the OpenID Connect provider of this issuer `URL` (default $"+envOIDCPrefix+"ISSUER)")
 	fs.StringVar(&o.oidcClientID, "oidc-client-id", os.Getenv(envOIDCPrefix+"CLIENT_ID"), "the client ID registered at the -oidc-issuer provider (default $"+envOIDCPrefix+"CLIENT_ID)")
@@ -301,6 +311,9 @@ func adminFromEnv() (admin, error) {
 
 // run serves until ctx ends, then shuts down cleanly.
 func run(ctx context.Context, o options, stdout io.Writer, logger *slog.Logger) error {
+	if o.requestTimeout < 0 || o.requestTimeout > maxRequestTimeout {
+		return fmt.Errorf("invalid -request-timeout %v: must be between 0 (none) and %v", o.requestTimeout, maxRequestTimeout)
+	}
 	var cert *tls.Certificate
 	if o.tlsCert != "" || o.tlsKey != "" {
 		if o.tlsCert == "" || o.tlsKey == "" {
@@ -416,8 +429,11 @@ func run(ctx context.Context, o options, stdout io.Writer, logger *slog.Logger) 
 	mux.HandleFunc("GET /login", serveSignIn)
 
 	var handler http.Handler = mux
+	if o.requestTimeout > 0 {
+		handler = withDeadline(handler, o.requestTimeout)
+	}
 	if cert != nil {
-		handler = withHSTS(mux)
+		handler = withHSTS(handler)
 	}
 	srv := &http.Server{
 		Handler:           handler,
@@ -549,6 +565,18 @@ func listenerURL(addr net.Addr, tls bool) string {
 		host = "localhost"
 	}
 	return scheme + "://" + net.JoinHostPort(host, port)
+}
+
+// withDeadline gives every request's context a deadline d from its start:
+// what waits on it (a login queued for a password-hash slot, a store call)
+// gives up then, and the client gets 503 with Retry-After instead of an
+// ever longer queue (SECURITY.md #12).
+func withDeadline(next http.Handler, d time.Duration) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), d)
+		defer cancel()
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
 }
 
 // withHSTS tells browsers to use only HTTPS for this host from now on.

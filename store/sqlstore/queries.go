@@ -107,8 +107,28 @@ const (
 	// come in one version per kind and number of keys up to preparedBatch;
 	// see batchQID.
 	qCounterBatch
-	numQueries = qCounterBatch + qid(numBatchKinds*preparedBatch)
+	// qRowsBatch is the first of the multi-row INSERTs of AppendRuns on
+	// SQLite and MySQL, one per table and size of batchRowSizes; see
+	// rowsQID.
+	qRowsBatch = qCounterBatch + qid(numBatchKinds*preparedBatch)
+	numQueries = qRowsBatch + qid(numRowTables*len(batchRowSizes))
 )
+
+// batchRowSizes are the row counts of AppendRuns' prepared multi-row
+// INSERTs, largest first: a batch's rows are written in chunks of these
+// sizes (at most 9 statements for fewer than 512 rows), so that every
+// statement is prepared once per connection instead of parsed per batch.
+var batchRowSizes = [...]int{256, 128, 64, 32, 16, 8, 4, 2, 1}
+
+// The tables AppendRuns inserts rows into, by rowsQID.
+const (
+	rowTableRuns = iota
+	rowTableEntries
+	numRowTables
+)
+
+// rowsQID is the prepared INSERT of batchRowSizes[size] rows into table.
+func rowsQID(table, size int) qid { return qRowsBatch + qid(table*len(batchRowSizes)+size) }
 
 // preparedBatch is the largest number of keys of an UpdateCounters whose
 // queries are prepared; larger batches build theirs per call.
@@ -399,6 +419,12 @@ func queries(d Dialect) [numQueries]string {
 		}
 		if t != "" {
 			out[i] = d.rebind(r.Replace(t))
+		}
+	}
+	if d != Postgres { // which takes a batch as arrays (pgBatchInsert)
+		for i, n := range batchRowSizes {
+			out[rowsQID(rowTableRuns, i)] = d.rebind(runRowsInsert + valueRows(runRowArgs, n))
+			out[rowsQID(rowTableEntries, i)] = d.rebind(entryRowsInsert + valueRows(entryRowArgs, n))
 		}
 	}
 	for k := range numBatchKinds {

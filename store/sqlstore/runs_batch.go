@@ -5,16 +5,12 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/gatehouse-go/gatehouse/store"
 )
 
 var _ store.RunBatch = (*Store)(nil)
-
-// maxBatchArgs caps the placeholders of one statement of AppendRuns. It
-// is SQLite's limit (SQLITE_MAX_VARIABLE_NUMBER, 32766 since SQLite
-// 3.32), the lowest of the three: MySQL and PostgreSQL take 65535.
-const maxBatchArgs = 32766
 
 // Columns per row of the two tables AppendRuns writes.
 const (
@@ -26,11 +22,12 @@ const (
 // [store.RunBatch] describes: it reserves the places of all of them in the
 // log, and among the runs of each type, with one statement per sequence
 // row (the log's first, as AppendRun does, so batches and single appends
-// queue on the same lock), then inserts the runs and the entries with
-// multi-row INSERTs of at most maxBatchArgs placeholders each (on
-// PostgreSQL, runs and entries in one statement when they fit). A run
-// whose ID is taken, by a stored run or another of rs, is
-// [store.ErrConflict] and nothing is stored.
+// queue on the same lock), then inserts the runs and the entries: on
+// PostgreSQL with one statement over column arrays (pgBatchInsert), on
+// SQLite and MySQL with prepared multi-row INSERTs of the sizes
+// batchRowSizes. Every statement is thus prepared once per connection,
+// whatever the batch's size. A run whose ID is taken, by a stored run or
+// another of rs, is [store.ErrConflict] and nothing is stored.
 func (s *Store) AppendRuns(ctx context.Context, rs []*store.Run) error {
 	if len(rs) == 0 {
 		return nil
@@ -42,6 +39,15 @@ func (s *Store) AppendRuns(ctx context.Context, rs []*store.Run) error {
 		}
 		runs[i] = *r
 		runs[i].Entries = slices.Clone(r.Entries)
+	}
+	if s.d == Postgres {
+		// One statement, atomic by itself: on the pool, outside a
+		// transaction (one round trip instead of five).
+		if err := s.prepare(ctx); err != nil {
+			return wrap("append runs", err)
+		}
+		err := retry(ctx, func() error { return s.insertRunsArrays(ctx, querier{s: s}, runs) })
+		return wrap("append runs", err)
 	}
 	err := s.write(ctx, func(q querier) error { return s.insertRuns(ctx, q, runs) })
 	return wrap("append runs", err)
@@ -87,19 +93,81 @@ func (s *Store) insertRuns(ctx context.Context, q querier, runs []store.Run) err
 		}
 	}
 
-	const runInsert = "INSERT INTO gatehouse_runs (seq, id, run_type, type_seq, user_id, at) VALUES "
-	const entryInsert = "INSERT INTO gatehouse_run_entries (run_seq, idx, entry_key, entry_value, number, is_numeric, at) VALUES "
-	if s.d == Postgres && len(entryArgs) > 0 && len(runArgs)+len(entryArgs) <= maxBatchArgs {
-		// One statement, one round trip, for the runs and their entries.
-		query := "WITH runs AS (" + runInsert + valueRows(runRowArgs, len(runs)) + ") " +
-			entryInsert + valueRows(entryRowArgs, len(entryArgs)/entryRowArgs)
-		_, err := q.rawExec(ctx, query, append(runArgs, entryArgs...)...)
+	if err := insertRows(ctx, q, rowTableRuns, runRowArgs, runArgs); err != nil {
 		return conflict(err)
 	}
-	if err := insertRows(ctx, q, runInsert, runRowArgs, runArgs); err != nil {
-		return conflict(err)
+	return insertRows(ctx, q, rowTableEntries, entryRowArgs, entryArgs)
+}
+
+// The multi-row INSERTs of AppendRuns on SQLite and MySQL, without their
+// VALUES rows.
+const (
+	runRowsInsert   = "INSERT INTO gatehouse_runs (seq, id, run_type, type_seq, user_id, at) VALUES "
+	entryRowsInsert = "INSERT INTO gatehouse_run_entries (run_seq, idx, entry_key, entry_value, number, is_numeric, at) VALUES "
+)
+
+// pgBatchInsert appends a batch on PostgreSQL in one statement, whose
+// text is the same for every batch size: the runs and the entries come as
+// one array per column, so the server parses and plans it once per
+// connection (the driver prepares and caches it), where a VALUES list
+// would be a new statement for nearly every batch. It reserves the
+// batch's places as insertRuns does, the log's sequence row first (the
+// type rows' upsert reads from it, so it cannot run before it: the lock
+// order of AppendRun), then inserts the runs, numbered in array order, and
+// their entries, which name their run by its index in the arrays.
+const pgBatchInsert = `WITH input AS (
+	SELECT u.ord, u.id, u.run_type, u.user_id, u.at, row_number() OVER (PARTITION BY u.run_type ORDER BY u.ord) AS type_rank
+	FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[]) WITH ORDINALITY AS u(id, run_type, user_id, at, ord)
+), log AS (
+	UPDATE gatehouse_run_seqs SET last = last + (SELECT COUNT(*) FROM input) WHERE run_type = '' RETURNING last
+), per_type AS (
+	INSERT INTO gatehouse_run_seqs (run_type, last)
+	SELECT c.run_type, c.n FROM (SELECT run_type, COUNT(*) AS n FROM input GROUP BY run_type) c CROSS JOIN log
+	ON CONFLICT (run_type) DO UPDATE SET last = gatehouse_run_seqs.last + EXCLUDED.last
+	RETURNING run_type, last
+), numbered AS (
+	SELECT i.ord, log.last - (SELECT COUNT(*) FROM input) + i.ord AS seq, i.id, i.run_type,
+		t.last - (SELECT COUNT(*) FROM input j WHERE j.run_type = i.run_type) + i.type_rank AS type_seq, i.user_id, i.at
+	FROM input i CROSS JOIN log JOIN per_type t ON t.run_type = i.run_type
+), runs AS (
+	INSERT INTO gatehouse_runs (seq, id, run_type, type_seq, user_id, at)
+	SELECT seq, id, run_type, type_seq, user_id, at FROM numbered
+)
+INSERT INTO gatehouse_run_entries (run_seq, idx, entry_key, entry_value, number, is_numeric, at)
+SELECT n.seq, e.idx, e.entry_key, e.entry_value, e.number, e.is_numeric, e.at
+FROM unnest($5::bigint[], $6::integer[], $7::text[], $8::text[], $9::double precision[], $10::boolean[], $11::timestamptz[])
+	AS e(run_ord, idx, entry_key, entry_value, number, is_numeric, at)
+JOIN numbered n ON n.ord = e.run_ord`
+
+// insertRunsArrays is AppendRuns on PostgreSQL: pgBatchInsert over runs.
+func (s *Store) insertRunsArrays(ctx context.Context, q querier, runs []store.Run) error {
+	n := len(runs)
+	ids, types, users, ats := make([]string, n), make([]string, n), make([]string, n), make([]time.Time, n)
+	var (
+		eRuns        = []int64{}
+		eIdx         = []int32{}
+		eKeys, eVals = []string{}, []string{}
+		eNums        = []float64{}
+		eNumeric     = []bool{}
+		eAts         = []*time.Time{}
+	)
+	for i := range runs {
+		r := &runs[i]
+		ids[i], types[i], users[i], ats[i] = r.ID, r.Type, r.UserID, r.Time.UTC().Truncate(time.Microsecond)
+		for j := range r.Entries {
+			e := &r.Entries[j]
+			eRuns, eIdx, eKeys, eVals = append(eRuns, int64(i+1)), append(eIdx, int32(j)), append(eKeys, e.Key), append(eVals, e.Value)
+			eNums, eNumeric = append(eNums, e.Number), append(eNumeric, e.Numeric)
+			var at *time.Time
+			if !e.Time.IsZero() {
+				t := e.Time.UTC().Truncate(time.Microsecond)
+				at = &t
+			}
+			eAts = append(eAts, at)
+		}
 	}
-	return insertRows(ctx, q, entryInsert, entryRowArgs, entryArgs)
+	_, err := q.rawExec(ctx, pgBatchInsert, ids, types, users, ats, eRuns, eIdx, eKeys, eVals, eNums, eNumeric, eAts)
+	return conflict(err)
 }
 
 // reserveRunSeqs adds n to the sequence row of typ ("" for the whole log),
@@ -128,15 +196,15 @@ func (s *Store) reserveRunSeqs(ctx context.Context, q querier, typ string, n int
 	return last, err
 }
 
-// insertRows runs insert (which ends with "VALUES ") over args, rows of
-// cols values each, in as few statements of at most maxBatchArgs
-// placeholders as it takes.
-func insertRows(ctx context.Context, q querier, insert string, cols int, args []any) error {
-	per := maxBatchArgs / cols * cols
-	for lo := 0; lo < len(args); lo += per {
-		chunk := args[lo:min(lo+per, len(args))]
-		if _, err := q.rawExec(ctx, insert+valueRows(cols, len(chunk)/cols), chunk...); err != nil {
-			return err
+// insertRows inserts args, rows of cols values each, into table with the
+// prepared statements of batchRowSizes, each chunk the largest that fits.
+func insertRows(ctx context.Context, q querier, table, cols int, args []any) error {
+	for i, n := range batchRowSizes {
+		for len(args) >= n*cols {
+			if _, err := q.exec(ctx, rowsQID(table, i), args[:n*cols]...); err != nil {
+				return err
+			}
+			args = args[n*cols:]
 		}
 	}
 	return nil

@@ -63,6 +63,21 @@ func (l *largeDBs) get(b *testing.B, d sqlstore.Dialect, n int) *sql.DB {
 	})
 }
 
+// keepSchemaEnv names a PostgreSQL schema prefix that the large benchmarks
+// load once and keep, so that later runs (after a change) reuse the data:
+// GATEHOUSE_BENCH_KEEP_SCHEMA=gc_scale keeps gc_scale_runs. Drop it by
+// hand when done.
+const keepSchemaEnv = "GATEHOUSE_BENCH_KEEP_SCHEMA"
+
+// fill loads db with fill, logging the time it took.
+func (l *largeDBs) fill(b *testing.B, d sqlstore.Dialect, name string, db *sql.DB, fill func(context.Context, *sql.DB) error) {
+	start := time.Now()
+	if err := fill(context.Background(), db); err != nil {
+		b.Fatalf("loading %s: %v", name, err)
+	}
+	b.Logf("loaded %s into %v in %v", name, d, time.Since(start).Round(time.Second))
+}
+
 // open returns the migrated database of dialect d that fill loaded, calling
 // fill on first use of name.
 func (l *largeDBs) open(b *testing.B, d sqlstore.Dialect, name string, fill func(context.Context, *sql.DB) error) *sql.DB {
@@ -95,13 +110,22 @@ func (l *largeDBs) open(b *testing.B, d sqlstore.Dialect, name string, fill func
 			unreachable(b, "PostgreSQL", postgresEnv, err)
 		}
 		schema := randomName(b)
-		if _, err := admin.Exec("CREATE SCHEMA " + schema); err != nil {
-			b.Fatal(err)
+		if keep := os.Getenv(keepSchemaEnv); keep != "" {
+			// A kept schema, loaded by an earlier run and reused.
+			schema = keep + "_" + strings.NewReplacer("=", "_", ",", "_").Replace(name)
+			if _, err := admin.Exec("CREATE SCHEMA IF NOT EXISTS " + schema); err != nil {
+				b.Fatal(err)
+			}
+			l.cleanups = append(l.cleanups, func() { admin.Close() })
+		} else {
+			if _, err := admin.Exec("CREATE SCHEMA " + schema); err != nil {
+				b.Fatal(err)
+			}
+			l.cleanups = append(l.cleanups, func() {
+				admin.Exec("DROP SCHEMA " + schema + " CASCADE")
+				admin.Close()
+			})
 		}
-		l.cleanups = append(l.cleanups, func() {
-			admin.Exec("DROP SCHEMA " + schema + " CASCADE")
-			admin.Close()
-		})
 		scoped := cfg.Copy()
 		scoped.RuntimeParams["search_path"] = schema
 		db = stdlib.OpenDB(*scoped)
@@ -112,11 +136,24 @@ func (l *largeDBs) open(b *testing.B, d sqlstore.Dialect, name string, fill func
 	if err := sqlstore.Migrate(context.Background(), db, d); err != nil {
 		b.Fatal(err)
 	}
-	start := time.Now()
-	if err := fill(context.Background(), db); err != nil {
-		b.Fatalf("loading %s: %v", name, err)
+	if d == sqlstore.Postgres && os.Getenv(keepSchemaEnv) != "" {
+		// The kept schema remembers that it was loaded.
+		var loaded bool
+		if _, err := db.Exec("CREATE TABLE IF NOT EXISTS bench_loaded (name text PRIMARY KEY)"); err != nil {
+			b.Fatal(err)
+		}
+		if err := db.QueryRow("SELECT EXISTS (SELECT 1 FROM bench_loaded WHERE name = $1)", name).Scan(&loaded); err != nil {
+			b.Fatal(err)
+		}
+		if !loaded {
+			l.fill(b, d, name, db, fill)
+			if _, err := db.Exec("INSERT INTO bench_loaded (name) VALUES ($1)", name); err != nil {
+				b.Fatal(err)
+			}
+		}
+	} else {
+		l.fill(b, d, name, db, fill)
 	}
-	b.Logf("loaded %s into %v in %v", name, d, time.Since(start).Round(time.Second))
 	if l.dbs == nil {
 		l.dbs = make(map[string]*sql.DB)
 	}

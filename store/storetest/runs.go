@@ -524,7 +524,58 @@ func aggregateTests() []test {
 		test{name: "FilterShare", run: testAggregateFilterShare},
 		test{name: "LatestWithinRun", run: testLatestWithinRun},
 		test{name: "NumericFlagDecides", run: testNumericFlagDecides},
+		test{name: "TimeWindowOnly", run: testAggregateTimeWindowOnly},
 	)
+}
+
+// testAggregateTimeWindowOnly: a filter that is only a time window selects
+// the runs whose Time is in it, whatever their order in the log (a SQL
+// store may translate a window into a range of the log when its runs are
+// one). Runs 0…9 have x = their number and Time their number of minutes,
+// except that run 5 was recorded with a clock 10 minutes behind.
+func testAggregateTimeWindowOnly(t *testing.T, s store.Store) {
+	rs := runsOf(t, s)
+	for i := range 10 {
+		tm := at(time.Duration(i) * time.Minute)
+		if i == 5 {
+			tm = tm.Add(-10 * time.Minute)
+		}
+		mustAppend(t, rs, &store.Run{ID: runID(i), Type: []string{"A", "B"}[i%2], Time: tm, Entries: []store.Entry{num("x", float64(i), tm)}})
+	}
+	for _, c := range []struct {
+		name         string
+		since, until time.Duration
+		want         []float64 // the x selected
+	}{
+		{"InOrder", 6 * time.Minute, 9 * time.Minute, []float64{6, 7, 8}},
+		{"SinceOnly", 7 * time.Minute, 0, []float64{7, 8, 9}},
+		{"AcrossTheLateRun", 3 * time.Minute, 8 * time.Minute, []float64{3, 4, 6, 7}},
+		{"TheLateRunAlone", -6 * time.Minute, -4 * time.Minute, []float64{5}},
+		{"Empty", 20 * time.Minute, 30 * time.Minute, nil},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			f := store.RunFilter{Since: at(c.since)}
+			if c.until != 0 {
+				f.Until = at(c.until)
+			}
+			got := mustAggregate(t, rs, store.Aggregation{Key: "x", Summary: true, Quantiles: []float64{0, 1}, RunFilter: f})
+			want := store.Summary{Entries: len(c.want), Numbers: len(c.want)}
+			for _, x := range c.want {
+				want.Sum += x
+			}
+			if len(c.want) > 0 {
+				want.Min, want.Max = slices.Min(c.want), slices.Max(c.want)
+				mean := want.Sum / float64(len(c.want))
+				for _, x := range c.want {
+					want.SumSquares += (x - mean) * (x - mean)
+				}
+				if wq := []store.Quantile{quant(want.Min, want.Min), quant(want.Max, want.Max)}; !slices.Equal(got.Quantiles, wq) {
+					t.Errorf("Quantiles = %v, want %v", got.Quantiles, wq)
+				}
+			}
+			checkSummary(t, got.Summary, want)
+		})
+	}
 }
 
 // checkSummary compares summaries, the float sums within a relative 1e-9.
