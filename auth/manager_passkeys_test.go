@@ -397,3 +397,32 @@ func TestPasskeyWrongAssertionsThrottle(t *testing.T) {
 	_, err = e.m.Login(context.Background(), u.email, goodPassword)
 	wantErr(t, "Login after 5 wrong assertions", err, auth.ErrThrottled)
 }
+
+// SECURITY.md #82: registering a passkey is a factor change. Within
+// Config.Factors.RecentLogin of the login it needs no password; later it
+// does, and a wrong one is refused even on a fresh login.
+func TestPasskeyRegistrationRecentLogin(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t, withPasskeys)
+	e.register(t, "ada@example.com")
+	id := e.identity(t, e.login(t, "ada@example.com").Tokens.AccessToken)
+
+	_, err := e.m.BeginPasskeyRegistration(ctx, id, "wrong password", "")
+	wantErr(t, "BeginPasskeyRegistration on a fresh login with a wrong password", err, auth.ErrInvalidPassword)
+	e.clock.Advance(auth.DefaultRecentLogin - time.Second)
+	c, err := e.m.BeginPasskeyRegistration(ctx, id, "", "")
+	wantErr(t, "BeginPasskeyRegistration on a fresh login without a password", err, nil)
+	key := passkeytest.New(testOrigin)
+	cred, err := key.Register(c.Options, passkeytest.Forge{})
+	if err != nil {
+		t.Fatalf("Register: %v", err)
+	}
+	_, err = e.m.FinishPasskeyRegistration(ctx, id, c.ID, string(cred))
+	wantErr(t, "FinishPasskeyRegistration", err, nil)
+
+	e.clock.Advance(time.Second)
+	_, err = e.m.BeginPasskeyRegistration(ctx, id, "", "")
+	wantErr(t, "BeginPasskeyRegistration on a stale session without a password", err, auth.ErrReauthRequired)
+	_, err = e.m.BeginPasskeyRegistration(ctx, id, goodPassword, "")
+	wantErr(t, "BeginPasskeyRegistration on a stale session with the password", err, nil)
+}

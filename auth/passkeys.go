@@ -245,15 +245,17 @@ func (m *Manager) takeCeremony(ctx context.Context, pk *passkeySetup, hash []byt
 }
 
 // BeginPasskeyRegistration starts registering a passkey for id's user,
-// after checking currentPassword, and returns the creation options for the
+// after checking currentPassword (not needed within
+// Config.Factors.RecentLogin of the session's login), and returns the creation options for the
 // browser and the registration ID that [Manager.FinishPasskeyRegistration]
 // takes, usable once within Config.Factors.Passkeys.Timeout. name labels
 // the passkey (default "Passkey"; at most 64 characters). The user's other
 // passkeys are excluded, so one authenticator is not registered twice.
 //
 // Errors: [ErrUnauthenticated]; [ErrFactorsUnavailable] when passkeys are
-// off; [ErrReauthRequired] without a password, [ErrInvalidPassword] for a
-// wrong one, [ErrThrottled]; a *[ValidationError] for a bad name.
+// off; [ErrReauthRequired] without a password when the login is not
+// recent, [ErrInvalidPassword] for a wrong one, [ErrThrottled]; a
+// *[ValidationError] for a bad name.
 func (m *Manager) BeginPasskeyRegistration(ctx context.Context, id *Identity, currentPassword, name string) (*PasskeyCeremony, error) {
 	var out *PasskeyCeremony
 	err := m.factorOp(ctx, id, EventFactorEnroll, func(fs store.SecondFactors, u *store.User, ev *Event) error {
@@ -270,7 +272,7 @@ func (m *Manager) BeginPasskeyRegistration(ctx context.Context, id *Identity, cu
 			ev.Reason = "invalid_name"
 			return &ValidationError{Field: "name", Reason: "must be at most 64 characters"}
 		}
-		if err := m.reauthenticate(ctx, u, currentPassword, ev); err != nil {
+		if err := m.reauthenticateFactor(ctx, id, u, currentPassword, ev); err != nil {
 			return err
 		}
 		all, err := fs.UserFactors(ctx, u.ID)

@@ -32,6 +32,8 @@ var configSources = []configSource{
 	{"Config.Tokens.SigningKey", envSigningKey, true},
 	{"Config.Factors.Enabled", "always on", false},
 	{"Config.Factors.Keys", envFactorKey, true},
+	{"Config.Factors.Passkeys.RPID", "the host of -base-url", false},
+	{"Config.Factors.Passkeys.Origins", "the origin of -base-url", false},
 	{"Config.Tokens.Issuer", "-ed25519-key and -ed25519-verify-keys", false},
 	{"Config.Store", "-db", false},
 	{"Config.Audit", "-db", false},

@@ -183,3 +183,36 @@ func TestListenerURL(t *testing.T) {
 		}
 	}
 }
+
+// TestPasskeyConfig: the RP ID and origin follow -base-url; a loopback
+// address becomes localhost (WebAuthn refuses IP addresses), and where
+// passkeys cannot work (another IP address, plain http beyond localhost)
+// they stay off rather than failing the start.
+func TestPasskeyConfig(t *testing.T) {
+	for _, c := range []struct {
+		base, rpID, origin string
+	}{
+		{"http://127.0.0.1:7272", "localhost", "http://localhost:7272"},
+		{"http://[::1]:7272", "localhost", "http://localhost:7272"},
+		{"http://localhost:7272", "localhost", "http://localhost:7272"},
+		{"https://Login.Example.com", "login.example.com", "https://login.example.com"},
+		{"https://example.com:8443/app", "example.com", "https://example.com:8443"},
+		{"http://example.com", "", ""},
+		{"https://192.0.2.7", "", ""},
+		{"", "", ""},
+	} {
+		p := passkeyConfig(c.base)
+		if p.RPID != c.rpID || (c.origin == "") != (len(p.Origins) == 0) || (c.origin != "" && p.Origins[0] != c.origin) {
+			t.Errorf("passkeyConfig(%q) = %+v, want RP ID %q and origin %q", c.base, p, c.rpID, c.origin)
+		}
+		if p.RPID == "" {
+			continue
+		}
+		o, d := everything(t)
+		d.baseURL = c.base
+		cfg := managerConfig(o, d)
+		if _, err := auth.New(cfg); err != nil {
+			t.Errorf("passkeyConfig(%q): New refuses it: %v", c.base, err)
+		}
+	}
+}

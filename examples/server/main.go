@@ -534,10 +534,42 @@ func managerConfig(o options, d deps) auth.Config {
 		Verification: auth.VerificationConfig{Required: o.requireVerification},
 		Passwordless: auth.PasswordlessConfig{Enabled: o.passwordless},
 		Limits:       auth.Limits{Store: d.counters},
-		Factors:      auth.FactorConfig{Enabled: true, Keys: []auth.FactorKey{{ID: "k1", Key: d.factor}}},
-		BaseURL:      d.baseURL,
-		Logger:       d.logger,
+		Factors: auth.FactorConfig{
+			Enabled:  true,
+			Keys:     []auth.FactorKey{{ID: "k1", Key: d.factor}},
+			Passkeys: passkeyConfig(d.baseURL),
+		},
+		BaseURL: d.baseURL,
+		Logger:  d.logger,
 	}
+}
+
+// passkeyConfig is Config.Factors.Passkeys for the pages at baseURL: its
+// host is the RP ID and its origin the one origin. WebAuthn refuses IP
+// addresses, so a loopback address (the default listener) becomes
+// localhost on the same port, where the /login page works; on another IP
+// address, or on plain http beyond localhost, passkeys stay off.
+func passkeyConfig(baseURL string) auth.PasskeyConfig {
+	u, err := url.Parse(baseURL)
+	if err != nil || u.Host == "" {
+		return auth.PasskeyConfig{}
+	}
+	host, port := u.Hostname(), u.Port()
+	if ip, err := netip.ParseAddr(host); err == nil {
+		if !ip.IsLoopback() {
+			return auth.PasskeyConfig{}
+		}
+		host = "localhost"
+	}
+	local := host == "localhost" || strings.HasSuffix(host, ".localhost")
+	if u.Scheme != "https" && !local {
+		return auth.PasskeyConfig{}
+	}
+	origin := u.Scheme + "://" + host
+	if port != "" {
+		origin += ":" + port
+	}
+	return auth.PasskeyConfig{RPID: strings.ToLower(host), Origins: []string{strings.ToLower(origin)}}
 }
 
 // tokenConfig is Config.Tokens: the Ed25519 issuer when there is one,
