@@ -233,3 +233,39 @@ func TestTestSupportStaysOut(t *testing.T) {
 		}
 	}
 }
+
+// TestNoCompiledBinaries: the repository tracks sources, not programs.
+// Compiled binaries (go build in the root leaves one named after the
+// package) have been committed by mistake three times; this fails on any
+// tracked file that is an ELF, Mach-O or PE executable.
+func TestNoCompiledBinaries(t *testing.T) {
+	git, err := exec.LookPath("git")
+	if err != nil {
+		t.Skip("git is not installed: cannot list the tracked files")
+	}
+	cmd := exec.Command(git, "ls-files", "-z")
+	cmd.Dir = moduleRoot(t)
+	out, err := cmd.Output()
+	if err != nil {
+		t.Skipf("not a git checkout (%v): cannot list the tracked files", err)
+	}
+	magics := [][]byte{
+		[]byte("\x7fELF"),
+		{0xcf, 0xfa, 0xed, 0xfe}, {0xce, 0xfa, 0xed, 0xfe}, // Mach-O 64 and 32
+		[]byte("MZ"),
+	}
+	for _, name := range bytes.Split(bytes.TrimRight(out, "\x00"), []byte{0}) {
+		f, err := os.Open(filepath.Join(cmd.Dir, string(name)))
+		if err != nil {
+			continue // deleted in the work tree
+		}
+		head := make([]byte, 4)
+		n, _ := f.Read(head)
+		f.Close()
+		for _, m := range magics {
+			if n >= len(m) && bytes.Equal(head[:len(m)], m) {
+				t.Errorf("%s is a compiled binary: git rm --cached it and add it to .gitignore", name)
+			}
+		}
+	}
+}
