@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gatehouse-go/gatehouse/auth"
 	"github.com/gatehouse-go/gatehouse/internal/passkeytest"
 )
 
@@ -31,7 +32,9 @@ func TestPasskeyEndpoints(t *testing.T) {
 		return b
 	}
 
-	// Registration needs the current password.
+	// Registration needs the current password once the login is no
+	// longer recent (TestFactorChangeRecentLogin has the recent case).
+	e.clock.Advance(auth.DefaultRecentLogin)
 	wantError(t, e.do(t, jsonReq("POST", "/mfa/passkeys/register/begin", `{"name":"laptop"}`, access)), 400, "reauth_required")
 	wantError(t, e.do(t, jsonReq("POST", "/mfa/passkeys/register/begin", `{}`, "")), 401, "invalid_token")
 	begin := wantOK(t, e.do(t, jsonReq("POST", "/mfa/passkeys/register/begin", `{"current_password":`+quote(pw)+`,"name":"laptop"}`, access)))
