@@ -106,6 +106,21 @@ func (m *Manager) factorOp(ctx context.Context, id *Identity, t EventType, work 
 	return err
 }
 
+// factorName is the user's label for a new factor, trimmed, or def when
+// it is empty; longer than 64 characters or not UTF-8 is a
+// *[ValidationError].
+func factorName(name, def string, ev *Event) (string, error) {
+	name = strings.TrimSpace(name)
+	if name == "" {
+		return def, nil
+	}
+	if utf8.RuneCountInString(name) > 64 || !utf8.ValidString(name) {
+		ev.Reason = "invalid_name"
+		return "", &ValidationError{Field: "name", Reason: "must be at most 64 characters"}
+	}
+	return name, nil
+}
+
 // EnrollTOTP starts enrolling a TOTP authenticator for id's user, after
 // checking currentPassword (not needed within Config.Factors.RecentLogin
 // of the session's login), and returns its secret, otpauth URI and QR
@@ -121,18 +136,13 @@ func (m *Manager) factorOp(ctx context.Context, id *Identity, t EventType, work 
 func (m *Manager) EnrollTOTP(ctx context.Context, id *Identity, currentPassword, name string) (*TOTPEnrollment, error) {
 	var out *TOTPEnrollment
 	err := m.factorOp(ctx, id, EventFactorEnroll, func(fs store.SecondFactors, u *store.User, ev *Event) error {
-		name = strings.TrimSpace(name)
-		if name == "" {
-			name = "Authenticator"
-		}
-		if utf8.RuneCountInString(name) > 64 || !utf8.ValidString(name) {
-			ev.Reason = "invalid_name"
-			return &ValidationError{Field: "name", Reason: "must be at most 64 characters"}
+		name, err := factorName(name, "Authenticator", ev)
+		if err != nil {
+			return err
 		}
 		if err := m.reauthenticateFactor(ctx, id, u, currentPassword, ev); err != nil {
 			return err
 		}
-		var err error
 		out, err = m.enrollTOTP(ctx, fs, u, name)
 		if err != nil {
 			ev.Reason = "store_error"

@@ -7,9 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/go-webauthn/webauthn/protocol"
 	"github.com/go-webauthn/webauthn/webauthn"
@@ -264,13 +262,8 @@ func (m *Manager) BeginPasskeyRegistration(ctx context.Context, id *Identity, cu
 			ev.Reason = "unavailable"
 			return err
 		}
-		name = strings.TrimSpace(name)
-		if name == "" {
-			name = "Passkey"
-		}
-		if utf8.RuneCountInString(name) > 64 || !utf8.ValidString(name) {
-			ev.Reason = "invalid_name"
-			return &ValidationError{Field: "name", Reason: "must be at most 64 characters"}
+		if name, err = factorName(name, "Passkey", ev); err != nil {
+			return err
 		}
 		if err := m.reauthenticateFactor(ctx, id, u, currentPassword, ev); err != nil {
 			return err

@@ -25,6 +25,25 @@ func credentialField(raw json.RawMessage) error {
 	return nil
 }
 
+// decodeCeremony reads the body of a ceremony's finish call: the
+// ceremony's ID under idField and the browser's "credential", both
+// required. It answers the error itself and reports false on bad input.
+func (a *API) decodeCeremony(w http.ResponseWriter, r *http.Request, idField string) (id, credential string, ok bool) {
+	var ceremony optString
+	var raw json.RawMessage
+	if !a.decodeBody(w, r, []field{
+		{idField, kindString, &ceremony},
+		{"credential", kindRaw, &raw},
+	}, idField) {
+		return "", "", false
+	}
+	if err := credentialField(raw); err != nil {
+		a.fail(w, r, err, opDefault)
+		return "", "", false
+	}
+	return ceremony.v, string(raw), true
+}
+
 // beginPasskeyRegistration answers POST /mfa/passkeys/register/begin
 // {"current_password"?, "name"?}: the creation options and the
 // registration ID for the finish call.
@@ -52,20 +71,12 @@ func (a *API) beginPasskeyRegistration(w http.ResponseWriter, r *http.Request) {
 // {"registration_id", "credential"}: the new passkey's ID, and recovery
 // codes when it is the first factor.
 func (a *API) finishPasskeyRegistration(w http.ResponseWriter, r *http.Request) {
-	var regID optString
-	var credential json.RawMessage
-	if !a.decodeBody(w, r, []field{
-		{"registration_id", kindString, &regID},
-		{"credential", kindRaw, &credential},
-	}, "registration_id") {
-		return
-	}
-	if err := credentialField(credential); err != nil {
-		a.fail(w, r, err, opDefault)
+	regID, credential, valid := a.decodeCeremony(w, r, "registration_id")
+	if !valid {
 		return
 	}
 	id, _ := auth.IdentityFromContext(r.Context())
-	reg, err := a.m.FinishPasskeyRegistration(r.Context(), id, regID.v, string(credential))
+	reg, err := a.m.FinishPasskeyRegistration(r.Context(), id, regID, credential)
 	if err != nil {
 		a.failFactor(w, r, err)
 		return
@@ -114,19 +125,11 @@ func (a *API) beginPasskeyLogin(w http.ResponseWriter, r *http.Request) {
 // finishPasskeyLogin answers POST /login/passkey/finish {"login_id",
 // "credential"}: a token pair, as POST /login gives.
 func (a *API) finishPasskeyLogin(w http.ResponseWriter, r *http.Request) {
-	var loginID optString
-	var credential json.RawMessage
-	if !a.decodeBody(w, r, []field{
-		{"login_id", kindString, &loginID},
-		{"credential", kindRaw, &credential},
-	}, "login_id") {
+	loginID, credential, valid := a.decodeCeremony(w, r, "login_id")
+	if !valid {
 		return
 	}
-	if err := credentialField(credential); err != nil {
-		a.fail(w, r, err, opDefault)
-		return
-	}
-	res, err := a.m.PasskeyLogin(r.Context(), loginID.v, string(credential))
+	res, err := a.m.PasskeyLogin(r.Context(), loginID, credential)
 	if err != nil {
 		a.fail(w, r, err, opMFA)
 		return
