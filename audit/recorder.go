@@ -113,9 +113,10 @@ type Recorder struct {
 }
 
 var (
-	_ auth.EventSink = (*Recorder)(nil)
-	_ auth.Purger    = (*Recorder)(nil) // auth's Manager.Housekeep purges it
-	_ auth.Flusher   = (*Recorder)(nil) // auth's Manager.Flush waits for it
+	_ auth.EventSink   = (*Recorder)(nil)
+	_ auth.Purger      = (*Recorder)(nil) // auth's Manager.Housekeep purges it
+	_ auth.Flusher     = (*Recorder)(nil) // auth's Manager.Flush waits for it
+	_ auth.DurableSink = (*Recorder)(nil) // lets the Manager defer commits (store.CommitDeferral)
 )
 
 // New checks cfg and returns a Recorder. It does no I/O.
@@ -194,10 +195,20 @@ func (r *Recorder) newID() (string, error) {
 // failure is logged and never fails the operation. It returns once the
 // run is stored or has failed (see [Recorder] for group commit).
 func (r *Recorder) RecordEvent(ctx context.Context, e auth.Event) {
+	_ = r.RecordEventDurably(ctx, e) // logged there
+}
+
+// RecordEventDurably is [Recorder.RecordEvent], returning nil once the
+// run is stored and otherwise the error it also logs. With it, the
+// Recorder is an auth.DurableSink: a Manager whose Store is the Recorder's
+// Runs (sqlstore on PostgreSQL) lets the writes of its logins, refreshes
+// and logouts commit without waiting for the disk, made durable by this
+// append (see auth.DurableSink, store.CommitDeferral).
+func (r *Recorder) RecordEventDurably(ctx context.Context, e auth.Event) error {
 	id, err := r.newID()
 	if err != nil {
 		r.log.ErrorContext(ctx, "gatehouse: recording an event failed", "event", string(e.Type), "error", err.Error())
-		return
+		return err
 	}
 	t := e.Time
 	if t.IsZero() {
@@ -225,8 +236,14 @@ func (r *Recorder) RecordEvent(ctx context.Context, e auth.Event) {
 	run := &store.Run{ID: id, Type: RunTypeAuth, UserID: e.UserID, Time: t, Entries: entries}
 	if err := r.c.append(ctx, run); err != nil {
 		r.log.ErrorContext(ctx, "gatehouse: recording an event failed", "event", string(e.Type), "error", err.Error())
+		return err
 	}
+	return nil
 }
+
+// EventStore returns Config.Runs, where the Recorder appends (for
+// auth.DurableSink).
+func (r *Recorder) EventStore() store.Runs { return r.runs }
 
 // cleanValue makes s safe to store and show: valid UTF-8, at most
 // MaxRunValueBytes. Control characters stay (they are data, escaped by

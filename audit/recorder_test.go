@@ -337,6 +337,37 @@ func TestRecordingFailureDoesNotFailOperations(t *testing.T) {
 	}
 }
 
+// TestRecordEventDurably: the Recorder is an auth.DurableSink that reports
+// the store's error of a failed recording (for the Manager's Sync of
+// deferred commits) and nil once the run is stored, and names its store.
+func TestRecordEventDurably(t *testing.T) {
+	ctx := t.Context()
+	ev := auth.Event{Type: auth.EventLogin, Outcome: auth.OutcomeSuccess, UserID: "u1"}
+	failing := failingRuns{memstore.New()}
+	rec, err := audit.New(audit.Config{Runs: failing})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sink auth.DurableSink = rec
+	if err := sink.RecordEventDurably(ctx, ev); err == nil || !strings.Contains(err.Error(), "disk full") {
+		t.Errorf("RecordEventDurably over a failing store = %v, want its error", err)
+	}
+	if sink.EventStore() != store.Runs(failing) {
+		t.Errorf("EventStore = %v, want Config.Runs", sink.EventStore())
+	}
+	ms := memstore.New()
+	if rec, err = audit.New(audit.Config{Runs: ms}); err != nil {
+		t.Fatal(err)
+	}
+	if err := rec.RecordEventDurably(ctx, ev); err != nil {
+		t.Fatalf("RecordEventDurably = %v", err)
+	}
+	page, err := ms.ListRuns(ctx, store.RunQuery{Limit: 10})
+	if err != nil || len(page.Runs) != 1 || page.Runs[0].UserID != "u1" {
+		t.Errorf("after RecordEventDurably returned nil: runs %+v, %v", page, err)
+	}
+}
+
 // plainStore hides memstore's optional interfaces.
 type plainStore struct{ store.Store }
 

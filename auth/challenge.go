@@ -83,6 +83,7 @@ func passwordBinding(u *store.User) []byte {
 // [ErrAccountDisabled].
 func (m *Manager) CompleteLogin(ctx context.Context, challengeToken, method, code string) (*LoginResult, error) {
 	start := m.cfg.Now()
+	ctx = m.deferCommits(ctx)
 	ev := Event{Type: EventLogin, Outcome: OutcomeFailure, Reason: "second_factor"}
 	res, err := m.completeLogin(ctx, challengeToken, method, code, &ev)
 	if err == nil {

@@ -6,6 +6,8 @@ import (
 	"encoding/hex"
 	"log/slog"
 	"time"
+
+	"github.com/gatehouse-go/gatehouse/store"
 )
 
 // EventType names something that happened to an account or a session.
@@ -138,12 +140,38 @@ func (m *Manager) emit(ctx context.Context, e Event, start time.Time) {
 		attrs = append(attrs, slog.Duration("latency", e.Latency))
 		m.log.LogAttrs(ctx, slog.LevelInfo, "gatehouse event", attrs...)
 	}
+	deferred := store.CommitsDeferred(ctx)
+	ctx = store.DurableCommits(ctx)
 	if m.cfg.OnEvent != nil {
 		m.cfg.OnEvent(ctx, e)
 	}
-	if m.cfg.Audit != nil {
+	switch {
+	case m.durable != nil:
+		if err := m.durable.RecordEventDurably(ctx, e); err != nil && deferred {
+			// The append that was to make the operation's writes durable
+			// failed: make them durable by other means.
+			if err := m.deferral.Sync(ctx); err != nil {
+				m.log.ErrorContext(ctx, "gatehouse: making an operation's writes durable failed", "event", string(e.Type), "error", err.Error())
+			}
+		}
+	case m.cfg.Audit != nil:
 		m.cfg.Audit.RecordEvent(ctx, e)
 	}
+}
+
+// deferCommits returns ctx for the store writes of an operation that ends
+// by emitting its event: when the audit log appends durably to the
+// operation's database (store.CommitDeferral), the writes commit without
+// waiting for the disk, and the event's append, before the operation
+// returns, makes them durable with it (or emit calls Sync when it fails).
+// Otherwise it returns ctx as it is. Only operations whose outcome reaches
+// no one before their final emit may use it: Login, CompleteLogin,
+// Refresh and Logout.
+func (m *Manager) deferCommits(ctx context.Context) context.Context {
+	if m.deferral == nil {
+		return ctx
+	}
+	return store.DeferCommits(ctx)
 }
 
 // Report reports an event of an operation done on the Manager's behalf
@@ -165,6 +193,25 @@ func (m *Manager) Report(ctx context.Context, e Event) {
 // concurrent use.
 type EventSink interface {
 	RecordEvent(ctx context.Context, e Event)
+}
+
+// DurableSink is an [EventSink] that tells the Manager whether each
+// recording is durable and which store it goes to; *audit.Recorder is one.
+// When the sink appends to the Manager's own database and the Store
+// implements store.CommitDeferral (sqlstore on PostgreSQL), the writes of
+// Login, CompleteLogin, Refresh and Logout commit without waiting for the
+// disk, and the durable append of their event, before they return, makes
+// them durable too: one wait for the disk per operation instead of two.
+// When that append fails, the Manager makes the writes durable with
+// store.CommitDeferral's Sync. What an operation acknowledged is never
+// lost either way.
+type DurableSink interface {
+	EventSink
+	// RecordEventDurably records e as RecordEvent does, and returns nil
+	// only once its record is durable; otherwise the reason it is not.
+	RecordEventDurably(ctx context.Context, e Event) error
+	// EventStore returns the store the records are appended to.
+	EventStore() store.Runs
 }
 
 // sessionTag is a salted hash of a session ID, so logs can correlate the

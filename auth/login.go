@@ -51,6 +51,7 @@ type Challenge struct {
 // correct password, [ErrAccountDisabled] or [ErrEmailNotVerified]; [ErrBusy].
 func (m *Manager) Login(ctx context.Context, email, pass string) (*LoginResult, error) {
 	start := m.cfg.Now()
+	ctx = m.deferCommits(ctx)
 	ev := Event{Type: EventLogin, Outcome: OutcomeFailure}
 	res, err := m.login(ctx, email, pass, &ev)
 	if err == nil {

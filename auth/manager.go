@@ -66,6 +66,12 @@ type Manager struct {
 
 	// sessions is the session cache, nil when off.
 	sessions *sessionCache
+
+	// durable is Config.Audit when it is a DurableSink; deferral is the
+	// store's CommitDeferral when durable appends to the same database,
+	// else nil (see deferCommits).
+	durable  DurableSink
+	deferral store.CommitDeferral
 }
 
 // New validates cfg, fills in its defaults and returns a Manager. A missing
@@ -115,6 +121,11 @@ func New(cfg Config) (*Manager, error) {
 	}
 	if cfg.SessionCache.Invalidator != nil {
 		m.sessions = newSessionCache(cfg.SessionCache.Size, cfg.SessionCache.TTL)
+	}
+	if m.durable, _ = cfg.Audit.(DurableSink); m.durable != nil {
+		if d, ok := cfg.Store.(store.CommitDeferral); ok && d.SyncsWith(m.durable.EventStore()) {
+			m.deferral = d
+		}
 	}
 	return m, nil
 }

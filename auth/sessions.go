@@ -20,6 +20,7 @@ func (m *Manager) Logout(ctx context.Context, id *Identity) error {
 		return err
 	}
 	ev := Event{Type: EventLogout, Outcome: OutcomeSuccess, UserID: id.User.ID, SessionID: id.Session.ID}
+	ctx = m.deferCommits(ctx)
 	err := m.store.RevokeSession(ctx, id.User.ID, id.Session.ID)
 	m.changed(ctx, sessionKey(id.Session.ID))
 	if err != nil && !errors.Is(err, store.ErrNotFound) {

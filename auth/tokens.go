@@ -130,6 +130,7 @@ func (m *Manager) Authenticate(ctx context.Context, token string) (*Identity, er
 // [ErrRefreshTokenReused]. Other errors come from the store.
 func (m *Manager) Refresh(ctx context.Context, refreshToken string) (*TokenPair, error) {
 	start := m.cfg.Now()
+	ctx = m.deferCommits(ctx)
 	ev := Event{Type: EventRefresh, Outcome: OutcomeFailure}
 	pair, err := m.refresh(ctx, refreshToken, &ev)
 	if err == nil {

@@ -21,3 +21,13 @@ func MigrateTo(ctx context.Context, db *sql.DB, d Dialect, version int) error {
 	}
 	return migrate(ctx, db, d, upTo)
 }
+
+// CommitSetting returns PostgreSQL's synchronous_commit as a write
+// transaction of s sees it under ctx.
+func (s *Store) CommitSetting(ctx context.Context) (string, error) {
+	var v string
+	err := s.write(ctx, func(q querier) error {
+		return q.rawRow(ctx, "SELECT current_setting('synchronous_commit')").Scan(&v)
+	})
+	return v, err
+}

@@ -53,6 +53,7 @@ func (q querier) rawRow(ctx context.Context, query string, args ...any) *sql.Row
 // log's sequence rows, so places are gapless and follow commit order. It
 // returns [store.ErrConflict] when a run with r.ID exists.
 func (s *Store) AppendRun(ctx context.Context, r *store.Run) error {
+	ctx = store.DurableCommits(ctx)
 	run := *r
 	run.Entries = slices.Clone(r.Entries)
 	err := s.write(ctx, func(q querier) error {

@@ -32,6 +32,7 @@ func (s *Store) AppendRuns(ctx context.Context, rs []*store.Run) error {
 	if len(rs) == 0 {
 		return nil
 	}
+	ctx = store.DurableCommits(ctx)
 	runs := make([]store.Run, len(rs))
 	for i, r := range rs {
 		if r == nil {

@@ -260,6 +260,12 @@ func (s *Store) tryWrite(ctx context.Context, fn func(q querier) error) error {
 	}
 	defer tx.Rollback() // a no-op after Commit
 	q := querier{s: s, tx: tx}
+	if s.deferred(ctx) {
+		// Commit without waiting for the log (see DeferCommits).
+		if _, err := q.rawExec(ctx, "SET LOCAL synchronous_commit = off"); err != nil {
+			return err
+		}
+	}
 	// On SQLite, take the write lock first (see qWriteLock).
 	if s.q[qWriteLock] != "" {
 		if _, err := q.exec(ctx, qWriteLock); err != nil {
