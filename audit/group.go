@@ -51,7 +51,7 @@ type pending struct {
 // goroutine: the callers do the work. With group commit, a caller that
 // finds no batch under way leads one: it waits for company while company
 // keeps coming, up to wait (only when the previous batch had some), takes up to max queued runs, its own
-// first, writes them with one AppendRuns, hands each caller its outcome and
+// first, writes them with one AppendRuns (even a batch of one), hands each caller its outcome and
 // passes the lead to the first caller still queued, if any. The others wait
 // for their outcome or for the lead. Batches are written one at a time, in
 // the order their runs were queued.
@@ -156,16 +156,14 @@ func (c *committer) lead(ctx context.Context) {
 			c.passLead()
 		}
 	}()
-	var err error
-	if n == 1 {
-		err = c.runs.AppendRun(ctx, batch[0].run)
-	} else {
-		runs := make([]*store.Run, n)
-		for i, p := range batch {
-			runs[i] = p.run
-		}
-		err = c.batch.AppendRuns(ctx, runs)
+	// A batch of one goes through AppendRuns too: a store may write a
+	// batch in fewer round trips than a run (sqlstore on PostgreSQL: one
+	// statement instead of a transaction of four).
+	runs := make([]*store.Run, n)
+	for i, p := range batch {
+		runs[i] = p.run
 	}
+	err := c.batch.AppendRuns(ctx, runs)
 	delivered = true
 	for _, p := range batch {
 		p.err = err

@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/gatehouse-go/gatehouse/audit"
 	"github.com/gatehouse-go/gatehouse/auth"
 	"github.com/gatehouse-go/gatehouse/internal/testhash"
@@ -365,6 +367,38 @@ func TestRecordEventDurably(t *testing.T) {
 	page, err := ms.ListRuns(ctx, store.RunQuery{Limit: 10})
 	if err != nil || len(page.Runs) != 1 || page.Runs[0].UserID != "u1" {
 		t.Errorf("after RecordEventDurably returned nil: runs %+v, %v", page, err)
+	}
+}
+
+// TestRunIDsGrow: run IDs are UUIDs of version 7, increasing in append
+// order, so that a store's unique index on them grows at its end.
+func TestRunIDsGrow(t *testing.T) {
+	ctx := t.Context()
+	ms := memstore.New()
+	rec, err := audit.New(audit.Config{Runs: ms})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 20 {
+		if err := rec.RecordEventDurably(ctx, auth.Event{Type: auth.EventLogin, Outcome: auth.OutcomeSuccess}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	page, err := ms.ListRuns(ctx, store.RunQuery{Limit: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var prev string
+	for i := len(page.Runs) - 1; i >= 0; i-- { // oldest first
+		id := page.Runs[i].ID
+		u, err := uuid.Parse(id)
+		if err != nil || u.Version() != 7 {
+			t.Fatalf("run ID %q: version %v, %v; want a UUID of version 7", id, u.Version(), err)
+		}
+		if id <= prev {
+			t.Errorf("run ID %q appended after %q does not sort after it", id, prev)
+		}
+		prev = id
 	}
 }
 
