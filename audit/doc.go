@@ -23,7 +23,12 @@
 // leads a batch of up to Config.MaxBatch runs (default 256), waiting up
 // to Config.MaxWait (default 1 ms) for others to join only when the last
 // batch had company, and the others wait for their run's outcome. A
-// failed batch fails exactly its recordings, with the store's error. On
+// failed batch fails exactly its recordings, with the store's error. The
+// Recorder is an auth.DurableSink: when it appends to the Manager's own
+// database and that store implements store.CommitDeferral (sqlstore on
+// PostgreSQL), the Manager's logins, refreshes and logouts commit their
+// writes without waiting for the disk, and the durable append of their
+// event makes them durable before they return. On
 // shutdown, after the server has stopped taking requests, auth's
 // Manager.Flush waits for a Recorder that is its Config.Audit (the
 // Recorder is an auth.Flusher); [Recorder.Close] also refuses later

@@ -35,7 +35,10 @@
 // which keeps passwordless email logins (a link and a short code). Package audit looks for [Runs], which keeps the
 // audit log and the application's runs that superusers page through and
 // analyse, and [RunBatch], which appends several runs in one atomic call,
-// so that concurrent recordings commit together.
+// so that concurrent recordings commit together. auth also looks for
+// [CommitDeferral]: a store whose writes can commit without waiting for
+// the disk, made durable by the next durable append of the audit log to
+// the same database (PostgreSQL's asynchronous commit).
 //
 // The record logic every store shares is here too, so that stores cannot
 // drift apart: [UserUpdate.Apply] computes a user after an update, and
