@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"time"
 
 	"github.com/gatehouse-go/gatehouse/auth"
 	"github.com/gatehouse-go/gatehouse/httperr"
@@ -31,9 +32,23 @@ type FederatedProvider interface {
 	Callback(ctx context.Context, browserSecret string, query url.Values) (*auth.LoginResult, string, error)
 }
 
-// flowCookieMaxAge is the binding cookie's lifetime in seconds: the 10
-// minutes a flow lasts by default in package auth/federation.
-const flowCookieMaxAge = 600
+// defaultFlowMaxAge is the binding cookie's lifetime in seconds for a
+// provider that does not tell its flows' (see flowMaxAge): the 10 minutes a
+// flow lasts by default in package auth/federation.
+const defaultFlowMaxAge = 600
+
+// flowMaxAge is the binding cookie's lifetime in seconds for p's flows:
+// as long as a flow lasts, when p tells it with a FlowTTL method (as
+// auth/federation's *Client does), so that a longer Options.FlowTTL is
+// not cut short by the cookie.
+func flowMaxAge(p FederatedProvider) int {
+	if l, ok := p.(interface{ FlowTTL() time.Duration }); ok {
+		if ttl := l.FlowTTL(); ttl > 0 {
+			return int((ttl + time.Second - 1) / time.Second)
+		}
+	}
+	return defaultFlowMaxAge
+}
 
 const msgIdentityLinked = "Identity linked"
 
@@ -58,11 +73,12 @@ func (a *API) provider(w http.ResponseWriter, r *http.Request) FederatedProvider
 	return p
 }
 
-// flowCookie returns the browser-binding cookie with value (empty and
-// Max-Age 0 deletes it): __Host-, Secure, HttpOnly, SameSite=Lax, unless
-// Config.Guard's cookie mode is Insecure (development over plain HTTP).
-func (a *API) flowCookie(value string) *http.Cookie {
-	c := &http.Cookie{Name: "__Host-gatehouse-oauth", Value: value, Path: "/", MaxAge: flowCookieMaxAge, Secure: true, HttpOnly: true, SameSite: http.SameSiteLaxMode}
+// flowCookie returns the browser-binding cookie with value, living
+// maxAge seconds (an empty value deletes it): __Host-, Secure, HttpOnly,
+// SameSite=Lax, unless Config.Guard's cookie mode is Insecure
+// (development over plain HTTP).
+func (a *API) flowCookie(value string, maxAge int) *http.Cookie {
+	c := &http.Cookie{Name: "__Host-gatehouse-oauth", Value: value, Path: "/", MaxAge: maxAge, Secure: true, HttpOnly: true, SameSite: http.SameSiteLaxMode}
 	if a.cookieGuard && !a.clients.CookieSecure() {
 		c.Name, c.Secure = "gatehouse-oauth", false
 	}
@@ -80,7 +96,7 @@ func (a *API) beginFlow(w http.ResponseWriter, r *http.Request, p FederatedProvi
 		a.fail(w, r, err, opDefault)
 		return ""
 	}
-	http.SetCookie(w, a.flowCookie(secret))
+	http.SetCookie(w, a.flowCookie(secret, flowMaxAge(p)))
 	w.Header().Set("Cache-Control", "no-store")
 	return u
 }
@@ -125,10 +141,10 @@ func (a *API) oauthCallback(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var secret string
-	if c, err := r.Cookie(a.flowCookie("").Name); err == nil {
+	if c, err := r.Cookie(a.flowCookie("", 0).Name); err == nil {
 		secret = c.Value
 	}
-	http.SetCookie(w, a.flowCookie(""))
+	http.SetCookie(w, a.flowCookie("", 0))
 	w.Header().Set("Cache-Control", "no-store")
 	res, to, err := p.Callback(r.Context(), secret, r.URL.Query())
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/oauth2-proxy/mockoidc"
 
@@ -221,6 +222,40 @@ func TestFederationHTTPOIDCCookieSession(t *testing.T) {
 		}
 		if session == nil || !session.Secure || !session.HttpOnly {
 			t.Fatalf("return_to=%q: no session cookie in %v", returnTo, cb.header)
+		}
+	}
+}
+
+// TestFederationCookieLivesAsLongAsTheFlow: the binding cookie's Max-Age
+// is the provider's flow lifetime (federation.Options.FlowTTL), not a
+// fixed 10 minutes that would end a longer flow early.
+func TestFederationCookieLivesAsLongAsTheFlow(t *testing.T) {
+	gh := fedtest.NewGitHub(t)
+	for _, c := range []struct {
+		ttl  time.Duration
+		want int
+	}{{0, 600}, {30 * time.Minute, 1800}, {90 * time.Second, 90}} {
+		o := gitHubOptions(gh)
+		o.federation = func(tb testing.TB, m *auth.Manager, st store.Store) []httpapi.FederatedProvider {
+			p := federation.GitHub(gh.ClientID, gh.ClientSecret, "https://app.test/v2/oauth/github/callback")
+			p.GitHub = &federation.GitHubEndpoints{AuthURL: gh.URL() + "/login/oauth/authorize", TokenURL: gh.URL() + "/login/oauth/access_token", APIURL: gh.URL()}
+			cl, err := federation.New(tb.Context(), m, st, p, federation.Options{FlowTTL: c.ttl})
+			if err != nil {
+				tb.Fatal(err)
+			}
+			return []httpapi.FederatedProvider{cl}
+		}
+		e := newEnv(t, o)
+		r, _ := http.NewRequest("GET", e.base+"/oauth/github/authorize", nil)
+		a := e.noFollow(t, r)
+		var got *http.Cookie
+		for _, ck := range (&http.Response{Header: a.header}).Cookies() {
+			if ck.Name == "__Host-gatehouse-oauth" {
+				got = ck
+			}
+		}
+		if got == nil || got.MaxAge != c.want {
+			t.Errorf("FlowTTL %v: binding cookie %v, want Max-Age %d", c.ttl, got, c.want)
 		}
 	}
 }

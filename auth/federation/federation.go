@@ -217,6 +217,10 @@ func New(ctx context.Context, m *auth.Manager, s store.Store, p Provider, opts O
 // Name returns the provider's name (Provider.Name).
 func (c *Client) Name() string { return c.p.Name }
 
+// FlowTTL returns how long a started flow lasts (Options.FlowTTL, 10
+// minutes by default): httpapi's browser-binding cookie lives as long.
+func (c *Client) FlowTTL() time.Duration { return c.opts.FlowTTL }
+
 // Started is a login in progress.
 type Started struct {
 	// URL is the provider's authorization URL to redirect the browser to.
