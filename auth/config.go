@@ -326,13 +326,16 @@ type Limits struct {
 	// reset requests per hour (default 20); verification requests — resends
 	// and wrong codes, and wrong or dead passwordless email logins — per
 	// hour (default 30); passwordless email-login requests per hour
-	// (default 20). Each at most 2^20.
+	// (default 20); passwordless passkey logins begun per hour (default
+	// 120: each keeps a ceremony in the store for up to 5 minutes). Each
+	// at most 2^20.
 	IPLoginFailuresPerMinute int
 	IPLoginFailuresPerHour   int
 	IPRegistrationsPerHour   int
 	IPResetRequestsPerHour   int
 	IPVerificationsPerHour   int
 	IPEmailLoginsPerHour     int
+	IPPasskeyLoginsPerHour   int
 
 	// Per account and purpose (verification, reset, email change), mail
 	// sent per minute (default 1) and per hour (default 5), each at most
@@ -582,6 +585,7 @@ func (l *Limits) fill(st store.Store) error {
 		{"IPResetRequestsPerHour", &l.IPResetRequestsPerHour, 20, 1 << 20},
 		{"IPVerificationsPerHour", &l.IPVerificationsPerHour, 30, 1 << 20},
 		{"IPEmailLoginsPerHour", &l.IPEmailLoginsPerHour, 20, 1 << 20},
+		{"IPPasskeyLoginsPerHour", &l.IPPasskeyLoginsPerHour, 120, 1 << 20},
 		{"MailPerMinute", &l.MailPerMinute, 1, 1 << 20},
 		{"MailPerHour", &l.MailPerHour, 5, 1 << 20},
 	}

@@ -398,6 +398,28 @@ func TestPasskeyWrongAssertionsThrottle(t *testing.T) {
 	wantErr(t, "Login after 5 wrong assertions", err, auth.ErrThrottled)
 }
 
+// SECURITY.md #83: every passwordless passkey login begun keeps a
+// ceremony in the store, so one client IP may begin only
+// Limits.IPPasskeyLoginsPerHour of them an hour; other IPs are not
+// affected, and the window ends.
+func TestPasskeyLoginBeginsLimitedPerIP(t *testing.T) {
+	e := newEnv(t, withPasskeys, func(c *auth.Config) { c.Limits.IPPasskeyLoginsPerHour = 3 })
+	a := auth.ContextWithClient(context.Background(), auth.Client{IP: mustAddr("198.51.100.7")})
+	b := auth.ContextWithClient(context.Background(), auth.Client{IP: mustAddr("198.51.100.8")})
+	for i := range 3 {
+		if _, err := e.m.BeginPasskeyLogin(a); err != nil {
+			t.Fatalf("BeginPasskeyLogin %d: %v", i+1, err)
+		}
+	}
+	_, err := e.m.BeginPasskeyLogin(a)
+	wantErr(t, "BeginPasskeyLogin over the IP's limit", err, auth.ErrThrottled)
+	_, err = e.m.BeginPasskeyLogin(b)
+	wantErr(t, "BeginPasskeyLogin from another IP", err, nil)
+	e.clock.Advance(time.Hour + time.Second)
+	_, err = e.m.BeginPasskeyLogin(a)
+	wantErr(t, "BeginPasskeyLogin an hour later", err, nil)
+}
+
 // SECURITY.md #82: registering a passkey is a factor change. Within
 // Config.Factors.RecentLogin of the login it needs no password; later it
 // does, and a wrong one is refused even on a fresh login.

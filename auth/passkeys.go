@@ -581,7 +581,8 @@ func (m *Manager) usePasskey(ctx context.Context, pk *passkeySetup, f *store.Fac
 // for any discoverable passkey of this site, with user verification
 // required, and the login ID that [Manager.PasskeyLogin] takes, usable
 // once within Config.Factors.Passkeys.Timeout. A client IP over its limits
-// of failed logins ([Limits]) is refused.
+// of failed logins, or that has begun Limits.IPPasskeyLoginsPerHour
+// logins this hour, is refused.
 //
 // Errors: [ErrFactorsUnavailable]; [ErrThrottled].
 func (m *Manager) BeginPasskeyLogin(ctx context.Context) (*PasskeyCeremony, error) {
@@ -590,6 +591,11 @@ func (m *Manager) BeginPasskeyLogin(ctx context.Context) (*PasskeyCeremony, erro
 		return nil, err
 	}
 	if err := m.checkLoginIP(ctx); err != nil {
+		return nil, err
+	}
+	// Every ceremony is a row in the store until it expires: cap how many
+	// one client IP begins.
+	if err := m.limitIP(ctx, "passkey-login", m.cfg.Limits.IPPasskeyLoginsPerHour); err != nil {
 		return nil, err
 	}
 	assertion, session, err := pk.wa.BeginDiscoverableLogin(webauthn.WithUserVerification(protocol.VerificationRequired))
