@@ -102,6 +102,7 @@ func TestConfigDefaults(t *testing.T) {
 		IPResetRequestsPerHour:   20,
 		IPVerificationsPerHour:   30,
 		IPEmailLoginsPerHour:     20,
+		IPPasskeyLoginsPerHour:   120,
 		MailPerMinute:            1,
 		MailPerHour:              5,
 	})
