@@ -245,6 +245,27 @@ func threeInstances(t *testing.T, bin string, s setup) {
 			c.want(in, 200, "GET", "/v2/user", "", "", token)
 		}
 	}
+	var cc *cacheCluster
+	var keys []*passkeytest.Authenticator
+	via := "PostgreSQL LISTEN/NOTIFY"
+	if redisCounters {
+		via = "Redis pub/sub"
+	}
+	if s.cache {
+		cc = &cacheCluster{cluster: c, dsn: dsn, redis: s.redis, names: names}
+		// Passkey logins make the many sessions the trials need, with no
+		// password hash per login; four passkeys log in four at a time
+		// (more on one account queue behind its throttling gate).
+		keys = c.enrolPasskeys(A, email("trials"), pw, 4)
+		// Before anything is revoked: B and C do answer from memory, so
+		// what follows is proved with the cache in use.
+		t.Run("the cache serves", func(t *testing.T) {
+			c.t = t
+			for _, in := range c.others() {
+				cc.waitCached(in, keys[0])
+			}
+		})
+	}
 
 	t.Run("logout", func(t *testing.T) {
 		c.t = t
@@ -378,23 +399,7 @@ func threeInstances(t *testing.T, bin string, s setup) {
 	if !s.cache {
 		return
 	}
-	via := "PostgreSQL LISTEN/NOTIFY"
-	if redisCounters {
-		via = "Redis pub/sub"
-	}
-	cc := &cacheCluster{cluster: c, dsn: dsn, redis: s.redis, names: names}
-	// Passkey logins make the many sessions the trials need: no password
-	// hash per login.
 	c.t = t
-	// Four passkeys log in four at a time (more on one account queue
-	// behind its throttling gate).
-	keys := c.enrolPasskeys(A, email("trials"), pw, 4)
-	t.Run("the cache serves", func(t *testing.T) {
-		c.t = t
-		for _, in := range c.others() {
-			cc.waitCached(in, keys[0])
-		}
-	})
 	t.Run("logout delay", func(t *testing.T) {
 		c.t = t
 		cc.logoutTrials(keys, via, cacheTrials(t))
