@@ -38,6 +38,8 @@ var configSources = []configSource{
 	{"Config.Store", "-db", false},
 	{"Config.Audit", "-db", false},
 	{"Config.Limits.Store", "-redis", false},
+	{"Config.SessionCache.TTL", "-session-cache", true},
+	{"Config.SessionCache.Invalidator", "-session-cache and its transport: -store -db and -redis", false},
 	{"Config.Mailer", "-maildir and -smtp-addr", false},
 	{"Config.Logger", "standard error", false},
 }

@@ -30,7 +30,7 @@ func everything(t *testing.T) (options, deps) {
 	fs := newFlagSet(&o)
 	err := fs.Parse([]string{
 		"-access-ttl", "20m", "-refresh-ttl", "48h", "-idle-timeout", "2h", "-require-email-verification", "-passwordless",
-		"-base-url", "https://auth.example.com", "-smtp-from", "Example <no-reply@example.com>",
+		"-base-url", "https://auth.example.com", "-smtp-from", "Example <no-reply@example.com>", "-session-cache", "30s",
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -52,7 +52,7 @@ func everything(t *testing.T) (options, deps) {
 	d := deps{
 		store: memstore.New(), counters: memstore.New(), audit: nopSink{}, mailer: mail.Discard{},
 		from: mail.Address{Name: "Example", Email: "no-reply@example.com"}, key: key, factor: key, issuer: issuer,
-		baseURL: o.baseURL, logger: slog.New(slog.DiscardHandler),
+		baseURL: o.baseURL, logger: slog.New(slog.DiscardHandler), invalidator: localInvalidator{},
 	}
 	return o, d
 }

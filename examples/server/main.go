@@ -21,6 +21,8 @@
 //	                               store, lost on exit
 //	-redis string                  keep the throttling counters in this Redis (host:port or
 //	                               redis://host:port), the rest in the database
+//	-session-cache TTL             keep sessions in memory for up to TTL (1s to 10m; default
+//	                               $GATEHOUSE_SESSION_CACHE, else off); see Session cache below
 //	-maildir string                folder for outgoing mail as .eml files (default "gatehouse-mail")
 //	-require-email-verification    new users verify their email before they can log in
 //	-access-ttl duration           access-token lifetime (default 15m0s)
@@ -61,6 +63,22 @@
 // id (kid) is its RFC 7638 thumbprint. The README's "Rotating an Ed25519
 // key" gives the steps.
 //
+// With -session-cache TTL (or GATEHOUSE_SESSION_CACHE=TTL), an
+// authenticated request takes its session and user from memory instead of
+// the database (auth.Config.SessionCache), for at most TTL, and every
+// instance hears of the others' logouts, revocations and account changes:
+//
+//   - -store memory: in the process itself (there is no other instance);
+//   - with -redis: over Redis pub/sub, on the Redis every instance shares;
+//   - a PostgreSQL -db: over LISTEN/NOTIFY, on a connection of its own named
+//     "APP session-cache listener" in pg_stat_activity (APP is the URL's
+//     application_name, else gatehouse);
+//   - a SQLite file or a MySQL -db without -redis: refused at start, since
+//     neither carries notifications and other processes may share them.
+//
+// While that subscription is down every request reads the database, as
+// without the cache. README.md's "Session cache" has the measured bound.
+//
 // Behind a reverse proxy (a load balancer, a CDN), list it in
 // -trusted-proxies, or every client shares the proxy's per-IP limits. The
 // server gives that one setting to its middleware.Guard, which the API
@@ -80,6 +98,8 @@
 //	    is created once with a random password that is printed once. A
 //	    random password is printed only after the listener is bound, so a
 //	    failed start never loses it.
+//	GATEHOUSE_SESSION_CACHE
+//	    the default of -session-cache: a TTL such as 1m, or off.
 //	GATEHOUSE_SIGNING_KEY
 //	    the access-token signing key: at least 32 bytes, hex or base64
 //	    (openssl rand -hex 32). Without it, a key is generated once and
@@ -176,6 +196,8 @@ type options struct {
 	oidcIssuer, oidcClientID, oidcClientSecret, oidcName string
 	passwordless                                         bool
 	requestTimeout                                       time.Duration
+	// sessionCache is -session-cache: the session cache's TTL (0: off).
+	sessionCache cacheFlag
 }
 
 // defaultRequestTimeout is the default of -request-timeout, and
@@ -230,6 +252,9 @@ func newFlagSet(o *options) *flag.FlagSet {
 	fs.DurationVar(&o.jwksMaxAge, "jwks-max-age", httpapi.DefaultJWKSMaxAge, "Cache-Control max-age of "+httpapi.JWKSPath+" (1s to 24h; with -ed25519-key)")
 	fs.BoolVar(&o.passwordless, "passwordless", false, "let users sign in with a link or code mailed to them (passwordless email login, POST /v2/login/email; the pages /sign-in and /login/email)")
 	fs.DurationVar(&o.requestTimeout, "request-timeout", defaultRequestTimeout, "each request's deadline (up to 25s; 0: none): a login that finds every password-hash slot taken waits for one until then, then gets 503 with Retry-After")
+	o.sessionCache = cacheFlagFromEnv()
+	fs.Var(&o.sessionCache, "session-cache", "keep sessions in memory for up to this `TTL` (1s to 10m, e.g. 1m; default $"+envSessionCache+", else off): an authenticated request then reads no database. "+
+		"Other instances' changes arrive over PostgreSQL LISTEN/NOTIFY, or Redis pub/sub with -redis; SQLite and MySQL need -redis; -store memory keeps them in-process")
 	fs.StringVar(&o.debugAddr, "debug-addr", "", "serve net/http/pprof (/debug/pprof/) on this loopback `address`, e.g. 127.0.0.1:6060 (off by default; never exposed beyond loopback)")
 	fs.StringVar(&o.oidcIssuer, "oidc-issuer", os.Getenv(envOIDCPrefix+"ISSUER"), "offer \"Sign in with …\" through the OpenID Connect provider of this issuer `URL` (default $"+envOIDCPrefix+"ISSUER)")
 	fs.StringVar(&o.oidcClientID, "oidc-client-id", os.Getenv(envOIDCPrefix+"CLIENT_ID"), "the client ID registered at the -oidc-issuer provider (default $"+envOIDCPrefix+"CLIENT_ID)")
@@ -272,6 +297,8 @@ Environment:
     	Not used with -ed25519-key (setting both is refused)
   SMTP_PASSWORD
     	the default of -smtp-password
+  GATEHOUSE_SESSION_CACHE
+    	the default of -session-cache (a TTL such as 1m, or off)
   GATEHOUSE_OIDC_ISSUER, _CLIENT_ID, _CLIENT_SECRET, _NAME
     	the defaults of -oidc-issuer, -oidc-client-id, -oidc-client-secret,
     	-oidc-name; the callback URL to register is -base-url followed by
@@ -314,6 +341,13 @@ func run(ctx context.Context, o options, stdout io.Writer, logger *slog.Logger) 
 	if o.requestTimeout < 0 || o.requestTimeout > maxRequestTimeout {
 		return fmt.Errorf("invalid -request-timeout %v: must be between 0 (none) and %v", o.requestTimeout, maxRequestTimeout)
 	}
+	if o.sessionCache.err != nil {
+		return o.sessionCache.err
+	}
+	cacheVia, err := cacheTransport(o)
+	if err != nil {
+		return err
+	}
 	var cert *tls.Certificate
 	if o.tlsCert != "" || o.tlsKey != "" {
 		if o.tlsCert == "" || o.tlsKey == "" {
@@ -339,6 +373,10 @@ func run(ctx context.Context, o options, stdout io.Writer, logger *slog.Logger) 
 	}
 	defer be.Close()
 	st := be.store
+	inv, err := be.invalidator(cacheVia, logger)
+	if err != nil {
+		return err
+	}
 	if be.memory {
 		fmt.Fprintln(stdout, "storing everything in memory (-store memory): every account, session and log entry is lost when the server exits")
 	}
@@ -390,9 +428,19 @@ func run(ctx context.Context, o options, stdout io.Writer, logger *slog.Logger) 
 
 	m, err := auth.New(managerConfig(o, deps{
 		store: st, counters: be.counters, audit: rec, mailer: mailer, from: from, key: key, factor: fkey, issuer: issuer, baseURL: baseURL, logger: logger,
+		invalidator: inv,
 	}))
 	if err != nil {
 		return err
+	}
+	if inv != nil {
+		// The cache is used only once this has subscribed, and while the
+		// subscription is up; until then every request reads the store.
+		lctx, stopListening := context.WithCancel(context.Background())
+		listened := make(chan struct{})
+		go func() { defer close(listened); m.ListenInvalidations(lctx) }()
+		defer func() { stopListening(); <-listened }()
+		logger.Info("session cache on", "ttl", o.sessionCache.ttl, "invalidations", cacheVia.String())
 	}
 	if err := ensureAdmin(ctx, m, st, adm, stdout); err != nil {
 		return err
@@ -519,6 +567,9 @@ type deps struct {
 	issuer   *jwt.Issuer // the Ed25519 issuer of -ed25519-key, or nil
 	baseURL  string
 	logger   *slog.Logger
+	// invalidator carries the session cache's invalidations (-session-cache);
+	// nil leaves the cache off.
+	invalidator auth.Invalidator
 }
 
 // managerConfig is the Manager's configuration. Every field it sets is
@@ -539,9 +590,18 @@ func managerConfig(o options, d deps) auth.Config {
 			Keys:     []auth.FactorKey{{ID: "k1", Key: d.factor}},
 			Passkeys: passkeyConfig(d.baseURL),
 		},
-		BaseURL: d.baseURL,
-		Logger:  d.logger,
+		SessionCache: sessionCacheConfig(o, d),
+		BaseURL:      d.baseURL,
+		Logger:       d.logger,
 	}
+}
+
+// sessionCacheConfig is Config.SessionCache: off without an invalidator.
+func sessionCacheConfig(o options, d deps) auth.SessionCacheConfig {
+	if d.invalidator == nil {
+		return auth.SessionCacheConfig{}
+	}
+	return auth.SessionCacheConfig{Invalidator: d.invalidator, TTL: o.sessionCache.ttl}
 }
 
 // passkeyConfig is Config.Factors.Passkeys for the pages at baseURL: its

@@ -173,6 +173,12 @@ type backend struct {
 	keyFile string
 	// memory is set for -store memory.
 	memory bool
+	// pgDB and pgConfig are the PostgreSQL database of -db and its
+	// configuration, for the session cache's LISTEN connection; redis is
+	// the client of -redis. Each is nil when not in use.
+	pgDB     *sql.DB
+	pgConfig *pgx.ConnConfig
+	redis    *redis.Client
 	// shown names the storage for messages, with no password.
 	shown  string
 	closer []func() error
@@ -214,6 +220,7 @@ func openBackend(ctx context.Context, o options) (*backend, error) {
 			return nil, err
 		}
 		b.closer = append(b.closer, c.Close)
+		b.redis = c
 		if b.counters, err = redisstore.New(c, redisstore.Config{}); err != nil {
 			return nil, err
 		}
@@ -240,6 +247,7 @@ func (b *backend) openSQL(ctx context.Context, v string) error {
 	case dbPostgres:
 		db, d = stdlib.OpenDB(*t.pg), sqlstore.Postgres
 		db.SetMaxOpenConns(poolSize)
+		b.pgDB, b.pgConfig = db, t.pg
 	case dbMySQL:
 		c, err := mysql.NewConnector(t.my)
 		if err != nil {

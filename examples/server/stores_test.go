@@ -52,8 +52,10 @@ func redisReachable(t *testing.T) string {
 
 // TestEveryStore runs the server on every store reachable — memory,
 // SQLite, a PostgreSQL schema and a MySQL database of the test's own, and
-// PostgreSQL with the counters in Redis — through register, login, GET
-// /v2/user, and a failed login that the limiter counts.
+// PostgreSQL with the counters in Redis, and the memory store with
+// -session-cache (its in-process invalidations) — through register, login,
+// GET /v2/user, a logout refused at the next request, and a failed login
+// that the limiter counts.
 func TestEveryStore(t *testing.T) {
 	bin := buildServer(t)
 	cases := []struct {
@@ -62,6 +64,7 @@ func TestEveryStore(t *testing.T) {
 		env  bool // needs GATEHOUSE_SIGNING_KEY
 	}{
 		{"memory", func(t *testing.T) []string { return []string{"-store", "memory"} }, false},
+		{"memory+session-cache", func(t *testing.T) []string { return []string{"-store", "memory", "-session-cache", "1m"} }, false},
 		{"sqlite", func(t *testing.T) []string { return []string{"-db", filepath.Join(t.TempDir(), "g.db")} }, false},
 		{"postgres", func(t *testing.T) []string { return []string{"-db", testdb.PostgresSchema(t)} }, true},
 		{"mysql", func(t *testing.T) []string { return []string{"-db", mysqlURL(testdb.MySQLDatabase(t))} }, true},
@@ -86,6 +89,13 @@ func TestEveryStore(t *testing.T) {
 			me := s.want(t, s.call(t, "GET", "/v2/user", "", "", access), 200)
 			if me["email"] != email {
 				t.Errorf("GET /v2/user: %v", me)
+			}
+			s.want(t, s.call(t, "POST", "/v2/logout", "", "", access), 200)
+			if r := s.call(t, "GET", "/v2/user", "", "", access); r.status != 401 {
+				t.Errorf("GET /v2/user after the logout: %d %v, want 401", r.status, r.body)
+			}
+			if cached := strings.Contains(s.stderr.String(), "session cache on"); cached != strings.HasSuffix(c.name, "+session-cache") {
+				t.Errorf("the server logged \"session cache on\": %v:\n%s", cached, s.stderr)
 			}
 			bad := "username=" + email + "&password=wrong"
 			if r := s.call(t, "POST", "/v2/login", "application/x-www-form-urlencoded", bad, ""); r.status != 401 {
