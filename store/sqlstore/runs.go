@@ -306,8 +306,9 @@ func (s *Store) entryDest(e *store.Entry) []any {
 
 // AggregateEntries computes the figures a asks for in SQL, from one
 // consistent snapshot (a read-only transaction), as [store.Runs] describes.
-// SumSquares is computed in two passes: the mean first, then the sum of
-// squared deviations from it.
+// SumSquares is computed without the cancellation of Σx²−(Σx)²/n: on
+// PostgreSQL as n·VAR_POP, in the pass that counts and sums; elsewhere in
+// a second pass, the sum of squared deviations from the mean.
 func (s *Store) AggregateEntries(ctx context.Context, a store.Aggregation) (*store.Aggregate, error) {
 	agg, err := s.aggregate(ctx, a)
 	return agg, wrap("aggregate entries", err)
@@ -364,30 +365,47 @@ func (s *Store) aggregate(ctx context.Context, a store.Aggregation) (*store.Aggr
 	out := &store.Aggregate{}
 
 	var (
-		entries, numbers int64
-		sum, lo, hi      sql.NullFloat64
+		entries, numbers        int64
+		sum, lo, hi, squaredDev sql.NullFloat64
 	)
-	// Two counts, each over an index that covers it: the numeric entries
-	// are all that the index on numbers holds. Only the summary, the
-	// quantiles and the top numbers need the second.
-	if err := q.rawRow(ctx, "SELECT COUNT(*)"+pop, args...).Scan(&entries); err != nil {
-		return nil, err
-	}
-	if a.Summary || len(a.Quantiles) > 0 || a.TopNumbers > 0 {
-		if err := q.rawRow(ctx, "SELECT COUNT(*), SUM(e.number), MIN(e.number), MAX(e.number)"+numeric, args...).Scan(&numbers, &sum, &lo, &hi); err != nil {
+	needNumbers := a.Summary || len(a.Quantiles) > 0 || a.TopNumbers > 0
+	switch {
+	case s.d == Postgres && needNumbers:
+		// One pass over the population for every count and sum. The sum
+		// of squared deviations is n·VAR_POP, which PostgreSQL (12 and
+		// later) computes in the same pass by updating it at each value
+		// (Youngs–Cramer), as exact as the mean-then-deviations of the
+		// other dialects and a pass cheaper.
+		squares := "NULL"
+		if a.Summary {
+			squares = "COUNT(*) FILTER (WHERE e.is_numeric) * VAR_POP(e.number) FILTER (WHERE e.is_numeric)"
+		}
+		if err := q.rawRow(ctx, "SELECT COUNT(*), COUNT(*) FILTER (WHERE e.is_numeric),"+
+			" SUM(e.number) FILTER (WHERE e.is_numeric), MIN(e.number) FILTER (WHERE e.is_numeric), MAX(e.number) FILTER (WHERE e.is_numeric), "+
+			squares+pop, args...).Scan(&entries, &numbers, &sum, &lo, &hi, &squaredDev); err != nil {
 			return nil, err
+		}
+	default:
+		// Two counts, each over an index that covers it: the numeric
+		// entries are all that the index on numbers holds. Only the
+		// summary, the quantiles and the top numbers need the second.
+		if err := q.rawRow(ctx, "SELECT COUNT(*)"+pop, args...).Scan(&entries); err != nil {
+			return nil, err
+		}
+		if needNumbers {
+			if err := q.rawRow(ctx, "SELECT COUNT(*), SUM(e.number), MIN(e.number), MAX(e.number)"+numeric, args...).Scan(&numbers, &sum, &lo, &hi); err != nil {
+				return nil, err
+			}
+		}
+		if a.Summary && numbers > 0 {
+			mean := sum.Float64 / float64(numbers)
+			if err := q.rawRow(ctx, "SELECT SUM((e.number - ?) * (e.number - ?))"+numeric, append([]any{mean, mean}, args...)...).Scan(&squaredDev); err != nil {
+				return nil, err
+			}
 		}
 	}
 	if a.Summary {
-		out.Summary = store.Summary{Entries: int(entries), Numbers: int(numbers), Sum: sum.Float64, Min: lo.Float64, Max: hi.Float64}
-		if numbers > 0 {
-			mean := sum.Float64 / float64(numbers)
-			var ss sql.NullFloat64
-			if err := q.rawRow(ctx, "SELECT SUM((e.number - ?) * (e.number - ?))"+numeric, append([]any{mean, mean}, args...)...).Scan(&ss); err != nil {
-				return nil, err
-			}
-			out.Summary.SumSquares = ss.Float64
-		}
+		out.Summary = store.Summary{Entries: int(entries), Numbers: int(numbers), Sum: sum.Float64, Min: lo.Float64, Max: hi.Float64, SumSquares: squaredDev.Float64}
 	}
 	// The figures that walk the numbers in order (quantiles, the mode)
 	// either walk the index, testing each entry's run, or look the
