@@ -98,6 +98,14 @@ func buildServer(t *testing.T) string {
 }
 
 // start runs the server on a free port and waits until it says it listens.
+//
+// A test that runs the server calls t.Parallel when everything it uses is
+// its own: a temporary directory, a port the kernel picks (-addr
+// 127.0.0.1:0), a schema or database from testdb, and on the shared Redis
+// the counters of accounts and addresses no other test uses there.
+// TestLoginFloodGets503 does not, because whether its logins get 503
+// depends on how busy the machine is; it runs while no other test of this
+// package does.
 func start(t *testing.T, bin string, env []string, args ...string) *server {
 	t.Helper()
 	return startWith(t, bin, http.DefaultClient, env, args...)
@@ -341,6 +349,7 @@ func TestServerLifecycle(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the server binary")
 	}
+	t.Parallel()
 	bin := buildServer(t)
 	dir := t.TempDir()
 	db, maildir := filepath.Join(dir, "gh.db"), filepath.Join(dir, "mail")
@@ -400,6 +409,7 @@ func TestServerRandomAdmin(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the server binary")
 	}
+	t.Parallel()
 	bin := buildServer(t)
 	dir := t.TempDir()
 	db := filepath.Join(dir, "gh.db")
@@ -432,6 +442,7 @@ func TestDatabaseFileIsPrivate(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the server binary")
 	}
+	t.Parallel()
 	bin := buildServer(t)
 	dir := t.TempDir()
 	db := filepath.Join(dir, "gh.db")
@@ -452,6 +463,7 @@ func TestServerTrustedProxies(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the server binary")
 	}
+	t.Parallel()
 	bin := buildServer(t)
 	dir := t.TempDir()
 	out, err := exec.Command(bin, "-db", filepath.Join(dir, "bad.db"), "-trusted-proxies", "10.0.0.0/8,nonsense").CombinedOutput()

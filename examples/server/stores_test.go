@@ -55,6 +55,7 @@ func redisReachable(t *testing.T) string {
 // PostgreSQL with the counters in Redis — through register, login, GET
 // /v2/user, and a failed login that the limiter counts.
 func TestEveryStore(t *testing.T) {
+	t.Parallel()
 	bin := buildServer(t)
 	cases := []struct {
 		name string
