@@ -28,6 +28,7 @@ func TestErrorsNameFlags(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the server binary")
 	}
+	t.Parallel()
 	bin := buildServer(t)
 	for _, c := range []struct {
 		args []string
@@ -75,6 +76,7 @@ func TestHelp(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the server binary")
 	}
+	t.Parallel()
 	e := runToExit(t, buildServer(t), nil, "-h")
 	if e.code != 0 {
 		t.Fatalf("-h exited %d", e.code)
@@ -98,6 +100,7 @@ func TestSigningKeyFromEnvironment(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the server binary")
 	}
+	t.Parallel()
 	bin := buildServer(t)
 	for _, c := range []struct {
 		name, value string
@@ -168,6 +171,7 @@ func TestAdminPasswordSurvivesBindFailure(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the server binary")
 	}
+	t.Parallel()
 	bin := buildServer(t)
 	taken, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -203,6 +207,7 @@ func TestAdminFromEnvironment(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the server binary")
 	}
+	t.Parallel()
 	bin := buildServer(t)
 	dir := t.TempDir()
 	args := []string{"-db", filepath.Join(dir, "gh.db"), "-maildir", filepath.Join(dir, "mail")}
@@ -292,6 +297,7 @@ func TestLostAdminPasswordRecovery(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the server binary")
 	}
+	t.Parallel()
 	dir := t.TempDir()
 	maildir := filepath.Join(dir, "mail")
 	s := start(t, buildServer(t), nil, "-db", filepath.Join(dir, "gh.db"), "-maildir", maildir)
@@ -313,6 +319,7 @@ func TestSigningKeyRotation(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the server binary")
 	}
+	t.Parallel()
 	bin := buildServer(t)
 	dir := t.TempDir()
 	args := []string{"-db", filepath.Join(dir, "gh.db"), "-maildir", filepath.Join(dir, "mail")}
@@ -340,6 +347,7 @@ func TestBackupWhileRunning(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the server binary")
 	}
+	t.Parallel()
 	bin := buildServer(t)
 	dir := t.TempDir()
 	db, backup := filepath.Join(dir, "gh.db"), filepath.Join(dir, "backup.db")

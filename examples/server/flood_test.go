@@ -109,6 +109,7 @@ func TestRequestTimeoutFlag(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the server binary")
 	}
+	t.Parallel()
 	bin := buildServer(t)
 	dir := t.TempDir()
 	for _, v := range []string{"-1s", "1m"} {

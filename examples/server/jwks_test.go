@@ -110,6 +110,7 @@ func TestEd25519Rotation(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the server binary")
 	}
+	t.Parallel()
 	bin := buildServer(t)
 	dir := t.TempDir()
 	oldKey, newKey := writeEdFiles(t, dir, "old"), writeEdFiles(t, dir, "new")
@@ -194,6 +195,7 @@ func TestEd25519KeyErrors(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the server binary")
 	}
+	t.Parallel()
 	bin := buildServer(t)
 	dir := t.TempDir()
 	k := writeEdFiles(t, dir, "k")
@@ -236,6 +238,7 @@ func TestReadmeEd25519Keys(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the server binary")
 	}
+	t.Parallel()
 	needTools(t, "bash", "openssl")
 	dir := t.TempDir()
 	cmd := exec.Command("bash", "-c", "set -euo pipefail\n"+readmeBlock(t, "readme-ed25519"))

@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"mime"
 	"mime/multipart"
@@ -22,6 +23,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/gatehouse-go/gatehouse/internal/skipnote"
 )
 
 // server is a running example server.
@@ -52,18 +55,57 @@ func (b *syncBuffer) String() string {
 	return b.buf.String()
 }
 
-// buildServer compiles the example server once per test binary.
+// TestMain removes the server binary that buildServer compiled and sums
+// up the tests skipped for want of a tool or server.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if built.dir != "" {
+		os.RemoveAll(built.dir)
+	}
+	skipnote.Report("examples/server")
+	os.Exit(code)
+}
+
+// built is the server binary of this test run, compiled by the first
+// buildServer call into a directory of its own that TestMain removes.
+var built struct {
+	once sync.Once
+	dir  string
+	bin  string
+	err  error
+}
+
+// buildServer compiles the example server once per test binary and
+// returns its path. The build inherits the go command's environment, so
+// under GOFLAGS=-race (as in CI) the server runs with the race detector
+// too. Tests only run the binary; none may change or remove it.
 func buildServer(t *testing.T) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "server")
-	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
-	if err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
+	built.once.Do(func() {
+		built.dir, built.err = os.MkdirTemp("", "gatehouse-server-test-")
+		if built.err != nil {
+			return
+		}
+		built.bin = filepath.Join(built.dir, "server")
+		if out, err := exec.Command("go", "build", "-o", built.bin, ".").CombinedOutput(); err != nil {
+			built.err = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if built.err != nil {
+		t.Fatal(built.err)
 	}
-	return bin
+	return built.bin
 }
 
 // start runs the server on a free port and waits until it says it listens.
+//
+// A test that runs the server calls t.Parallel when everything it uses is
+// its own: a temporary directory, a port the kernel picks (-addr
+// 127.0.0.1:0), a schema or database from testdb, and on the shared Redis
+// the counters of accounts and addresses no other test uses there.
+// TestLoginFloodGets503 does not, because whether its logins get 503
+// depends on how busy the machine is; it runs while no other test of this
+// package does.
 func start(t *testing.T, bin string, env []string, args ...string) *server {
 	t.Helper()
 	return startWith(t, bin, http.DefaultClient, env, args...)
@@ -307,6 +349,7 @@ func TestServerLifecycle(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the server binary")
 	}
+	t.Parallel()
 	bin := buildServer(t)
 	dir := t.TempDir()
 	db, maildir := filepath.Join(dir, "gh.db"), filepath.Join(dir, "mail")
@@ -366,6 +409,7 @@ func TestServerRandomAdmin(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the server binary")
 	}
+	t.Parallel()
 	bin := buildServer(t)
 	dir := t.TempDir()
 	db := filepath.Join(dir, "gh.db")
@@ -398,6 +442,7 @@ func TestDatabaseFileIsPrivate(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the server binary")
 	}
+	t.Parallel()
 	bin := buildServer(t)
 	dir := t.TempDir()
 	db := filepath.Join(dir, "gh.db")
@@ -418,6 +463,7 @@ func TestServerTrustedProxies(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the server binary")
 	}
+	t.Parallel()
 	bin := buildServer(t)
 	dir := t.TempDir()
 	out, err := exec.Command(bin, "-db", filepath.Join(dir, "bad.db"), "-trusted-proxies", "10.0.0.0/8,nonsense").CombinedOutput()

@@ -196,6 +196,7 @@ func TestMailLinkPages(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the server binary")
 	}
+	t.Parallel()
 	dir := t.TempDir()
 	maildir := filepath.Join(dir, "mail")
 	s := start(t, buildServer(t), nil, "-db", filepath.Join(dir, "gh.db"), "-maildir", maildir, "-require-email-verification")
@@ -336,6 +337,7 @@ func TestPageWithoutToken(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the server binary")
 	}
+	t.Parallel()
 	dir := t.TempDir()
 	s := start(t, buildServer(t), nil, "-db", filepath.Join(dir, "gh.db"), "-maildir", filepath.Join(dir, "mail"), "-require-email-verification")
 	for _, path := range []string{"/verify-email", "/reset-password", "/confirm-email", "/cancel-email-change"} {
@@ -360,6 +362,7 @@ func TestResetPageInBrowser(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the server binary")
 	}
+	t.Parallel()
 	b := browsertest.New(t)
 	dir := t.TempDir()
 	maildir := filepath.Join(dir, "mail")

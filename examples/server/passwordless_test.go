@@ -13,6 +13,7 @@ func TestPasswordlessPages(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the server binary")
 	}
+	t.Parallel()
 	dir := t.TempDir()
 	maildir := filepath.Join(dir, "mail")
 	s := start(t, buildServer(t), nil, "-db", filepath.Join(dir, "gh.db"), "-maildir", maildir, "-passwordless")

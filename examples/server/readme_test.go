@@ -32,6 +32,7 @@ func readmeWalkthrough(t *testing.T) string {
 // TestReadmeWalkthrough runs the README's curl walk-through, as written,
 // against the example server, and checks what each step printed.
 func TestReadmeWalkthrough(t *testing.T) {
+	t.Parallel()
 	needTools(t, "bash", "curl", "jq")
 	dir := t.TempDir()
 	s := start(t, buildServer(t), nil, "-db", filepath.Join(dir, "db"), "-maildir", filepath.Join(dir, "mail"))
@@ -93,6 +94,7 @@ func needTools(t *testing.T, tools ...string) {
 // TestReadmeRecovery runs the README's lost-admin-password block, as
 // written, in the server's directory, and uses the link it prints.
 func TestReadmeRecovery(t *testing.T) {
+	t.Parallel()
 	needTools(t, "bash", "curl", "grep", "tr")
 	dir := t.TempDir()
 	s := start(t, buildServer(t), nil, "-db", filepath.Join(dir, "gatehouse.db"), "-maildir", filepath.Join(dir, "gatehouse-mail"))
@@ -115,6 +117,7 @@ func TestReadmeRecovery(t *testing.T) {
 
 // TestReadmeFlagTable: every flag of -h is in the README's flag table.
 func TestReadmeFlagTable(t *testing.T) {
+	t.Parallel()
 	readme, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
 	if err != nil {
 		t.Fatal(err)

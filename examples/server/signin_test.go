@@ -25,6 +25,7 @@ func TestSignInPage(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the server binary")
 	}
+	t.Parallel()
 	dir := t.TempDir()
 	s := start(t, buildServer(t), nil, "-db", filepath.Join(dir, "gh.db"), "-maildir", filepath.Join(dir, "mail"))
 	resp, err := http.Get(s.url + "/login")
@@ -108,6 +109,7 @@ func TestSignInInBrowser(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the server binary")
 	}
+	t.Parallel()
 	b := browsertest.New(t)
 	dir := t.TempDir()
 	s := start(t, buildServer(t), nil, "-db", filepath.Join(dir, "gh.db"), "-maildir", filepath.Join(dir, "mail"))

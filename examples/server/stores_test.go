@@ -57,6 +57,7 @@ func redisReachable(t *testing.T) string {
 // GET /v2/user, a logout refused at the next request, and a failed login
 // that the limiter counts.
 func TestEveryStore(t *testing.T) {
+	t.Parallel()
 	bin := buildServer(t)
 	cases := []struct {
 		name string

@@ -72,6 +72,7 @@ func TestTLS(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the server binary")
 	}
+	t.Parallel()
 	bin := buildServer(t)
 	dir := t.TempDir()
 	certFile, keyFile, pool := selfSigned(t, dir, "server")

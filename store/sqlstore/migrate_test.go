@@ -55,6 +55,7 @@ func migrationNames(tb testing.TB, d sqlstore.Dialect) []string {
 func TestMigrate(t *testing.T) {
 	for _, tdb := range dialects() {
 		t.Run(tdb.name, func(t *testing.T) {
+			t.Parallel()
 			db := tdb.empty(t)
 			want := migrationNames(t, tdb.dialect)
 			for run := 1; run <= 3; run++ {
@@ -82,6 +83,7 @@ func TestMigrateConcurrent(t *testing.T) {
 			continue // one connection: calls cannot overlap
 		}
 		t.Run(tdb.name, func(t *testing.T) {
+			t.Parallel()
 			db := tdb.empty(t)
 			const n = 4
 			errs := make([]error, n)
@@ -212,6 +214,7 @@ func TestDialectString(t *testing.T) {
 func TestMigratePendingEmailExpiry(t *testing.T) {
 	for _, tdb := range dialects() {
 		t.Run(tdb.name, func(t *testing.T) {
+			t.Parallel()
 			db := tdb.empty(t)
 			ctx := t.Context()
 			if err := sqlstore.MigrateTo(ctx, db, tdb.dialect, 4); err != nil {
@@ -290,6 +293,7 @@ func rebind(d sqlstore.Dialect, q string) string {
 func TestMigrateHasFactors(t *testing.T) {
 	for _, tdb := range dialects() {
 		t.Run(tdb.name, func(t *testing.T) {
+			t.Parallel()
 			db := tdb.empty(t)
 			ctx := t.Context()
 			if err := sqlstore.MigrateTo(ctx, db, tdb.dialect, 6); err != nil {

@@ -24,6 +24,7 @@ func TestConcurrentMix(t *testing.T) {
 			continue
 		}
 		t.Run(tdb.name, func(t *testing.T) {
+			t.Parallel()
 			s := newStore(t, tdb.open(t), tdb.dialect)
 			ctx := t.Context()
 			u := benchUser(1)
