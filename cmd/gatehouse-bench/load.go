@@ -11,9 +11,12 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/gatehouse-go/gatehouse/auth/password"
 )
 
 func init() {
@@ -45,7 +48,9 @@ func loadFlags(name string, o *loadOptions) *flag.FlagSet {
 	fs.StringVar(&o.adminEmail, "admin-email", os.Getenv(envLoadAdminEmail), "superuser for the superuser reads (default $"+envLoadAdminEmail+"; without it they are left out)")
 	fs.StringVar(&o.adminPassword, "admin-password", os.Getenv(envLoadAdminPassword), "its password (default $"+envLoadAdminPassword+")")
 	fs.BoolVar(&o.json, "json", false, "print the figures as one JSON array on the last line")
-	fs.IntVar(&o.flood, "flood", 0, "instead of the mix: this many concurrent logins, each on its own account, while -clients clients read GET /v2/user")
+	fs.IntVar(&o.flood, "flood", 0, "instead of the mix: this many concurrent logins, each on its own account, while -clients clients read GET /v2/user. "+
+		"Without -url the accounts are written into the started server's database before it starts, all with one argon2id hash (default parameters) of one shared password, "+
+		"so that seeding takes seconds while every login still runs one full verification; with -url they are registered over HTTP, one hash each (minutes for a thousand)")
 	fs.BoolVar(&o.compare, "compare", false, "instead of the mix: GET /v2/user, refresh and login side by side with a plain net/http server and the bare hasher")
 	fs.IntVar(&o.rounds, "rounds", 3, "with -compare: interleaved rounds of each phase")
 	fs.StringVar(&o.serverBin, "server-bin", "", "examples/server binary to start (default: go build it)")
@@ -77,8 +82,23 @@ func runLoad(args []string) error {
 	}
 	ctx := context.Background()
 	var srv *child
+	var seeded []*account
 	if o.url == "" {
-		s, cleanup, err := spawnGatehouse(ctx, o.serverBin, os.Stderr)
+		var seed func(ctx context.Context, dbPath string) error
+		if o.flood > 0 {
+			// The flood's accounts are written into the database before
+			// the server starts (seedAccounts), not registered over HTTP.
+			seeded = floodAccounts(o.clients + o.flood)
+			seed = func(ctx context.Context, dbPath string) error {
+				h, err := password.NewArgon2id(password.Argon2Params{})
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(os.Stderr, "seeding %d accounts into %s (one argon2id hash of their shared password)…\n", len(seeded), dbPath)
+				return seedAccounts(ctx, dbPath, seeded, h)
+			}
+		}
+		s, cleanup, err := spawnGatehouse(ctx, o.serverBin, seed, os.Stderr)
 		if err != nil {
 			return err
 		}
@@ -91,7 +111,7 @@ func runLoad(args []string) error {
 	var err error
 	switch {
 	case o.flood > 0:
-		figs, err = runFlood(ctx, o, srv, out)
+		figs, err = runFlood(ctx, o, srv, seeded, out)
 	case o.compare:
 		figs, err = runCompare(ctx, o, srv, out)
 	default:
@@ -140,9 +160,10 @@ type spawned struct {
 
 // spawnGatehouse builds (unless bin is given) and starts examples/server
 // on a fresh SQLite database in a temporary folder, trusting the loopback
-// proxy and with its pprof listener on. cleanup stops it and removes the
-// folder.
-func spawnGatehouse(ctx context.Context, bin string, log io.Writer) (*spawned, func(), error) {
+// proxy and with its pprof listener on. seed, unless nil, is called with
+// the database's path before the server starts. cleanup stops the server
+// and removes the folder.
+func spawnGatehouse(ctx context.Context, bin string, seed func(ctx context.Context, dbPath string) error, log io.Writer) (*spawned, func(), error) {
 	dir, err := os.MkdirTemp("", "gatehouse-load-")
 	if err != nil {
 		return nil, nil, err
@@ -157,10 +178,16 @@ func spawnGatehouse(ctx context.Context, bin string, log io.Writer) (*spawned, f
 			return fail(err)
 		}
 	}
+	dbPath := filepath.Join(dir, "gatehouse.db")
+	if seed != nil {
+		if err := seed(ctx, dbPath); err != nil {
+			return fail(err)
+		}
+	}
 	s := &spawned{dir: dir, adminEmail: "load-admin@example.com", adminPassword: "load-" + cryptoRandText()}
 	c, err := startChild(ctx, bin, []string{
 		"-addr", "127.0.0.1:0",
-		"-db", dir + "/gatehouse.db",
+		"-db", dbPath,
 		"-maildir", dir + "/mail",
 		"-trusted-proxies", "127.0.0.1",
 		"-debug-addr", "127.0.0.1:0",

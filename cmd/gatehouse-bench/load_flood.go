@@ -18,15 +18,32 @@ import (
 // its own and honouring Retry-After, while o.clients clients read
 // GET /v2/user; it reports the login rate beside the bare hasher's
 // ceiling, the readers' latencies and (with a started server) its peak
-// RSS.
-func runFlood(ctx context.Context, o loadOptions, srv *child, out io.Writer) ([]loadFigure, error) {
+// RSS. seeded, when not nil, holds the o.clients+o.flood accounts already
+// in the server's database (seedAccounts); only the readers log in before
+// the flood. Without it the accounts are registered over HTTP.
+func runFlood(ctx context.Context, o loadOptions, srv *child, seeded []*account, out io.Writer) ([]loadFigure, error) {
 	tr := newTransport(o.flood + o.clients)
 	defer tr.CloseIdleConnections()
 	hc := &http.Client{Transport: tr, Timeout: 120 * time.Second}
-	fmt.Fprintf(out, "registering %d accounts…\n", o.flood+o.clients)
-	accts, err := newAccounts(ctx, o.url, hc, o.flood+o.clients, 1000, 2*runtime.GOMAXPROCS(0))
-	if err != nil {
-		return nil, err
+	accts := seeded
+	if accts == nil {
+		fmt.Fprintf(out, "registering %d accounts…\n", o.flood+o.clients)
+		var err error
+		if accts, err = newAccounts(ctx, o.url, hc, o.flood+o.clients, 1000, 2*runtime.GOMAXPROCS(0)); err != nil {
+			return nil, err
+		}
+	} else {
+		if len(accts) != o.clients+o.flood {
+			return nil, fmt.Errorf("%d seeded accounts for %d readers and %d logins", len(accts), o.clients, o.flood)
+		}
+		rec := newRecorder()
+		for i, a := range accts {
+			a.c = &apiClient{base: o.url, http: hc, rec: rec, bud: &budget{}, ip: clientIP(int64(1000 + i))}
+		}
+		fmt.Fprintf(out, "%d accounts seeded; logging the %d readers in…\n", len(accts), o.clients)
+		if err := loginAll(ctx, accts[:o.clients]); err != nil {
+			return nil, err
+		}
 	}
 	readers, flooders := accts[:o.clients], accts[o.clients:]
 
@@ -148,3 +165,20 @@ func (a *account) floodLogin(ctx context.Context) (time.Duration, error) {
 }
 
 func stringsReader(s string) io.Reader { return strings.NewReader(s) }
+
+// loginAll logs every account in, all at once, and returns the first
+// error.
+func loginAll(ctx context.Context, accts []*account) error {
+	errs := make(chan error, len(accts))
+	var wg sync.WaitGroup
+	for _, a := range accts {
+		wg.Go(func() {
+			if err := a.login(ctx, "login"); err != nil {
+				errs <- fmt.Errorf("logging %s in: %w", a.email, err)
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	return <-errs
+}

@@ -3,21 +3,26 @@ package main
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/gatehouse-go/gatehouse/audit"
 	"github.com/gatehouse-go/gatehouse/auth"
+	"github.com/gatehouse-go/gatehouse/auth/password"
 	"github.com/gatehouse-go/gatehouse/httpapi"
 	"github.com/gatehouse-go/gatehouse/internal/testhash"
 	"github.com/gatehouse-go/gatehouse/mail"
 	"github.com/gatehouse-go/gatehouse/middleware"
 	"github.com/gatehouse-go/gatehouse/store/memstore"
+	"github.com/gatehouse-go/gatehouse/store/sqlstore"
 )
 
 const (
@@ -266,3 +271,73 @@ func TestFlatness(t *testing.T) {
 type discardMailer struct{}
 
 func (discardMailer) Send(context.Context, mail.Message) error { return nil }
+
+// TestSeedAccounts: the flood's seeded accounts are in the database as
+// examples/server would find them, with one real argon2id hash (default
+// parameters) of their password, so that a Manager on that file logs each
+// of them in after a full verification and refuses a wrong password.
+func TestSeedAccounts(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "gatehouse.db")
+	accts := floodAccounts(3)
+	h, err := password.NewArgon2id(password.Argon2Params{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := seedAccounts(ctx, path, accts, h); err != nil {
+		t.Fatal(err)
+	}
+	db, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	// The server migrates at start: the seeded file must already be current.
+	if err := sqlstore.Migrate(ctx, db, sqlstore.SQLite); err != nil {
+		t.Fatal(err)
+	}
+	st, err := sqlstore.New(db, sqlstore.SQLite)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var hash string
+	for i, a := range accts {
+		email, err := auth.NormalizeEmail(a.email)
+		if err != nil {
+			t.Fatal(err)
+		}
+		u, err := st.UserByEmail(ctx, email)
+		if err != nil {
+			t.Fatalf("account %d (%s): %v", i, a.email, err)
+		}
+		if !u.IsActive || !u.IsVerified || u.IsSuperuser {
+			t.Errorf("%s: active %v, verified %v, superuser %v; want an active, verified, ordinary user", a.email, u.IsActive, u.IsVerified, u.IsSuperuser)
+		}
+		if i > 0 && u.PasswordHash != hash {
+			t.Errorf("%s has a hash of its own; the seeding makes one for all", a.email)
+		}
+		hash = u.PasswordHash
+	}
+	if !strings.HasPrefix(hash, "$argon2id$") || h.NeedsRehash(hash) {
+		t.Fatalf("hash %q: want an argon2id hash with the default parameters", hash)
+	}
+	if n := len(accts); n != 3 || accts[0].pass != accts[2].pass || accts[0].email == accts[1].email {
+		t.Fatalf("floodAccounts(3): %d accounts; want 3 distinct emails with one password", n)
+	}
+
+	m, err := auth.New(auth.Config{
+		Store:   st,
+		Mailer:  discardMailer{},
+		Tokens:  auth.TokenConfig{SigningKey: bytes.Repeat([]byte{7}, 32)},
+		BaseURL: "http://127.0.0.1",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Login(ctx, accts[1].email, accts[1].pass); err != nil {
+		t.Errorf("login with the seeded password: %v", err)
+	}
+	if _, err := m.Login(ctx, accts[2].email, "not-"+accts[2].pass); !errors.Is(err, auth.ErrInvalidCredentials) {
+		t.Errorf("login with a wrong password: %v, want ErrInvalidCredentials", err)
+	}
+}
