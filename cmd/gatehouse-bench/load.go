@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -36,7 +37,10 @@ type loadOptions struct {
 	compare       bool
 	rounds        int
 	serverBin     string
+	serverFlags   string
 	profile       string
+	readRate      float64
+	loginDuration time.Duration
 }
 
 func loadFlags(name string, o *loadOptions) *flag.FlagSet {
@@ -54,7 +58,10 @@ func loadFlags(name string, o *loadOptions) *flag.FlagSet {
 	fs.BoolVar(&o.compare, "compare", false, "instead of the mix: GET /v2/user, refresh and login side by side with a plain net/http server and the bare hasher")
 	fs.IntVar(&o.rounds, "rounds", 3, "with -compare: interleaved rounds of each phase")
 	fs.StringVar(&o.serverBin, "server-bin", "", "examples/server binary to start (default: go build it)")
-	fs.StringVar(&o.profile, "cpuprofile", "", "write a CPU profile of the server under load to this `file` (a started server only)")
+	fs.StringVar(&o.serverFlags, "server-flags", "", "more flags for the started examples/server, space-separated (e.g. \"-max-concurrent-hashes 1\")")
+	fs.Float64Var(&o.readRate, "read-rate", 0, "with -flood: the readers' GET /v2/user requests per second in all, spread evenly over them (0: each sends its next request as soon as the last is answered)")
+	fs.DurationVar(&o.loginDuration, "login-duration", 20*time.Second, "with -compare: how long the login phase runs (long enough for a few dozen hashes)")
+	fs.StringVar(&o.profile, "cpuprofile", "", "write a CPU profile of the server under load to this `file` (a started server only); with -compare, one per phase of the last round: FILE.get_user, FILE.refresh, FILE.login")
 	return fs
 }
 
@@ -98,7 +105,7 @@ func runLoad(args []string) error {
 				return seedAccounts(ctx, dbPath, seeded, h)
 			}
 		}
-		s, cleanup, err := spawnGatehouse(ctx, o.serverBin, seed, os.Stderr)
+		s, cleanup, err := spawnGatehouse(ctx, o.serverBin, strings.Fields(o.serverFlags), seed, os.Stderr)
 		if err != nil {
 			return err
 		}
@@ -160,10 +167,10 @@ type spawned struct {
 
 // spawnGatehouse builds (unless bin is given) and starts examples/server
 // on a fresh SQLite database in a temporary folder, trusting the loopback
-// proxy and with its pprof listener on. seed, unless nil, is called with
+// proxy and with its pprof listener on, and with flags added. seed, unless nil, is called with
 // the database's path before the server starts. cleanup stops the server
 // and removes the folder.
-func spawnGatehouse(ctx context.Context, bin string, seed func(ctx context.Context, dbPath string) error, log io.Writer) (*spawned, func(), error) {
+func spawnGatehouse(ctx context.Context, bin string, flags []string, seed func(ctx context.Context, dbPath string) error, log io.Writer) (*spawned, func(), error) {
 	dir, err := os.MkdirTemp("", "gatehouse-load-")
 	if err != nil {
 		return nil, nil, err
@@ -185,13 +192,13 @@ func spawnGatehouse(ctx context.Context, bin string, seed func(ctx context.Conte
 		}
 	}
 	s := &spawned{dir: dir, adminEmail: "load-admin@example.com", adminPassword: "load-" + cryptoRandText()}
-	c, err := startChild(ctx, bin, []string{
+	c, err := startChild(ctx, bin, append([]string{
 		"-addr", "127.0.0.1:0",
 		"-db", dbPath,
 		"-maildir", dir + "/mail",
 		"-trusted-proxies", "127.0.0.1",
 		"-debug-addr", "127.0.0.1:0",
-	}, []string{envLoadAdminEmail + "=" + s.adminEmail, envLoadAdminPassword + "=" + s.adminPassword}, dir, true)
+	}, flags...), []string{envLoadAdminEmail + "=" + s.adminEmail, envLoadAdminPassword + "=" + s.adminPassword}, dir, true)
 	if err != nil {
 		return fail(err)
 	}

@@ -48,35 +48,49 @@ func runBaselineServer(args []string) error {
 	return srv.Serve(ln)
 }
 
+// ceiling is what the bare argon2id hasher (defaults) does in this
+// process.
+type ceiling struct {
+	one    time.Duration // the median time of one check alone
+	perSec float64       // checks per second, GOMAXPROCS of them in parallel
+	// perCPU is checks per CPU-second this process used meanwhile: on a
+	// machine shared with other work, the rate per second follows the
+	// share of the cores the process gets, the rate per CPU-second much
+	// less.
+	perCPU float64
+}
+
 // hasherCeiling measures the bare argon2id hasher with the defaults, in
-// this process: the median time of one check, and the checks per second of
-// GOMAXPROCS checks in parallel for d, which is the ceiling of logins per
-// second when hashing is the bound (argon2id's own threads, 4 by default,
-// mean that one check alone already uses more than one core).
-func hasherCeiling(d time.Duration) (one time.Duration, perSec float64, err error) {
+// this process: the median time of one check, and the checks per second
+// (and per CPU-second) of GOMAXPROCS checks in parallel for d, which is the
+// ceiling of logins per second when hashing is the bound (argon2id's own
+// threads, 4 by default, mean that one check alone already uses more than
+// one core).
+func hasherCeiling(d time.Duration) (ceiling, error) {
 	h, err := password.NewArgon2id(password.Argon2Params{})
 	if err != nil {
-		return 0, 0, err
+		return ceiling{}, err
 	}
 	const pw = "load-ceiling-correct-horse"
 	hash, err := h.Hash(pw)
 	if err != nil {
-		return 0, 0, err
+		return ceiling{}, err
 	}
 	var times []time.Duration
 	for range 5 {
 		t := time.Now()
 		if err := h.Compare(hash, pw); err != nil {
-			return 0, 0, err
+			return ceiling{}, err
 		}
 		times = append(times, time.Since(t))
 	}
 	slices.Sort(times)
-	one = times[len(times)/2]
+	c := ceiling{one: times[len(times)/2]}
 
 	n := runtime.GOMAXPROCS(0)
 	var mu sync.Mutex
 	count := 0
+	cpu0, cpuErr := cpuTime("self")
 	start := time.Now()
 	var wg sync.WaitGroup
 	for range n {
@@ -92,7 +106,27 @@ func hasherCeiling(d time.Duration) (one time.Duration, perSec float64, err erro
 		}()
 	}
 	wg.Wait()
-	return one, float64(count) / time.Since(start).Seconds(), nil
+	c.perSec = float64(count) / time.Since(start).Seconds()
+	if cpu1, err := cpuTime("self"); cpuErr == nil && err == nil && cpu1 > cpu0 {
+		c.perCPU = float64(count) / (cpu1 - cpu0).Seconds()
+	}
+	return c, nil
+}
+
+// mean is the mean of two measurements, taken before and after a phase.
+func (c ceiling) mean(d ceiling) ceiling {
+	return ceiling{one: (c.one + d.one) / 2, perSec: (c.perSec + d.perSec) / 2, perCPU: (c.perCPU + d.perCPU) / 2}
+}
+
+// perCPUText describes n logins in cpu of the server's CPU time beside the
+// bare hasher's checks per CPU-second, and returns their ratio (0 when
+// either is unknown).
+func perCPUText(n int, cpu time.Duration, c ceiling) (string, float64) {
+	if cpu <= 0 || c.perCPU <= 0 {
+		return "per CPU-second: not measured (no /proc)", 0
+	}
+	r := float64(n) / cpu.Seconds()
+	return fmt.Sprintf("per CPU-second: %.2f logins per server CPU-second = %.1f%% of the bare hasher's %.2f checks per CPU-second", r, 100*r/c.perCPU, c.perCPU), r / c.perCPU
 }
 
 // phase runs op from clients goroutines until d has passed, recording into
@@ -232,30 +266,39 @@ func runCompare(ctx context.Context, o loadOptions, srv *child, out io.Writer) (
 	for _, a := range accts {
 		a.c.bud = &budget{}
 	}
+	loginFor := o.loginDuration
+	if loginFor <= 0 {
+		loginFor = o.duration
+	}
 	plainClient := &apiClient{base: plain.URL, http: hc, bud: &budget{}}
-	fmt.Fprintf(out, "%d keep-alive clients over loopback; examples/server at %s, plain net/http server (pid %d) at %s; %d rounds of %v per phase\n",
-		o.clients, o.url, plain.PID(), plain.URL, o.rounds, o.duration)
+	fmt.Fprintf(out, "%d keep-alive clients over loopback; examples/server at %s, plain net/http server (pid %d) at %s; %d rounds of %v per phase, then login for %v\n",
+		o.clients, o.url, plain.PID(), plain.URL, o.rounds, o.duration, loginFor)
 
 	var plainRates, userRates, refreshRates []float64
 	var lastUser, lastRefresh LoadReport
 	for r := range o.rounds {
+		last := r == o.rounds-1
 		p := phase(ctx, o.clients, o.duration, func(ctx context.Context, i int, bud *budget, rec *recorder) error {
 			c := *plainClient
 			c.rec, c.bud = rec, bud
 			_, _, err := c.call(ctx, "plain", "GET", "/", "", nil, "", 200, 0)
 			return err
 		})
+		stopProf := phaseProfile(ctx, srv, o.profile, "get_user", last, o.duration)
 		u := phase(ctx, o.clients, o.duration, func(ctx context.Context, i int, bud *budget, rec *recorder) error {
 			a := accts[i]
 			a.c.rec, a.c.bud = rec, bud
 			_, _, err := a.c.call(ctx, "get_user", "GET", "/v2/user", "", nil, a.tokens.Access, 200, 0)
 			return err
 		})
+		stopProf()
+		stopProf = phaseProfile(ctx, srv, o.profile, "refresh", last, o.duration)
 		f := phase(ctx, o.clients, o.duration, func(ctx context.Context, i int, bud *budget, rec *recorder) error {
 			a := accts[i]
 			a.c.rec, a.c.bud = rec, bud
 			return a.refresh(ctx)
 		})
+		stopProf()
 		for _, rep := range []LoadReport{p, u, f} {
 			if rep.Errors > 0 {
 				return nil, fmt.Errorf("round %d: %d errors: %s", r+1, rep.Errors, countsText(rep.errorsByStatus()))
@@ -270,11 +313,13 @@ func runCompare(ctx context.Context, o loadOptions, srv *child, out io.Writer) (
 			r+1, pe.PerSec, ue.PerSec, 100*ue.PerSec/pe.PerSec, fe.PerSec, 100*fe.PerSec/pe.PerSec)
 	}
 
-	one1, ceil1, err := hasherCeiling(3 * time.Second)
+	ceil1, err := hasherCeiling(3 * time.Second)
 	if err != nil {
 		return nil, err
 	}
-	l := phase(ctx, o.clients, o.duration, func(ctx context.Context, i int, bud *budget, rec *recorder) error {
+	stopProf := phaseProfile(ctx, srv, o.profile, "login", true, loginFor)
+	cpu0, cpuErr := serverCPU(srv)
+	l := phase(ctx, o.clients, loginFor, func(ctx context.Context, i int, bud *budget, rec *recorder) error {
 		a := accts[i]
 		a.c.rec, a.c.bud = rec, bud
 		err := a.login(ctx, "login")
@@ -284,7 +329,9 @@ func runCompare(ctx context.Context, o loadOptions, srv *child, out io.Writer) (
 		}
 		return err
 	})
-	one2, ceil2, err := hasherCeiling(3 * time.Second)
+	cpu1, cpuErr1 := serverCPU(srv)
+	stopProf()
+	ceil2, err := hasherCeiling(3 * time.Second)
 	if err != nil {
 		return nil, err
 	}
@@ -292,9 +339,14 @@ func runCompare(ctx context.Context, o loadOptions, srv *child, out io.Writer) (
 		return nil, fmt.Errorf("login phase: %d errors: %s", l.Errors, countsText(l.errorsByStatus()))
 	}
 	le, _ := l.endpoint("login")
-	ceiling := (ceil1 + ceil2) / 2
-	one := (one1 + one2) / 2
+	c := ceil1.mean(ceil2)
+	ceiling, one := c.perSec, c.one
 	naive := float64(runtime.GOMAXPROCS(0)) / one.Seconds()
+	var cpuLine string
+	var cpuRatio float64
+	if cpuErr == nil && cpuErr1 == nil {
+		cpuLine, cpuRatio = perCPUText(le.OK, cpu1-cpu0, c)
+	}
 
 	mp, mu, mf := median(plainRates), median(userRates), median(refreshRates)
 	fmt.Fprintf(out, "\nmedians of %d rounds:\n", o.rounds)
@@ -303,12 +355,37 @@ func runCompare(ctx context.Context, o loadOptions, srv *child, out io.Writer) (
 	fmt.Fprintf(out, "  refresh (recording on)%8.0f req/s  %5.1f%% of plain (p50 %s, p99 %s in the last round)\n", mf, 100*mf/mp, ms(endpointOf(lastRefresh, "refresh").P50), ms(endpointOf(lastRefresh, "refresh").P99))
 	fmt.Fprintf(out, "  login                 %8.1f req/s  %5.1f%% of the hasher ceiling %.1f/s (%d parallel checks; one check %s, GOMAXPROCS/one = %.1f/s)\n",
 		le.PerSec, 100*le.PerSec/ceiling, ceiling, runtime.GOMAXPROCS(0), ms(one), naive)
-	return []loadFigure{
+	if cpuLine != "" {
+		fmt.Fprintf(out, "  login %s\n", cpuLine)
+	}
+	figs := []loadFigure{
 		{Name: "socket_plain", Store: "none", Value: mp, Unit: "req/s"},
 		{Name: "socket_get_user", Store: "sqlite", Value: mu, Unit: "req/s", Baseline: "socket_plain", BaselineValue: mp, Ratio: mu / mp},
 		{Name: "socket_refresh", Store: "sqlite", Value: mf, Unit: "req/s", Baseline: "socket_plain", BaselineValue: mp, Ratio: mf / mp},
 		{Name: "socket_login", Store: "sqlite", Value: le.PerSec, Unit: "req/s", Baseline: "argon2id_parallel_checks", BaselineValue: ceiling, Ratio: le.PerSec / ceiling},
-	}, nil
+	}
+	if cpuRatio > 0 {
+		figs = append(figs, loadFigure{Name: "socket_login_per_cpu", Store: "sqlite", Value: cpuRatio * c.perCPU, Unit: "req/cpu-s", Baseline: "argon2id_checks_per_cpu", BaselineValue: c.perCPU, Ratio: cpuRatio})
+	}
+	return figs, nil
+}
+
+// serverCPU is the CPU time srv has used so far; an error without a
+// started server or /proc.
+func serverCPU(srv *child) (time.Duration, error) {
+	if srv == nil {
+		return 0, errors.New("no started server")
+	}
+	return cpuTime(strconv.Itoa(srv.PID()))
+}
+
+// phaseProfile, when on and path is set, profiles srv for the phase named
+// name (d long) into path.name; the returned func waits for the profile.
+func phaseProfile(ctx context.Context, srv *child, path, name string, on bool, d time.Duration) func() {
+	if !on || path == "" {
+		return func() {}
+	}
+	return startProfile(ctx, srv, path+"."+name, d)
 }
 
 func endpointOf(r LoadReport, name string) EndpointReport {

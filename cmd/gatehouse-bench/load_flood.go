@@ -47,7 +47,7 @@ func runFlood(ctx context.Context, o loadOptions, srv *child, seeded []*account,
 	}
 	readers, flooders := accts[:o.clients], accts[o.clients:]
 
-	one1, ceil1, err := hasherCeiling(3 * time.Second)
+	ceil1, err := hasherCeiling(3 * time.Second)
 	if err != nil {
 		return nil, err
 	}
@@ -57,20 +57,29 @@ func runFlood(ctx context.Context, o loadOptions, srv *child, seeded []*account,
 		stopRSS = make(chan struct{})
 		peak = rssPeak(srv.PID(), 100*time.Millisecond, stopRSS)
 	}
-	fmt.Fprintf(out, "flood: %d concurrent logins and %d readers of GET /v2/user for %v\n", o.flood, o.clients, o.duration)
+	readRate := "as fast as answered"
+	if o.readRate > 0 {
+		readRate = fmt.Sprintf("%.0f/s in all", o.readRate)
+	}
+	fmt.Fprintf(out, "flood: %d concurrent logins and %d readers of GET /v2/user (%s) for %v\n", o.flood, o.clients, readRate, o.duration)
 	stopProf := startProfile(ctx, srv, o.profile, o.duration)
 
+	cpu0, cpuErr := serverCPU(srv)
 	rec := newRecorder()
 	fctx, cancel := context.WithTimeout(ctx, o.duration)
 	defer cancel()
 	start := time.Now()
 	var wg sync.WaitGroup
-	for _, a := range readers {
+	for i, a := range readers {
 		a.c.rec, a.c.bud = rec, &budget{}
+		pace := newPacer(start, o.readRate, i, len(readers))
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for {
+				if !pace.wait(fctx) {
+					return
+				}
 				if _, _, err := a.c.call(fctx, "get_user", "GET", "/v2/user", "", nil, a.tokens.Access, 200, 0); errors.Is(err, errBudget) {
 					return
 				}
@@ -99,13 +108,14 @@ func runFlood(ctx context.Context, o loadOptions, srv *child, seeded []*account,
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
+	cpu1, cpuErr1 := serverCPU(srv)
 	stopProf()
 	var peakRSS int64
 	if stopRSS != nil {
 		close(stopRSS)
 		peakRSS = <-peak
 	}
-	one2, ceil2, err := hasherCeiling(3 * time.Second)
+	ceil2, err := hasherCeiling(3 * time.Second)
 	if err != nil {
 		return nil, err
 	}
@@ -113,15 +123,24 @@ func runFlood(ctx context.Context, o loadOptions, srv *child, seeded []*account,
 	rep.print(out)
 	login, user := endpointOf(rep, "login"), endpointOf(rep, "get_user")
 	rate := float64(login.OK) / elapsed.Seconds()
-	ceiling := (ceil1 + ceil2) / 2
-	one := (one1 + one2) / 2
+	c := ceil1.mean(ceil2)
+	ceiling, one := c.perSec, c.one
 	fmt.Fprintf(out, "\nlogins: %.1f/s succeeded = %.1f%% of the hasher ceiling %.1f/s (%d parallel checks; one check %s, GOMAXPROCS/one = %.1f/s)\n",
 		rate, 100*rate/ceiling, ceiling, runtime.GOMAXPROCS(0), ms(one), float64(runtime.GOMAXPROCS(0))/one.Seconds())
+	var cpuRatio float64
+	if cpuErr == nil && cpuErr1 == nil {
+		var line string
+		line, cpuRatio = perCPUText(login.OK, cpu1-cpu0, c)
+		fmt.Fprintf(out, "logins %s (the server's CPU includes the readers')\n", line)
+	}
 	fmt.Fprintf(out, "GET /v2/user meanwhile: p50 %s, p99 %s, p99.9 %s over %d requests\n", ms(user.P50), ms(user.P99), ms(user.P999), user.Requests)
 	figs := []loadFigure{
 		{Name: "flood_login", Store: "sqlite", Value: rate, Unit: "req/s", Baseline: "argon2id_parallel_checks", BaselineValue: ceiling, Ratio: rate / ceiling},
 		{Name: "flood_get_user_p99", Store: "sqlite", Value: msf(user.P99), Unit: "ms"},
 		{Name: "flood_login_503", Store: "sqlite", Value: float64(login.Errors["503"]), Unit: "requests"},
+	}
+	if cpuRatio > 0 {
+		figs = append(figs, loadFigure{Name: "flood_login_per_cpu", Store: "sqlite", Value: cpuRatio * c.perCPU, Unit: "req/cpu-s", Baseline: "argon2id_checks_per_cpu", BaselineValue: c.perCPU, Ratio: cpuRatio})
 	}
 	if srv != nil {
 		fmt.Fprintf(out, "server peak RSS: %.1f MiB\n", float64(peakRSS)/(1<<20))
@@ -181,4 +200,43 @@ func loginAll(ctx context.Context, accts []*account) error {
 	wg.Wait()
 	close(errs)
 	return <-errs
+}
+
+// pacer spaces one reader's requests so that n readers together send rate
+// requests per second, reader i offset by i/n of the interval. A request
+// that is late (the one before took longer than the interval) is sent at
+// once and the schedule starts again from it: no burst to catch up. A
+// zero rate never waits.
+type pacer struct {
+	next     time.Time
+	interval time.Duration
+}
+
+func newPacer(start time.Time, rate float64, i, n int) *pacer {
+	if rate <= 0 {
+		return &pacer{}
+	}
+	interval := time.Duration(float64(n) / rate * float64(time.Second))
+	return &pacer{next: start.Add(interval * time.Duration(i) / time.Duration(n)), interval: interval}
+}
+
+// wait waits for the next slot; false means ctx ended first.
+func (p *pacer) wait(ctx context.Context) bool {
+	if p.interval == 0 {
+		return ctx.Err() == nil
+	}
+	d := time.Until(p.next)
+	if d <= 0 {
+		p.next = time.Now().Add(p.interval)
+		return ctx.Err() == nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+	}
+	p.next = p.next.Add(p.interval)
+	return true
 }

@@ -341,3 +341,66 @@ func TestSeedAccounts(t *testing.T) {
 		t.Errorf("login with a wrong password: %v, want ErrInvalidCredentials", err)
 	}
 }
+
+// TestPacer: n readers at a total rate are spaced n/rate apart, reader i
+// offset by i/n of that; a late request goes out at once and restarts the
+// schedule from itself; a cancelled run stops the wait; rate 0 never
+// waits.
+func TestPacer(t *testing.T) {
+	start := time.Now().Add(time.Hour)
+	p := newPacer(start, 40, 2, 4) // 4 readers, 40/s in all: each every 100ms
+	if p.interval != 100*time.Millisecond || !p.next.Equal(start.Add(50*time.Millisecond)) {
+		t.Errorf("interval %v, first slot %v after start; want 100ms and 50ms", p.interval, p.next.Sub(start))
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if p.wait(ctx) {
+		t.Error("a wait for a slot an hour away returned true on a cancelled context")
+	}
+
+	late := newPacer(time.Now().Add(-time.Hour), 40, 0, 4)
+	before := time.Now()
+	if !late.wait(context.Background()) {
+		t.Fatal("a late slot was not taken")
+	}
+	if late.next.Before(before.Add(late.interval)) {
+		t.Errorf("after a late slot the next is %v from now; want a full interval (%v), not a burst to catch up", time.Until(late.next), late.interval)
+	}
+
+	free := newPacer(time.Now(), 0, 0, 4)
+	if !free.wait(context.Background()) || free.wait(ctx) {
+		t.Error("rate 0: want no wait, and false once the context ends")
+	}
+}
+
+// TestCPUTime: utime and stime are read after the command name, however
+// odd the name; this process's CPU time grows as it works.
+func TestCPUTime(t *testing.T) {
+	line := "4242 (a b) (c)) S 1 4242 4242 0 -1 4194560 100 0 0 0 250 75 0 0 20 0 5 0 100 1000 200\n"
+	if got, err := statCPU("4242", []byte(line)); err != nil || got != 3250*time.Millisecond {
+		t.Errorf("statCPU = %v, %v; want 3.25s (325 ticks)", got, err)
+	}
+	for _, bad := range []string{"4242 no name", "4242 (x) S 1 2"} {
+		if _, err := statCPU("4242", []byte(bad)); err == nil {
+			t.Errorf("statCPU(%q): no error", bad)
+		}
+	}
+	before, err := cpuTime("self")
+	if err != nil {
+		t.Skipf("no /proc here: %v", err)
+	}
+	x := uint64(1)
+	for i := 0; ; i++ {
+		x = x*6364136223846793005 + 1
+		if i%1_000_000 == 0 {
+			now, err := cpuTime("self")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if now > before {
+				break // it grew (else the test's own timeout fails it)
+			}
+		}
+	}
+	_ = x
+}

@@ -149,6 +149,40 @@ func rssBytes(pid int) (int64, error) {
 	return 0, errors.New("no VmRSS in /proc/" + strconv.Itoa(pid) + "/status")
 }
 
+// cpuTime reads the user and system CPU time that process pid ("self" for
+// this one) has used, from /proc/PID/stat (Linux; clock ticks of 1/100 s,
+// the USER_HZ of every Linux build the tool runs on).
+func cpuTime(pid string) (time.Duration, error) {
+	b, err := os.ReadFile("/proc/" + pid + "/stat")
+	if err != nil {
+		return 0, err
+	}
+	return statCPU(pid, b)
+}
+
+// statCPU reads utime + stime from the text of /proc/PID/stat.
+func statCPU(pid string, b []byte) (time.Duration, error) {
+	// The command name, field 2, is in parentheses and may hold spaces:
+	// the fields after the last ')' start with field 3, the state.
+	i := strings.LastIndexByte(string(b), ')')
+	if i < 0 {
+		return 0, fmt.Errorf("/proc/%s/stat: no command name", pid)
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 13 {
+		return 0, fmt.Errorf("/proc/%s/stat: %d fields", pid, len(f)+2)
+	}
+	var ticks int64
+	for _, v := range f[11:13] { // utime and stime, fields 14 and 15
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("/proc/%s/stat: %w", pid, err)
+		}
+		ticks += n
+	}
+	return time.Duration(ticks) * (time.Second / 100), nil
+}
+
 // goroutines reads the number of goroutines from the pprof listener at
 // debugURL (examples/server's -debug-addr): the first line of
 // /debug/pprof/goroutine?debug=1 is "goroutine profile: total N".

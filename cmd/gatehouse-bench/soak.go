@@ -61,7 +61,7 @@ func runSoak(args []string) error {
 	}
 	out := os.Stdout
 	ctx := context.Background()
-	s, cleanup, err := spawnGatehouse(ctx, o.serverBin, nil, os.Stderr)
+	s, cleanup, err := spawnGatehouse(ctx, o.serverBin, nil, nil, os.Stderr)
 	if err != nil {
 		return err
 	}

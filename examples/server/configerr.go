@@ -27,6 +27,7 @@ var configSources = []configSource{
 	{"Config.Sessions.IdleTimeout", "-idle-timeout", true},
 	{"Config.Verification.Required", "-require-email-verification", true},
 	{"Config.Passwordless.Enabled", "-passwordless", true},
+	{"Config.Password.MaxConcurrentHashes", "-max-concurrent-hashes", true},
 	{"Config.BaseURL", "-base-url", true},
 	{"Config.Mail.From", "-smtp-from", true},
 	{"Config.Tokens.SigningKey", envSigningKey, true},

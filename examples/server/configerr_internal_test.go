@@ -31,6 +31,7 @@ func everything(t *testing.T) (options, deps) {
 	err := fs.Parse([]string{
 		"-access-ttl", "20m", "-refresh-ttl", "48h", "-idle-timeout", "2h", "-require-email-verification", "-passwordless",
 		"-base-url", "https://auth.example.com", "-smtp-from", "Example <no-reply@example.com>", "-session-cache", "30s",
+		"-max-concurrent-hashes", "1",
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -119,3 +119,17 @@ func TestRequestTimeoutFlag(t *testing.T) {
 		}
 	}
 }
+
+// TestMaxConcurrentHashesFlag: a negative -max-concurrent-hashes is
+// refused at start, by the flag's name.
+func TestMaxConcurrentHashesFlag(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the server binary")
+	}
+	bin := buildServer(t)
+	dir := t.TempDir()
+	e := runToExit(t, bin, nil, "-addr", "127.0.0.1:0", "-db", filepath.Join(dir, "gh.db"), "-maildir", filepath.Join(dir, "mail"), "-max-concurrent-hashes", "-1")
+	if e.code == 0 || !strings.Contains(e.stderr, "invalid -max-concurrent-hashes -1") {
+		t.Errorf("exit %d, stderr %q; want a refusal naming the flag", e.code, e.stderr)
+	}
+}
