@@ -82,12 +82,21 @@ func (m *Manager) checkCurrentPassword(ctx context.Context, u *store.User, pass 
 		ev.Reason = "wrong_password"
 		return ErrInvalidPassword
 	}
+	// The hash slot before the throttle reservation, as in Login: a busy
+	// refusal writes nothing (SECURITY.md #12).
+	release, err := m.acquireHashSlot(ctx)
+	if err != nil {
+		ev.Reason = "hash_failed"
+		return err
+	}
+	defer release()
 	gate, err := m.openPasswordGate(ctx, u.Email, false)
 	if err != nil {
 		ev.Reason = "throttled"
 		return err
 	}
-	res, err := m.comparePassword(ctx, u.PasswordHash, password.Normalize(pass))
+	res, err := m.compareHeld(u.PasswordHash, password.Normalize(pass))
+	release()
 	if err != nil {
 		ev.Reason = "hash_failed"
 		gate.abandoned(ctx) // no password was checked (SECURITY.md #12)

@@ -75,6 +75,16 @@ func (m *Manager) login(ctx context.Context, email, pass string, ev *Event) (*Lo
 		return nil, err
 	}
 	pass = password.Normalize(pass)
+	// The hash slot first, then the throttle reservation: a login that
+	// finds no slot before its deadline is refused (ErrBusy) having written
+	// nothing, so logins beyond the hashing capacity cost no store writes
+	// (SECURITY.md #12).
+	release, err := m.acquireHashSlot(ctx)
+	if err != nil {
+		ev.Reason = "hash_failed"
+		return nil, err
+	}
+	defer release()
 	gate, err := m.openPasswordGate(ctx, norm, true)
 	if err != nil {
 		ev.Reason = "throttled"
@@ -86,7 +96,9 @@ func (m *Manager) login(ctx context.Context, email, pass string, ev *Event) (*Lo
 	u, err := m.store.UserByEmail(ctx, norm)
 	if errors.Is(err, store.ErrNotFound) {
 		ev.Reason = "unknown_email"
-		if err := m.dummyCompare(ctx, pass); err != nil {
+		err := m.dummyCompareHeld(pass)
+		release()
+		if err != nil {
 			ev.Reason = "hash_failed"
 			gate.abandoned(ctx) // no password was checked (SECURITY.md #12)
 			return nil, err
@@ -99,7 +111,8 @@ func (m *Manager) login(ctx context.Context, email, pass string, ev *Event) (*Lo
 		return nil, fmt.Errorf("auth: login: %w", err)
 	}
 	ev.UserID = u.ID
-	res, err := m.comparePassword(ctx, u.PasswordHash, pass)
+	res, err := m.compareHeld(u.PasswordHash, pass)
+	release()
 	if err != nil {
 		ev.Reason = "hash_failed"
 		gate.abandoned(ctx) // no password was checked (SECURITY.md #12)

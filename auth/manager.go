@@ -140,19 +140,36 @@ func (m *Manager) now() time.Time {
 	return m.cfg.Now().UTC().Truncate(time.Microsecond)
 }
 
-// withHashSlot runs f while holding one of the
-// Config.Password.MaxConcurrentHashes slots.
-func (m *Manager) withHashSlot(ctx context.Context, f func() error) error {
+// acquireHashSlot waits for one of the Config.Password.MaxConcurrentHashes
+// slots until ctx ends, then fails with ErrBusy. release gives the slot
+// back; calling it again does nothing.
+func (m *Manager) acquireHashSlot(ctx context.Context) (release func(), err error) {
 	select {
 	case m.hashSlots <- struct{}{}:
 	default:
 		select {
 		case m.hashSlots <- struct{}{}:
 		case <-ctx.Done():
-			return fmt.Errorf("%w: %w", ErrBusy, context.Cause(ctx))
+			return nil, fmt.Errorf("%w: %w", ErrBusy, context.Cause(ctx))
 		}
 	}
-	defer func() { <-m.hashSlots }()
+	held := true
+	return func() {
+		if held {
+			held = false
+			<-m.hashSlots
+		}
+	}, nil
+}
+
+// withHashSlot runs f while holding one of the
+// Config.Password.MaxConcurrentHashes slots.
+func (m *Manager) withHashSlot(ctx context.Context, f func() error) error {
+	release, err := m.acquireHashSlot(ctx)
+	if err != nil {
+		return err
+	}
+	defer release()
 	return f()
 }
 
@@ -179,16 +196,17 @@ type compareResult struct {
 	rehash bool
 }
 
-// comparePassword checks password against hash with whichever configured
-// hasher recognises it, running exactly one hash. An empty hash is compared
-// against the dummy hash so that accounts without a password cost the same
-// as others. Mismatches and unusable hashes are not errors: ok is false.
-func (m *Manager) comparePassword(ctx context.Context, hash, pass string) (compareResult, error) {
+// compareHeld checks password against hash with whichever configured
+// hasher recognises it, running exactly one hash, for a caller that holds
+// a hash slot (acquireHashSlot). An empty hash is compared against the
+// dummy hash so that accounts without a password cost the same as others.
+// Mismatches and unusable hashes are not errors: ok is false.
+func (m *Manager) compareHeld(hash, pass string) (compareResult, error) {
 	if hash == "" {
-		return compareResult{}, m.dummyCompare(ctx, pass)
+		return compareResult{}, m.dummyCompareHeld(pass)
 	}
 	var res compareResult
-	err := m.withHashSlot(ctx, func() error {
+	err := func() error {
 		for i, h := range m.hashers {
 			err := h.Compare(hash, pass)
 			if errors.Is(err, ErrUnsupportedHash) {
@@ -212,35 +230,32 @@ func (m *Manager) comparePassword(ctx context.Context, hash, pass string) (compa
 		}
 		m.log.Error("gatehouse: no configured hasher recognises a stored password hash")
 		return nil
-	})
+	}()
 	return res, err
 }
 
-// dummyCompare runs one hash comparison that always fails, so that a login
-// for an unknown account costs what a real one does (SECURITY.md #14).
-func (m *Manager) dummyCompare(ctx context.Context, pass string) error {
+// dummyCompareHeld runs one hash comparison that always fails, so that a
+// login for an unknown account costs what a real one does (SECURITY.md
+// #14), for a caller that holds a hash slot. The first call makes the
+// dummy hash, in that same slot (one hash after the other: the bound on
+// memory holds).
+func (m *Manager) dummyCompareHeld(pass string) error {
 	m.dummyOnce.Do(func() {
 		pw, err := m.randomBytes(16)
 		if err != nil {
 			m.dummyErr = err
 			return
 		}
-		m.dummyErr = m.withHashSlot(context.WithoutCancel(ctx), func() error {
-			var err error
-			m.dummyHash, err = m.cfg.Password.Hasher.Hash(base64.RawURLEncoding.EncodeToString(pw))
-			return err
-		})
+		m.dummyHash, m.dummyErr = m.cfg.Password.Hasher.Hash(base64.RawURLEncoding.EncodeToString(pw))
 	})
 	if m.dummyErr != nil {
 		return m.dummyErr
 	}
-	return m.withHashSlot(ctx, func() error {
-		err := m.cfg.Password.Hasher.Compare(m.dummyHash, pass)
-		if err == nil || errors.Is(err, ErrMismatchedHash) || errors.Is(err, ErrPasswordTooLong) {
-			return nil
-		}
-		return err
-	})
+	err := m.cfg.Password.Hasher.Compare(m.dummyHash, pass)
+	if err == nil || errors.Is(err, ErrMismatchedHash) || errors.Is(err, ErrPasswordTooLong) {
+		return nil
+	}
+	return err
 }
 
 // clientIP renders a client's address for storage ("" when unknown).

@@ -288,6 +288,72 @@ func TestConcurrentHashingIsBounded(t *testing.T) {
 	})
 }
 
+// countingCounters is a memstore whose counter writes are counted.
+type countingCounters struct {
+	*memstore.Store
+	updates, increments atomic.Int64
+}
+
+func (c *countingCounters) UpdateCounters(ctx context.Context, keys []string, now time.Time, fn func([]store.Counter) error) error {
+	c.updates.Add(1)
+	return c.Store.UpdateCounters(ctx, keys, now, fn)
+}
+
+func (c *countingCounters) IncrementCounter(ctx context.Context, key string, now time.Time, ttl time.Duration, sliding bool) (store.Counter, error) {
+	c.increments.Add(1)
+	return c.Store.IncrementCounter(ctx, key, now, ttl, sliding)
+}
+
+// TestBusyLoginWritesNothing: a login (or current-password check) that
+// finds no hash slot before its deadline is refused before its throttle
+// gate opens, so a flood beyond the hashing capacity costs no counter
+// writes (SECURITY.md #12), while a login that gets a slot still reserves
+// its attempt.
+func TestBusyLoginWritesNothing(t *testing.T) {
+	counters := &countingCounters{Store: memstore.New()}
+	e := newEnv(t, func(c *auth.Config) {
+		c.Password.MaxConcurrentHashes = 1
+		c.Limits.Store = counters
+	})
+	e.register(t, "ada@example.com")
+	e.register(t, "bob@example.com")
+	id := e.identity(t, e.login(t, "ada@example.com").Tokens.AccessToken)
+	e.m.Login(t.Context(), "primer@example.com", "wrong password here") // makes the dummy hash
+	before := counters.updates.Load() + counters.increments.Load()
+	if _, err := e.m.Login(t.Context(), "ada@example.com", "wrong password here"); !errors.Is(err, auth.ErrInvalidCredentials) {
+		t.Fatalf("wrong password: %v", err)
+	}
+	if counters.updates.Load()+counters.increments.Load() == before {
+		t.Fatal("a checked login wrote no throttle counter")
+	}
+
+	e.hasher.gate = make(chan struct{})
+	done := make(chan struct{})
+	go func() { // bob's login holds the only slot
+		defer close(done)
+		e.m.Login(context.Background(), "bob@example.com", goodPassword)
+	}()
+	for e.hasher.inFlight.Load() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	before = counters.updates.Load() + counters.increments.Load()
+	for _, email := range []string{"ada@example.com", "nobody@example.com"} {
+		ctx, cancel := context.WithTimeout(t.Context(), 2*time.Millisecond)
+		_, err := e.m.Login(ctx, email, "wrong password here")
+		cancel()
+		wantErr(t, "busy login of "+email, err, auth.ErrBusy)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Millisecond)
+	err := e.m.ChangePassword(ctx, id, "wrong password here", "a brand new passphrase 42")
+	cancel()
+	wantErr(t, "busy password change", err, auth.ErrBusy)
+	if n := counters.updates.Load() + counters.increments.Load() - before; n != 0 {
+		t.Errorf("busy refusals wrote %d throttle counters, want 0", n)
+	}
+	close(e.hasher.gate)
+	<-done
+}
+
 func TestAuthenticate(t *testing.T) {
 	setup := func(t *testing.T) (*env, *store.User, *auth.LoginResult) {
 		e := newEnv(t)

@@ -214,8 +214,8 @@ func (g *passwordGate) succeeded(ctx context.Context) {
 }
 
 // abandoned takes back the attempt reserved when the gate opened: the
-// password was never checked (no hash slot came free before the request's
-// deadline, ErrBusy), so the attempt is no failure and must not bring the
+// password was never checked (the hasher failed; a login that gets no hash
+// slot, ErrBusy, is refused before its gate opens), so the attempt is no failure and must not bring the
 // account closer to its delays or its hard stop. It needs a
 // [store.CounterBatch] (memstore, sqlstore and redisstore have one); with
 // a limiter without it the reservation stays, as a failure, and that is

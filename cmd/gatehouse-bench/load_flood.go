@@ -65,7 +65,7 @@ func runFlood(ctx context.Context, o loadOptions, srv *child, seeded []*account,
 	stopProf := startProfile(ctx, srv, o.profile, o.duration)
 
 	cpu0, cpuErr := serverCPU(srv)
-	rec := newRecorder()
+	rec, byStatus := newRecorder(), newRecorder()
 	fctx, cancel := context.WithTimeout(ctx, o.duration)
 	defer cancel()
 	start := time.Now()
@@ -92,7 +92,7 @@ func runFlood(ctx context.Context, o loadOptions, srv *child, seeded []*account,
 		go func() {
 			defer wg.Done()
 			for {
-				wait, err := a.floodLogin(fctx)
+				wait, err := a.floodLogin(fctx, byStatus)
 				if errors.Is(err, errBudget) {
 					return
 				}
@@ -121,6 +121,10 @@ func runFlood(ctx context.Context, o loadOptions, srv *child, seeded []*account,
 	}
 	rep := rec.report(elapsed)
 	rep.print(out)
+	fmt.Fprintf(out, "logins by status (the request deadline is the server's -request-timeout, 10s by default):\n")
+	for _, e := range byStatus.report(elapsed).Endpoints {
+		fmt.Fprintf(out, "  %-12s %6d  p50 %9s  p99 %9s  max %9s\n", e.Name, e.Requests, ms(e.P50), ms(e.P99), ms(byStatus.max(e.Name)))
+	}
 	login, user := endpointOf(rep, "login"), endpointOf(rep, "get_user")
 	rate := float64(login.OK) / elapsed.Seconds()
 	c := ceil1.mean(ceil2)
@@ -150,8 +154,9 @@ func runFlood(ctx context.Context, o loadOptions, srv *child, seeded []*account,
 }
 
 // floodLogin is one login of the flood; it returns the wait that a 503 or
-// 429 asks for in Retry-After.
-func (a *account) floodLogin(ctx context.Context) (time.Duration, error) {
+// 429 asks for in Retry-After. Answered logins are also recorded into
+// byStatus by status.
+func (a *account) floodLogin(ctx context.Context, byStatus *recorder) (time.Duration, error) {
 	if err := a.c.bud.take(ctx); err != nil {
 		return 0, err
 	}
@@ -174,11 +179,16 @@ func (a *account) floodLogin(ctx context.Context) (time.Duration, error) {
 	io.Copy(io.Discard, resp.Body)
 	resp.Body.Close()
 	d := time.Since(start)
+	// Each status also has a row of its own ("login 200", "login 503"):
+	// their latencies tell answers in time from answers past the
+	// request's deadline.
 	if resp.StatusCode == 200 {
 		a.c.rec.add("login", outcomeOK, 200, d)
+		byStatus.add("login 200", outcomeOK, 200, d)
 		return 0, nil
 	}
 	a.c.rec.add("login", outcomeError, resp.StatusCode, d)
+	byStatus.add("login "+strconv.Itoa(resp.StatusCode), outcomeOK, resp.StatusCode, d)
 	secs, _ := strconv.Atoi(resp.Header.Get("Retry-After"))
 	return time.Duration(max(secs, 1)) * time.Second, nil
 }

@@ -122,6 +122,19 @@ func (r *recorder) add(endpoint string, o outcome, status int, d time.Duration) 
 	}
 }
 
+// max is the longest latency recorded for endpoint, 0 for none.
+func (r *recorder) max(endpoint string) time.Duration {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var m time.Duration
+	if e := r.endpoints[endpoint]; e != nil {
+		for _, d := range e.latencies {
+			m = max(m, d)
+		}
+	}
+	return m
+}
+
 // EndpointReport is the summary of one endpoint in a load report.
 type EndpointReport struct {
 	Name     string         `json:"name"`
