@@ -204,8 +204,10 @@ type PasswordConfig struct {
 
 	// MaxConcurrentHashes bounds how many password hashes run at once
 	// (argon2id's memory is per hash). Callers beyond it wait for a slot
-	// until their context ends, then get [ErrBusy]. Default GOMAXPROCS;
-	// must not be negative.
+	// until their context ends, then get [ErrBusy]; a waiter whose slot
+	// comes with less time left before its context's deadline than a slot
+	// is held on average gets [ErrBusy] then (its hash would end too late).
+	// Default GOMAXPROCS; must not be negative.
 	MaxConcurrentHashes int
 
 	// ResetTTL is how long a password-reset token is valid. Default

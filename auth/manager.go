@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gatehouse-go/gatehouse/auth/internal/outbox"
@@ -36,6 +37,11 @@ type Manager struct {
 	batch store.CounterBatch
 
 	hashSlots chan struct{}
+	// slotHeld is a moving average of how long a hash slot is held (in
+	// nanoseconds; 0 before the first release): a caller that had to wait
+	// and has less time than that left before its deadline is refused
+	// rather than given a slot whose hash would finish too late.
+	slotHeld atomic.Int64
 	// hashers are Config.Password.Hasher and then its LegacyHashers, the
 	// order in which a stored hash is offered to them.
 	hashers []Hasher
@@ -141,8 +147,14 @@ func (m *Manager) now() time.Time {
 }
 
 // acquireHashSlot waits for one of the Config.Password.MaxConcurrentHashes
-// slots until ctx ends, then fails with ErrBusy. release gives the slot
-// back; calling it again does nothing.
+// slots until ctx ends, then fails with ErrBusy. A caller that had to wait
+// and gets a slot with less time left before its deadline than a slot is
+// held on average (m.slotHeld) is refused with ErrBusy too: its hash would
+// end after the deadline, and the slot goes at once to the next waiter.
+// (Waiters are served oldest first, so under a flood the oldest are those
+// nearest their deadline.) A caller that finds a slot free always gets it,
+// so the average keeps being measured. release gives the slot back;
+// calling it again does nothing.
 func (m *Manager) acquireHashSlot(ctx context.Context) (release func(), err error) {
 	select {
 	case m.hashSlots <- struct{}{}:
@@ -152,14 +164,39 @@ func (m *Manager) acquireHashSlot(ctx context.Context) (release func(), err erro
 		case <-ctx.Done():
 			return nil, fmt.Errorf("%w: %w", ErrBusy, context.Cause(ctx))
 		}
+		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < time.Duration(m.slotHeld.Load()) {
+			<-m.hashSlots
+			return nil, fmt.Errorf("%w: %w", ErrBusy, errTooLate)
+		}
 	}
+	start := time.Now()
 	held := true
 	return func() {
 		if held {
 			held = false
 			<-m.hashSlots
+			m.recordSlotHeld(time.Since(start))
 		}
 	}, nil
+}
+
+// errTooLate is why a waiter that got a hash slot too near its deadline
+// was refused.
+var errTooLate = errors.New("too little time left before the deadline for a password hash")
+
+// recordSlotHeld adds d to the moving average of slot holding times, with
+// weight 1/8.
+func (m *Manager) recordSlotHeld(d time.Duration) {
+	for {
+		old := m.slotHeld.Load()
+		next := int64(d)
+		if old != 0 {
+			next = old + (int64(d)-old)/8
+		}
+		if m.slotHeld.CompareAndSwap(old, next) {
+			return
+		}
+	}
 }
 
 // withHashSlot runs f while holding one of the
