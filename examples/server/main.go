@@ -200,7 +200,7 @@ type options struct {
 	requestTimeout                                       time.Duration
 	// sessionCache is -session-cache: the session cache's TTL (0: off).
 	sessionCache cacheFlag
-	maxHashes                                            int
+	maxHashes    int
 }
 
 // defaultRequestTimeout is the default of -request-timeout, and
@@ -258,7 +258,7 @@ func newFlagSet(o *options) *flag.FlagSet {
 	o.sessionCache = cacheFlagFromEnv()
 	fs.Var(&o.sessionCache, "session-cache", "keep sessions in memory for up to this `TTL` (1s to 10m, e.g. 1m; default $"+envSessionCache+", else off): an authenticated request then reads no database. "+
 		"Other instances' changes arrive over PostgreSQL LISTEN/NOTIFY, or Redis pub/sub with -redis; SQLite and MySQL need -redis; -store memory keeps them in-process")
-	fs.IntVar(&o.maxHashes, "max-concurrent-hashes", 0, "password hashes run at once (auth.Config.Password.MaxConcurrentHashes); the logins beyond wait for a slot until -request-timeout. 0: the library's default, GOMAXPROCS")
+	fs.IntVar(&o.maxHashes, "max-concurrent-hashes", 0, "password hashes run at once (each argon2id hash holds 64 MiB); the logins beyond wait for a slot until -request-timeout. 0: the library's default, GOMAXPROCS")
 	fs.StringVar(&o.debugAddr, "debug-addr", "", "serve net/http/pprof (/debug/pprof/) on this loopback `address`, e.g. 127.0.0.1:6060 (off by default; never exposed beyond loopback)")
 	fs.StringVar(&o.oidcIssuer, "oidc-issuer", os.Getenv(envOIDCPrefix+"ISSUER"), "offer \"Sign in with …\" through the OpenID Connect provider of this issuer `URL` (default $"+envOIDCPrefix+"ISSUER)")
 	fs.StringVar(&o.oidcClientID, "oidc-client-id", os.Getenv(envOIDCPrefix+"CLIENT_ID"), "the client ID registered at the -oidc-issuer provider (default $"+envOIDCPrefix+"CLIENT_ID)")
