@@ -126,6 +126,7 @@ func TestMaxConcurrentHashesFlag(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the server binary")
 	}
+	t.Parallel()
 	bin := buildServer(t)
 	dir := t.TempDir()
 	e := runToExit(t, bin, nil, "-addr", "127.0.0.1:0", "-db", filepath.Join(dir, "gh.db"), "-maildir", filepath.Join(dir, "mail"), "-max-concurrent-hashes", "-1")
