@@ -48,6 +48,24 @@ func TestLoginThrottling(t *testing.T) {
 			}
 		}
 	})
+	t.Run("the delay runs from the end of a slow failure", func(t *testing.T) {
+		// SECURITY.md #19: a password check that takes longer than the
+		// delay (a loaded machine, a costly hasher) must not use it up.
+		clock := newClock()
+		e := newEnv(t, func(c *auth.Config) {
+			c.Now = clock.Now
+			c.Password.Hasher = slowHasher{Hasher: c.Password.Hasher, took: func() { clock.Advance(3 * time.Second) }}
+		})
+		e.register(t, "ada@example.com")
+		for i := range 5 {
+			_, err := e.m.Login(t.Context(), "ada@example.com", wrong)
+			wantErr(t, fmt.Sprintf("failure %d", i+1), err, auth.ErrInvalidCredentials)
+		}
+		_, err := e.m.Login(t.Context(), "ada@example.com", goodPassword)
+		if d := retryAfter(t, err); d != time.Second {
+			t.Fatalf("attempt 6, right after a failure whose check took 3s: retry after %v, want 1s", d)
+		}
+	})
 	t.Run("a success resets the count", func(t *testing.T) {
 		e := newEnv(t)
 		e.register(t, "ada@example.com")
@@ -346,4 +364,16 @@ func TestThrottlingConfig(t *testing.T) {
 	if _, err := auth.New(cfg); err != nil {
 		t.Fatalf("explicit Limits.Store: %v", err)
 	}
+}
+
+// slowHasher is a Hasher whose Compare calls took, which advances a fake
+// clock: a password check that takes that long.
+type slowHasher struct {
+	auth.Hasher
+	took func()
+}
+
+func (h slowHasher) Compare(hash, pw string) error {
+	h.took()
+	return h.Hasher.Compare(hash, pw)
 }

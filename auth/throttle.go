@@ -250,29 +250,36 @@ func (g *passwordGate) abandoned(ctx context.Context) {
 }
 
 // failed counts a wrong password against the client's IP (the account's
-// failure was counted when the gate opened): in one call with a
-// [store.CounterBatch], else one per window. Failures are logged.
+// failure was counted when the gate opened) and, with a
+// [store.CounterBatch], moves the account's last failure to now, when the
+// wrong password is known: the delay before the next attempt then runs
+// from the end of this one, so that a slow hash (a loaded machine, a
+// costly hasher) cannot eat it (SECURITY.md #19). All in one call with a
+// CounterBatch, else one per IP window (and the delay runs from when the
+// gate opened). Failures are logged.
 func (g *passwordGate) failed(ctx context.Context) {
 	if g.m.limiter == nil {
 		return
 	}
 	ws := g.ipWindows()
-	if len(ws) == 0 {
-		return
-	}
 	if g.m.batch == nil {
 		for _, w := range ws {
 			g.m.hitCounter(ctx, w.key, w.limit, w.window, g.now)
 		}
 		return
 	}
-	keys := make([]string, len(ws))
+	keys := make([]string, len(ws), len(ws)+1)
 	for i, w := range ws {
 		keys[i] = w.key
 	}
-	err := g.m.batch.UpdateCounters(ctx, keys, g.now, func(cs []store.Counter) error {
+	keys = append(keys, g.key)
+	now := g.m.now()
+	err := g.m.batch.UpdateCounters(ctx, keys, now, func(cs []store.Counter) error {
 		for i, w := range ws {
 			cs[i] = cs[i].Next(g.now, w.window, false)
+		}
+		if pw := &cs[len(ws)]; pw.Count > 0 && pw.Last.Before(now) {
+			pw.Last = now
 		}
 		return nil
 	})
