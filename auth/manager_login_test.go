@@ -255,15 +255,7 @@ func TestConcurrentHashingIsBounded(t *testing.T) {
 		e.register(t, "bob@example.com")
 		// The dummy hash of unknown emails is made once, by the first.
 		e.m.Login(t.Context(), "primer@example.com", "wrong password here")
-		e.hasher.gate = make(chan struct{})
-		done := make(chan struct{})
-		go func() { // bob's login holds the only slot
-			defer close(done)
-			e.m.Login(context.Background(), "bob@example.com", goodPassword)
-		}()
-		for e.hasher.inFlight.Load() == 0 {
-			time.Sleep(time.Millisecond)
-		}
+		release := holdOnlySlot(e, "bob@example.com")
 		for _, email := range []string{"ada@example.com", "nobody@example.com"} {
 			for i := range 2 * free {
 				ctx, cancel := context.WithTimeout(t.Context(), 2*time.Millisecond)
@@ -272,9 +264,7 @@ func TestConcurrentHashingIsBounded(t *testing.T) {
 				wantErr(t, fmt.Sprintf("busy login %d of %s", i, email), err, auth.ErrBusy)
 			}
 		}
-		close(e.hasher.gate)
-		<-done
-		e.hasher.gate = nil
+		release()
 		// Without the fix the account would wait out a delay now.
 		if _, err := e.m.Login(t.Context(), "ada@example.com", goodPassword); err != nil {
 			t.Fatalf("Login after busy refusals: %v, want success", err)
@@ -327,15 +317,7 @@ func TestBusyLoginWritesNothing(t *testing.T) {
 		t.Fatal("a checked login wrote no throttle counter")
 	}
 
-	e.hasher.gate = make(chan struct{})
-	done := make(chan struct{})
-	go func() { // bob's login holds the only slot
-		defer close(done)
-		e.m.Login(context.Background(), "bob@example.com", goodPassword)
-	}()
-	for e.hasher.inFlight.Load() == 0 {
-		time.Sleep(time.Millisecond)
-	}
+	release := holdOnlySlot(e, "bob@example.com")
 	before = counters.updates.Load() + counters.increments.Load()
 	for _, email := range []string{"ada@example.com", "nobody@example.com"} {
 		ctx, cancel := context.WithTimeout(t.Context(), 2*time.Millisecond)
@@ -350,8 +332,27 @@ func TestBusyLoginWritesNothing(t *testing.T) {
 	if n := counters.updates.Load() + counters.increments.Load() - before; n != 0 {
 		t.Errorf("busy refusals wrote %d throttle counters, want 0", n)
 	}
-	close(e.hasher.gate)
-	<-done
+	release()
+}
+
+// holdOnlySlot starts a right login of email whose password check holds
+// the hash slot (Password.MaxConcurrentHashes 1) in e's gated spy hasher,
+// and returns once it does; release lets it finish and waits for it.
+func holdOnlySlot(e *env, email string) (release func()) {
+	e.hasher.gate = make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		e.m.Login(context.Background(), email, goodPassword)
+	}()
+	for e.hasher.inFlight.Load() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	return func() {
+		close(e.hasher.gate)
+		<-done
+		e.hasher.gate = nil
+	}
 }
 
 func TestAuthenticate(t *testing.T) {

@@ -30,14 +30,7 @@ func TestLoginThrottling(t *testing.T) {
 		// SECURITY.md #19.
 		e := newEnv(t)
 		e.register(t, "ada@example.com")
-		for i := range 5 {
-			_, err := e.m.Login(t.Context(), "ada@example.com", wrong)
-			wantErr(t, fmt.Sprintf("failure %d", i+1), err, auth.ErrInvalidCredentials)
-		}
-		_, err := e.m.Login(t.Context(), "ada@example.com", goodPassword)
-		if d := retryAfter(t, err); d != time.Second {
-			t.Fatalf("attempt 6 retry after %v, want 1s", d)
-		}
+		wantFirstDelay(t, e, "ada@example.com", wrong)
 		for _, want := range []time.Duration{time.Second, 2 * time.Second, 4 * time.Second, 8 * time.Second} {
 			e.clock.Advance(want)
 			_, err := e.m.Login(t.Context(), "ada@example.com", wrong)
@@ -57,14 +50,7 @@ func TestLoginThrottling(t *testing.T) {
 			c.Password.Hasher = slowHasher{Hasher: c.Password.Hasher, took: func() { clock.Advance(3 * time.Second) }}
 		})
 		e.register(t, "ada@example.com")
-		for i := range 5 {
-			_, err := e.m.Login(t.Context(), "ada@example.com", wrong)
-			wantErr(t, fmt.Sprintf("failure %d", i+1), err, auth.ErrInvalidCredentials)
-		}
-		_, err := e.m.Login(t.Context(), "ada@example.com", goodPassword)
-		if d := retryAfter(t, err); d != time.Second {
-			t.Fatalf("attempt 6, right after a failure whose check took 3s: retry after %v, want 1s", d)
-		}
+		wantFirstDelay(t, e, "ada@example.com", wrong) // right after a failure whose check took 3s
 	})
 	t.Run("a success resets the count", func(t *testing.T) {
 		e := newEnv(t)
@@ -376,4 +362,19 @@ type slowHasher struct {
 func (h slowHasher) Compare(hash, pw string) error {
 	h.took()
 	return h.Hasher.Compare(hash, pw)
+}
+
+// wantFirstDelay fails email's login five times with wrong (the free
+// failures) and wants the sixth attempt, with the right password, told to
+// retry after 1s.
+func wantFirstDelay(t *testing.T, e *env, email, wrong string) {
+	t.Helper()
+	for i := range 5 {
+		_, err := e.m.Login(t.Context(), email, wrong)
+		wantErr(t, fmt.Sprintf("failure %d", i+1), err, auth.ErrInvalidCredentials)
+	}
+	_, err := e.m.Login(t.Context(), email, goodPassword)
+	if d := retryAfter(t, err); d != time.Second {
+		t.Fatalf("attempt 6 retry after %v, want 1s", d)
+	}
 }

@@ -34,6 +34,24 @@ type Invalidator interface {
 	Listen(ctx context.Context, deliver func(keys []string), healthy func(up bool)) error
 }
 
+// LocalInvalidator is the [Invalidator] of a Manager that is the only one
+// over its store (a single process): the Manager invalidates its own
+// entries at once, so there is nothing to carry, and its subscription is
+// always healthy. Never use it when another process can change the same
+// store (a second instance, another program on the same SQLite file): its
+// changes would not reach this cache for up to SessionCacheConfig.TTL.
+type LocalInvalidator struct{}
+
+// Publish does nothing: no other instance listens.
+func (LocalInvalidator) Publish(context.Context, []string) error { return nil }
+
+// Listen reports a healthy subscription and waits for ctx to end.
+func (LocalInvalidator) Listen(ctx context.Context, _ func([]string), healthy func(bool)) error {
+	healthy(true)
+	<-ctx.Done()
+	return context.Cause(ctx)
+}
+
 // SessionCacheConfig configures the session cache (Config.SessionCache):
 // with it on, [Manager.Authenticate] takes a session and its user from
 // memory instead of reading the store. The zero value means off: every

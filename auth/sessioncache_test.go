@@ -476,3 +476,27 @@ func TestSessionCachePublishFailure(t *testing.T) {
 		t.Fatal("the failed publication was not logged")
 	}
 }
+
+// TestLocalInvalidator: the invalidator of a single process is
+// healthy from its start until ctx ends, and publishing needs nothing.
+func TestLocalInvalidator(t *testing.T) {
+	ctx, cancel := context.WithCancelCause(context.Background())
+	var states []bool
+	done := make(chan error)
+	up := make(chan struct{})
+	go func() {
+		done <- auth.LocalInvalidator{}.Listen(ctx, func([]string) { t.Error("delivered") }, func(b bool) { states = append(states, b); close(up) })
+	}()
+	<-up
+	if err := (auth.LocalInvalidator{}).Publish(ctx, []string{"s:1"}); err != nil {
+		t.Fatal(err)
+	}
+	stop := errors.New("stop")
+	cancel(stop)
+	if err := <-done; !errors.Is(err, stop) {
+		t.Errorf("Listen returned %v, want the cause", err)
+	}
+	if len(states) != 1 || !states[0] {
+		t.Errorf("health %v, want [true]", states)
+	}
+}

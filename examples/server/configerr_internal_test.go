@@ -53,7 +53,7 @@ func everything(t *testing.T) (options, deps) {
 	d := deps{
 		store: memstore.New(), counters: memstore.New(), audit: nopSink{}, mailer: mail.Discard{},
 		from: mail.Address{Name: "Example", Email: "no-reply@example.com"}, key: key, factor: key, issuer: issuer,
-		baseURL: o.baseURL, logger: slog.New(slog.DiscardHandler), invalidator: localInvalidator{},
+		baseURL: o.baseURL, logger: slog.New(slog.DiscardHandler), invalidator: auth.LocalInvalidator{},
 	}
 	return o, d
 }

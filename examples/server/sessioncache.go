@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -127,7 +126,7 @@ func cacheTransport(o options) (transport, error) {
 func (b *backend) invalidator(t transport, logger *slog.Logger) (auth.Invalidator, error) {
 	switch t {
 	case transportLocal:
-		return localInvalidator{}, nil
+		return auth.LocalInvalidator{}, nil
 	case transportPostgres:
 		listen := b.pgConfig.Copy()
 		// The LISTEN connection, named for pg_stat_activity.
@@ -141,17 +140,4 @@ func (b *backend) invalidator(t transport, logger *slog.Logger) (auth.Invalidato
 		return redisstore.NewNotifier(b.redis, redisstore.NotifierConfig{Logger: logger})
 	}
 	return nil, nil
-}
-
-// localInvalidator is the Invalidator of a single process (-store memory):
-// the Manager invalidates its own entries at once, so there is nothing to
-// publish, and the subscription never fails.
-type localInvalidator struct{}
-
-func (localInvalidator) Publish(context.Context, []string) error { return nil }
-
-func (localInvalidator) Listen(ctx context.Context, _ func([]string), healthy func(bool)) error {
-	healthy(true)
-	<-ctx.Done()
-	return context.Cause(ctx)
 }

@@ -10,18 +10,6 @@ import (
 	"github.com/gatehouse-go/gatehouse/mail"
 )
 
-// localInvalidator is a single instance's Invalidator: always healthy,
-// nothing to carry. The benchmark measures the cache, not a transport.
-type localInvalidator struct{}
-
-func (localInvalidator) Publish(context.Context, []string) error { return nil }
-
-func (localInvalidator) Listen(ctx context.Context, _ func([]string), healthy func(bool)) error {
-	healthy(true)
-	<-ctx.Done()
-	return context.Cause(ctx)
-}
-
 // BenchmarkManagerAuthenticateSessionCache is Authenticate of one access
 // token, with the session cache off (a store read per call, the default)
 // and on, same run. Compare the two ns/op: the ratio is the cache's gain.
@@ -40,7 +28,7 @@ func BenchmarkManagerAuthenticateSessionCache(b *testing.B) {
 					Password: auth.PasswordConfig{Hasher: testhash.Fast{}, LegacyHashers: []auth.Hasher{}},
 				}
 				if mode == "on" {
-					cfg.SessionCache = auth.SessionCacheConfig{Invalidator: localInvalidator{}}
+					cfg.SessionCache = auth.SessionCacheConfig{Invalidator: auth.LocalInvalidator{}}
 				}
 				m, err := auth.New(cfg)
 				if err != nil {
