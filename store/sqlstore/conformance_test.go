@@ -15,7 +15,6 @@ import (
 func TestConformance(t *testing.T) {
 	for _, tdb := range dialects() {
 		t.Run(tdb.name, func(t *testing.T) {
-			t.Parallel()
 			storetest.Run(t, func(t *testing.T) store.Store {
 				return newStore(t, tdb.open(t), tdb.dialect)
 			})

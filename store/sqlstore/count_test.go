@@ -13,7 +13,6 @@ import (
 func TestTotalCounter(t *testing.T) {
 	for _, tdb := range dialects() {
 		t.Run(tdb.name, func(t *testing.T) {
-			t.Parallel()
 			ctx := t.Context()
 			s := newStore(t, tdb.open(t), tdb.dialect)
 			total := func(want int, after string) {

@@ -47,11 +47,6 @@ func (tdb testDB) open(tb testing.TB) *sql.DB {
 // dialects returns the databases to test against. PostgreSQL and MySQL are
 // probed lazily by their open functions, which skip (or, under CI=true,
 // fail) when the server cannot be reached.
-//
-// A test's subtest per dialect calls t.Parallel: each opens databases of
-// its own (a file in its temporary directory, a memory database, a fresh
-// schema or database), and the fixtures they share are read-only. Up to
-// -test.parallel (GOMAXPROCS by default) of them run at once.
 func dialects() []testDB {
 	return []testDB{
 		{"SQLiteFile", sqlstore.SQLite, emptySQLiteFile},

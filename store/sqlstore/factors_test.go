@@ -24,7 +24,6 @@ func TestManagerSecondFactors(t *testing.T) {
 	const email, pw = "ada@example.com", "correct horse battery staple"
 	for _, tdb := range dialects() {
 		t.Run(tdb.name, func(t *testing.T) {
-			t.Parallel()
 			ctx := t.Context()
 			db := tdb.open(t)
 			var mu sync.Mutex

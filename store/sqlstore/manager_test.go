@@ -69,7 +69,6 @@ func TestManagerHappyPath(t *testing.T) {
 	)
 	for _, tdb := range dialects() {
 		t.Run(tdb.name, func(t *testing.T) {
-			t.Parallel()
 			ctx := t.Context()
 			m, capture := newManager(t, newStore(t, tdb.open(t), tdb.dialect))
 
@@ -230,7 +229,6 @@ func TestLimitsSharedAcrossInstances(t *testing.T) {
 			continue // one connection, one process: nothing to share
 		}
 		t.Run(tdb.name, func(t *testing.T) {
-			t.Parallel()
 			ctx := t.Context()
 			db := tdb.open(t)
 			now := time.Date(2026, 4, 1, 10, 0, 0, 0, time.UTC)

@@ -55,7 +55,6 @@ func migrationNames(tb testing.TB, d sqlstore.Dialect) []string {
 func TestMigrate(t *testing.T) {
 	for _, tdb := range dialects() {
 		t.Run(tdb.name, func(t *testing.T) {
-			t.Parallel()
 			db := tdb.empty(t)
 			want := migrationNames(t, tdb.dialect)
 			for run := 1; run <= 3; run++ {
@@ -83,7 +82,6 @@ func TestMigrateConcurrent(t *testing.T) {
 			continue // one connection: calls cannot overlap
 		}
 		t.Run(tdb.name, func(t *testing.T) {
-			t.Parallel()
 			db := tdb.empty(t)
 			const n = 4
 			errs := make([]error, n)
@@ -214,7 +212,6 @@ func TestDialectString(t *testing.T) {
 func TestMigratePendingEmailExpiry(t *testing.T) {
 	for _, tdb := range dialects() {
 		t.Run(tdb.name, func(t *testing.T) {
-			t.Parallel()
 			db := tdb.empty(t)
 			ctx := t.Context()
 			if err := sqlstore.MigrateTo(ctx, db, tdb.dialect, 4); err != nil {
@@ -293,7 +290,6 @@ func rebind(d sqlstore.Dialect, q string) string {
 func TestMigrateHasFactors(t *testing.T) {
 	for _, tdb := range dialects() {
 		t.Run(tdb.name, func(t *testing.T) {
-			t.Parallel()
 			db := tdb.empty(t)
 			ctx := t.Context()
 			if err := sqlstore.MigrateTo(ctx, db, tdb.dialect, 6); err != nil {

@@ -20,7 +20,6 @@ func TestManagerPasskeys(t *testing.T) {
 	const email, pw, origin = "ada@example.com", "correct horse battery staple", "https://example.com"
 	for _, tdb := range dialects() {
 		t.Run(tdb.name, func(t *testing.T) {
-			t.Parallel()
 			ctx := t.Context()
 			m, err := auth.New(auth.Config{
 				Store:    newStore(t, tdb.open(t), tdb.dialect),

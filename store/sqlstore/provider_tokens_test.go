@@ -18,7 +18,6 @@ func TestManagerProviderTokens(t *testing.T) {
 	secret := []byte(`{"access_token":"provider-access-token-1","refresh_token":"provider-refresh-token-1"}`)
 	for _, tdb := range dialects() {
 		t.Run(tdb.name, func(t *testing.T) {
-			t.Parallel()
 			ctx := t.Context()
 			db := tdb.open(t)
 			m, err := auth.New(auth.Config{

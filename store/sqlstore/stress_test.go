@@ -24,7 +24,6 @@ func TestConcurrentMix(t *testing.T) {
 			continue
 		}
 		t.Run(tdb.name, func(t *testing.T) {
-			t.Parallel()
 			s := newStore(t, tdb.open(t), tdb.dialect)
 			ctx := t.Context()
 			u := benchUser(1)
