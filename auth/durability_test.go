@@ -202,3 +202,24 @@ func TestNoDeferredCommitsElsewhere(t *testing.T) {
 		t.Errorf("%d Syncs without deferred commits", ds.syncs)
 	}
 }
+
+// TestDeferredCommitsNeedTheManager: a context the caller marked with
+// store.DeferCommits defers nothing in a Manager whose audit log is
+// elsewhere, and a failed append then calls no Sync (nor panics).
+func TestDeferredCommitsNeedTheManager(t *testing.T) {
+	e, ds, sink, _ := newDeferringEnv(t, false)
+	e.register(t, "ada@example.com")
+	ds.taken()
+	sink.mu.Lock()
+	sink.fail = true
+	sink.mu.Unlock()
+	if _, err := e.m.Login(store.DeferCommits(context.Background()), "ada@example.com", goodPassword); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := ds.taken(), []string{"CreateSession durable"}; !slices.Equal(got, want) {
+		t.Errorf("Login's writes under a caller's mark: %q, want %q", got, want)
+	}
+	if ds.syncs != 0 {
+		t.Errorf("%d Syncs", ds.syncs)
+	}
+}

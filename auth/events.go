@@ -140,7 +140,7 @@ func (m *Manager) emit(ctx context.Context, e Event, start time.Time) {
 		attrs = append(attrs, slog.Duration("latency", e.Latency))
 		m.log.LogAttrs(ctx, slog.LevelInfo, "gatehouse event", attrs...)
 	}
-	deferred := store.CommitsDeferred(ctx)
+	deferred := m.deferral != nil && store.CommitsDeferred(ctx)
 	ctx = store.DurableCommits(ctx)
 	if m.cfg.OnEvent != nil {
 		m.cfg.OnEvent(ctx, e)
@@ -164,12 +164,12 @@ func (m *Manager) emit(ctx context.Context, e Event, start time.Time) {
 // operation's database (store.CommitDeferral), the writes commit without
 // waiting for the disk, and the event's append, before the operation
 // returns, makes them durable with it (or emit calls Sync when it fails).
-// Otherwise it returns ctx as it is. Only operations whose outcome reaches
-// no one before their final emit may use it: Login, CompleteLogin,
-// Refresh and Logout.
+// Otherwise it returns ctx without the mark, should the caller have set
+// it. Only operations whose outcome reaches no one before their final
+// emit may use it: Login, CompleteLogin, Refresh and Logout.
 func (m *Manager) deferCommits(ctx context.Context) context.Context {
 	if m.deferral == nil {
-		return ctx
+		return store.DurableCommits(ctx)
 	}
 	return store.DeferCommits(ctx)
 }
