@@ -124,13 +124,8 @@ func (m *Manager) login(ctx context.Context, email, pass string, ev *Event) (*Lo
 		return nil, ErrInvalidCredentials
 	}
 	gate.succeeded(ctx)
-	if !u.IsActive {
-		ev.Reason = "disabled"
-		return nil, ErrAccountDisabled
-	}
-	if m.cfg.Verification.Required && !u.IsVerified {
-		ev.Reason = "not_verified"
-		return nil, ErrEmailNotVerified
+	if err := m.mayLogIn(u, ev); err != nil {
+		return nil, err
 	}
 	if res.rehash {
 		m.rehash(ctx, u, pass)
@@ -221,4 +216,19 @@ func (m *Manager) startSession(ctx context.Context, u *store.User, authAt time.T
 		return nil, nil, err
 	}
 	return s, pair, nil
+}
+
+// mayLogIn refuses a login of u, whose credential was right, when the
+// account is disabled or, with Verification.Required, unverified, and
+// notes why in ev.
+func (m *Manager) mayLogIn(u *store.User, ev *Event) error {
+	if !u.IsActive {
+		ev.Reason = "disabled"
+		return ErrAccountDisabled
+	}
+	if m.cfg.Verification.Required && !u.IsVerified {
+		ev.Reason = "not_verified"
+		return ErrEmailNotVerified
+	}
+	return nil
 }

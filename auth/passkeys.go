@@ -702,13 +702,8 @@ func (m *Manager) passkeyLogin(ctx context.Context, loginID, credentialJSON stri
 		return nil, err
 	}
 	gate.succeeded(ctx)
-	if !u.IsActive {
-		ev.Reason = "disabled"
-		return nil, ErrAccountDisabled
-	}
-	if m.cfg.Verification.Required && !u.IsVerified {
-		ev.Reason = "not_verified"
-		return nil, ErrEmailNotVerified
+	if err := m.mayLogIn(u, ev); err != nil {
+		return nil, err
 	}
 	return m.finishLogin(ctx, u, authAt, ev)
 }

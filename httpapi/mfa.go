@@ -57,15 +57,12 @@ func (a *API) failFactor(w http.ResponseWriter, r *http.Request, err error) {
 // enrollTOTP answers POST /mfa/totp/enroll {"current_password", "name"?}:
 // a new, pending TOTP factor and its secret, shown this once.
 func (a *API) enrollTOTP(w http.ResponseWriter, r *http.Request) {
-	var current, name optString
-	if !a.optionalObject(w, r, []field{
-		{"current_password", kindString, &current},
-		{"name", kindString, &name},
-	}) {
+	current, name, good := a.decodeNewFactor(w, r)
+	if !good {
 		return
 	}
 	id, _ := auth.IdentityFromContext(r.Context())
-	enr, err := a.m.EnrollTOTP(r.Context(), id, current.v, name.v)
+	enr, err := a.m.EnrollTOTP(r.Context(), id, current, name)
 	if err != nil {
 		a.failFactor(w, r, err)
 		return
@@ -175,4 +172,18 @@ func (a *API) resetFactors(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ok(w, message{"Second factors removed"})
+}
+
+// decodeNewFactor decodes the body {"current_password"?, "name"?} of the
+// calls that add a factor (TOTP enrolment, passkey registration); it
+// answers the error itself and reports false on a bad body.
+func (a *API) decodeNewFactor(w http.ResponseWriter, r *http.Request) (current, name string, good bool) {
+	var c, n optString
+	if !a.optionalObject(w, r, []field{
+		{"current_password", kindString, &c},
+		{"name", kindString, &n},
+	}) {
+		return "", "", false
+	}
+	return c.v, n.v, true
 }

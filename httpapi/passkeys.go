@@ -48,15 +48,12 @@ func (a *API) decodeCeremony(w http.ResponseWriter, r *http.Request, idField str
 // {"current_password"?, "name"?}: the creation options and the
 // registration ID for the finish call.
 func (a *API) beginPasskeyRegistration(w http.ResponseWriter, r *http.Request) {
-	var current, name optString
-	if !a.optionalObject(w, r, []field{
-		{"current_password", kindString, &current},
-		{"name", kindString, &name},
-	}) {
+	current, name, good := a.decodeNewFactor(w, r)
+	if !good {
 		return
 	}
 	id, _ := auth.IdentityFromContext(r.Context())
-	c, err := a.m.BeginPasskeyRegistration(r.Context(), id, current.v, name.v)
+	c, err := a.m.BeginPasskeyRegistration(r.Context(), id, current, name)
 	if err != nil {
 		a.failFactor(w, r, err)
 		return
