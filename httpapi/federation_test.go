@@ -1,17 +1,12 @@
 package httpapi_test
 
 import (
-	"crypto/rand"
-	"crypto/rsa"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/oauth2-proxy/mockoidc"
 
 	"github.com/gatehouse-go/gatehouse/auth"
 	"github.com/gatehouse-go/gatehouse/auth/federation"
@@ -176,22 +171,7 @@ func TestFederationHTTPUnverifiedEmail(t *testing.T) {
 // cookie and lands on the allowed return path; an open-redirect return_to
 // lands on the default page. SECURITY.md #85, #87.
 func TestFederationHTTPOIDCCookieSession(t *testing.T) {
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		t.Fatal(err)
-	}
-	op, err := mockoidc.NewServer(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := op.Start(ln, nil); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = op.Shutdown() })
+	op := fedtest.StartOIDC(t)
 	o := options{sql: memstore.New(), guard: &middleware.Config{Cookies: &middleware.CookieConfig{}},
 		federation: func(tb testing.TB, m *auth.Manager, st store.Store) []httpapi.FederatedProvider {
 			cfg := op.Config()

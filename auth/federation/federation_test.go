@@ -2,13 +2,13 @@ package federation_test
 
 import (
 	"crypto/rand"
-	"crypto/rsa"
 	"errors"
-	"net"
 	"net/http"
 	"net/url"
 	"sync/atomic"
 	"testing"
+
+	"github.com/gatehouse-go/gatehouse/internal/fedtest"
 
 	"github.com/oauth2-proxy/mockoidc"
 
@@ -31,17 +31,9 @@ type rig struct {
 
 func newRig(t *testing.T) *rig {
 	t.Helper()
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		t.Fatal(err)
-	}
-	op, err := mockoidc.NewServer(key)
-	if err != nil {
-		t.Fatalf("mockoidc: %v", err)
-	}
-	r := &rig{op: op}
+	r := &rig{}
 	r.verifier.Store("")
-	_ = op.AddMiddleware(func(next http.Handler) http.Handler {
+	r.op = fedtest.StartOIDC(t, func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 			if req.URL.Path == "/oidc/token" {
 				_ = req.ParseForm()
@@ -50,21 +42,14 @@ func newRig(t *testing.T) *rig {
 			next.ServeHTTP(w, req)
 		})
 	})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := op.Start(ln, nil); err != nil {
-		t.Fatalf("mockoidc: %v", err)
-	}
-	t.Cleanup(func() { _ = op.Shutdown() })
 	st := memstore.New()
 	r.st = st
+	var err error
 	r.m, err = auth.New(auth.Config{Store: st, Mailer: mail.Discard{}, Tokens: auth.TokenConfig{SigningKey: randomKey(t)}, Password: auth.PasswordConfig{Hasher: testhash.Fast{}}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := op.Config()
+	cfg := r.op.Config()
 	r.c, err = federation.New(t.Context(), r.m, st, federation.Provider{
 		Name: "mock", Issuer: cfg.Issuer, ClientID: cfg.ClientID, ClientSecret: cfg.ClientSecret, RedirectURL: callback,
 	}, federation.Options{ReturnPaths: []string{"/settings"}, DefaultReturn: "/home"})

@@ -1,11 +1,8 @@
 package main_test
 
 import (
-	"crypto/rand"
-	"crypto/rsa"
 	"encoding/json"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"path/filepath"
@@ -26,22 +23,7 @@ func TestServerFederatedLogin(t *testing.T) {
 		t.Skip("builds and runs the server binary")
 	}
 	t.Parallel()
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		t.Fatal(err)
-	}
-	op, err := mockoidc.NewServer(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := op.Start(ln, nil); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = op.Shutdown() })
+	op := fedtest.StartOIDC(t)
 	cfg := op.Config()
 
 	bin := buildServer(t)
