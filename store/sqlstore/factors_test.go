@@ -40,17 +40,7 @@ func TestManagerSecondFactors(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if _, err := m.Register(ctx, auth.Registration{Email: email, Password: pw}); err != nil {
-				t.Fatal(err)
-			}
-			res, err := m.Login(ctx, email, pw)
-			if err != nil {
-				t.Fatal(err)
-			}
-			id, err := m.Authenticate(ctx, res.Tokens.AccessToken)
-			if err != nil {
-				t.Fatal(err)
-			}
+			id := signedIn(t, m, email, pw)
 			enr, err := m.EnrollTOTP(ctx, id, pw, "phone")
 			if err != nil {
 				t.Fatalf("EnrollTOTP: %v", err)
@@ -116,7 +106,7 @@ func TestManagerSecondFactors(t *testing.T) {
 				t.Errorf("%d of 20 concurrent logins with one code succeeded, want 1 (errors %v)", ok, errs)
 			}
 			// A recovery code on a fresh challenge, once.
-			res, err = m.Login(ctx, email, pw)
+			res, err := m.Login(ctx, email, pw)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -125,4 +115,23 @@ func TestManagerSecondFactors(t *testing.T) {
 			}
 		})
 	}
+}
+
+// signedIn registers email with pw on m, logs in and returns the session's
+// identity.
+func signedIn(tb testing.TB, m *auth.Manager, email, pw string) *auth.Identity {
+	tb.Helper()
+	ctx := tb.Context()
+	if _, err := m.Register(ctx, auth.Registration{Email: email, Password: pw}); err != nil {
+		tb.Fatal(err)
+	}
+	res, err := m.Login(ctx, email, pw)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	id, err := m.Authenticate(ctx, res.Tokens.AccessToken)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return id
 }

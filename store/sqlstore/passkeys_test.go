@@ -32,17 +32,7 @@ func TestManagerPasskeys(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if _, err := m.Register(ctx, auth.Registration{Email: email, Password: pw}); err != nil {
-				t.Fatal(err)
-			}
-			res, err := m.Login(ctx, email, pw)
-			if err != nil {
-				t.Fatal(err)
-			}
-			id, err := m.Authenticate(ctx, res.Tokens.AccessToken)
-			if err != nil {
-				t.Fatal(err)
-			}
+			id := signedIn(t, m, email, pw)
 			key := passkeytest.New(origin)
 			c, err := m.BeginPasskeyRegistration(ctx, id, pw, "laptop")
 			if err != nil {
