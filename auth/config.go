@@ -207,7 +207,12 @@ type PasswordConfig struct {
 	// until their context ends, then get [ErrBusy]; a waiter whose slot
 	// comes with less time left before its context's deadline than a slot
 	// is held on average gets [ErrBusy] then (its hash would end too late).
-	// Default GOMAXPROCS; must not be negative.
+	// Default: GOMAXPROCS divided by the threads of one hash of Hasher
+	// ([ParallelHasher]), at least 1: with the default argon2id (p=4), 1
+	// on up to 7 cores, 2 on 8; with bcrypt, GOMAXPROCS. More slots than
+	// that add no logins per second (the cores are already busy) but add
+	// memory, and make every other request wait behind the hashes'
+	// goroutines (BENCHMARKS.md, "Login flood"). Must not be negative.
 	MaxConcurrentHashes int
 
 	// ResetTTL is how long a password-reset token is valid. Default
@@ -543,7 +548,7 @@ func (p *PasswordConfig) fill() error {
 		}
 	}
 	if p.MaxConcurrentHashes == 0 {
-		p.MaxConcurrentHashes = runtime.GOMAXPROCS(0)
+		p.MaxConcurrentHashes = defaultHashSlots(runtime.GOMAXPROCS(0), p.Hasher)
 	}
 	if p.MaxConcurrentHashes < 0 {
 		return cfgErr("Password.MaxConcurrentHashes", "must not be negative")
@@ -625,4 +630,15 @@ func (l *Limits) fill(st store.Store) error {
 // ("Config.Sessions.IdleTimeout").
 func cfgErr(path, reason string) error {
 	return &ValidationError{Field: "Config." + path, Reason: reason}
+}
+
+// defaultHashSlots is the default of Password.MaxConcurrentHashes on procs
+// cores with hasher h: procs divided by the threads of one of h's hashes,
+// at least 1.
+func defaultHashSlots(procs int, h Hasher) int {
+	threads := 1
+	if ph, ok := h.(ParallelHasher); ok {
+		threads = max(ph.Threads(), 1)
+	}
+	return max(procs/threads, 1)
 }

@@ -73,8 +73,9 @@ func TestConfigDefaults(t *testing.T) {
 	}
 	check("Password.Hasher", c.Password.Hasher, Hasher(argon2))
 	check("Password.LegacyHashers", c.Password.LegacyHashers, []Hasher{bcrypt})
-	check("Password.MaxConcurrentHashes", c.Password.MaxConcurrentHashes, runtime.GOMAXPROCS(0))
-	check("hash slots", cap(m.hashSlots), runtime.GOMAXPROCS(0))
+	slots := max(runtime.GOMAXPROCS(0)/4, 1) // argon2id's p=4
+	check("Password.MaxConcurrentHashes", c.Password.MaxConcurrentHashes, slots)
+	check("hash slots", cap(m.hashSlots), slots)
 	check("Password.ResetTTL", c.Password.ResetTTL, 30*time.Minute)
 	check("Password.Policy", c.Password.Policy, password.Policy{MinLength: 8, MaxLength: 256})
 
@@ -139,5 +140,74 @@ func TestConfigGroupDefaultsIndependent(t *testing.T) {
 	}
 	if c.Limits.MailPerHour != -1 || c.Limits.MailPerMinute != 1 || c.Limits.LoginHardStop != 100 {
 		t.Errorf("Limits = %+v", c.Limits)
+	}
+}
+
+// threadsHasher is a Hasher that reports threads per hash.
+type threadsHasher struct {
+	Hasher
+	threads int
+}
+
+func (h threadsHasher) Threads() int { return h.threads }
+
+// TestDefaultHashSlots: the default number of concurrent hashes keeps
+// their threads together at about GOMAXPROCS (SECURITY.md #12): one
+// argon2id hash of p=4 at a time on 2 cores, where two would be 8
+// CPU-bound goroutines that every other request waits behind.
+func TestDefaultHashSlots(t *testing.T) {
+	argon2, err := password.NewArgon2id(password.Argon2Params{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	argon2p1, err := password.NewArgon2id(password.Argon2Params{Threads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bcrypt, err := password.NewBcrypt(10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name  string
+		procs int
+		h     Hasher
+		want  int
+	}{
+		{"argon2id p=4 on 1 core", 1, argon2, 1},
+		{"argon2id p=4 on 2 cores", 2, argon2, 1},
+		{"argon2id p=4 on 7 cores", 7, argon2, 1},
+		{"argon2id p=4 on 8 cores", 8, argon2, 2},
+		{"argon2id p=4 on 64 cores", 64, argon2, 16},
+		{"argon2id p=1 on 2 cores", 2, argon2p1, 2},
+		{"bcrypt on 2 cores", 2, bcrypt, 2},
+		{"bcrypt on 16 cores", 16, bcrypt, 16},
+		{"threads 0 count as 1", 4, threadsHasher{bcrypt, 0}, 4},
+		{"threads -3 count as 1", 4, threadsHasher{bcrypt, -3}, 4},
+		{"more threads than cores", 4, threadsHasher{bcrypt, 16}, 1},
+	} {
+		if got := defaultHashSlots(c.procs, c.h); got != c.want {
+			t.Errorf("%s: defaultHashSlots(%d) = %d, want %d", c.name, c.procs, got, c.want)
+		}
+	}
+
+	// New takes the configured Hasher's threads, and an explicit value
+	// as it is.
+	for _, c := range []struct {
+		name string
+		cfg  PasswordConfig
+		want int
+	}{
+		{"bcrypt hasher", PasswordConfig{Hasher: bcrypt}, runtime.GOMAXPROCS(0)},
+		{"argon2id p=1", PasswordConfig{Hasher: argon2p1}, runtime.GOMAXPROCS(0)},
+		{"explicit", PasswordConfig{Hasher: argon2, MaxConcurrentHashes: 5}, 5},
+	} {
+		p := c.cfg
+		if err := p.fill(); err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		if p.MaxConcurrentHashes != c.want {
+			t.Errorf("%s: MaxConcurrentHashes = %d, want %d", c.name, p.MaxConcurrentHashes, c.want)
+		}
 	}
 }

@@ -31,12 +31,24 @@ type RehashChecker interface {
 	NeedsRehash(hash string) bool
 }
 
+// ParallelHasher is implemented by hashers whose every hash runs on several
+// threads at once, as argon2id does with its p lanes ([password.Argon2id]:
+// 4 by default). New reads it once, for the default of
+// Config.Password.MaxConcurrentHashes: so many hashes at once that their
+// threads together are about GOMAXPROCS, and no more.
+type ParallelHasher interface {
+	// Threads returns how many threads one Hash keeps busy at once; less
+	// than 1 counts as 1.
+	Threads() int
+}
+
 // The hashers of package password are the ones New uses by default.
 var (
-	_ Hasher        = (*password.Argon2id)(nil)
-	_ RehashChecker = (*password.Argon2id)(nil)
-	_ Hasher        = (*password.Bcrypt)(nil)
-	_ RehashChecker = (*password.Bcrypt)(nil)
+	_ Hasher         = (*password.Argon2id)(nil)
+	_ RehashChecker  = (*password.Argon2id)(nil)
+	_ ParallelHasher = (*password.Argon2id)(nil)
+	_ Hasher         = (*password.Bcrypt)(nil)
+	_ RehashChecker  = (*password.Bcrypt)(nil)
 )
 
 // Claims is what an access token asserts.

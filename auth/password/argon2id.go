@@ -127,6 +127,12 @@ func NewArgon2id(p Argon2Params) (*Argon2id, error) {
 	return &Argon2id{p: p}, nil
 }
 
+// Threads returns the degree of parallelism of the hashes h makes (its
+// Argon2Params.Threads, argon2's p): each Hash, and each Compare of such a
+// hash, keeps that many goroutines busy at once. The auth.Manager divides
+// GOMAXPROCS by it for its default number of concurrent hashes.
+func (h *Argon2id) Threads() int { return int(h.p.Threads) }
+
 // Hash returns a PHC-format argon2id hash of password with a fresh random
 // salt. It applies no password policy, but refuses a password over
 // [MaxBytes] with an error matching [ErrTooLong] before

@@ -387,3 +387,19 @@ func BenchmarkArgon2idCompareHostile(b *testing.B) {
 		}
 	}
 }
+
+func TestArgon2idThreads(t *testing.T) {
+	for _, p := range []uint8{0, 1, 4, 8} {
+		h, err := password.NewArgon2id(password.Argon2Params{Threads: p})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := int(p)
+		if p == 0 {
+			want = 4 // the default
+		}
+		if got := h.Threads(); got != want {
+			t.Errorf("Argon2Params{Threads: %d}: Threads() = %d, want %d", p, got, want)
+		}
+	}
+}

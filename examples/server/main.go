@@ -44,7 +44,7 @@
 //	                               comma-separated), and publish them: keys being rotated
 //	-jwks-max-age duration         Cache-Control max-age of the JWKS (default 10m0s)
 //	-request-timeout duration      each request's deadline (default 10s, up to 25s; 0: none)
-//	-max-concurrent-hashes int     password hashes run at once (default 0: GOMAXPROCS)
+//	-max-concurrent-hashes int     password hashes run at once (default 0: GOMAXPROCS/4, at least 1)
 //	-debug-addr string             serve net/http/pprof (/debug/pprof/) on this loopback
 //	                               address, e.g. 127.0.0.1:6060; off by default
 //	-oidc-issuer string            offer "Sign in with …" through this OpenID Connect
@@ -258,7 +258,7 @@ func newFlagSet(o *options) *flag.FlagSet {
 	o.sessionCache = cacheFlagFromEnv()
 	fs.Var(&o.sessionCache, "session-cache", "keep sessions in memory for up to this `TTL` (1s to 10m, e.g. 1m; default $"+envSessionCache+", else off): an authenticated request then reads no database. "+
 		"Other instances' changes arrive over PostgreSQL LISTEN/NOTIFY, or Redis pub/sub with -redis; SQLite and MySQL need -redis; -store memory keeps them in-process")
-	fs.IntVar(&o.maxHashes, "max-concurrent-hashes", 0, "password hashes run at once (each argon2id hash holds 64 MiB); the logins beyond wait for a slot until -request-timeout. 0: the library's default, GOMAXPROCS")
+	fs.IntVar(&o.maxHashes, "max-concurrent-hashes", 0, "password hashes run at once (each argon2id hash holds 64 MiB); the logins beyond wait for a slot until -request-timeout. 0: the library's default, GOMAXPROCS divided by argon2id's 4 threads, at least 1")
 	fs.StringVar(&o.debugAddr, "debug-addr", "", "serve net/http/pprof (/debug/pprof/) on this loopback `address`, e.g. 127.0.0.1:6060 (off by default; never exposed beyond loopback)")
 	fs.StringVar(&o.oidcIssuer, "oidc-issuer", os.Getenv(envOIDCPrefix+"ISSUER"), "offer \"Sign in with …\" through the OpenID Connect provider of this issuer `URL` (default $"+envOIDCPrefix+"ISSUER)")
 	fs.StringVar(&o.oidcClientID, "oidc-client-id", os.Getenv(envOIDCPrefix+"CLIENT_ID"), "the client ID registered at the -oidc-issuer provider (default $"+envOIDCPrefix+"CLIENT_ID)")
