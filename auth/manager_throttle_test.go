@@ -378,3 +378,64 @@ func wantFirstDelay(t *testing.T, e *env, email, wrong string) {
 		t.Fatalf("attempt 6 retry after %v, want 1s", d)
 	}
 }
+
+// TestPerIPLimitsIPv6ByNetwork (SECURITY.md #21): the per-IP limits count
+// an IPv6 client by its /64, which one subscriber can send from in full: a
+// spray from 21 addresses of one /64 is throttled as one from a single
+// address would be; a neighbouring /64 is not; an IPv4-mapped address
+// counts with its IPv4 address.
+func TestPerIPLimitsIPv6ByNetwork(t *testing.T) {
+	spray := func(t *testing.T, e *env, addr func(i int) string) (throttledAt int) {
+		t.Helper()
+		for i := range 40 {
+			_, err := e.m.Login(withIP(t.Context(), addr(i)), fmt.Sprintf("victim%d@example.com", i), "guess guess guess")
+			if errors.Is(err, auth.ErrThrottled) {
+				return i + 1
+			}
+		}
+		return 0
+	}
+	t.Run("one /64, many addresses", func(t *testing.T) {
+		e := newEnv(t)
+		e.register(t, "ada@example.com")
+		if at := spray(t, e, func(i int) string { return fmt.Sprintf("2001:db8:1:2:%x::%x", i, i+1) }); at != 21 {
+			t.Fatalf("throttled at attempt %d, want 21 (20 failures a minute for the /64)", at)
+		}
+		_, err := e.m.Login(withIP(t.Context(), "2001:db8:1:2:ffff:ffff:ffff:ffff"), "ada@example.com", goodPassword)
+		wantErr(t, "another address of the /64", err, auth.ErrThrottled)
+		_, err = e.m.Login(withIP(t.Context(), "2001:db8:1:2::1%eth0"), "ada@example.com", goodPassword)
+		wantErr(t, "an address of the /64 with a zone", err, auth.ErrThrottled)
+		if _, err := e.m.Login(withIP(t.Context(), "2001:db8:1:3::1"), "ada@example.com", goodPassword); err != nil {
+			t.Fatalf("the neighbouring /64: %v", err)
+		}
+	})
+	t.Run("IPv4-mapped counts as IPv4", func(t *testing.T) {
+		e := newEnv(t)
+		e.register(t, "ada@example.com")
+		if at := spray(t, e, func(i int) string {
+			if i%2 == 0 {
+				return "203.0.113.9"
+			}
+			return "::ffff:203.0.113.9"
+		}); at != 21 {
+			t.Fatalf("throttled at attempt %d, want 21 (one bucket for both spellings)", at)
+		}
+		if _, err := e.m.Login(withIP(t.Context(), "::ffff:203.0.113.10"), "ada@example.com", goodPassword); err != nil {
+			t.Fatalf("the next IPv4 address: %v", err)
+		}
+	})
+	t.Run("registrations", func(t *testing.T) {
+		e := newEnv(t)
+		for i := range 10 {
+			ctx := withIP(t.Context(), fmt.Sprintf("2001:db8:7:7::%x", i+1))
+			if _, err := e.m.Register(ctx, auth.Registration{Email: fmt.Sprintf("u%d@example.com", i), Password: goodPassword}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		_, err := e.m.Register(withIP(t.Context(), "2001:db8:7:7:abcd::1"), auth.Registration{Email: "u10@example.com", Password: goodPassword})
+		retryAfter(t, err)
+		if _, err := e.m.Register(withIP(t.Context(), "2001:db8:7:8::1"), auth.Registration{Email: "u10@example.com", Password: goodPassword}); err != nil {
+			t.Fatalf("another /64: %v", err)
+		}
+	})
+}

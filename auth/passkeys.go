@@ -712,7 +712,7 @@ func (m *Manager) passkeyLogin(ctx context.Context, loginID, credentialJSON stri
 func (m *Manager) loginIPGate(ctx context.Context) *passwordGate {
 	g := &passwordGate{m: m, now: m.now()}
 	if ip, ok := clientAddr(ctx); ok && m.limiter != nil {
-		g.ipMinute, g.ipHour = counterKey("ip-login-m", ip.String()), counterKey("ip-login-h", ip.String())
+		g.ipMinute, g.ipHour = loginIPKeys(ip)
 	}
 	return g
 }

@@ -41,6 +41,30 @@ func counterKey(kind, id string) string {
 	return kind + ":" + hex.EncodeToString(sum[:16])
 }
 
+// ipBucket names what a per-IP limit counts ip against: an IPv4 address
+// (IPv4-mapped IPv6 ones included) as it is, an IPv6 address by its /64
+// network. A /64 is the smallest network a subscriber or a host is given
+// (RFC 6177, RFC 7421): whoever has one can send from any of its 2^64
+// addresses, and per address would get as many buckets (SECURITY.md #21).
+func ipBucket(ip netip.Addr) string {
+	ip = ip.Unmap()
+	if ip.Is4() {
+		return ip.String()
+	}
+	p, err := ip.WithZone("").Prefix(64)
+	if err != nil { // unreachable: 64 bits of an IPv6 address
+		return ip.String()
+	}
+	return p.String()
+}
+
+// loginIPKeys returns the login-failure counters of ip's bucket, per
+// minute and per hour.
+func loginIPKeys(ip netip.Addr) (minute, hour string) {
+	b := ipBucket(ip)
+	return counterKey("ip-login-m", b), counterKey("ip-login-h", b)
+}
+
 // clientAddr returns the request's client IP, if known.
 func clientAddr(ctx context.Context) (netip.Addr, bool) {
 	c, ok := ClientFromContext(ctx)
@@ -91,7 +115,7 @@ func (m *Manager) openGate(ctx context.Context, key string, perIP bool) (*passwo
 		return g, nil
 	}
 	if ip, ok := clientAddr(ctx); ok && perIP {
-		g.ipMinute, g.ipHour = counterKey("ip-login-m", ip.String()), counterKey("ip-login-h", ip.String())
+		g.ipMinute, g.ipHour = loginIPKeys(ip)
 	}
 	var err error
 	if m.batch != nil {
@@ -361,7 +385,7 @@ func (m *Manager) ipCounter(ctx context.Context, kind string, limit int) (string
 	if !ok {
 		return "", false
 	}
-	return counterKey("ip-"+kind, ip.String()), true
+	return counterKey("ip-"+kind, ipBucket(ip)), true
 }
 
 // mayMail counts a message of a purpose to a user and reports whether it

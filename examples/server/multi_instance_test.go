@@ -457,12 +457,13 @@ func withParam(t *testing.T, dsn, k, v string) string {
 	return u.String()
 }
 
-// randomIP is an IPv6 documentation address (2001:db8::/32) with a random
-// suffix, so that concurrent runs do not share per-IP counters.
+// randomIP is an IPv6 documentation address (2001:db8::/32) in a random
+// /64 of its own (per-IP limits count an IPv6 client by its /64), so that
+// concurrent runs do not share per-IP counters.
 func randomIP() string {
 	b := make([]byte, 4)
 	rand.Read(b)
-	return fmt.Sprintf("2001:db8::%x:%x", uint16(b[0])<<8|uint16(b[1]), uint16(b[2])<<8|uint16(b[3]))
+	return fmt.Sprintf("2001:db8:%x:%x::1", uint16(b[0])<<8|uint16(b[1]), uint16(b[2])<<8|uint16(b[3]))
 }
 
 // sessionRows returns the rows of a GET /v2/sessions answer.
