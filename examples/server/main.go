@@ -445,8 +445,9 @@ func run(ctx context.Context, o options, stdout io.Writer, logger *slog.Logger) 
 	if err != nil {
 		return err
 	}
-	// The audit log: every auth event stored in the same database, read
-	// back by superusers at /v2/logs and /v2/analytics.
+	// The audit log: every auth event stored in the same database, or in
+	// the file of -audit-db, read back by superusers at /v2/logs and
+	// /v2/analytics.
 	rec, err := audit.New(audit.Config{Runs: be.runs, Logger: logger})
 	if err != nil {
 		return err
