@@ -12,6 +12,7 @@ import (
 	"runtime"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -271,8 +272,8 @@ func runCompare(ctx context.Context, o loadOptions, srv *child, out io.Writer) (
 		loginFor = o.duration
 	}
 	plainClient := &apiClient{base: plain.URL, http: hc, bud: &budget{}}
-	fmt.Fprintf(out, "%d keep-alive clients over loopback; examples/server at %s, plain net/http server (pid %d) at %s; %d rounds of %v per phase, then login for %v\n",
-		o.clients, o.url, plain.PID(), plain.URL, o.rounds, o.duration, loginFor)
+	fmt.Fprintf(out, "%d keep-alive clients over loopback; examples/server%s at %s, plain net/http server (pid %d) at %s; %d rounds of %v per phase, then login for %v\n",
+		o.clients, serverFlagsText(srv, o.serverFlags), o.url, plain.PID(), plain.URL, o.rounds, o.duration, loginFor)
 
 	var plainRates, userRates, refreshRates []float64
 	var lastUser, lastRefresh LoadReport
@@ -373,6 +374,15 @@ func runCompare(ctx context.Context, o loadOptions, srv *child, out io.Writer) (
 		figs = append(figs, loadFigure{Name: "socket_login_per_cpu", Store: "sqlite", Value: cpuRatio * c.perCPU, Unit: "req/cpu-s", Baseline: "argon2id_checks_per_cpu", BaselineValue: c.perCPU, Ratio: cpuRatio})
 	}
 	return figs, nil
+}
+
+// serverFlagsText names the -server-flags that a server the tool started
+// runs with, for the figures' heading ("" for none, or a server of -url).
+func serverFlagsText(srv *child, flags string) string {
+	if srv == nil || strings.TrimSpace(flags) == "" {
+		return ""
+	}
+	return " (-server-flags " + strconv.Quote(strings.Join(strings.Fields(flags), " ")) + ")"
 }
 
 // serverCPU is the CPU time srv has used so far; an error without a

@@ -404,3 +404,25 @@ func TestCPUTime(t *testing.T) {
 	}
 	_ = x
 }
+
+// TestServerFlagsText: -compare's heading names the flags of the server it
+// started (spawnGatehouse passes them to every mode), and none for a
+// server of -url.
+func TestServerFlagsText(t *testing.T) {
+	started := &child{}
+	for _, c := range []struct {
+		name  string
+		srv   *child
+		flags string
+		want  string
+	}{
+		{"none", started, "", ""},
+		{"blank", started, "  ", ""},
+		{"flags", started, " -session-cache 1m  -audit-db audit.db", ` (-server-flags "-session-cache 1m -audit-db audit.db")`},
+		{"a server of -url", nil, "-session-cache 1m", ""},
+	} {
+		if got := serverFlagsText(c.srv, c.flags); got != c.want {
+			t.Errorf("%s: %q, want %q", c.name, got, c.want)
+		}
+	}
+}

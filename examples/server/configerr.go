@@ -37,7 +37,7 @@ var configSources = []configSource{
 	{"Config.Factors.Passkeys.Origins", "the origin of -base-url", false},
 	{"Config.Tokens.Issuer", "-ed25519-key and -ed25519-verify-keys", false},
 	{"Config.Store", "-db", false},
-	{"Config.Audit", "-db", false},
+	{"Config.Audit", "-db and -audit-db", false},
 	{"Config.Limits.Store", "-redis", false},
 	{"Config.SessionCache.TTL", "-session-cache", true},
 	{"Config.SessionCache.Invalidator", "-session-cache and its transport: -store -db and -redis", false},

@@ -23,6 +23,8 @@
 //	                               redis://host:port), the rest in the database
 //	-session-cache TTL             keep sessions in memory for up to TTL (1s to 10m; default
 //	                               $GATEHOUSE_SESSION_CACHE, else off); see Session cache below
+//	-audit-db file                 keep the audit log in this SQLite file of its own, beside a
+//	                               SQLite -db (default $GATEHOUSE_AUDIT_DB); see Audit log below
 //	-maildir string                folder for outgoing mail as .eml files (default "gatehouse-mail")
 //	-require-email-verification    new users verify their email before they can log in
 //	-access-ttl duration           access-token lifetime (default 15m0s)
@@ -75,11 +77,39 @@
 //   - a PostgreSQL -db: over LISTEN/NOTIFY, on a connection of its own named
 //     "APP session-cache listener" in pg_stat_activity (APP is the URL's
 //     application_name, else gatehouse);
-//   - a SQLite file or a MySQL -db without -redis: refused at start, since
-//     neither carries notifications and other processes may share them.
+//   - a SQLite file without -redis: in the process itself, which therefore
+//     holds an exclusive lock for as long as it runs (flock(2) on DB.lock
+//     beside the database, DB being its real path), and refuses to start
+//     when another process holds it; every server on a SQLite file takes
+//     that lock, shared without the cache, so a second server on the same
+//     file, with the cache or without, refuses to start beside one with
+//     it (and one with it beside any other), while servers without the
+//     cache still share a file as before. The lock binds only the
+//     processes that take it: another program writing the file (the
+//     sqlite3 shell, an application of your own, a restored backup copied
+//     over it) is not stopped, and its changes to sessions and users reach
+//     the cache only when the entries expire, up to the TTL later. On a
+//     platform without flock(2) (Windows), the cache on a SQLite file
+//     needs -redis, and no lock is taken;
+//   - a MySQL -db without -redis: refused at start, since MySQL carries no
+//     notifications and other instances may share the database.
 //
 // While that subscription is down every request reads the database, as
 // without the cache. README.md's "Session cache" has the measured bound.
+//
+// # Audit log
+//
+// Every auth event is a run in the audit log, which superusers read at
+// /v2/logs and /v2/analytics. It is kept in the database of -db, or with
+// -audit-db FILE (or GATEHOUSE_AUDIT_DB=FILE) in a SQLite file of its own,
+// created and migrated at start like the main one: its appends then take
+// that file's write lock instead of the main file's, which every login,
+// refresh and logout needs too. -audit-db is accepted only with a SQLite
+// -db: on PostgreSQL or MySQL the log stays in the database every instance
+// shares (a file per instance would split it), and -store memory keeps it
+// in memory. Back the audit file up as the main one (VACUUM INTO); the
+// servers that share a SQLite -db should share its -audit-db too, or each
+// shows only its own part of the log.
 //
 // Behind a reverse proxy (a load balancer, a CDN), list it in
 // -trusted-proxies, or every client shares the proxy's per-IP limits. The
@@ -201,6 +231,8 @@ type options struct {
 	// sessionCache is -session-cache: the session cache's TTL (0: off).
 	sessionCache cacheFlag
 	maxHashes    int
+	// auditDB is -audit-db: the audit log's SQLite file, "" for -db's.
+	auditDB string
 }
 
 // defaultRequestTimeout is the default of -request-timeout, and
@@ -257,7 +289,8 @@ func newFlagSet(o *options) *flag.FlagSet {
 	fs.DurationVar(&o.requestTimeout, "request-timeout", defaultRequestTimeout, "each request's deadline (up to 25s; 0: none): a login that finds every password-hash slot taken waits for one until then, then gets 503 with Retry-After")
 	o.sessionCache = cacheFlagFromEnv()
 	fs.Var(&o.sessionCache, "session-cache", "keep sessions in memory for up to this `TTL` (1s to 10m, e.g. 1m; default $"+envSessionCache+", else off): an authenticated request then reads no database. "+
-		"Other instances' changes arrive over PostgreSQL LISTEN/NOTIFY, or Redis pub/sub with -redis; SQLite and MySQL need -redis; -store memory keeps them in-process")
+		"Other instances' changes arrive over PostgreSQL LISTEN/NOTIFY, or Redis pub/sub with -redis; MySQL needs -redis; -store memory keeps them in-process, and so does a SQLite file without -redis, which this server then locks for itself alone")
+	fs.StringVar(&o.auditDB, "audit-db", os.Getenv(envAuditDB), "keep the audit log in this SQLite `file` of its own (created and migrated at start), beside a SQLite -db, so that its appends do not wait for the main file's write lock (default $"+envAuditDB+"; only with a SQLite -db)")
 	fs.IntVar(&o.maxHashes, "max-concurrent-hashes", 0, "password hashes run at once (each argon2id hash holds 64 MiB); the logins beyond wait for a slot until -request-timeout. 0: the library's default, GOMAXPROCS divided by argon2id's 4 threads, at least 1")
 	fs.StringVar(&o.debugAddr, "debug-addr", "", "serve net/http/pprof (/debug/pprof/) on this loopback `address`, e.g. 127.0.0.1:6060 (off by default; never exposed beyond loopback)")
 	fs.StringVar(&o.oidcIssuer, "oidc-issuer", os.Getenv(envOIDCPrefix+"ISSUER"), "offer \"Sign in with …\" through the OpenID Connect provider of this issuer `URL` (default $"+envOIDCPrefix+"ISSUER)")
@@ -303,6 +336,8 @@ Environment:
     	the default of -smtp-password
   GATEHOUSE_SESSION_CACHE
     	the default of -session-cache (a TTL such as 1m, or off)
+  GATEHOUSE_AUDIT_DB
+    	the default of -audit-db (a SQLite file)
   GATEHOUSE_OIDC_ISSUER, _CLIENT_ID, _CLIENT_SECRET, _NAME
     	the defaults of -oidc-issuer, -oidc-client-id, -oidc-client-secret,
     	-oidc-name; the callback URL to register is -base-url followed by
@@ -381,6 +416,9 @@ func run(ctx context.Context, o options, stdout io.Writer, logger *slog.Logger) 
 	if err != nil {
 		return err
 	}
+	if o.auditDB != "" {
+		logger.Info("audit log in a file of its own", "audit-db", o.auditDB)
+	}
 	if be.memory {
 		fmt.Fprintln(stdout, "storing everything in memory (-store memory): every account, session and log entry is lost when the server exits")
 	}
@@ -407,8 +445,9 @@ func run(ctx context.Context, o options, stdout io.Writer, logger *slog.Logger) 
 	if err != nil {
 		return err
 	}
-	// The audit log: every auth event stored in the same database, read
-	// back by superusers at /v2/logs and /v2/analytics.
+	// The audit log: every auth event stored in the same database, or in
+	// the file of -audit-db, read back by superusers at /v2/logs and
+	// /v2/analytics.
 	rec, err := audit.New(audit.Config{Runs: be.runs, Logger: logger})
 	if err != nil {
 		return err

@@ -77,10 +77,11 @@ const (
 	transportLocal                     // one process: -store memory
 	transportPostgres                  // LISTEN/NOTIFY on the -db database
 	transportRedis                     // pub/sub on the -redis server
+	transportFileLock                  // one process: the SQLite file's exclusive lock
 )
 
 func (t transport) String() string {
-	return [...]string{"off", "in-process (-store memory: one process)", "PostgreSQL LISTEN/NOTIFY", "Redis pub/sub"}[t]
+	return [...]string{"off", "in-process (-store memory: one process)", "PostgreSQL LISTEN/NOTIFY", "Redis pub/sub", "in-process (the SQLite file's lock: one process)"}[t]
 }
 
 // errCacheTransport is wrapped by every refusal of -session-cache for a
@@ -91,9 +92,12 @@ var errCacheTransport = errors.New("no channel for the session cache's invalidat
 // the flags alone (no I/O), or refuses: the memory store is one process,
 // so invalidations stay in it; otherwise -redis's pub/sub when it is
 // given (every instance shares that Redis already), else PostgreSQL's
-// LISTEN/NOTIFY. A SQLite file and a MySQL database have no such channel,
-// and other processes may share them, so without -redis the flag is
-// refused rather than trusted to a single process it cannot check.
+// LISTEN/NOTIFY. A SQLite file without -redis is kept to one process by
+// an exclusive lock beside it (openBackend takes it, lockSQLite), so its
+// invalidations stay in that process too; where the platform has no such
+// lock, and on MySQL (no channel, and other instances may share the
+// database), the flag is refused rather than trusted to a single process
+// it cannot check.
 func cacheTransport(o options) (transport, error) {
 	if o.sessionCache.ttl == 0 {
 		return transportNone, nil
@@ -117,7 +121,10 @@ func cacheTransport(o options) (transport, error) {
 	case dbMySQL:
 		return transportNone, fmt.Errorf("-session-cache with -db %s: %w: MySQL has no LISTEN/NOTIFY, so the other instances would never hear of a logout; give every instance the same -redis (its pub/sub carries them), or leave the cache off", t.shown, errCacheTransport)
 	default:
-		return transportNone, fmt.Errorf("-session-cache with the SQLite file %s: %w: other processes may open the same file, and this one would not hear of their logouts for up to the TTL; give -redis (its pub/sub carries them), use a PostgreSQL -db or -store memory, or leave the cache off", t.shown, errCacheTransport)
+		if !fileLocks {
+			return transportNone, fmt.Errorf("-session-cache with the SQLite file %s: %w: on this platform the server cannot lock the file for itself alone, so other processes may open it, and this one would not hear of their logouts for up to the TTL; give -redis (its pub/sub carries them), use a PostgreSQL -db or -store memory, or leave the cache off", t.shown, errCacheTransport)
+		}
+		return transportFileLock, nil
 	}
 }
 
@@ -125,7 +132,7 @@ func cacheTransport(o options) (transport, error) {
 // cache is off. It does no I/O.
 func (b *backend) invalidator(t transport, logger *slog.Logger) (auth.Invalidator, error) {
 	switch t {
-	case transportLocal:
+	case transportLocal, transportFileLock:
 		return auth.LocalInvalidator{}, nil
 	case transportPostgres:
 		listen := b.pgConfig.Copy()

@@ -81,9 +81,10 @@ func TestSessionCacheFlag(t *testing.T) {
 }
 
 // TestCacheTransport: the memory store keeps invalidations in-process,
-// -redis carries them whatever the database, PostgreSQL carries them
-// itself, and SQLite and MySQL without -redis are refused with what to do
-// instead; without -session-cache nothing is chosen or refused.
+// and so does a SQLite file without -redis (where the platform can lock
+// it), -redis carries them whatever the database, PostgreSQL carries them
+// itself, and MySQL without -redis is refused with what to do instead;
+// without -session-cache nothing is chosen or refused.
 func TestCacheTransport(t *testing.T) {
 	const (
 		pg    = "postgres://gh:pw@db.example.com/app"
@@ -104,7 +105,11 @@ func TestCacheTransport(t *testing.T) {
 		{"postgres with -redis", options{store: storeSQL, db: pg, redis: redis, sessionCache: on}, transportRedis},
 		{"mysql with -redis", options{store: storeSQL, db: my, redis: redis, sessionCache: on}, transportRedis},
 		{"sqlite with -redis", options{db: lite, redis: redis, sessionCache: on}, transportRedis},
+		{"sqlite", options{db: lite, sessionCache: on}, transportFileLock},
 	} {
+		if c.name == "sqlite" && !fileLocks {
+			continue // refused below
+		}
 		t.Run(c.name, func(t *testing.T) {
 			got, err := cacheTransport(c.o)
 			if err != nil || got != c.want {
@@ -112,14 +117,21 @@ func TestCacheTransport(t *testing.T) {
 			}
 		})
 	}
-	for _, c := range []struct {
+	refusals := []struct {
 		name string
 		o    options
 		want []string
 	}{
 		{"mysql", options{store: storeSQL, db: my, sessionCache: on}, []string{"MySQL has no LISTEN/NOTIFY", "-redis"}},
-		{"sqlite", options{db: lite, sessionCache: on}, []string{"SQLite file " + lite, "other processes may open the same file", "-redis", "PostgreSQL", "-store memory"}},
-	} {
+	}
+	if !fileLocks {
+		refusals = append(refusals, struct {
+			name string
+			o    options
+			want []string
+		}{"sqlite", options{db: lite, sessionCache: on}, []string{"SQLite file " + lite, "cannot lock the file", "-redis", "PostgreSQL", "-store memory"}})
+	}
+	for _, c := range refusals {
 		t.Run("refuses "+c.name, func(t *testing.T) {
 			_, err := cacheTransport(c.o)
 			if !errors.Is(err, errCacheTransport) {

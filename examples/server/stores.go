@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -159,10 +161,68 @@ func maskMySQL(dsn string) string {
 	return user + ":xxxxx" + dsn[at:]
 }
 
+// errFileInUse is wrapped by the refusal to start on a SQLite file that
+// another process holds the lock of (see lockSQLite).
+var errFileInUse = errors.New("the SQLite file is in use by another server")
+
+// errLocked is lockFile's answer when another process holds a conflicting
+// lock; errNoFileLocks, where the platform has no lockFile.
+var (
+	errLocked      = errors.New("locked by another process")
+	errNoFileLocks = errors.New("no file locks on this platform")
+)
+
+// lockSuffix names the lock file beside a SQLite database: DB.lock.
+const lockSuffix = ".lock"
+
+// lockSQLite takes the lock beside the SQLite file at path (the file's
+// real path, symbolic links resolved, followed by .lock), for as long as
+// the server runs: exclusive when this server keeps sessions in memory
+// with nothing to tell it of another process's changes (-session-cache
+// without -redis), else shared. So any number of servers without the
+// cache may share a file, as always, but a server with it refuses to start
+// beside any other, and any other beside it. It protects only against
+// processes that take the same lock: another program writing the file
+// (the sqlite3 shell, an application of your own) is not stopped, and its
+// changes reach the cache only when the entries expire (-session-cache's
+// TTL). Where the platform has no lockFile it takes nothing (cacheTransport
+// has refused the cache there already). The file is created (mode 0600)
+// if need be.
+func lockSQLite(t dbTarget, exclusive bool) (*os.File, error) {
+	if !fileLocks {
+		return nil, nil
+	}
+	f, err := os.OpenFile(t.path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	f.Close()
+	real, err := filepath.EvalSymlinks(t.path)
+	if err != nil {
+		return nil, err
+	}
+	path := real + lockSuffix
+	lock, err := lockFile(path, exclusive)
+	switch {
+	case errors.Is(err, errLocked) && exclusive:
+		return nil, fmt.Errorf("-session-cache with the SQLite file %s: %w: another process holds %s (another examples/server on the same file, with or without the cache); "+
+			"with the cache on and no -redis, this server must be the file's only one, since it would not hear of another's logouts for up to the TTL: "+
+			"stop the other server, give every instance the same -redis, or leave the cache off", t.shown, errFileInUse, path)
+	case errors.Is(err, errLocked):
+		return nil, fmt.Errorf("the SQLite file %s: %w: an examples/server with -session-cache and no -redis holds %s, and must be the file's only server, since it would not hear of this one's logouts: "+
+			"stop it, or run every instance with the same -redis", t.shown, errFileInUse, path)
+	case err != nil:
+		return nil, err
+	}
+	return lock, nil
+}
+
 // backend is the storage the server runs on.
 type backend struct {
 	store store.Store
-	runs  store.Runs
+	// runs is the audit log's store: the store's own, or the SQLite file
+	// of -audit-db.
+	runs store.Runs
 	// counters holds the throttling counters when they are not in store
 	// (-redis); nil means the store's own.
 	counters store.Counters
@@ -180,7 +240,9 @@ type backend struct {
 	pgConfig *pgx.ConnConfig
 	redis    *redis.Client
 	// shown names the storage for messages, with no password.
-	shown  string
+	shown string
+	// sqlite is the SQLite file of -db, or "".
+	sqlite string
 	closer []func() error
 }
 
@@ -193,9 +255,19 @@ func (b *backend) Close() error {
 	return errors.Join(errs...)
 }
 
-// openBackend opens and migrates the store that -store and -db name, and
-// the Redis counters of -redis.
+// openBackend opens and migrates the store that -store and -db name, the
+// audit file of -audit-db, and the Redis counters of -redis. A SQLite file
+// is locked first (lockSQLite): exclusively when -session-cache keeps its
+// invalidations in this process.
 func openBackend(ctx context.Context, o options) (*backend, error) {
+	via, err := cacheTransport(o)
+	if err != nil {
+		return nil, err
+	}
+	audit, err := auditFile(o)
+	if err != nil {
+		return nil, err
+	}
 	b := &backend{}
 	ok := false
 	defer func() {
@@ -208,8 +280,13 @@ func openBackend(ctx context.Context, o options) (*backend, error) {
 		m := memstore.New()
 		b.store, b.runs, b.memory, b.shown = m, m, true, "memory"
 	case storeSQL, "":
-		if err := b.openSQL(ctx, o.db); err != nil {
+		if err := b.openSQL(ctx, o.db, via == transportFileLock); err != nil {
 			return nil, err
+		}
+		if audit != "" {
+			if err := b.openAudit(ctx, audit); err != nil {
+				return nil, err
+			}
 		}
 	default:
 		return nil, fmt.Errorf("invalid -store %q: want %q (the database of -db) or %q (a throwaway store in memory)", o.store, storeSQL, storeMemory)
@@ -229,8 +306,9 @@ func openBackend(ctx context.Context, o options) (*backend, error) {
 	return b, nil
 }
 
-// openSQL opens, checks and migrates the database of -db.
-func (b *backend) openSQL(ctx context.Context, v string) error {
+// openSQL opens, checks and migrates the database of -db; a SQLite file
+// is locked first, exclusively when exclusive is set (lockSQLite).
+func (b *backend) openSQL(ctx context.Context, v string, exclusive bool) error {
 	t, err := parseDB(v)
 	if err != nil {
 		return err
@@ -240,10 +318,18 @@ func (b *backend) openSQL(ctx context.Context, v string) error {
 	var d sqlstore.Dialect
 	switch t.kind {
 	case dbSQLite:
+		// The lock outlives the database handle: closed after it.
+		lock, err := lockSQLite(t, exclusive)
+		if err != nil {
+			return err
+		}
+		if lock != nil {
+			b.closer = append(b.closer, lock.Close)
+		}
 		if db, err = openSQLite(t.path); err != nil {
 			return err
 		}
-		d, b.keyFile = sqlstore.SQLite, t.path+".key"
+		d, b.keyFile, b.sqlite = sqlstore.SQLite, t.path+".key", t.path
 	case dbPostgres:
 		db, d = stdlib.OpenDB(*t.pg), sqlstore.Postgres
 		db.SetMaxOpenConns(poolSize)
@@ -276,6 +362,70 @@ func (b *backend) openSQL(ctx context.Context, v string) error {
 		return err
 	}
 	b.store, b.runs = st, st
+	return nil
+}
+
+// envAuditDB is the default of -audit-db.
+const envAuditDB = "GATEHOUSE_AUDIT_DB"
+
+// errAuditDB is wrapped by every refusal of an -audit-db value.
+var errAuditDB = errors.New("-audit-db needs a SQLite -db and a SQLite file of its own")
+
+// auditFile checks -audit-db against the other flags, with no I/O, and
+// returns its SQLite file ("" without it). The audit log has a file of its
+// own only beside a SQLite -db, whose single write lock the log's appends
+// would otherwise share with every login and refresh: on PostgreSQL or
+// MySQL it belongs in the database every instance shares (a file per
+// instance would split the log, each instance's /v2/logs showing its own
+// part), and -store memory keeps everything in memory.
+func auditFile(o options) (string, error) {
+	if o.auditDB == "" {
+		return "", nil
+	}
+	if o.store == storeMemory {
+		return "", fmt.Errorf("-audit-db with -store memory: %w: the memory store keeps its audit log in memory, with the accounts it names; drop -audit-db, or use a SQLite -db", errAuditDB)
+	}
+	a, err := parseDB(o.auditDB)
+	if err != nil || a.kind != dbSQLite {
+		return "", fmt.Errorf("-audit-db %s: %w: give a file path (audit.db), not a URL or DSN", maskURL(o.auditDB), errAuditDB)
+	}
+	t, err := parseDB(o.db)
+	if err != nil {
+		return "", err
+	}
+	if t.kind != dbSQLite {
+		return "", fmt.Errorf("-audit-db with -db %s: %w: on PostgreSQL or MySQL the audit log stays in the database every instance shares, as one log; drop -audit-db", t.shown, errAuditDB)
+	}
+	if filepath.Clean(a.path) == filepath.Clean(t.path) {
+		return "", fmt.Errorf("-audit-db %s is -db itself: %w; name another file, or drop -audit-db to keep the log in -db", a.path, errAuditDB)
+	}
+	return a.path, nil
+}
+
+// openAudit opens and migrates the SQLite file of -audit-db, the audit
+// log's store from now on. The file gets sqlstore's whole schema (one
+// migration history for both files); only its audit tables are used.
+func (b *backend) openAudit(ctx context.Context, path string) error {
+	db, err := openSQLite(path)
+	if err != nil {
+		return fmt.Errorf("-audit-db %s: %w", path, err)
+	}
+	b.closer = append(b.closer, db.Close)
+	// The same file by another name (a link): refused as auditFile refuses
+	// the same name.
+	main, err1 := os.Stat(b.sqlite)
+	audit, err2 := os.Stat(path)
+	if err1 == nil && err2 == nil && os.SameFile(main, audit) {
+		return fmt.Errorf("-audit-db %s is the file of -db %s: %w; name another file, or drop -audit-db to keep the log in -db", path, b.sqlite, errAuditDB)
+	}
+	if err := sqlstore.Migrate(ctx, db, sqlstore.SQLite); err != nil {
+		return fmt.Errorf("migrating -audit-db %s: %w", path, err)
+	}
+	st, err := sqlstore.New(db, sqlstore.SQLite)
+	if err != nil {
+		return err
+	}
+	b.runs = st
 	return nil
 }
 
