@@ -723,6 +723,14 @@ func withHSTS(next http.Handler) http.Handler {
 	})
 }
 
+// sqliteURI is the file: URI of the database file at path, before its
+// query: SQLite decodes %HH escapes in a URI's path, and '?' and '#' would
+// end it, so a path holding any of the three opened another file (the one
+// named by what came before), without the settings of the query.
+func sqliteURI(path string) string {
+	return "file:" + strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(path)
+}
+
 // openSQLite opens the database file with the settings package sqlstore
 // recommends: WAL, a busy timeout, foreign keys and immediate transactions.
 func openSQLite(path string) (*sql.DB, error) {
@@ -733,7 +741,7 @@ func openSQLite(path string) (*sql.DB, error) {
 		return nil, err
 	}
 	f.Close()
-	dsn := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_txlock=immediate"
+	dsn := sqliteURI(path) + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_txlock=immediate"
 	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		return nil, err

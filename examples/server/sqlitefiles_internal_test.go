@@ -131,3 +131,43 @@ func TestAuditFile(t *testing.T) {
 		})
 	}
 }
+
+// TestOpenSQLiteOddNames: a -db path with the characters a file: URI gives
+// a meaning to ('%', '?', '#') opens that very file, with the settings of
+// openSQLite; such a path opened "gh" (the part before '#' or '?'), and
+// without WAL or foreign keys after a '?'.
+func TestOpenSQLiteOddNames(t *testing.T) {
+	for _, name := range []string{"gh#1.db", "gh?mode=ro.db", "gh%41.db", "gh %23.db"} {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			db, err := openSQLite(filepath.Join(dir, name))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			if _, err := db.Exec("CREATE TABLE t (x)"); err != nil {
+				t.Fatal(err)
+			}
+			var mode string
+			var fk int
+			if err := db.QueryRow("PRAGMA journal_mode").Scan(&mode); err != nil {
+				t.Fatal(err)
+			}
+			if err := db.QueryRow("PRAGMA foreign_keys").Scan(&fk); err != nil {
+				t.Fatal(err)
+			}
+			if mode != "wal" || fk != 1 {
+				t.Errorf("journal_mode %q, foreign_keys %d; want wal, 1", mode, fk)
+			}
+			ents, err := os.ReadDir(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, e := range ents {
+				if !strings.HasPrefix(e.Name(), name) {
+					t.Errorf("file %q in the folder: the database was opened under another name than %q", e.Name(), name)
+				}
+			}
+		})
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	_ "modernc.org/sqlite"
@@ -20,8 +21,11 @@ const (
 
 // sqliteDSN is the DSN the package documentation recommends for a file
 // database: WAL, a busy timeout, foreign keys, synchronous=NORMAL, memory
-// mapped reads and BEGIN IMMEDIATE transactions.
+// mapped reads and BEGIN IMMEDIATE transactions. The path is escaped for
+// the file: URI ('%', '?' and '#', which t.TempDir keeps from a test's
+// name, would otherwise open another file).
 func sqliteDSN(path string) string {
+	path = strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(path)
 	return "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)" +
 		"&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_pragma=mmap_size(1073741824)&_txlock=immediate"
 }
