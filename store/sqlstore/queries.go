@@ -58,6 +58,7 @@ const (
 	qRunInsert
 	qRunSeq
 	qRunTypeSeq
+	qRunSeqsOneType
 	qFactorInsert
 	qSetHasFactors
 	qSyncHasFactors
@@ -376,6 +377,10 @@ var dialectTemplates = map[Dialect]map[qid]string{
 		// concurrent writers queue on the busy timeout instead of failing
 		// to upgrade a read lock.
 		qWriteLock: "UPDATE gatehouse_user_count SET n = n WHERE 0",
+		// AppendRuns' reservation of a batch of one type: the log's
+		// sequence row and the type's in one statement (see
+		// reserveSQLiteSeqs).
+		qRunSeqsOneType: runSeqsUpsert + "('', ?), (?, ?)" + runSeqsReturning,
 	},
 	Postgres: {
 		// Locks the session, then the token (in the order the OF list
