@@ -185,8 +185,8 @@ func BenchmarkAppendRun(b *testing.B) {
 }
 
 // BenchmarkAppendRuns measures group-committed audit-log batches from one
-// goroutine: AppendRuns of batch runs like the Recorder's (random UUIDs,
-// five entries each), so that ns/op is one batch's transaction and
+// goroutine: AppendRuns of batch runs like the Recorder's refresh events
+// (UUIDv7 IDs, five entries each), so that ns/op is one batch's transaction and
 // ns/run its share per run. cpu-ns/op is the process's CPU time (user and
 // system) per batch, which the machine's other load moves less than the
 // elapsed time.
@@ -203,7 +203,7 @@ func BenchmarkAppendRuns(b *testing.B) {
 				cpu0 := cpuTime(b)
 				for i := 0; b.Loop(); i++ {
 					for j := range runs {
-						runs[j] = &store.Run{ID: uuid.NewString(), Type: "AUTH", UserID: benchUser((i*batch + j) % 100).ID, Time: benchBase,
+						runs[j] = &store.Run{ID: uuid.Must(uuid.NewV7()).String(), Type: "AUTH", UserID: benchUser((i*batch + j) % 100).ID, Time: benchBase,
 							Entries: []store.Entry{
 								{Key: "event", Value: "refresh", Time: benchBase}, {Key: "outcome", Value: "success", Time: benchBase},
 								{Key: "session", Value: "3f2a9c", Time: benchBase}, {Key: "ip", Value: "192.0.2.1", Time: benchBase},
