@@ -131,8 +131,13 @@ Runs the benchmark suite: each figure (operations per second) beside its
 baseline measured in the same run, and their ratio, on every store: memstore,
 SQLite (a temporary file), and PostgreSQL and MySQL/MariaDB when their servers
 answer (a fresh schema or database each, dropped afterwards; otherwise the
-table says "skipped: unreachable"). Progress goes to stderr, the table to
-stdout. The machine's other load moves the figures: compare ratios.
+table says "skipped: unreachable"). The store sqlite-audit-file is SQLite
+with the audit log in a second file of its own (its own *sql.DB and
+sqlstore.Store as audit.Config.Runs); it has only the figure
+refresh_recording_on_over_off, the others being sqlite's, whose
+refresh_recording_on_over_off keeps the audit log in the same file. Progress
+goes to stderr, the table to stdout. The machine's other load moves the
+figures: compare ratios.
 
 Flags:
 `)

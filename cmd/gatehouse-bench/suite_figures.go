@@ -117,6 +117,9 @@ func runStore(ctx context.Context, b *backend, o *suiteOptions, hasher *password
 		s.authenticate, s.authenticateUncached, s.userByID, s.sessionLookup, s.refreshRotation,
 		s.getUser, s.httpRefresh, s.recording, s.loginFigure, s.httpLogin,
 	}
+	if b.recordingOnly {
+		builders = []builder{s.recording}
+	}
 	var figures []Figure
 	for i, build := range builders {
 		spec, done, err := build(ctx)
@@ -342,7 +345,8 @@ func (s *bench) httpRefresh(ctx context.Context) (figureSpec, func() error, erro
 // recording: Manager.Refresh from s.clients concurrent callers, each its
 // own session's chain, with the audit log on (the group-committed
 // audit.Recorder with its defaults, as examples/server has it, over the
-// same store) against the same with no audit log. Both Managers share the
+// backend's Runs: the same store, or for sqlite-audit-file the audit
+// log's own file) against the same with no audit log. Both Managers share the
 // store, so the chains continue from one to the other.
 func (s *bench) recording(ctx context.Context) (figureSpec, func() error, error) {
 	rec, err := audit.New(audit.Config{Runs: s.b.runs})

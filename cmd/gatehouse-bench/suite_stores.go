@@ -31,8 +31,12 @@ const (
 	defaultMySQLDSN    = "root@tcp(127.0.0.1:3306)/test?parseTime=true"
 )
 
-// The stores the suite knows, in the order it runs them.
-var storeNames = []string{"memstore", "sqlite", "postgres", "mysql"}
+// The stores the suite knows, in the order it runs them. sqlite-audit-file
+// is sqlite with the audit log in a SQLite file of its own (a second
+// *sql.DB and sqlstore.Store as audit.Config.Runs), measured only for
+// refresh_recording_on_over_off: the other figures do not touch the audit
+// log, so they would be sqlite's again.
+var storeNames = []string{"memstore", "sqlite", "sqlite-audit-file", "postgres", "mysql"}
 
 // errUnreachable marks a database server that did not answer: its store
 // is skipped, not a failure of the run.
@@ -53,6 +57,8 @@ type backend struct {
 	// copy; the SQL ones read the store's table).
 	add   func(u *store.User)
 	close func() error
+	// recordingOnly limits the store to refresh_recording_on_over_off.
+	recordingOnly bool
 }
 
 // openBackend opens the named store, fresh and empty. An unreachable
@@ -63,6 +69,8 @@ func openBackend(ctx context.Context, name string, o *suiteOptions) (*backend, e
 		return openMemstore(), nil
 	case "sqlite":
 		return openSQLite(ctx, o.clients)
+	case "sqlite-audit-file":
+		return openSQLiteAuditFile(ctx, o.clients)
 	case "postgres":
 		return openPostgres(ctx, o.postgresDSN, o.clients)
 	case "mysql":
@@ -158,17 +166,65 @@ func openSQLite(ctx context.Context, clients int) (*backend, error) {
 	if err != nil {
 		return nil, err
 	}
-	dsn := "file:" + filepath.Join(dir, "gatehouse.db") +
+	db, err := sqliteFile(dir, "gatehouse.db", clients)
+	if err != nil {
+		return nil, errors.Join(err, os.RemoveAll(dir))
+	}
+	return sqlBackend(ctx, "sqlite", db, sqlstore.SQLite, func() error {
+		return errors.Join(db.Close(), os.RemoveAll(dir))
+	})
+}
+
+// openSQLiteAuditFile is openSQLite with the audit log in a second file of
+// the directory, audit.db, migrated and used through a Store of its own:
+// its appends take that file's write lock, not the one of the sessions and
+// refresh tokens.
+func openSQLiteAuditFile(ctx context.Context, clients int) (*backend, error) {
+	dir, err := os.MkdirTemp("", "gatehouse-bench-")
+	if err != nil {
+		return nil, err
+	}
+	db, err := sqliteFile(dir, "gatehouse.db", clients)
+	if err != nil {
+		return nil, errors.Join(err, os.RemoveAll(dir))
+	}
+	auditDB, err := sqliteFile(dir, "audit.db", clients)
+	if err != nil {
+		return nil, errors.Join(err, db.Close(), os.RemoveAll(dir))
+	}
+	fail := func(err error) (*backend, error) {
+		return nil, errors.Join(err, auditDB.Close(), db.Close(), os.RemoveAll(dir))
+	}
+	if err := sqlstore.Migrate(ctx, auditDB, sqlstore.SQLite); err != nil {
+		return fail(fmt.Errorf("migrating audit.db: %w", err))
+	}
+	runs, err := sqlstore.New(auditDB, sqlstore.SQLite)
+	if err != nil {
+		return fail(err)
+	}
+	b, err := sqlBackend(ctx, "sqlite-audit-file", db, sqlstore.SQLite, func() error {
+		return errors.Join(runs.Close(), auditDB.Close(), db.Close(), os.RemoveAll(dir))
+	})
+	if err != nil {
+		return nil, err
+	}
+	b.runs, b.recordingOnly = runs, true
+	return b, nil
+}
+
+// sqliteFile opens the database file name in dir with the settings package
+// sqlstore recommends, keeping clients connections of the pool open, as a
+// busy server does.
+func sqliteFile(dir, name string, clients int) (*sql.DB, error) {
+	dsn := "file:" + filepath.Join(dir, name) +
 		"?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)" +
 		"&_pragma=synchronous(NORMAL)&_txlock=immediate"
 	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
-		return nil, errors.Join(err, os.RemoveAll(dir))
+		return nil, err
 	}
 	db.SetMaxIdleConns(clients + 2)
-	return sqlBackend(ctx, "sqlite", db, sqlstore.SQLite, func() error {
-		return errors.Join(db.Close(), os.RemoveAll(dir))
-	})
+	return db, nil
 }
 
 // benchName is a fresh name for the schema or database of one run.

@@ -10,8 +10,10 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gatehouse-go/gatehouse/auth/password"
+	"github.com/gatehouse-go/gatehouse/store"
 )
 
 // runSuiteArgs runs the suite with args and returns its stdout and stderr.
@@ -178,5 +180,50 @@ func TestArgon2ParamsRoundTrip(t *testing.T) {
 		if _, err := parseArgon2Params(bad); err == nil {
 			t.Errorf("parseArgon2Params(%q): no error", bad)
 		}
+	}
+}
+
+// TestSQLiteAuditFile: the store sqlite-audit-file keeps the audit log in
+// a second SQLite file: a run appended to its Runs is not in the main
+// store's log. Its only figure is refresh_recording_on_over_off.
+func TestSQLiteAuditFile(t *testing.T) {
+	ctx := t.Context()
+	b, err := openBackend(ctx, "sqlite-audit-file", &suiteOptions{clients: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if err := b.close(); err != nil {
+			t.Errorf("close: %v", err)
+		}
+	}()
+	run := &store.Run{ID: "c0000000-0000-4000-8000-000000000001", Type: "refresh", Time: time.Unix(1e9, 0)}
+	if err := b.runs.AppendRun(ctx, run); err != nil {
+		t.Fatalf("AppendRun: %v", err)
+	}
+	mainRuns, ok := b.st.(store.Runs)
+	if !ok {
+		t.Fatal("the main store keeps no audit log")
+	}
+	for _, c := range []struct {
+		name string
+		runs store.Runs
+		want int
+	}{{"audit file", b.runs, 1}, {"main file", mainRuns, 0}} {
+		page, err := c.runs.ListRuns(ctx, store.RunQuery{})
+		if err != nil {
+			t.Fatalf("%s: ListRuns: %v", c.name, err)
+		}
+		if page.Total != c.want {
+			t.Errorf("%s: %d runs, want %d", c.name, page.Total, c.want)
+		}
+	}
+
+	out, _ := runSuiteArgs(t, "-stores", "sqlite-audit-file", "-time", "3ms", "-rounds", "1",
+		"-clients", "2", "-argon2", "m=12288,t=3,p=1", "-json")
+	figures := lastLineFigures(t, out)
+	if len(figures) != 1 || figures[0].Name != "refresh_recording_on_over_off" || figures[0].Store != "sqlite-audit-file" ||
+		figures[0].Baseline != "refresh_recording_off" || !(figures[0].Ratio > 0) {
+		t.Errorf("figures of sqlite-audit-file: %+v, want refresh_recording_on_over_off alone", figures)
 	}
 }

@@ -5,8 +5,11 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
+
+	"github.com/google/uuid"
 
 	"github.com/gatehouse-go/gatehouse/store"
 )
@@ -179,4 +182,51 @@ func BenchmarkAppendRun(b *testing.B) {
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "runs/s")
 		})
 	}
+}
+
+// BenchmarkAppendRuns measures group-committed audit-log batches from one
+// goroutine: AppendRuns of batch runs like the Recorder's refresh events
+// (UUIDv7 IDs, five entries each), so that ns/op is one batch's transaction and
+// ns/run its share per run. cpu-ns/op is the process's CPU time (user and
+// system) per batch, which the machine's other load moves less than the
+// elapsed time.
+func BenchmarkAppendRuns(b *testing.B) {
+	for _, tdb := range dialects() {
+		if tdb.name == "SQLiteMemory" {
+			continue
+		}
+		for _, batch := range []int{1, 8} {
+			b.Run(fmt.Sprintf("%s/batch=%d", tdb.name, batch), func(b *testing.B) {
+				s := newStore(b, tdb.open(b), tdb.dialect)
+				ctx := b.Context()
+				runs := make([]*store.Run, batch)
+				cpu0 := cpuTime(b)
+				for i := 0; b.Loop(); i++ {
+					for j := range runs {
+						runs[j] = &store.Run{ID: uuid.Must(uuid.NewV7()).String(), Type: "AUTH", UserID: benchUser((i*batch + j) % 100).ID, Time: benchBase,
+							Entries: []store.Entry{
+								{Key: "event", Value: "refresh", Time: benchBase}, {Key: "outcome", Value: "success", Time: benchBase},
+								{Key: "session", Value: "3f2a9c", Time: benchBase}, {Key: "ip", Value: "192.0.2.1", Time: benchBase},
+								{Key: "user_agent", Value: "bench/1.0", Time: benchBase},
+							}}
+					}
+					if err := s.AppendRuns(ctx, runs); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.ReportMetric(float64((cpuTime(b)-cpu0).Nanoseconds())/float64(b.N), "cpu-ns/op")
+				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*batch), "ns/run")
+			})
+		}
+	}
+}
+
+// cpuTime is the CPU time, user and system, that the process has used.
+func cpuTime(tb testing.TB) time.Duration {
+	tb.Helper()
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		tb.Fatalf("getrusage: %v", err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

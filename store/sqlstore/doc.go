@@ -205,7 +205,45 @@
 // PostgreSQL (BenchmarkRunsScale); a run filter (a time window, a user)
 // adds a test of each entry's run. Each AppendRun takes the lock on
 // the log's sequence row, so appends are serialized: one short
-// transaction per event.
+// transaction per event. AppendRuns (the audit Recorder's group commit)
+// writes a whole batch in one transaction: on SQLite one statement
+// reserves its places in the log and among the runs of its type, and its
+// runs and entries go into WITHOUT ROWID tables (migration 13) with
+// INSERT OR ROLLBACK, which need no statement journal.
+//
+// # The audit log in a SQLite file of its own
+//
+// SQLite has one write lock per database file, and a Store serializes its
+// writers on it. With the audit log in the same file, each batch of the
+// audit Recorder holds that lock for its transaction (a quarter of a
+// millisecond of CPU, and some 40 µs more per run, on a 2-core machine),
+// and logins, refreshes and logouts wait behind it. Where the audit log is on, the
+// server is busy and SQLite is the database, give the log a file of its
+// own: a second *sql.DB with the same settings, migrated, and a second
+// Store over it, given to the Recorder and to the audit Reader:
+//
+//	auditDB, err := sql.Open("sqlite", "file:audit.db?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_txlock=immediate")
+//	if err := sqlstore.Migrate(ctx, auditDB, sqlstore.SQLite); err != nil { … }
+//	runs, err := sqlstore.New(auditDB, sqlstore.SQLite)
+//	rec, err := audit.New(audit.Config{Runs: runs})
+//	m, err := auth.New(auth.Config{Store: s, Audit: rec, …})
+//	reader, err := audit.NewReader(m, runs) // logs and analytics read the Recorder's Runs
+//
+// The two files then take their write locks independently; this helps
+// where the write lock, not the CPU, is what limits the server (before
+// migration 13, on 2 cores, gatehouse-bench's refresh_recording_on_over_off
+// went from about 0.5 to about 0.6 with it; with the lean schema of
+// migration 13 both setups measure about 0.6 there, see BENCHMARKS.md; its
+// store sqlite-audit-file measures this one). The price: a backup is two
+// files, each copied with its own VACUUM INTO or .backup, which are
+// consistent each in itself, not with each other (an event committed after
+// the main file's copy may be in the audit file's). On SQLite an event
+// commits after its operation in either setup.
+// The audit tables of the main file stay, empty; the Recorder's Purge
+// applies to the audit file. On PostgreSQL and MySQL keep one database:
+// their writers do not share a lock, and on PostgreSQL the Recorder on
+// the Manager's own Store saves a WAL flush per operation
+// ([store.CommitDeferral]).
 //
 // # Expired rows
 //

@@ -342,3 +342,124 @@ func TestMigrateHasFactors(t *testing.T) {
 		})
 	}
 }
+
+// TestMigrateLeanRuns: migration 13 keeps the runs and entries of a
+// version-12 audit log, drops the entries' foreign key (on SQLite by
+// rebuilding both tables WITHOUT ROWID, with their indexes), and
+// DeleteRunsBefore still deletes the entries of the runs it deletes, now
+// that no cascade does.
+func TestMigrateLeanRuns(t *testing.T) {
+	for _, tdb := range dialects() {
+		t.Run(tdb.name, func(t *testing.T) {
+			db := tdb.empty(t)
+			ctx := t.Context()
+			if err := sqlstore.MigrateTo(ctx, db, tdb.dialect, 12); err != nil {
+				t.Fatalf("migrating to version 12: %v", err)
+			}
+			s := newStore(t, db, tdb.dialect)
+			t0 := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+			var want []store.Run
+			for i := range 3 {
+				want = append(want, store.Run{
+					ID: fmt.Sprintf("b0000000-0000-4000-8000-00000000000%d", i+1), Type: "refresh", UserID: "u1",
+					Time: t0.Add(time.Duration(i) * time.Minute),
+					Entries: []store.Entry{
+						{Key: "outcome", Value: "ok"},
+						{Key: "ms", Value: fmt.Sprint(i + 1), Number: float64(i + 1), Numeric: true},
+						{Key: "at", Value: "then", Time: t0.Add(time.Second)},
+					},
+				})
+			}
+			batch := []*store.Run{&want[0], &want[1]}
+			if err := s.AppendRuns(ctx, batch); err != nil {
+				t.Fatalf("AppendRuns: %v", err)
+			}
+			if err := s.AppendRun(ctx, &want[2]); err != nil {
+				t.Fatalf("AppendRun: %v", err)
+			}
+			if err := sqlstore.Migrate(ctx, db, tdb.dialect); err != nil {
+				t.Fatalf("Migrate: %v", err)
+			}
+
+			page, err := s.ListRuns(ctx, store.RunQuery{})
+			if err != nil {
+				t.Fatalf("ListRuns: %v", err)
+			}
+			if len(page.Runs) != len(want) {
+				t.Fatalf("ListRuns after Migrate: %d runs, want %d", len(page.Runs), len(want))
+			}
+			for i, got := range page.Runs {
+				w := want[len(want)-1-i]
+				if got.ID != w.ID || len(got.Entries) != len(w.Entries) {
+					t.Fatalf("run %d: %s with %d entries, want %s with %d", i, got.ID, len(got.Entries), w.ID, len(w.Entries))
+				}
+				for j, e := range got.Entries {
+					we := w.Entries[j]
+					if e.Key != we.Key || e.Value != we.Value || e.Number != we.Number || e.Numeric != we.Numeric || !e.Time.Equal(we.Time) {
+						t.Errorf("run %s entry %d: %+v, want %+v", got.ID, j, e, we)
+					}
+				}
+			}
+			agg, err := s.AggregateEntries(ctx, store.Aggregation{Key: "ms", Summary: true})
+			if err != nil {
+				t.Fatalf("AggregateEntries: %v", err)
+			}
+			if agg.Summary.Numbers != 3 || agg.Summary.Sum != 6 {
+				t.Errorf("AggregateEntries(ms) after Migrate: %+v, want 3 numbers summing to 6", agg.Summary)
+			}
+
+			// The runs appended after the migration are stored as well.
+			if err := s.AppendRuns(ctx, []*store.Run{{ID: "b0000000-0000-4000-8000-000000000009", Type: "refresh", Time: t0.Add(time.Hour),
+				Entries: []store.Entry{{Key: "ms", Value: "10", Number: 10, Numeric: true}}}}); err != nil {
+				t.Fatalf("AppendRuns after Migrate: %v", err)
+			}
+
+			// DeleteRunsBefore deletes the entries of the runs it deletes:
+			// the entries alone, as AggregateEntries without a filter reads
+			// them, count only the run left.
+			if n, err := s.DeleteRunsBefore(ctx, t0.Add(30*time.Minute)); err != nil || n != 3 {
+				t.Fatalf("DeleteRunsBefore: %d, %v; want 3", n, err)
+			}
+			agg, err = s.AggregateEntries(ctx, store.Aggregation{Key: "ms", Summary: true})
+			if err != nil {
+				t.Fatalf("AggregateEntries: %v", err)
+			}
+			if agg.Summary.Numbers != 1 || agg.Summary.Sum != 10 {
+				t.Errorf("AggregateEntries(ms) after DeleteRunsBefore: %+v, want the one number 10", agg.Summary)
+			}
+			var orphans int
+			if err := db.QueryRowContext(ctx, "SELECT COUNT(*) FROM gatehouse_run_entries e WHERE NOT EXISTS (SELECT 1 FROM gatehouse_runs r WHERE r.seq = e.run_seq)").Scan(&orphans); err != nil || orphans != 0 {
+				t.Errorf("entries without their run after DeleteRunsBefore: %d (%v), want 0", orphans, err)
+			}
+
+			// No foreign key is left: an entry of a run that does not exist
+			// is accepted (foreign keys are on in the tests' SQLite DSNs).
+			_, err = db.ExecContext(ctx, rebind(tdb.dialect, "INSERT INTO gatehouse_run_entries (run_seq, idx, entry_key, entry_value, number, is_numeric, at) VALUES (?, 0, 'k', 'v', 0, ?, NULL)"),
+				int64(1e9), false)
+			if err != nil {
+				t.Errorf("inserting an entry without its run: %v; want no foreign key", err)
+			}
+			switch tdb.dialect {
+			case sqlstore.SQLite:
+				for _, table := range []string{"gatehouse_runs", "gatehouse_run_entries"} {
+					var sqlText string
+					if err := db.QueryRowContext(ctx, "SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = ?", table).Scan(&sqlText); err != nil {
+						t.Fatal(err)
+					}
+					if !strings.Contains(sqlText, "WITHOUT ROWID") {
+						t.Errorf("%s is %q, want WITHOUT ROWID", table, sqlText)
+					}
+				}
+				var indexes int
+				if err := db.QueryRowContext(ctx, "SELECT COUNT(*) FROM sqlite_schema WHERE type = 'index' AND name LIKE 'gatehouse_run%' AND sql IS NOT NULL").Scan(&indexes); err != nil || indexes != 7 {
+					t.Errorf("indexes of the audit log: %d (%v), want the 7 of version 12", indexes, err)
+				}
+			case sqlstore.Postgres:
+				var n int
+				if err := db.QueryRowContext(ctx, "SELECT COUNT(*) FROM pg_indexes WHERE schemaname = current_schema() AND tablename = 'gatehouse_runs' AND indexname = 'gatehouse_runs_at'").Scan(&n); err != nil || n != 0 {
+					t.Errorf("index gatehouse_runs_at: %d found (%v), want it dropped", n, err)
+				}
+			}
+		})
+	}
+}

@@ -58,6 +58,7 @@ const (
 	qRunInsert
 	qRunSeq
 	qRunTypeSeq
+	qRunSeqsOneType
 	qFactorInsert
 	qSetHasFactors
 	qSyncHasFactors
@@ -376,6 +377,10 @@ var dialectTemplates = map[Dialect]map[qid]string{
 		// concurrent writers queue on the busy timeout instead of failing
 		// to upgrade a read lock.
 		qWriteLock: "UPDATE gatehouse_user_count SET n = n WHERE 0",
+		// AppendRuns' reservation of a batch of one type: the log's
+		// sequence row and the type's in one statement (see
+		// reserveSQLiteSeqs).
+		qRunSeqsOneType: runSeqsUpsert + "('', ?), (?, ?)" + runSeqsReturning,
 	},
 	Postgres: {
 		// Locks the session, then the token (in the order the OF list
@@ -423,8 +428,8 @@ func queries(d Dialect) [numQueries]string {
 	}
 	if d != Postgres { // which takes a batch as arrays (pgBatchInsert)
 		for i, n := range batchRowSizes {
-			out[rowsQID(rowTableRuns, i)] = d.rebind(runRowsInsert + valueRows(runRowArgs, n))
-			out[rowsQID(rowTableEntries, i)] = d.rebind(entryRowsInsert + valueRows(entryRowArgs, n))
+			out[rowsQID(rowTableRuns, i)] = d.rebind(d.rowsInsert(runRowsInsert) + valueRows(runRowArgs, n))
+			out[rowsQID(rowTableEntries, i)] = d.rebind(d.rowsInsert(entryRowsInsert) + valueRows(entryRowArgs, n))
 		}
 	}
 	for k := range numBatchKinds {
@@ -435,6 +440,22 @@ func queries(d Dialect) [numQueries]string {
 		}
 	}
 	return out
+}
+
+// rowsInsert returns insert, a multi-row INSERT of the audit log's runs or
+// entries (AppendRuns, AppendRun), for d. On SQLite it is INSERT OR
+// ROLLBACK: a statement that writes several rows
+// and may abort on a constraint (ABORT, the default, undoes just the
+// statement) keeps a statement journal of every page it changes, which
+// past 64 KiB SQLite spills to a temporary file it creates for the
+// statement. A failed batch is rolled back as a whole anyway, so ROLLBACK
+// loses nothing, and with the WITHOUT ROWID tables of migration 13 the
+// INSERTs need no journal.
+func (d Dialect) rowsInsert(insert string) string {
+	if d == SQLite {
+		return strings.Replace(insert, "INSERT INTO", "INSERT OR ROLLBACK INTO", 1)
+	}
+	return insert
 }
 
 // inList returns n placeholders separated by commas, for an IN list.

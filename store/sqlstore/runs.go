@@ -87,7 +87,7 @@ func (s *Store) AppendRun(ctx context.Context, r *store.Run) error {
 // index first in its run.
 func (s *Store) insertEntries(seq int64, entries []store.Entry, first int) (string, []any) {
 	var sb strings.Builder
-	sb.WriteString("INSERT INTO gatehouse_run_entries (run_seq, idx, entry_key, entry_value, number, is_numeric, at) VALUES ")
+	sb.WriteString(s.d.rowsInsert("INSERT INTO gatehouse_run_entries (run_seq, idx, entry_key, entry_value, number, is_numeric, at) VALUES "))
 	args := make([]any, 0, 7*len(entries))
 	for i := range entries {
 		if i > 0 {

@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"slices"
 	"strings"
@@ -57,12 +58,6 @@ func (s *Store) AppendRuns(ctx context.Context, rs []*store.Run) error {
 // insertRuns is AppendRuns inside its transaction.
 func (s *Store) insertRuns(ctx context.Context, q querier, runs []store.Run) error {
 	n := int64(len(runs))
-	last, err := s.reserveRunSeqs(ctx, q, "", n)
-	if err != nil {
-		return err
-	}
-	first := last - n + 1
-
 	// The types in order of first appearance, and how many runs each has.
 	var types []string
 	count := make(map[string]int64)
@@ -72,13 +67,27 @@ func (s *Store) insertRuns(ctx context.Context, q querier, runs []store.Run) err
 		}
 		count[runs[i].Type]++
 	}
-	next := make(map[string]int64, len(types))
-	for _, typ := range types {
-		last, err := s.reserveRunSeqs(ctx, q, typ, count[typ])
+	var first int64
+	var next map[string]int64
+	if s.d == SQLite {
+		var err error
+		if first, next, err = s.reserveSQLiteSeqs(ctx, q, n, types, count); err != nil {
+			return err
+		}
+	} else {
+		last, err := s.reserveRunSeqs(ctx, q, "", n)
 		if err != nil {
 			return err
 		}
-		next[typ] = last - count[typ] + 1
+		first = last - n + 1
+		next = make(map[string]int64, len(types))
+		for _, typ := range types {
+			last, err := s.reserveRunSeqs(ctx, q, typ, count[typ])
+			if err != nil {
+				return err
+			}
+			next[typ] = last - count[typ] + 1
+		}
 	}
 
 	runArgs := make([]any, 0, runRowArgs*len(runs))
@@ -195,6 +204,59 @@ func (s *Store) reserveRunSeqs(ctx context.Context, q querier, typ string, n int
 	}
 	err = q.rawRow(ctx, query, args...).Scan(&last)
 	return last, err
+}
+
+// The upsert of reserveSQLiteSeqs, without its VALUES rows.
+const (
+	runSeqsUpsert    = "INSERT INTO gatehouse_run_seqs (run_type, last) VALUES "
+	runSeqsReturning = " ON CONFLICT (run_type) DO UPDATE SET last = gatehouse_run_seqs.last + excluded.last RETURNING run_type, last"
+)
+
+// reserveSQLiteSeqs is reserveRunSeqs for a whole batch on SQLite, in one
+// statement instead of one per sequence row: an upsert of the log's row
+// ("", n) and of each type's (typ, count[typ]) that returns every row's
+// new last. It returns the first seq of the batch and, per type, the first
+// type_seq. (The write lock is the database's, so the order in which the
+// rows are updated does not matter.) A batch of one type, the usual one,
+// runs a prepared statement.
+func (s *Store) reserveSQLiteSeqs(ctx context.Context, q querier, n int64, types []string, count map[string]int64) (first int64, next map[string]int64, err error) {
+	args := make([]any, 0, 1+2*len(types))
+	args = append(args, n)
+	for _, typ := range types {
+		args = append(args, typ, count[typ])
+	}
+	var rows *sql.Rows
+	if len(types) == 1 {
+		rows, err = q.query(ctx, qRunSeqsOneType, args...)
+	} else {
+		values := "('', ?)" + strings.Repeat(", (?, ?)", len(types))
+		rows, err = q.rawQuery(ctx, runSeqsUpsert+values+runSeqsReturning, args...)
+	}
+	if err != nil {
+		return 0, nil, err
+	}
+	next = make(map[string]int64, len(types))
+	seen := false
+	for rows.Next() {
+		var typ string
+		var last int64
+		if err := rows.Scan(&typ, &last); err != nil {
+			rows.Close()
+			return 0, nil, err
+		}
+		if typ == "" {
+			first, seen = last-n+1, true
+		} else {
+			next[typ] = last - count[typ] + 1
+		}
+	}
+	if err := closeRows(rows); err != nil {
+		return 0, nil, err
+	}
+	if !seen || len(next) != len(types) {
+		return 0, nil, fmt.Errorf("reserving seqs: %d type rows of %d returned, the log's: %t", len(next), len(types), seen)
+	}
+	return first, next, nil
 }
 
 // insertRows inserts args, rows of cols values each, into table with the
