@@ -33,22 +33,26 @@ func (s *Store) AppendRuns(ctx context.Context, rs []*store.Run) error {
 		return nil
 	}
 	ctx = store.DurableCommits(ctx)
-	runs := make([]store.Run, len(rs))
 	for i, r := range rs {
 		if r == nil {
 			return wrap("append runs", fmt.Errorf("run %d is nil", i))
 		}
-		runs[i] = *r
-		runs[i].Entries = slices.Clone(r.Entries)
 	}
 	if s.d == Postgres {
 		// One statement, atomic by itself: on the pool, outside a
-		// transaction (one round trip instead of five).
+		// transaction (one round trip instead of five). Its arguments
+		// are copies of rs, made afresh for each attempt, so rs is not
+		// copied first.
 		if err := s.prepare(ctx); err != nil {
 			return wrap("append runs", err)
 		}
-		err := retry(ctx, func() error { return s.insertRunsArrays(ctx, querier{s: s}, runs) })
+		err := retry(ctx, func() error { return s.insertRunsArrays(ctx, querier{s: s}, rs) })
 		return wrap("append runs", err)
+	}
+	runs := make([]store.Run, len(rs))
+	for i, r := range rs {
+		runs[i] = *r
+		runs[i].Entries = slices.Clone(r.Entries)
 	}
 	err := s.write(ctx, func(q querier) error { return s.insertRuns(ctx, q, runs) })
 	return wrap("append runs", err)
@@ -150,7 +154,7 @@ CROSS JOIN log`
 // size: the driver boxes each element of an array argument, so the text
 // columns go as one literal each, and the entries' times, nearly always
 // their run's, as NULLs.
-func (s *Store) insertRunsArrays(ctx context.Context, q querier, runs []store.Run) error {
+func (s *Store) insertRunsArrays(ctx context.Context, q querier, runs []*store.Run) error {
 	n := len(runs)
 	var (
 		typeNames  []string
@@ -164,7 +168,7 @@ func (s *Store) insertRunsArrays(ctx context.Context, q querier, runs []store.Ru
 		userBytes  int
 	)
 	for i := range runs {
-		r := &runs[i]
+		r := runs[i]
 		k := slices.Index(typeNames, r.Type) // a batch has few types
 		if k < 0 {
 			k = len(typeNames)
@@ -202,7 +206,7 @@ func (s *Store) insertRunsArrays(ctx context.Context, q querier, runs []store.Ru
 	keys.grow(entries, keyBytes)
 	values.grow(entries, valueBytes)
 	for i := range runs {
-		r := &runs[i]
+		r := runs[i]
 		for j := range r.Entries {
 			e := &r.Entries[j]
 			eRuns, eIdx = append(eRuns, int32(i+1)), append(eIdx, int32(j))
