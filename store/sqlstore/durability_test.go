@@ -3,8 +3,12 @@ package sqlstore_test
 import (
 	"context"
 	"database/sql"
+	"sync/atomic"
 	"testing"
 
+	"github.com/jackc/pgx/v5"
+
+	"github.com/gatehouse-go/gatehouse/internal/testdb"
 	"github.com/gatehouse-go/gatehouse/store"
 	"github.com/gatehouse-go/gatehouse/store/memstore"
 	"github.com/gatehouse-go/gatehouse/store/sqlstore"
@@ -63,6 +67,47 @@ func TestCommitDeferral(t *testing.T) {
 			t.Errorf("Sync: %v", err)
 		}
 	})
+}
+
+// TestCommitDeferralInFirstStatement: under store.DeferCommits on
+// PostgreSQL, the first statement of CreateSession's, RevokeSession's and
+// RotateRefreshToken's transactions (the writes of Login, Refresh and
+// Logout) turns synchronous_commit off itself, even when it finds no row:
+// the transaction sends no SET LOCAL of its own (BEGIN, the statement,
+// the read, COMMIT: 4 round trips), and its later statements see the
+// setting off. Without the mark, they see it on.
+func TestCommitDeferralInFirstStatement(t *testing.T) {
+	ctx := context.Background()
+	queries := new(atomic.Int64)
+	db := testdb.EmptyPostgres(t, func(c *pgx.ConnConfig) { c.Tracer = queryCounter{queries} })
+	migrate(t, db, sqlstore.Postgres)
+	s := newStore(t, db, sqlstore.Postgres)
+	if _, err := s.CommitSetting(ctx); err != nil { // prepares the statements
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name    string
+		ctx     context.Context
+		want    string
+		queries int64
+	}{
+		{"deferred", store.DeferCommits(ctx), "off", 3 * 4},
+		{"unmarked", ctx, "on", 3 * 4},
+	} {
+		before := queries.Load()
+		got, err := s.CommitSettingsAfterFirst(c.ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := queries.Load() - before; n != c.queries {
+			t.Errorf("%s: %d round trips for 3 transactions of 2 statements, want %d", c.name, n, c.queries)
+		}
+		for _, op := range []string{"CreateSession", "RevokeSession", "RotateRefreshToken"} {
+			if got[op] != c.want {
+				t.Errorf("%s: after %s's first statement, synchronous_commit %q, want %q", c.name, op, got[op], c.want)
+			}
+		}
+	}
 }
 
 // pgDB returns a migrated PostgreSQL database of its own.

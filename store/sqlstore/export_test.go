@@ -31,3 +31,41 @@ func (s *Store) CommitSetting(ctx context.Context) (string, error) {
 	})
 	return v, err
 }
+
+// CommitSettingsAfterFirst runs, for each query that opens a write
+// transaction whose commit may be deferred (CreateSession's,
+// RevokeSession's, RotateRefreshToken's), a write transaction of s under
+// ctx that runs it first, matching no row, and then reads PostgreSQL's
+// synchronous_commit; it returns what each read, by the method's name.
+func (s *Store) CommitSettingsAfterFirst(ctx context.Context) (map[string]string, error) {
+	firsts := []struct {
+		name string
+		id   qid
+		args []any
+	}{
+		{"CreateSession", qLockUser, []any{"no-such-user"}},
+		{"RevokeSession", qLockOwnedSession, []any{"no-such-session", "no-such-user"}},
+		{"RotateRefreshToken", qRotateLockJoin, []any{[]byte("no-such-token")}},
+	}
+	got := make(map[string]string, len(firsts))
+	for _, f := range firsts {
+		var v string
+		err := s.write(ctx, func(q querier) error {
+			rows, err := q.query(ctx, f.id, f.args...)
+			if err != nil {
+				return err
+			}
+			for rows.Next() {
+			}
+			if err := rows.Close(); err != nil {
+				return err
+			}
+			return q.rawRow(ctx, "SELECT current_setting('synchronous_commit')").Scan(&v)
+		})
+		if err != nil {
+			return nil, err
+		}
+		got[f.name] = v
+	}
+	return got, nil
+}

@@ -104,6 +104,13 @@ const (
 	qCeremonyGet
 	qCeremonyDelete
 	qExpireCeremonies
+	// The PostgreSQL versions of the first statements of the transactions
+	// whose commits may be deferred (CreateSession, RevokeSession,
+	// RotateRefreshToken) that also turn synchronous_commit off; see
+	// commitOffQID.
+	qLockUserCommitOff
+	qLockOwnedSessionCommitOff
+	qRotateLockJoinCommitOff
 	// qCounterBatch is the first of the queries of UpdateCounters, which
 	// come in one version per kind and number of keys up to preparedBatch;
 	// see batchQID.
@@ -426,6 +433,12 @@ func queries(d Dialect) [numQueries]string {
 			out[i] = d.rebind(r.Replace(t))
 		}
 	}
+	if d == Postgres {
+		for _, id := range []qid{qLockUser, qLockOwnedSession, qRotateLockJoin} {
+			off, _ := commitOffQID(id)
+			out[off] = withCommitOff(out[id])
+		}
+	}
 	if d != Postgres { // which takes a batch as arrays (pgBatchInsert)
 		for i, n := range batchRowSizes {
 			out[rowsQID(rowTableRuns, i)] = d.rebind(d.rowsInsert(runRowsInsert) + valueRows(runRowArgs, n))
@@ -456,6 +469,39 @@ func (d Dialect) rowsInsert(insert string) string {
 		return strings.Replace(insert, "INSERT INTO", "INSERT OR ROLLBACK INTO", 1)
 	}
 	return insert
+}
+
+// commitOffQID returns the version of query id that also turns
+// synchronous_commit off for the rest of its transaction (on PostgreSQL;
+// see querier.turnOff), if it has one.
+func commitOffQID(id qid) (qid, bool) {
+	switch id {
+	case qLockUser:
+		return qLockUserCommitOff, true
+	case qLockOwnedSession:
+		return qLockOwnedSessionCommitOff, true
+	case qRotateLockJoin:
+		return qRotateLockJoinCommitOff, true
+	}
+	return id, false
+}
+
+// commitOffCond is the condition withCommitOff adds: an uncorrelated
+// subquery, which PostgreSQL runs once, as an InitPlan, before the
+// statement reads any row (a one-time filter), so it turns the setting off
+// whether or not the statement finds rows; set_config with is_local true
+// is SET LOCAL, undone when the transaction ends.
+const commitOffCond = " AND (SELECT set_config('synchronous_commit', 'off', true)) = 'off'"
+
+// withCommitOff returns query, a locking SELECT of PostgreSQL whose WHERE
+// clause ends before its FOR UPDATE, with commitOffCond added to that
+// clause; or "" (no such version) when query has no FOR UPDATE.
+func withCommitOff(query string) string {
+	where, lock, ok := strings.Cut(query, " FOR UPDATE")
+	if !ok {
+		return ""
+	}
+	return where + commitOffCond + " FOR UPDATE" + lock
 }
 
 // inList returns n placeholders separated by commas, for an IN list.

@@ -27,6 +27,7 @@ const entryCols = "e.entry_key, e.entry_value, e.number, e.is_numeric, e.at"
 func (q querier) rawExec(ctx context.Context, query string, args ...any) (sql.Result, error) {
 	query = q.s.d.rebind(query)
 	if q.tx != nil {
+		q.turnOff(ctx, -1)
 		return q.tx.ExecContext(ctx, query, args...)
 	}
 	return q.s.db.ExecContext(ctx, query, args...)
@@ -35,6 +36,7 @@ func (q querier) rawExec(ctx context.Context, query string, args ...any) (sql.Re
 func (q querier) rawQuery(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
 	query = q.s.d.rebind(query)
 	if q.tx != nil {
+		q.turnOff(ctx, -1)
 		return q.tx.QueryContext(ctx, query, args...)
 	}
 	return q.s.db.QueryContext(ctx, query, args...)
@@ -43,6 +45,7 @@ func (q querier) rawQuery(ctx context.Context, query string, args ...any) (*sql.
 func (q querier) rawRow(ctx context.Context, query string, args ...any) *sql.Row {
 	query = q.s.d.rebind(query)
 	if q.tx != nil {
+		q.turnOff(ctx, -1)
 		return q.tx.QueryRowContext(ctx, query, args...)
 	}
 	return q.s.db.QueryRowContext(ctx, query, args...)

@@ -34,22 +34,26 @@ func (s *Store) AppendRuns(ctx context.Context, rs []*store.Run) error {
 		return nil
 	}
 	ctx = store.DurableCommits(ctx)
-	runs := make([]store.Run, len(rs))
 	for i, r := range rs {
 		if r == nil {
 			return wrap("append runs", fmt.Errorf("run %d is nil", i))
 		}
-		runs[i] = *r
-		runs[i].Entries = slices.Clone(r.Entries)
 	}
 	if s.d == Postgres {
 		// One statement, atomic by itself: on the pool, outside a
-		// transaction (one round trip instead of five).
+		// transaction (one round trip instead of five). Its arguments
+		// are copies of rs, made afresh for each attempt, so rs is not
+		// copied first.
 		if err := s.prepare(ctx); err != nil {
 			return wrap("append runs", err)
 		}
-		err := retry(ctx, func() error { return s.insertRunsArrays(ctx, querier{s: s}, runs) })
+		err := retry(ctx, func() error { return s.insertRunsArrays(ctx, querier{s: s}, rs) })
 		return wrap("append runs", err)
+	}
+	runs := make([]store.Run, len(rs))
+	for i, r := range rs {
+		runs[i] = *r
+		runs[i].Entries = slices.Clone(r.Entries)
 	}
 	err := s.write(ctx, func(q querier) error { return s.insertRuns(ctx, q, runs) })
 	return wrap("append runs", err)
@@ -122,62 +126,157 @@ const (
 // connection (the driver prepares and caches it), where a VALUES list
 // would be a new statement for nearly every batch. It reserves the
 // batch's places as insertRuns does, the log's sequence row first (the
-// type rows' upsert reads from it, so it cannot run before it: the lock
+// type rows' upsert joins its result, so it cannot run before it: the lock
 // order of AppendRun), then inserts the runs, numbered in array order, and
 // their entries, which name their run by its index in the arrays.
-const pgBatchInsert = `WITH input AS (
-	SELECT u.ord, u.id, u.run_type, u.user_id, u.at, row_number() OVER (PARTITION BY u.run_type ORDER BY u.ord) AS type_rank
-	FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[]) WITH ORDINALITY AS u(id, run_type, user_id, at, ord)
-), log AS (
-	UPDATE gatehouse_run_seqs SET last = last + (SELECT COUNT(*) FROM input) WHERE run_type = '' RETURNING last
+//
+// The client does the counting (insertRunsArrays): the batch's size ($1),
+// its distinct types with their counts ($2, $3), and for each run the
+// index of its type in those arrays and its rank among the batch's runs
+// of that type ($5, $6), so that the server only adds them to the
+// sequences it reserves, without sorting, grouping or joining the runs
+// with the entries. An entry takes its run's time from the runs' array
+// ($8) unless it has one of its own ($15, $16). The text columns ($4, $7,
+// $11, $12) come as array literals (pgTextArray).
+const pgBatchInsert = `WITH log AS (
+	UPDATE gatehouse_run_seqs SET last = last + $1 WHERE run_type = '' RETURNING last - $1 AS base
 ), per_type AS (
 	INSERT INTO gatehouse_run_seqs (run_type, last)
-	SELECT c.run_type, c.n FROM (SELECT run_type, COUNT(*) AS n FROM input GROUP BY run_type) c CROSS JOIN log
+	SELECT c.run_type, c.n FROM unnest($2::text[], $3::bigint[]) AS c(run_type, n) CROSS JOIN log
 	ON CONFLICT (run_type) DO UPDATE SET last = gatehouse_run_seqs.last + EXCLUDED.last
 	RETURNING run_type, last
-), numbered AS (
-	SELECT i.ord, log.last - (SELECT COUNT(*) FROM input) + i.ord AS seq, i.id, i.run_type,
-		t.last - (SELECT COUNT(*) FROM input j WHERE j.run_type = i.run_type) + i.type_rank AS type_seq, i.user_id, i.at
-	FROM input i CROSS JOIN log JOIN per_type t ON t.run_type = i.run_type
 ), runs AS (
 	INSERT INTO gatehouse_runs (seq, id, run_type, type_seq, user_id, at)
-	SELECT seq, id, run_type, type_seq, user_id, at FROM numbered
+	SELECT log.base + r.ord, r.id, t.run_type, t.last - ($3::bigint[])[r.type_ord] + r.type_rank, r.user_id, r.at
+	FROM unnest($4::text[], $5::integer[], $6::bigint[], $7::text[], $8::timestamptz[]) WITH ORDINALITY AS r(id, type_ord, type_rank, user_id, at, ord)
+	CROSS JOIN log JOIN per_type t ON t.run_type = ($2::text[])[r.type_ord]
 )
 INSERT INTO gatehouse_run_entries (run_seq, idx, entry_key, entry_value, number, is_numeric, at)
-SELECT n.seq, e.idx, e.entry_key, e.entry_value, e.number, e.is_numeric, e.at
-FROM unnest($5::bigint[], $6::integer[], $7::text[], $8::text[], $9::double precision[], $10::boolean[], $11::timestamptz[])
-	AS e(run_ord, idx, entry_key, entry_value, number, is_numeric, at)
-JOIN numbered n ON n.ord = e.run_ord`
+SELECT log.base + e.run_ord, e.idx, e.entry_key, e.entry_value, e.number, e.is_numeric,
+	CASE WHEN e.own_at THEN e.at ELSE ($8::timestamptz[])[e.run_ord] END
+FROM unnest($9::integer[], $10::integer[], $11::text[], $12::text[], $13::double precision[], $14::boolean[], $15::boolean[], $16::timestamptz[])
+	AS e(run_ord, idx, entry_key, entry_value, number, is_numeric, own_at, at)
+CROSS JOIN log`
 
 // insertRunsArrays is AppendRuns on PostgreSQL: pgBatchInsert over runs.
-func (s *Store) insertRunsArrays(ctx context.Context, q querier, runs []store.Run) error {
+// Its arguments are built with few allocations, whatever the batch's
+// size: the driver boxes each element of an array argument, so the text
+// columns go as one literal each, and the entries' times, nearly always
+// their run's, as NULLs.
+func (s *Store) insertRunsArrays(ctx context.Context, q querier, runs []*store.Run) error {
 	n := len(runs)
-	ids, types, users, ats := make([]string, n), make([]string, n), make([]string, n), make([]time.Time, n)
 	var (
-		eRuns        = []int64{}
-		eIdx         = []int32{}
-		eKeys, eVals = []string{}, []string{}
-		eNums        = []float64{}
-		eNumeric     = []bool{}
-		eAts         = []*time.Time{}
+		typeNames  []string
+		typeCounts []int64
+		typeOrd    = make([]int32, n)
+		typeRank   = make([]int64, n)
+		ats        = make([]time.Time, n)
+		ids, users pgTextArray
+		entries    int
+		idBytes    int
+		userBytes  int
 	)
 	for i := range runs {
-		r := &runs[i]
-		ids[i], types[i], users[i], ats[i] = r.ID, r.Type, r.UserID, r.Time.UTC().Truncate(time.Microsecond)
-		for j := range r.Entries {
-			e := &r.Entries[j]
-			eRuns, eIdx, eKeys, eVals = append(eRuns, int64(i+1)), append(eIdx, int32(j)), append(eKeys, e.Key), append(eVals, e.Value)
-			eNums, eNumeric = append(eNums, e.Number), append(eNumeric, e.Numeric)
-			var at *time.Time
-			if !e.Time.IsZero() {
-				t := e.Time.UTC().Truncate(time.Microsecond)
-				at = &t
-			}
-			eAts = append(eAts, at)
+		r := runs[i]
+		k := slices.Index(typeNames, r.Type) // a batch has few types
+		if k < 0 {
+			k = len(typeNames)
+			typeNames, typeCounts = append(typeNames, r.Type), append(typeCounts, 0)
+		}
+		typeCounts[k]++
+		typeOrd[i], typeRank[i] = int32(k+1), typeCounts[k]
+		ats[i] = r.Time.UTC().Truncate(time.Microsecond)
+		entries += len(r.Entries)
+		idBytes += len(r.ID)
+		userBytes += len(r.UserID)
+	}
+	ids.grow(n, idBytes)
+	users.grow(n, userBytes)
+	var keyBytes, valueBytes int
+	for i := range runs {
+		ids.add(runs[i].ID)
+		users.add(runs[i].UserID)
+		for j := range runs[i].Entries {
+			keyBytes += len(runs[i].Entries[j].Key)
+			valueBytes += len(runs[i].Entries[j].Value)
 		}
 	}
-	_, err := q.rawExec(ctx, pgBatchInsert, ids, types, users, ats, eRuns, eIdx, eKeys, eVals, eNums, eNumeric, eAts)
+	var (
+		eRuns    = make([]int32, 0, entries)
+		eIdx     = make([]int32, 0, entries)
+		eNums    = make([]float64, 0, entries)
+		eNumeric = make([]bool, 0, entries)
+		eOwn     = make([]bool, 0, entries)
+		eAts     = make([]*time.Time, 0, entries)
+		owned    []time.Time // the entries' own times, when any
+		keys     pgTextArray
+		values   pgTextArray
+	)
+	keys.grow(entries, keyBytes)
+	values.grow(entries, valueBytes)
+	for i := range runs {
+		r := runs[i]
+		for j := range r.Entries {
+			e := &r.Entries[j]
+			eRuns, eIdx = append(eRuns, int32(i+1)), append(eIdx, int32(j))
+			keys.add(e.Key)
+			values.add(e.Value)
+			eNums, eNumeric = append(eNums, e.Number), append(eNumeric, e.Numeric)
+			at := e.Time.UTC().Truncate(time.Microsecond)
+			own := !at.Equal(ats[i]) // a zero time is its own: NULL
+			var atp *time.Time
+			if own && !e.Time.IsZero() {
+				if owned == nil {
+					owned = make([]time.Time, 0, entries)
+				}
+				owned = append(owned, at)
+				atp = &owned[len(owned)-1]
+			}
+			eOwn, eAts = append(eOwn, own), append(eAts, atp)
+		}
+	}
+	_, err := q.rawExec(ctx, pgBatchInsert, int64(n), typeNames, typeCounts, ids.String(), typeOrd, typeRank, users.String(), ats,
+		eRuns, eIdx, keys.String(), values.String(), eNums, eNumeric, eOwn, eAts)
 	return conflict(err)
+}
+
+// pgTextArray builds the text form of a PostgreSQL text[] (an array
+// literal, which the server parses as it would the binary form): each
+// element double-quoted, with backslashes before the quotes and
+// backslashes in it, so that no element is ever read as NULL.
+type pgTextArray struct{ b strings.Builder }
+
+// grow makes room for n elements of size bytes in all.
+func (a *pgTextArray) grow(n, size int) { a.b.Grow(size + 3*n + 2) }
+
+func (a *pgTextArray) add(s string) {
+	if a.b.Len() == 0 {
+		a.b.WriteByte('{')
+	} else {
+		a.b.WriteByte(',')
+	}
+	a.b.WriteByte('"')
+	for {
+		i := strings.IndexAny(s, `"\`)
+		if i < 0 {
+			break
+		}
+		a.b.WriteString(s[:i])
+		a.b.WriteByte('\\')
+		a.b.WriteByte(s[i])
+		s = s[i+1:]
+	}
+	a.b.WriteString(s)
+	a.b.WriteByte('"')
+}
+
+// String returns the literal.
+func (a *pgTextArray) String() string {
+	if a.b.Len() == 0 {
+		return "{}"
+	}
+	a.b.WriteByte('}')
+	return a.b.String()
 }
 
 // reserveRunSeqs adds n to the sequence row of typ ("" for the whole log),

@@ -141,9 +141,41 @@ func (s *Store) prepare(ctx context.Context) error {
 type querier struct {
 	s  *Store
 	tx *sql.Tx // nil: directly on the pool
+	// off is set in a write transaction that is to commit with
+	// synchronous_commit off (see deferred and commitOff).
+	off *commitOff
+}
+
+// commitOff is how a write transaction whose commit is deferred turns
+// synchronous_commit off before its first statement runs: with that
+// statement itself, when it has a version that does it (commitOffQID),
+// and otherwise with a SET LOCAL of its own just before it (one more
+// round trip). Every statement of the transaction thus runs, and its
+// COMMIT waits, as if SET LOCAL had followed BEGIN.
+type commitOff struct {
+	pending bool  // no statement has run yet
+	err     error // the SET LOCAL's, which aborted the transaction
+}
+
+// turnOff prepares the next statement of the transaction, id (or -1 for
+// one built per call), for q.off: it returns the query to run instead of
+// id, after sending a SET LOCAL when there is none.
+func (q querier) turnOff(ctx context.Context, id qid) qid {
+	if q.off == nil || !q.off.pending {
+		return id
+	}
+	q.off.pending = false
+	if off, ok := commitOffQID(id); ok && q.s.stmts[off] != nil {
+		return off
+	}
+	if _, err := q.tx.ExecContext(ctx, "SET LOCAL synchronous_commit = off"); err != nil {
+		q.off.err = err
+	}
+	return id
 }
 
 func (q querier) stmt(ctx context.Context, id qid) *sql.Stmt {
+	id = q.turnOff(ctx, id)
 	if q.tx != nil {
 		return q.tx.StmtContext(ctx, q.s.stmts[id])
 	}
@@ -261,10 +293,9 @@ func (s *Store) tryWrite(ctx context.Context, fn func(q querier) error) error {
 	defer tx.Rollback() // a no-op after Commit
 	q := querier{s: s, tx: tx}
 	if s.deferred(ctx) {
-		// Commit without waiting for the log (see DeferCommits).
-		if _, err := q.rawExec(ctx, "SET LOCAL synchronous_commit = off"); err != nil {
-			return err
-		}
+		// Commit without waiting for the log (see DeferCommits), as the
+		// first statement sets it (see commitOff).
+		q.off = &commitOff{pending: true}
 	}
 	// On SQLite, take the write lock first (see qWriteLock).
 	if s.q[qWriteLock] != "" {
@@ -272,7 +303,11 @@ func (s *Store) tryWrite(ctx context.Context, fn func(q querier) error) error {
 			return err
 		}
 	}
-	if err := fn(q); err != nil {
+	err = fn(q)
+	if q.off != nil && q.off.err != nil {
+		return q.off.err // what the statements' errors then come from
+	}
+	if err != nil {
 		return err
 	}
 	return tx.Commit()

@@ -14,6 +14,7 @@ func runBatchTests() []test {
 		{name: "One", run: testBatchOne},
 		{name: "Thousand", run: testBatchThousand},
 		{name: "Empty", run: testBatchEmpty},
+		{name: "AwkwardValues", run: testBatchAwkwardValues},
 		{name: "NoAliasing", run: testBatchNoAliasing},
 		{name: "DuplicateInBatch", run: testBatchDuplicateInBatch},
 		{name: "DuplicateOfStored", run: testBatchDuplicateOfStored},
@@ -111,6 +112,31 @@ func testBatchThousand(t *testing.T, s store.Store) {
 		if page.Total != n/2 || !slices.Equal(runIDs(page.Runs), want) {
 			t.Errorf("type %s, offset 100: %v of %d, want %v of %d", typ, runIDs(page.Runs), page.Total, want, n/2)
 		}
+	}
+}
+
+// testBatchAwkwardValues: a batch stores texts that array and list
+// syntaxes give a meaning to (quotes, backslashes, braces, commas, NULL,
+// spaces, empty), in user IDs, keys and values, and entries without a
+// time, with their run's time, and with one of their own, as given.
+func testBatchAwkwardValues(t *testing.T, s store.Store) {
+	rs, b := runBatch(t, s)
+	awkward := []string{`"`, `\`, `\"`, `{}`, `{a,b}`, `,`, `NULL`, `null`, ` padded `, ``, `"NULL"`, `a\b"c{d}e,f`, "tab\there", "Ünïcödé ✓"}
+	base := at(time.Hour).In(elsewhere)
+	batch := make([]*store.Run, len(awkward))
+	for i, v := range awkward {
+		t0 := base.Add(time.Duration(i) * time.Second)
+		batch[i] = &store.Run{ID: runID(i + 1), Type: "AUTH", UserID: v, Time: t0, Entries: []store.Entry{
+			text("value", v, t0),
+			text("k "+v, "own time", t0.Add(time.Duration(i+1)*time.Microsecond)),
+			text("untimed", v, time.Time{}),
+			num("n", float64(i), t0),
+		}}
+	}
+	mustAppendRuns(t, b, batch)
+	got := allRuns(t, rs, len(batch))
+	for i, r := range got {
+		checkEqual(t, fmt.Sprintf("run %d newest", i), r, utcRun(*batch[len(batch)-1-i]))
 	}
 }
 
