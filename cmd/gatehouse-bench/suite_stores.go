@@ -162,13 +162,9 @@ func sqlBackend(ctx context.Context, name string, db *sql.DB, d sqlstore.Dialect
 // settings package sqlstore recommends, and keeps clients connections of
 // the pool open, as a busy server does.
 func openSQLite(ctx context.Context, clients int) (*backend, error) {
-	dir, err := os.MkdirTemp("", "gatehouse-bench-")
+	dir, db, err := tempSQLite(clients)
 	if err != nil {
 		return nil, err
-	}
-	db, err := sqliteFile(dir, "gatehouse.db", clients)
-	if err != nil {
-		return nil, errors.Join(err, os.RemoveAll(dir))
 	}
 	return sqlBackend(ctx, "sqlite", db, sqlstore.SQLite, func() error {
 		return errors.Join(db.Close(), os.RemoveAll(dir))
@@ -180,13 +176,9 @@ func openSQLite(ctx context.Context, clients int) (*backend, error) {
 // its appends take that file's write lock, not the one of the sessions and
 // refresh tokens.
 func openSQLiteAuditFile(ctx context.Context, clients int) (*backend, error) {
-	dir, err := os.MkdirTemp("", "gatehouse-bench-")
+	dir, db, err := tempSQLite(clients)
 	if err != nil {
 		return nil, err
-	}
-	db, err := sqliteFile(dir, "gatehouse.db", clients)
-	if err != nil {
-		return nil, errors.Join(err, os.RemoveAll(dir))
 	}
 	auditDB, err := sqliteFile(dir, "audit.db", clients)
 	if err != nil {
@@ -210,6 +202,20 @@ func openSQLiteAuditFile(ctx context.Context, clients int) (*backend, error) {
 	}
 	b.runs, b.recordingOnly = runs, true
 	return b, nil
+}
+
+// tempSQLite opens gatehouse.db in a new temporary directory (sqliteFile),
+// which the caller removes with the database's close.
+func tempSQLite(clients int) (dir string, db *sql.DB, err error) {
+	dir, err = os.MkdirTemp("", "gatehouse-bench-")
+	if err != nil {
+		return "", nil, err
+	}
+	db, err = sqliteFile(dir, "gatehouse.db", clients)
+	if err != nil {
+		return "", nil, errors.Join(err, os.RemoveAll(dir))
+	}
+	return dir, db, nil
 }
 
 // sqliteFile opens the database file name in dir with the settings package
