@@ -3,9 +3,13 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 )
+
+// errNoFileLocks is lockFile's answer on this platform.
+var errNoFileLocks = errors.New("no file locks on this platform")
 
 // fileLocks reports whether this platform has lockFile: not here (Windows
 // among others). A SQLite file is then shared without a lock, and

@@ -166,11 +166,8 @@ func maskMySQL(dsn string) string {
 var errFileInUse = errors.New("the SQLite file is in use by another server")
 
 // errLocked is lockFile's answer when another process holds a conflicting
-// lock; errNoFileLocks, where the platform has no lockFile.
-var (
-	errLocked      = errors.New("locked by another process")
-	errNoFileLocks = errors.New("no file locks on this platform")
-)
+// lock.
+var errLocked = errors.New("locked by another process")
 
 // lockSuffix names the lock file beside a SQLite database: DB.lock.
 const lockSuffix = ".lock"
