@@ -262,7 +262,7 @@ func TestAdminFromEnvironment(t *testing.T) {
 			t.Fatalf("the admin: %v", me)
 		}
 		// A registered user, for the next step.
-		s.want(t, s.call(t, "POST", "/v2/register", "application/json", `{"email":"`+userEmail+`","password":"`+userPW+`"}`, ""), 200)
+		s.registerUser(t)
 		s.stop(t)
 	})
 	t.Run("the email alone promotes a user", func(t *testing.T) {
@@ -329,7 +329,7 @@ func TestSigningKeyRotation(t *testing.T) {
 		return keyVar + "=" + hex.EncodeToString(b)
 	}
 	s := start(t, bin, []string{key()}, args...)
-	s.want(t, s.call(t, "POST", "/v2/register", "application/json", `{"email":"`+userEmail+`","password":"`+userPW+`"}`, ""), 200)
+	s.registerUser(t)
 	access, refresh := s.login(t, userEmail, userPW)
 	s.stop(t)
 
@@ -352,7 +352,7 @@ func TestBackupWhileRunning(t *testing.T) {
 	dir := t.TempDir()
 	db, backup := filepath.Join(dir, "gh.db"), filepath.Join(dir, "backup.db")
 	s := start(t, bin, nil, "-db", db, "-maildir", filepath.Join(dir, "mail"))
-	s.want(t, s.call(t, "POST", "/v2/register", "application/json", `{"email":"`+userEmail+`","password":"`+userPW+`"}`, ""), 200)
+	s.registerUser(t)
 
 	live, err := sql.Open("sqlite", "file:"+db+"?_pragma=busy_timeout(10000)")
 	if err != nil {

@@ -125,7 +125,7 @@ func TestEd25519Rotation(t *testing.T) {
 	if got := kidsOf(set); !slices.Equal(got, []string{oldKey.kid}) || cc != "public, max-age=600" {
 		t.Fatalf("JWKS kids %v, Cache-Control %q", got, cc)
 	}
-	s.want(t, s.call(t, "POST", "/v2/register", "application/json", `{"email":"`+userEmail+`","password":"`+userPW+`"}`, ""), 200)
+	s.registerUser(t)
 	oldTok, _ := s.login(t, userEmail, userPW)
 	if kid, err := joseVerify(set, oldTok); err != nil || kid != oldKey.kid {
 		t.Fatalf("go-jose: kid %q, %v", kid, err)

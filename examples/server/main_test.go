@@ -238,6 +238,12 @@ func (s *server) want(t *testing.T, r reply, status int) map[string]any {
 	return res
 }
 
+// registerUser registers userEmail with userPW and returns the new user.
+func (s *server) registerUser(t *testing.T) map[string]any {
+	t.Helper()
+	return s.want(t, s.call(t, "POST", "/v2/register", "application/json", `{"email":"`+userEmail+`","password":"`+userPW+`"}`, ""), 200)
+}
+
 // login logs in with the form R2R's clients send and returns the tokens.
 func (s *server) login(t *testing.T, email, password string) (access, refresh string) {
 	t.Helper()
@@ -357,7 +363,7 @@ func TestServerLifecycle(t *testing.T) {
 	s := start(t, bin, env, "-db", db, "-maildir", maildir, "-require-email-verification")
 
 	s.want(t, s.call(t, "GET", "/v2/health", "", "", ""), 200)
-	user := s.want(t, s.call(t, "POST", "/v2/register", "application/json", `{"email":"`+userEmail+`","password":"`+userPW+`"}`, ""), 200)
+	user := s.registerUser(t)
 	if user["email"] != userEmail || user["is_verified"] != false {
 		t.Fatalf("registered user %v", user)
 	}
@@ -472,7 +478,7 @@ func TestServerTrustedProxies(t *testing.T) {
 	}
 
 	s := start(t, bin, nil, "-db", filepath.Join(dir, "gh.db"), "-maildir", filepath.Join(dir, "mail"), "-trusted-proxies", "10.0.0.0/8, 127.0.0.1")
-	s.want(t, s.call(t, "POST", "/v2/register", "application/json", `{"email":"`+userEmail+`","password":"`+userPW+`"}`, ""), 200)
+	s.registerUser(t)
 	form := url.Values{"username": {userEmail}, "password": {userPW}}
 	req, err := http.NewRequest("POST", s.url+"/v2/login", strings.NewReader(form.Encode()))
 	if err != nil {

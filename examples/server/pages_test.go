@@ -367,7 +367,7 @@ func TestResetPageInBrowser(t *testing.T) {
 	dir := t.TempDir()
 	maildir := filepath.Join(dir, "mail")
 	s := start(t, buildServer(t), nil, "-db", filepath.Join(dir, "gh.db"), "-maildir", maildir)
-	s.want(t, s.call(t, "POST", "/v2/register", "application/json", `{"email":"`+userEmail+`","password":"`+userPW+`"}`, ""), 200)
+	s.registerUser(t)
 	s.want(t, s.call(t, "POST", "/v2/request_password_reset", "application/json", `{"email":"`+userEmail+`"}`, ""), 200)
 	link := mailLink(t, maildir, userEmail, "/reset-password")
 

@@ -17,7 +17,7 @@ func TestPasswordlessPages(t *testing.T) {
 	dir := t.TempDir()
 	maildir := filepath.Join(dir, "mail")
 	s := start(t, buildServer(t), nil, "-db", filepath.Join(dir, "gh.db"), "-maildir", maildir, "-passwordless")
-	s.want(t, s.call(t, "POST", "/v2/register", "application/json", `{"email":"`+userEmail+`","password":"`+userPW+`"}`, ""), 200)
+	s.registerUser(t)
 
 	form := s.page(t, "GET", s.url+"/sign-in", nil)
 	wantPage(t, form, 200, "Email me a sign-in link")

@@ -113,7 +113,7 @@ func TestSignInInBrowser(t *testing.T) {
 	b := browsertest.New(t)
 	dir := t.TempDir()
 	s := start(t, buildServer(t), nil, "-db", filepath.Join(dir, "gh.db"), "-maildir", filepath.Join(dir, "mail"))
-	s.want(t, s.call(t, "POST", "/v2/register", "application/json", `{"email":"`+userEmail+`","password":"`+userPW+`"}`, ""), 200)
+	s.registerUser(t)
 	access, _ := s.login(t, userEmail, userPW)
 	// A fresh login: enrolling needs no current_password.
 	enr := s.want(t, s.call(t, "POST", "/v2/mfa/totp/enroll", "application/json", `{"name":"phone"}`, access), 200)

@@ -68,7 +68,7 @@ func TestSessionCacheOnSQLite(t *testing.T) {
 	if log := s.stderr.String(); !strings.Contains(log, "session cache on") || !strings.Contains(log, "the SQLite file's lock") {
 		t.Fatalf("the server did not log its cache and its invalidations:\n%s", log)
 	}
-	s.want(t, s.call(t, "POST", "/v2/register", "application/json", `{"email":"`+userEmail+`","password":"`+userPW+`"}`, ""), 200)
+	s.registerUser(t)
 	// cache has the session of access read twice, so that it is in memory.
 	cache := func(access string) {
 		t.Helper()
@@ -147,7 +147,7 @@ func TestSQLiteSharedWithoutCache(t *testing.T) {
 	args := []string{"-db", filepath.Join(dir, "gh.db"), "-maildir", filepath.Join(dir, "mail")}
 	a := start(t, bin, nil, args...)
 	b := start(t, bin, nil, args...)
-	a.want(t, a.call(t, "POST", "/v2/register", "application/json", `{"email":"`+userEmail+`","password":"`+userPW+`"}`, ""), 200)
+	a.registerUser(t)
 	access, _ := b.login(t, userEmail, userPW)
 	a.want(t, a.call(t, "GET", "/v2/user", "", "", access), 200)
 	b.want(t, b.call(t, "POST", "/v2/logout", "", "", access), 200)
@@ -171,7 +171,7 @@ func TestAuditDB(t *testing.T) {
 	env := []string{"GATEHOUSE_ADMIN_EMAIL=" + adminEmail, "GATEHOUSE_ADMIN_PASSWORD=" + adminPW}
 	args := []string{"-db", db, "-maildir", filepath.Join(dir, "mail")}
 	s := start(t, bin, env, append([]string{"-audit-db", auditDB}, args...)...)
-	user := s.want(t, s.call(t, "POST", "/v2/register", "application/json", `{"email":"`+userEmail+`","password":"`+userPW+`"}`, ""), 200)
+	user := s.registerUser(t)
 	access, _ := s.login(t, userEmail, userPW)
 	s.want(t, s.call(t, "POST", "/v2/logout", "", "", access), 200)
 	admin, _ := s.login(t, adminEmail, adminPW)

@@ -91,7 +91,7 @@ func TestTLS(t *testing.T) {
 		if h := r.header.Get("Strict-Transport-Security"); h != wantHSTS {
 			t.Errorf("HSTS %q, want %q", h, wantHSTS)
 		}
-		s.want(t, s.call(t, "POST", "/v2/register", "application/json", `{"email":"`+userEmail+`","password":"`+userPW+`"}`, ""), 200)
+		s.registerUser(t)
 		link := mailLink(t, maildir, userEmail, "/verify-email")
 		p := s.open(t, link) // checks that the link is under s.url, https
 		if h := p.header.Get("Strict-Transport-Security"); h != wantHSTS {
